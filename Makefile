@@ -1,0 +1,52 @@
+# portguard — short targets. `make help` lists them.
+#
+# Other makefiles in mk/ are included at the end and may add targets or add
+# prerequisites to the aggregate targets below, e.g. mk/infra.mk:
+#     lint: lint-infra
+#     build: build-sam
+# so `make lint` / `make build` run the Rust part and every addition.
+
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+
+.PHONY: help dev test build build-rust lint lint-rust fmt bench clean-local
+
+help: ## list the targets
+	@printf 'usage: make <target>\n\n'
+	@awk -F':' '/^[A-Za-z0-9_.-]+:([^=]|$$)/ && $$1 !~ /^\./ { \
+	    name = $$1; desc = ""; \
+	    if (match($$0, /## .*/)) desc = substr($$0, RSTART + 3); \
+	    if (!(name in seen)) { seen[name] = 1; order[++n] = name } \
+	    if (desc != "" && !(name in d)) d[name] = desc; \
+	  } \
+	  END { for (i = 1; i <= n; i++) printf "  %-14s %s\n", order[i], d[order[i]] }' $(MAKEFILE_LIST)
+
+dev: ## DynamoDB Local + demo tenants + `cargo lambda watch` on :9000 (Ctrl-C stops all)
+	@bash scripts/dev.sh
+
+test: ## fmt, clippy, unit/integration tests on DynamoDB Local, then e2e under cargo lambda watch
+	@bash scripts/test.sh
+
+build: build-rust ## build everything (mk/*.mk may add more, e.g. build-sam)
+
+build-rust: ## cargo build --workspace
+	$(CARGO) build --workspace
+
+lint: lint-rust ## all linters (mk/*.mk may add more, e.g. lint-infra)
+
+lint-rust: ## cargo fmt --check and clippy -D warnings
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt: ## cargo fmt --all
+	$(CARGO) fmt --all
+
+bench: ## scripts/bench.sh (when present)
+	@if [ -f scripts/bench.sh ]; then bash scripts/bench.sh; \
+	 else echo "scripts/bench.sh does not exist yet" >&2; exit 1; fi
+
+clean-local: ## remove .local (tools, DynamoDB Local, venv, logs); stop `make dev` first
+	rm -rf .local
+
+-include mk/*.mk

@@ -1,0 +1,545 @@
+"""Guards on infra/template.yaml and infra/openapi.yaml.
+
+Run from the repository root with the project venv:
+
+    .local/venv/bin/python -m pytest infra/tests
+
+They fail when a function loses its own least-privilege policy, when the
+table loses a protection (PITR, deletion protection, Retain, SSE, TTL) or its
+keys drift from docs/table-design.md, when a route of SPEC.md is missing or
+the webhook route gets an authorizer, and when openapi.yaml and the template
+disagree on the routes, their scopes or the error codes of SPEC.md.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from cfnlint.decode.cfn_yaml import load as load_cfn_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "infra" / "template.yaml"
+OPENAPI = ROOT / "infra" / "openapi.yaml"
+TABLE_DESIGN = ROOT / "docs" / "table-design.md"
+
+# ---------------------------------------------------------------------------
+# The contract (SPEC.md sections 1 and 3-6).
+# ---------------------------------------------------------------------------
+ADMIN = "portguard/admin"
+CARRIER = "portguard/carrier"
+
+# (method, path) -> (function package, scopes or None for no authorizer)
+ROUTES = {
+    ("ANY", "/v1/pin"): ("set-pin", {ADMIN}),
+    ("GET", "/v1/audit-events"): ("set-pin", {ADMIN}),
+    ("POST", "/v1/port-outs"): ("submit-port-out", {CARRIER}),
+    ("GET", "/v1/port-outs"): ("submit-port-out", {CARRIER, ADMIN}),
+    ("GET", "/v1/port-outs/{id}"): ("submit-port-out", {CARRIER, ADMIN}),
+    ("POST", "/v1/carrier-events/{carrierId}"): ("carrier-webhook", None),
+}
+
+FUNCTIONS = ["set-pin", "submit-port-out", "carrier-webhook", "status-check"]
+
+TABLE_ARN = {"Fn::GetAtt": ["Table", "Arn"]}
+
+
+def index_arn(name: str) -> dict:
+    return {"Fn::Sub": "${Table.Arn}/index/" + name}
+
+
+# function -> {resource (as written in the template) -> allowed dynamodb actions}
+DYNAMODB_GRANTS = {
+    # GET/PUT /v1/pin: GetItem, then a transaction Update tenant + Put audit;
+    # GET /v1/audit-events: Query on the table.
+    "set-pin": {
+        "table": {"GetItem", "UpdateItem", "PutItem", "ConditionCheckItem", "Query"},
+    },
+    "submit-port-out": {
+        "table": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "Query"},
+        "GSI1": {"Query"},
+        "GSI2": {"Query"},
+    },
+    "carrier-webhook": {
+        "table": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
+    },
+    "status-check": {
+        "table": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
+        "OpenOrders": {"Query"},
+    },
+}
+
+# function -> the secret it may read (logical id) and the env variable naming it
+SECRETS = {
+    "set-pin": ("PinPepperSecret", "PIN_PEPPER_SECRET_ARN"),
+    "submit-port-out": ("PinPepperSecret", "PIN_PEPPER_SECRET_ARN"),
+    "carrier-webhook": ("CarrierWebhookSecrets", "CARRIER_WEBHOOK_SECRETS_ARN"),
+    "status-check": None,
+}
+SECRET_ENV_VARS = {"PIN_PEPPER_SECRET_ARN", "CARRIER_WEBHOOK_SECRETS_ARN"}
+POLICY_ENV_VARS = {
+    "TABLE_NAME",
+    "PIN_MAX_FAILED_ATTEMPTS",
+    "PIN_LOCKOUT_SECONDS",
+    "PENDING_EXPIRY_HOURS",
+    "FOC_GRACE_HOURS",
+}
+
+COMMON_CODES = {"500": {"INTERNAL"}, "503": {"UNAVAILABLE"}}
+JWT_CODES = {"401": {"UNAUTHENTICATED"}, "403": {"FORBIDDEN"}}
+
+# (method, path) in openapi.yaml -> status -> error codes SPEC.md gives it
+ERROR_CODES = {
+    ("get", "/v1/pin"): {**JWT_CODES, **COMMON_CODES, "404": {"TENANT_NOT_FOUND"}},
+    ("put", "/v1/pin"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST", "PIN_REQUIRED", "INVALID_PIN_FORMAT", "WEAK_PIN"},
+        "404": {"TENANT_NOT_FOUND"},
+        "422": {"TENANT_NOT_ELIGIBLE"},
+    },
+    ("delete", "/v1/pin"): {**JWT_CODES, **COMMON_CODES, "405": {"PIN_CANNOT_BE_REMOVED"}},
+    ("get", "/v1/audit-events"): {**JWT_CODES, **COMMON_CODES, "400": {"INVALID_REQUEST"}},
+    ("post", "/v1/port-outs"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST", "INVALID_PHONE_NUMBER", "DUPLICATE_PHONE_NUMBER", "INVALID_PIN_FORMAT"},
+        "409": {"PORT_OUT_IN_PROGRESS", "IDEMPOTENCY_KEY_REUSED"},
+        "422": {
+            "TOO_MANY_NUMBERS",
+            "ACCOUNT_NOT_FOUND",
+            "TENANT_NOT_ELIGIBLE",
+            "PIN_NOT_SET",
+            "PIN_MISMATCH",
+            "NUMBER_NOT_ON_ACCOUNT",
+        },
+        "429": {"PIN_LOCKED"},
+    },
+    ("get", "/v1/port-outs"): {**JWT_CODES, **COMMON_CODES, "400": {"INVALID_REQUEST"}},
+    ("get", "/v1/port-outs/{id}"): {**JWT_CODES, **COMMON_CODES, "404": {"PORT_OUT_NOT_FOUND"}},
+    ("post", "/v1/carrier-events/{carrierId}"): {
+        **COMMON_CODES,
+        "400": {"INVALID_EVENT"},
+        "401": {"INVALID_SIGNATURE"},
+        "404": {"PORT_OUT_NOT_FOUND"},
+        "409": {"INVALID_TRANSITION"},
+    },
+}
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+ANY_METHOD_EXTENSION = "x-amazon-apigateway-any-method"
+
+
+# ---------------------------------------------------------------------------
+# Loading helpers
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return load_cfn_yaml(str(TEMPLATE))
+
+
+@pytest.fixture(scope="module")
+def resources(template) -> dict:
+    return template["Resources"]
+
+
+@pytest.fixture(scope="module")
+def openapi() -> dict:
+    with OPENAPI.open(encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def as_list(value):
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def functions_by_name(resources) -> dict:
+    """Function package name (from CodeUri) -> (logical id, resource)."""
+    out = {}
+    for logical_id, res in resources.items():
+        if res.get("Type") != "AWS::Serverless::Function":
+            continue
+        code_uri = res["Properties"]["CodeUri"]
+        assert isinstance(code_uri, str), f"{logical_id}: CodeUri must be a path"
+        out[code_uri.rsplit("/", 1)[-1]] = (logical_id, res)
+    return out
+
+
+def effective(template, res, key):
+    """A function property, falling back to Globals.Function."""
+    props = res.get("Properties", {})
+    if key in props:
+        return props[key]
+    return template.get("Globals", {}).get("Function", {}).get(key)
+
+
+def function_env(template, res) -> dict:
+    env = dict(template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
+    env.update(res.get("Properties", {}).get("Environment", {}).get("Variables", {}))
+    return env
+
+
+def template_routes(resources) -> dict:
+    """(METHOD, path) -> (function package, Auth dict or None)."""
+    routes = {}
+    for name, (logical_id, res) in functions_by_name(resources).items():
+        for event_name, event in res["Properties"].get("Events", {}).items():
+            if event["Type"] != "HttpApi":
+                continue
+            props = event["Properties"]
+            key = (props["Method"].upper(), props["Path"])
+            assert key not in routes, f"route {key} declared twice"
+            assert props.get("ApiId") == {"Ref": "HttpApi"}, f"{logical_id}/{event_name} must use the HttpApi"
+            assert str(props.get("PayloadFormatVersion", "2.0")) == "2.0", f"{logical_id}/{event_name}: payload 2.0"
+            routes[key] = (name, props.get("Auth"))
+    return routes
+
+
+def openapi_routes(openapi) -> set:
+    routes = set()
+    for path, item in openapi["paths"].items():
+        for method in HTTP_METHODS:
+            if method in item:
+                routes.add((method.upper(), path))
+        if ANY_METHOD_EXTENSION in item:
+            routes.add(("ANY", path))
+    return routes
+
+
+def statements(res) -> list:
+    out = []
+    for policy in as_list(res["Properties"].get("Policies")):
+        out.extend(as_list(policy["Statement"]))
+    return out
+
+
+def resource_label(resource) -> str | None:
+    if resource == TABLE_ARN:
+        return "table"
+    for name in ("GSI1", "GSI2", "OpenOrders"):
+        if resource == index_arn(name):
+            return name
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Functions
+# ---------------------------------------------------------------------------
+def test_four_rust_functions(template, resources):
+    funcs = functions_by_name(resources)
+    assert sorted(funcs) == sorted(FUNCTIONS)
+    for name, (logical_id, res) in funcs.items():
+        assert res["Properties"]["CodeUri"] == f"../functions/{name}", logical_id
+        metadata = res.get("Metadata", {})
+        assert metadata.get("BuildMethod") == "rust-cargolambda", logical_id
+        assert metadata.get("BuildProperties", {}).get("Binary") == name, logical_id
+        assert effective(template, res, "Runtime") == "provided.al2023", logical_id
+        assert effective(template, res, "Handler") == "bootstrap", logical_id
+        assert effective(template, res, "Architectures") == ["arm64"], logical_id
+        assert effective(template, res, "Timeout"), logical_id
+        assert effective(template, res, "MemorySize"), logical_id
+        assert (ROOT / "functions" / name / "Cargo.toml").is_file(), f"no package functions/{name}"
+
+
+def test_every_function_has_its_own_inline_least_privilege_policy(resources):
+    for name, (logical_id, res) in functions_by_name(resources).items():
+        props = res["Properties"]
+        assert "Role" not in props, f"{logical_id}: use the per-function role SAM creates from Policies"
+        policies = as_list(props.get("Policies"))
+        assert policies, f"{logical_id} has no policy of its own"
+        for policy in policies:
+            # A string is a managed policy (AmazonDynamoDBFullAccess, ...); a dict
+            # without Statement is a SAM policy template (DynamoDBCrudPolicy, ...).
+            assert isinstance(policy, dict) and "Statement" in policy, (
+                f"{logical_id}: only inline statements are allowed, found {policy!r}"
+            )
+
+        granted: dict[str, set] = {}
+        secrets_read = set()
+        for st in statements(res):
+            assert st.get("Effect") == "Allow", f"{logical_id}: unexpected statement {st!r}"
+            actions = as_list(st["Action"])
+            for action in actions:
+                assert isinstance(action, str) and "*" not in action, f"{logical_id}: wildcard action {action!r}"
+            ddb = [a for a in actions if a.startswith("dynamodb:")]
+            sm = [a for a in actions if a.startswith("secretsmanager:")]
+            assert len(ddb) + len(sm) == len(actions), f"{logical_id}: unexpected actions {actions}"
+            for resource in as_list(st["Resource"]):
+                assert resource != "*", f"{logical_id}: Resource '*' in {st!r}"
+                if ddb:
+                    label = resource_label(resource)
+                    assert label, f"{logical_id}: dynamodb actions on {resource!r}, not the table or its indexes"
+                    granted.setdefault(label, set()).update(a.split(":", 1)[1] for a in ddb)
+                if sm:
+                    assert sm == ["secretsmanager:GetSecretValue"], f"{logical_id}: {sm}"
+                    assert isinstance(resource, dict) and set(resource) == {"Ref"}, f"{logical_id}: {resource!r}"
+                    secrets_read.add(resource["Ref"])
+
+        assert granted == DYNAMODB_GRANTS[name], f"{logical_id}: dynamodb grants {granted}"
+        expected_secret = SECRETS[name]
+        assert secrets_read == ({expected_secret[0]} if expected_secret else set()), f"{logical_id}: {secrets_read}"
+
+
+def test_no_broad_dynamodb_access_anywhere(resources):
+    """No role or policy in the template grants dynamodb:* or DynamoDB on '*'."""
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "Action" in node and "Resource" in node:
+                actions = as_list(node["Action"])
+                if any(isinstance(a, str) and a.lower().startswith("dynamodb:") for a in actions):
+                    assert all("*" not in a for a in actions), f"wildcard dynamodb action in {node!r}"
+                    assert "*" not in as_list(node["Resource"]), f"dynamodb on Resource '*' in {node!r}"
+            if "ManagedPolicyArns" in node:
+                for arn in as_list(node["ManagedPolicyArns"]):
+                    assert "DynamoDB" not in str(arn), f"managed DynamoDB policy {arn!r}"
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(resources)
+    for logical_id, res in resources.items():
+        for policy in as_list(res.get("Properties", {}).get("Policies")):
+            assert not isinstance(policy, str), f"{logical_id}: managed policy {policy!r}"
+
+
+def test_environment(template, resources):
+    for name, (logical_id, res) in functions_by_name(resources).items():
+        env = function_env(template, res)
+        missing = POLICY_ENV_VARS - set(env)
+        assert not missing, f"{logical_id} lacks {missing}"
+        assert env["TABLE_NAME"] == {"Ref": "Table"}
+        secret = SECRETS[name]
+        present = SECRET_ENV_VARS & set(env)
+        if secret:
+            assert present == {secret[1]}, f"{logical_id}: {present}"
+            assert env[secret[1]] == {"Ref": secret[0]}
+        else:
+            assert not present, f"{logical_id} must not see a secret: {present}"
+
+
+def test_log_groups_with_retention(resources):
+    for name, (logical_id, _res) in functions_by_name(resources).items():
+        groups = [
+            r
+            for r in resources.values()
+            if r.get("Type") == "AWS::Logs::LogGroup"
+            and r["Properties"].get("LogGroupName") == {"Fn::Sub": f"/aws/lambda/${{{logical_id}}}"}
+        ]
+        assert len(groups) == 1, f"{logical_id}: log group"
+        assert groups[0]["Properties"].get("RetentionInDays"), f"{logical_id}: retention"
+
+
+def test_alarms(resources):
+    alarms = [r["Properties"] for r in resources.values() if r.get("Type") == "AWS::CloudWatch::Alarm"]
+    for name, (logical_id, _res) in functions_by_name(resources).items():
+        for metric in ("Errors", "Throttles"):
+            assert any(
+                a.get("Namespace") == "AWS/Lambda"
+                and a.get("MetricName") == metric
+                and {"Name": "FunctionName", "Value": {"Ref": logical_id}} in a.get("Dimensions", [])
+                for a in alarms
+            ), f"no {metric} alarm for {logical_id}"
+    ddb = [
+        m["MetricStat"]["Metric"]["MetricName"]
+        for a in alarms
+        for m in a.get("Metrics", [])
+        if "MetricStat" in m and m["MetricStat"]["Metric"]["Namespace"] == "AWS/DynamoDB"
+    ] + [a["MetricName"] for a in alarms if a.get("Namespace") == "AWS/DynamoDB"]
+    assert {"ReadThrottleEvents", "WriteThrottleEvents"} <= set(ddb), "no DynamoDB throttle alarm"
+    assert any(
+        a.get("Namespace") == "portguard"
+        and a.get("MetricName") == "PinLocked"
+        and any(d["Name"] == "service" for d in a.get("Dimensions", []))
+        for a in alarms
+    ), "no PinLocked alarm"
+
+
+def test_status_check_is_scheduled(resources):
+    _logical_id, res = functions_by_name(resources)["status-check"]
+    events = res["Properties"].get("Events", {})
+    assert any(e["Type"] in ("ScheduleV2", "Schedule") for e in events.values())
+
+
+# ---------------------------------------------------------------------------
+# Table
+# ---------------------------------------------------------------------------
+def table_design_indexes() -> dict:
+    """Index name -> (partition key, sort key, projection) from docs/table-design.md."""
+    text = TABLE_DESIGN.read_text(encoding="utf-8")
+    section = text.split("## Keys and indexes", 1)[1].split("\n## ", 1)[0]
+    out = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 4 or not cells[1].startswith("`"):
+            continue
+        name = re.match(r"`?([A-Za-z0-9]+)`?", cells[0]).group(1)
+        out[name] = (cells[1].strip("`"), cells[2].strip("`"), cells[3])
+    return out
+
+
+def test_table_protections(resources):
+    table = resources["Table"]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    assert table.get("DeletionPolicy") == "Retain"
+    assert table.get("UpdateReplacePolicy") == "Retain"
+    p = table["Properties"]
+    assert p.get("BillingMode") == "PAY_PER_REQUEST"
+    assert p.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled") is True
+    assert p.get("DeletionProtectionEnabled") is True
+    assert p.get("SSESpecification", {}).get("SSEEnabled") is True
+    assert p.get("SSESpecification", {}).get("SSEType") == "KMS"
+    assert p.get("TimeToLiveSpecification") == {"AttributeName": "expiresAt", "Enabled": True}
+    assert p.get("StreamSpecification", {}).get("StreamViewType") == "NEW_IMAGE"
+
+
+def test_table_keys_match_table_design(resources):
+    p = resources["Table"]["Properties"]
+    design = table_design_indexes()
+    assert set(design) == {"table", "GSI1", "GSI2", "OpenOrders"}, design
+
+    def keys(schema):
+        by_type = {k["KeyType"]: k["AttributeName"] for k in schema}
+        return by_type["HASH"], by_type.get("RANGE")
+
+    assert keys(p["KeySchema"]) == design["table"][:2]
+    gsis = {g["IndexName"]: g for g in p.get("GlobalSecondaryIndexes", [])}
+    assert set(gsis) == {"GSI1", "GSI2", "OpenOrders"}
+    for name, gsi in gsis.items():
+        assert keys(gsi["KeySchema"]) == design[name][:2], name
+        assert gsi["Projection"]["ProjectionType"] == design[name][2] == "ALL", name
+    attrs = {a["AttributeName"]: a["AttributeType"] for a in p["AttributeDefinitions"]}
+    key_names = {k for pair in ([design["table"][:2]] + [design[n][:2] for n in gsis]) for k in pair}
+    assert attrs == {k: "S" for k in key_names}, attrs
+    assert not p.get("LocalSecondaryIndexes")
+
+
+def test_audit_items_reach_the_event_bus(resources):
+    pipes = [r for r in resources.values() if r.get("Type") == "AWS::Pipes::Pipe"]
+    assert len(pipes) == 1
+    p = pipes[0]["Properties"]
+    assert p["Source"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
+    target = p["Target"]
+    bus_id = target["Fn::GetAtt"][0]
+    assert resources[bus_id]["Type"] == "AWS::Events::EventBus"
+    patterns = " ".join(f["Pattern"] for f in p["SourceParameters"]["FilterCriteria"]["Filters"])
+    assert '"SK"' in patterns and '"prefix":"AUDIT#"' in patterns.replace(" ", "")
+
+
+# ---------------------------------------------------------------------------
+# HTTP API and routes
+# ---------------------------------------------------------------------------
+def test_jwt_authorizer_from_parameters(template, resources):
+    api = resources["HttpApi"]
+    assert api["Type"] == "AWS::Serverless::HttpApi"
+    auth = api["Properties"]["Auth"]
+    jwt = auth["Authorizers"][auth["DefaultAuthorizer"]]["JwtConfiguration"]
+    assert jwt["issuer"] == {"Ref": "JwtIssuer"}
+    assert jwt["audience"] == {"Ref": "JwtAudience"}
+    assert {"JwtIssuer", "JwtAudience"} <= set(template["Parameters"])
+
+
+def test_every_spec_route_is_in_the_template(resources):
+    routes = template_routes(resources)
+    assert set(routes) == set(ROUTES), f"missing {set(ROUTES) - set(routes)}, extra {set(routes) - set(ROUTES)}"
+    for key, (function, scopes) in ROUTES.items():
+        got_function, auth = routes[key]
+        assert got_function == function, f"{key} served by {got_function}"
+        if scopes is None:
+            assert auth == {"Authorizer": "NONE"}, f"{key} must have no authorizer, got {auth!r}"
+        else:
+            assert auth and auth.get("Authorizer") == "JwtAuthorizer", f"{key}: {auth!r}"
+            assert set(auth.get("AuthorizationScopes", [])) == scopes, f"{key}: {auth!r}"
+
+
+def test_webhook_route_has_no_authorizer(resources):
+    routes = template_routes(resources)
+    _fn, auth = routes[("POST", "/v1/carrier-events/{carrierId}")]
+    assert auth == {"Authorizer": "NONE"}
+
+
+def test_openapi_routes_match_template(resources, openapi):
+    tpl = set(template_routes(resources))
+    oas = openapi_routes(openapi)
+    any_paths = {p for m, p in tpl if m == "ANY"}
+    # every template route is described...
+    for method, path in tpl:
+        assert (method, path) in oas, f"openapi.yaml lacks {method} {path}"
+    # ...and openapi.yaml describes no route the template does not deploy
+    for method, path in oas:
+        assert (method, path) in tpl or path in any_paths, f"openapi.yaml has {method} {path}, the template does not"
+
+
+def test_openapi_security_matches_template(resources, openapi):
+    for (method, path), (_fn, scopes) in ROUTES.items():
+        item = openapi["paths"][path]
+        ops = [item[ANY_METHOD_EXTENSION]] if method == "ANY" else [item[method.lower()]]
+        if method == "ANY":
+            ops += [item[m] for m in HTTP_METHODS if m in item]
+        for op in ops:
+            security = op.get("security", openapi.get("security"))
+            if scopes is None:
+                assert security == [], f"{method} {path} must need no token"
+            else:
+                got = {s for req in security for s in req.get("jwt", [])}
+                assert got == scopes, f"{method} {path}: {security}"
+
+
+def resolve(openapi, node):
+    while isinstance(node, dict) and "$ref" in node:
+        target = openapi
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def codes_in(openapi, schema) -> set:
+    """Error codes a response schema allows (enum on error.code)."""
+    schema = resolve(openapi, schema)
+    found = set()
+    if "allOf" in schema:
+        # the narrowest enum of the parts wins
+        enums = [codes_in(openapi, s) for s in schema["allOf"]]
+        enums = [e for e in enums if e]
+        return min(enums, key=len) if enums else set()
+    for key in ("oneOf", "anyOf"):
+        for s in schema.get(key, []):
+            found |= codes_in(openapi, s)
+    code = schema.get("properties", {}).get("error", {}).get("properties", {}).get("code", {})
+    found |= set(code.get("enum", []))
+    return found
+
+
+def test_openapi_error_codes_per_route(openapi):
+    for (method, path), expected in ERROR_CODES.items():
+        op = openapi["paths"][path][method]
+        for status, codes in expected.items():
+            assert status in op["responses"], f"{method.upper()} {path} lacks {status}"
+            response = resolve(openapi, op["responses"][status])
+            schema = response["content"]["application/json"]["schema"]
+            assert codes_in(openapi, schema) == codes, f"{method.upper()} {path} {status}"
+
+
+def test_openapi_headers(openapi):
+    post = openapi["paths"]["/v1/port-outs"]["post"]
+    params = [resolve(openapi, p) for p in post.get("parameters", [])]
+    assert any(p["in"] == "header" and p["name"] == "Idempotency-Key" for p in params)
+    created = post["responses"]["201"]["headers"]
+    assert {"Location", "Idempotent-Replayed"} <= set(created)
+    assert "Retry-After" in post["responses"]["429"]["headers"]
+    hook = openapi["paths"]["/v1/carrier-events/{carrierId}"]["post"]
+    names = {resolve(openapi, p)["name"] for p in hook["parameters"] if resolve(openapi, p)["in"] == "header"}
+    assert names == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+
+
+def test_openapi_is_valid_3_1(openapi):
+    assert openapi["openapi"].startswith("3.1")
+    validator = pytest.importorskip("openapi_spec_validator")
+    validator.validate(openapi)

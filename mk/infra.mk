@@ -1,0 +1,51 @@
+# mk/infra.mk - infrastructure targets (SAM template, OpenAPI, IaC lint).
+# Included by the root Makefile (`-include mk/*.mk`). Tools come from the
+# project venv .local/venv (scripts/bootstrap.sh with PORTGUARD_INFRA_TOOLS=1):
+# aws-sam-cli, cfn-lint, cfn-lint-serverless, pytest, and cargo-lambda (+ zig).
+#
+#   make lint-infra   cfn-lint (+ serverless rules), sam validate --lint, pytest infra/tests
+#   make build-sam    sam build: cargo lambda build --release --arm64 per function
+#   make deploy-sam   sam deploy --guided (interactive; needs AWS credentials)
+
+# Keep whatever default goal the including Makefile has (or will have).
+_infra_saved_default_goal := $(.DEFAULT_GOAL)
+
+INFRA_VENV ?= $(CURDIR)/.local/venv
+INFRA_BIN := $(INFRA_VENV)/bin
+INFRA_TEMPLATE := infra/template.yaml
+# sam, cfn-lint and cargo-lambda (which finds zig through the venv's python)
+# from the venv; SAM needs a region even offline. Telemetry off.
+INFRA_ENV = PATH="$(INFRA_BIN):$$PATH" \
+	AWS_REGION="$${AWS_REGION:-us-east-1}" \
+	AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-$${AWS_REGION:-us-east-1}}" \
+	SAM_CLI_TELEMETRY=0
+INFRA_RUST_TARGET := aarch64-unknown-linux-gnu
+
+.PHONY: infra-tools lint-infra build-sam deploy-sam
+
+lint: lint-infra
+build: build-sam
+
+infra-tools: ## install sam, cfn-lint, cfn-lint-serverless, pytest into .local/venv when missing
+	@if [ ! -x "$(INFRA_BIN)/sam" ] || [ ! -x "$(INFRA_BIN)/cfn-lint" ] || [ ! -x "$(INFRA_BIN)/pytest" ] \
+	    || [ ! -x "$(INFRA_BIN)/cargo-lambda" ]; then \
+	  PORTGUARD_INFRA_TOOLS=1 bash scripts/bootstrap.sh; \
+	fi
+	@"$(INFRA_BIN)/python" -c 'import pytest, openapi_spec_validator' 2>/dev/null \
+	  || "$(INFRA_BIN)/pip" install -q pytest openapi-spec-validator
+
+lint-infra: infra-tools ## cfn-lint (+ serverless rules), sam validate --lint, pytest infra/tests
+	$(INFRA_ENV) cfn-lint $(INFRA_TEMPLATE)
+	$(INFRA_ENV) cfn-lint -t $(INFRA_TEMPLATE) --append-rules cfn_lint_serverless.rules
+	$(INFRA_ENV) sam validate --lint -t $(INFRA_TEMPLATE)
+	$(INFRA_ENV) PYTHONDONTWRITEBYTECODE=1 python -m pytest -q -p no:cacheprovider infra/tests
+
+build-sam: infra-tools ## sam build in infra/: cargo lambda build --release --arm64 per function
+	@rustup target list --installed 2>/dev/null | grep -qx '$(INFRA_RUST_TARGET)' \
+	  || rustup target add $(INFRA_RUST_TARGET)
+	cd infra && $(INFRA_ENV) sam build
+
+deploy-sam: infra-tools ## sam deploy --guided from infra/ (needs AWS credentials; see docs/deploy.md)
+	cd infra && $(INFRA_ENV) sam deploy --guided
+
+.DEFAULT_GOAL := $(_infra_saved_default_goal)

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# `make test`: formatting, clippy, unit + integration tests against DynamoDB
+# Local, then the end-to-end tests against the real function binaries running
+# under `cargo lambda watch`. Starts everything it needs on free ports and stops
+# it again on exit, Ctrl-C or SIGTERM. Exits non-zero when any stage fails.
+#
+# Stages run in order and keep going after a failure (so one run reports them
+# all); PORTGUARD_FAIL_FAST=1 stops at the first failure.
+#
+# Environment knobs (all optional):
+#   PORTGUARD_SKIP_E2E=1        skip the end-to-end stage
+#   PORTGUARD_FAIL_FAST=1       stop at the first failing stage
+#   PORTGUARD_WATCH_CONCURRENCY instances per function under watch (default 8)
+#   PORTGUARD_BUILD_TIMEOUT     seconds for each cargo stage (default 3600)
+#   PORTGUARD_E2E_TIMEOUT       seconds for the e2e test run (default 1200)
+set -euo pipefail
+LOG_TAG='test'
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+BUILD_TIMEOUT=${PORTGUARD_BUILD_TIMEOUT:-3600}
+E2E_TIMEOUT=${PORTGUARD_E2E_TIMEOUT:-1200}
+CONCURRENCY=${PORTGUARD_WATCH_CONCURRENCY:-8}
+DDB_NAME="test-$$"
+WATCH_PIDFILE="$RUN_DIR/watch-test-$$.pid"
+export PORTGUARD_WATCH_LOG="$RUN_DIR/watch-test-$$.log"
+
+declare -a SUMMARY=()
+FAILED=0
+STARTED_AT=$SECONDS
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  set +e
+  stop_tree "$WATCH_PIDFILE" 10
+  "$ROOT/scripts/dynamodb-local.sh" stop "$DDB_NAME" >/dev/null 2>&1
+  # Keep the logs only when something failed.
+  if ((rc == 0 && FAILED == 0)); then
+    rm -f "$PORTGUARD_WATCH_LOG" "$RUN_DIR/dynamodb-$DDB_NAME.log"
+  fi
+  if ((rc == 130 || rc == 143)); then SUMMARY+=("interrupted (exit $rc)"); fi
+  if ((${#SUMMARY[@]} > 0)); then
+    printf '\n== make test summary (%ss) ==\n' "$((SECONDS - STARTED_AT))" >&2
+    printf '  %s\n' "${SUMMARY[@]}" >&2
+  fi
+  if ((rc == 0 && FAILED > 0)); then rc=1; fi
+  if ((rc != 0)); then printf 'make test: FAILED\n' >&2; else printf 'make test: ok\n' >&2; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'stop_child; exit 130' INT
+trap 'stop_child; exit 143' TERM
+
+# stage NAME CMD...: runs CMD, records ok/FAILED with its duration.
+stage() {
+  local name=$1 start=$SECONDS rc=0
+  shift
+  log "── $name: $*"
+  "$@" || rc=$?
+  if ((rc == 0)); then
+    SUMMARY+=("ok      $name ($((SECONDS - start))s)")
+  else
+    SUMMARY+=("FAILED  $name ($((SECONDS - start))s, exit $rc)")
+    FAILED=$((FAILED + 1))
+    if [ "${PORTGUARD_FAIL_FAST:-0}" = 1 ]; then exit "$rc"; fi
+  fi
+  return 0
+}
+
+skip() { SUMMARY+=("skipped $1 ($2)"); log "── $1 skipped: $2"; }
+
+# ── set-up ────────────────────────────────────────────────────────────────
+"$ROOT/scripts/bootstrap.sh"
+use_venv
+export_dev_env
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-$([ -t 2 ] && echo always || echo never)}
+
+DDB_URL="$("$ROOT/scripts/dynamodb-local.sh" start "$DDB_NAME")"
+export AWS_ENDPOINT_URL_DYNAMODB="$DDB_URL"
+log "DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB"
+
+# ── static checks and tests ───────────────────────────────────────────────
+stage "fmt" cargo fmt --all -- --check
+stage "clippy" with_timeout "$BUILD_TIMEOUT" cargo clippy --workspace --all-targets -- -D warnings
+stage "test" with_timeout "$BUILD_TIMEOUT" cargo test --workspace
+
+# ── end to end: the function binaries under cargo lambda watch ────────────
+has_e2e_test() {
+  [ -f tests/tests/e2e.rs ] || grep -Eq '^[[:space:]]*name[[:space:]]*=[[:space:]]*"e2e"' tests/Cargo.toml
+}
+
+# POSTs {} to each function's invoke endpoint until it answers with any HTTP
+# status; the first invocation of a function starts its binary (compiling it if
+# needed), hence the long per-function limit. {} is not a valid event, so the
+# function answers with an error and touches nothing.
+warm_functions() {
+  local fn code deadline
+  deadline=$((SECONDS + ${PORTGUARD_WATCH_START_TIMEOUT:-900}))
+  for fn in "${PORTGUARD_FUNCTIONS[@]}"; do
+    while :; do
+      kill -0 "$(cat "$WATCH_PIDFILE" 2>/dev/null || echo 0)" 2>/dev/null \
+        || { log "cargo lambda watch exited; see $PORTGUARD_WATCH_LOG"; tail -n 40 "$PORTGUARD_WATCH_LOG" >&2; return 1; }
+      ((SECONDS < deadline)) || { log "timed out waiting for $fn; see $PORTGUARD_WATCH_LOG"; tail -n 40 "$PORTGUARD_WATCH_LOG" >&2; return 1; }
+      # Short attempts keep Ctrl-C prompt; an abandoned attempt only leaves
+      # one more {} in the function's queue.
+      code="$(http_status POST "$PORTGUARD_WATCH_URL/2015-03-31/functions/$fn/invocations" \
+        --max-time 20 -H 'Content-Type: application/json' -d '{}')"
+      if [ "$code" != 000 ] && [ -n "$code" ]; then
+        log "$fn answers (HTTP $code)"
+        break
+      fi
+      sleep 1
+    done
+  done
+}
+
+run_e2e() {
+  export TABLE_NAME="portguard-e2e-$$"
+  log "creating table $TABLE_NAME"
+  with_timeout "$BUILD_TIMEOUT" cargo run -q -p portguard-admin -- create-table || return 1
+
+  # Build the binaries first, so watch starts them at once and a compile error
+  # shows here rather than as a hanging invocation.
+  local pkgs=() fn
+  for fn in "${PORTGUARD_FUNCTIONS[@]}"; do pkgs+=(-p "$fn"); done
+  with_timeout "$BUILD_TIMEOUT" cargo build "${pkgs[@]}" --bins || return 1
+
+  local port
+  # shellcheck disable=SC2119
+  port="$(free_port)"
+  export PORTGUARD_WATCH_URL="http://127.0.0.1:$port"
+  : >"$PORTGUARD_WATCH_LOG"
+  log "starting cargo lambda watch on $PORTGUARD_WATCH_URL (log $PORTGUARD_WATCH_LOG)"
+  # The functions inherit this environment (TABLE_NAME, AWS_*, PIN_PEPPER,
+  # CARRIER_WEBHOOK_SECRETS). --ignore-changes: edits made during the run must
+  # not restart the functions under the tests.
+  spawn_detached "$WATCH_PIDFILE" "$PORTGUARD_WATCH_LOG" "$ROOT" \
+    cargo lambda watch \
+    --invoke-address 127.0.0.1 --invoke-port "$port" \
+    --concurrency "$CONCURRENCY" --ignore-changes
+  # A GET on the invoke route answers 405 at once, without starting anything.
+  wait_for_http 60 "$PORTGUARD_WATCH_URL/2015-03-31/functions/set-pin/invocations" GET \
+    || { log "watch did not listen on $port"; tail -n 40 "$PORTGUARD_WATCH_LOG" >&2; return 1; }
+  warm_functions || return 1
+
+  log "PORTGUARD_WATCH_URL=$PORTGUARD_WATCH_URL TABLE_NAME=$TABLE_NAME PORTGUARD_WATCH_LOG=$PORTGUARD_WATCH_LOG"
+  with_timeout "$E2E_TIMEOUT" cargo test -p portguard-tests --test e2e -- --ignored --test-threads 1
+}
+
+if [ "${PORTGUARD_SKIP_E2E:-0}" = 1 ]; then
+  skip "e2e" "PORTGUARD_SKIP_E2E=1"
+elif ! has_e2e_test; then
+  skip "e2e" "no tests/tests/e2e.rs yet"
+elif printf '%s\n' "${SUMMARY[@]}" | grep -Eq '^FAILED +(clippy|test) '; then
+  skip "e2e" "the build or the tests failed"
+else
+  stage "e2e" run_e2e
+fi

@@ -1,0 +1,10 @@
+//! Pure decisions: what a failed PIN attempt does to the lock, which order
+//! transitions are allowed, when an open order has gone stale. Values in,
+//! decisions out; the store applies them with conditional writes.
+
+pub mod expiry;
+pub mod lifecycle;
+pub mod lockout;
+
+pub use lifecycle::{Decision, NumberFate, OrderEvent, OrderStatus};
+pub use lockout::{LockPolicy, LockState, LockStatus};

@@ -1,0 +1,213 @@
+//! PIN lockout. `PIN_MAX_FAILED_ATTEMPTS` consecutive wrong PINs lock the
+//! tenant for `PIN_LOCKOUT_SECONDS`; the third lock within 24 hours is a hard
+//! lock that lasts until the tenant admin sets a PIN again. Times are Unix
+//! seconds.
+
+use serde::{Deserialize, Serialize};
+
+pub const HARD_LOCK_WINDOW_SECONDS: i64 = 24 * 3600;
+pub const LOCKS_BEFORE_HARD_LOCK: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockPolicy {
+    pub max_failed_attempts: u32,
+    pub lockout_seconds: i64,
+}
+
+impl Default for LockPolicy {
+    fn default() -> Self {
+        LockPolicy {
+            max_failed_attempts: 5,
+            lockout_seconds: 3600,
+        }
+    }
+}
+
+/// What the tenant item stores about failed attempts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockState {
+    pub failed_attempts: u32,
+    pub locked_until: Option<i64>,
+    pub hard_locked: bool,
+    /// Start times of the timed locks of the last 24 hours.
+    pub recent_locks: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockStatus {
+    /// Open, with the consecutive failures that still count.
+    Open {
+        failed_attempts: u32,
+    },
+    Timed {
+        until: i64,
+    },
+    Hard,
+}
+
+impl LockStatus {
+    pub fn is_locked(&self) -> bool {
+        !matches!(self, LockStatus::Open { .. })
+    }
+    /// Seconds a client should wait, for `Retry-After`; none for a hard lock.
+    pub fn retry_after(&self, now: i64) -> Option<i64> {
+        match self {
+            LockStatus::Timed { until } => Some((until - now).max(1)),
+            _ => None,
+        }
+    }
+}
+
+impl LockState {
+    pub fn status(&self, now: i64) -> LockStatus {
+        if self.hard_locked {
+            return LockStatus::Hard;
+        }
+        match self.locked_until {
+            Some(until) if until > now => LockStatus::Timed { until },
+            // A timed lock that has ended gives a fresh set of attempts.
+            Some(_) => LockStatus::Open { failed_attempts: 0 },
+            None => LockStatus::Open {
+                failed_attempts: self.failed_attempts,
+            },
+        }
+    }
+
+    /// The state after one more wrong PIN, and whether it locked the tenant.
+    /// Called only when `status(now)` is open.
+    pub fn after_failure(&self, now: i64, policy: LockPolicy) -> (LockState, LockStatus) {
+        let failed = match self.status(now) {
+            LockStatus::Open { failed_attempts } => failed_attempts + 1,
+            locked => return (self.clone(), locked),
+        };
+        if failed < policy.max_failed_attempts {
+            let next = LockState {
+                failed_attempts: failed,
+                locked_until: None,
+                hard_locked: false,
+                recent_locks: self.recent_locks_at(now),
+            };
+            return (
+                next,
+                LockStatus::Open {
+                    failed_attempts: failed,
+                },
+            );
+        }
+        let mut recent_locks = self.recent_locks_at(now);
+        recent_locks.push(now);
+        let hard = recent_locks.len() >= LOCKS_BEFORE_HARD_LOCK;
+        let until = now + policy.lockout_seconds;
+        let next = LockState {
+            failed_attempts: 0,
+            locked_until: (!hard).then_some(until),
+            hard_locked: hard,
+            recent_locks,
+        };
+        let status = if hard {
+            LockStatus::Hard
+        } else {
+            LockStatus::Timed { until }
+        };
+        (next, status)
+    }
+
+    /// The state after a right PIN: failures reset, history of locks kept.
+    /// `None` when nothing changes, so the caller need not write.
+    pub fn after_success(&self, now: i64) -> Option<LockState> {
+        let next = LockState {
+            failed_attempts: 0,
+            locked_until: None,
+            hard_locked: self.hard_locked,
+            recent_locks: self.recent_locks_at(now),
+        };
+        (next != *self).then_some(next)
+    }
+
+    fn recent_locks_at(&self, now: i64) -> Vec<i64> {
+        self.recent_locks
+            .iter()
+            .copied()
+            .filter(|&t| now - t < HARD_LOCK_WINDOW_SECONDS)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const P: LockPolicy = LockPolicy {
+        max_failed_attempts: 5,
+        lockout_seconds: 3600,
+    };
+
+    fn fail_n(mut s: LockState, n: u32, now: i64) -> (LockState, LockStatus) {
+        let mut status = s.status(now);
+        for _ in 0..n {
+            (s, status) = s.after_failure(now, P);
+        }
+        (s, status)
+    }
+
+    #[test]
+    fn fifth_failure_locks_for_the_lockout() {
+        let (s, status) = fail_n(LockState::default(), 4, 100);
+        assert_eq!(status, LockStatus::Open { failed_attempts: 4 });
+        let (s, status) = s.after_failure(100, P);
+        assert_eq!(status, LockStatus::Timed { until: 3700 });
+        assert_eq!(s.status(3699), LockStatus::Timed { until: 3700 });
+        assert_eq!(status.retry_after(100), Some(3600));
+    }
+
+    #[test]
+    fn end_of_lock_gives_fresh_attempts() {
+        let (s, _) = fail_n(LockState::default(), 5, 100);
+        assert_eq!(s.status(3700), LockStatus::Open { failed_attempts: 0 });
+        let (_, status) = s.after_failure(3700, P);
+        assert_eq!(status, LockStatus::Open { failed_attempts: 1 });
+    }
+
+    #[test]
+    fn success_resets_the_count() {
+        let (s, _) = fail_n(LockState::default(), 3, 100);
+        let s = s.after_success(100).unwrap();
+        assert_eq!(s.status(100), LockStatus::Open { failed_attempts: 0 });
+        assert_eq!(s.after_success(100), None, "nothing to write");
+    }
+
+    #[test]
+    fn third_lock_in_a_day_is_hard() {
+        let (s, _) = fail_n(LockState::default(), 5, 0);
+        let (s, _) = fail_n(s, 5, 3600);
+        let (s, status) = fail_n(s, 5, 7200);
+        assert_eq!(status, LockStatus::Hard);
+        assert_eq!(s.status(10 * 86400), LockStatus::Hard);
+        assert_eq!(status.retry_after(0), None);
+    }
+
+    #[test]
+    fn locks_older_than_a_day_do_not_count() {
+        let (s, _) = fail_n(LockState::default(), 5, 0);
+        let (s, _) = fail_n(s, 5, 3600);
+        let (_, status) = fail_n(s, 5, 3600 + 86400);
+        assert!(matches!(status, LockStatus::Timed { .. }));
+    }
+
+    #[test]
+    fn failure_while_locked_changes_nothing() {
+        let (s, _) = fail_n(LockState::default(), 5, 0);
+        let (next, status) = s.after_failure(10, P);
+        assert_eq!(next, s);
+        assert!(status.is_locked());
+    }
+
+    proptest! {
+        #[test]
+        fn never_more_than_max_consecutive_failures(n in 0u32..40) {
+            let (s, _) = fail_n(LockState::default(), n, 0);
+            prop_assert!(s.failed_attempts < P.max_failed_attempts);
+        }
+    }
+}

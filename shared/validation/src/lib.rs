@@ -1,0 +1,12 @@
+//! Parse, don't validate: every input portguard accepts is turned into a type
+//! that cannot hold an invalid value. Pure: no AWS, no IO, no clock.
+
+mod ids;
+mod phone;
+mod pin;
+mod text;
+
+pub use ids::{AccountNumber, CarrierId, Country, IdError, TenantId};
+pub use phone::{PhoneError, PhoneNumber};
+pub use pin::{Pin, PinError};
+pub use text::{parse_date, AuthorizedName, Pon, TextError};

@@ -1,0 +1,114 @@
+//! US phone numbers, normalised to E.164 (`+12065550100`).
+
+use phonenumber::country::Id;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PhoneNumber(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a valid US phone number")]
+pub struct PhoneError(pub String);
+
+impl PhoneNumber {
+    /// Accepts E.164 (`+12065550100`) or 10/11 digits (`(206) 555-0100`,
+    /// `1.206.555.0100`); spaces, dots, dashes and parentheses are ignored.
+    /// The number must be valid for the US under libphonenumber's rules
+    /// (so Canadian and other NANP numbers fail).
+    pub fn parse(input: &str) -> Result<PhoneNumber, PhoneError> {
+        let err = || PhoneError(input.to_owned());
+        let (plus, rest) = match input.trim_start().strip_prefix('+') {
+            Some(rest) => (true, rest),
+            None => (false, input),
+        };
+        let mut digits = String::with_capacity(11);
+        for c in rest.chars() {
+            match c {
+                '0'..='9' => digits.push(c),
+                ' ' | '.' | '-' | '(' | ')' => {}
+                _ => return Err(err()),
+            }
+        }
+        let national = match (plus, digits.len()) {
+            (true, 11) | (false, 11) if digits.starts_with('1') => &digits[1..],
+            (false, 10) => &digits[..],
+            _ => return Err(err()),
+        };
+        let e164 = format!("+1{national}");
+        let parsed = phonenumber::parse(Some(Id::US), &e164).map_err(|_| err())?;
+        if phonenumber::is_valid(&parsed) && parsed.country().id() == Some(Id::US) {
+            Ok(PhoneNumber(e164))
+        } else {
+            Err(err())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn e164(s: &str) -> Option<String> {
+        PhoneNumber::parse(s).ok().map(|p| p.0)
+    }
+
+    #[test]
+    fn accepted_forms_normalise_to_e164() {
+        for s in [
+            "+12065550100",
+            "2065550100",
+            "12065550100",
+            "(206) 555-0100",
+            "206.555.0100",
+            "1-206-555-0100",
+            "+1 (206) 555-0100",
+        ] {
+            assert_eq!(e164(s).as_deref(), Some("+12065550100"), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn rejected_forms() {
+        for s in [
+            "",
+            "555-0100",
+            "206555010",
+            "+442071838750",  // UK
+            "+14165550100",   // Toronto: NANP but not US
+            "+1206555010000", // too long
+            "22065550100",    // 11 digits not starting with 1
+            "+2065550100",    // plus without the country code
+            "206/555/0100",
+            "206-555-01OO",
+            "0065550100", // area code cannot start with 0
+            "２０６５５５０１００",
+        ] {
+            assert_eq!(e164(s), None, "{s:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in any::<String>()) {
+            let _ = PhoneNumber::parse(&s);
+        }
+
+        #[test]
+        fn normalised_form_parses_to_itself(s in "\\+1[2-9][0-9]{9}") {
+            if let Ok(p) = PhoneNumber::parse(&s) {
+                prop_assert_eq!(PhoneNumber::parse(p.as_str()).unwrap(), p);
+            }
+        }
+    }
+}
