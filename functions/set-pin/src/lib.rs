@@ -1,1 +1,7 @@
+//! `set-pin`: the tenant admin's port-out PIN (SPEC section 3) and the audit
+//! trail (SPEC section 7). `main.rs` wires; `handler.rs` routes and decides.
 
+mod audit_route;
+mod handler;
+
+pub use handler::App;

@@ -1,1 +1,18 @@
+//! HTTP plumbing the functions share: who is calling, the error envelope,
+//! JSON responses, pagination tokens, configuration and logs. No business
+//! rule lives here.
 
+pub mod config;
+mod error;
+mod identity;
+pub mod logging;
+pub mod metrics;
+mod paging;
+mod response;
+
+pub use error::ApiError;
+pub use identity::{source_ip, Caller, Scope};
+pub use paging::{ListParams, Paging};
+pub use response::{json, json_object_body};
+
+pub type Response = lambda_http::Response<lambda_http::Body>;

@@ -1,1 +1,71 @@
+//! The single DynamoDB table behind portguard (see docs/table-design.md).
+//!
+//! Each module owns one kind of item: its keys, its attribute mapping and the
+//! conditional writes that keep the rules true under concurrency. Decisions
+//! (may this order move, what does a failure do to the lock) come from
+//! `portguard-rules`; this crate only applies them atomically.
 
+mod attr;
+pub mod audit;
+pub mod clock;
+mod error;
+pub mod idempotency;
+pub mod numbers;
+pub mod orders;
+pub mod page;
+pub mod schema;
+pub mod tenants;
+pub mod webhooks;
+
+pub use audit::{Actor, ActorKind, AuditEvent, AuditType};
+pub use error::StoreError;
+pub use orders::Order;
+pub use page::{Page, PageKey};
+pub use tenants::Tenant;
+
+use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion};
+use aws_sdk_dynamodb::Client;
+use std::time::Duration;
+
+/// A handle on the table. Cheap to clone; build it once per cold start.
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Store {
+        Store {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// A client from the standard SDK environment (`AWS_ENDPOINT_URL_DYNAMODB`
+    /// points it at DynamoDB Local). Timeouts are short and retries few: a
+    /// request that cannot reach DynamoDB should answer 503 within the API
+    /// Gateway budget rather than hang until the Lambda timeout.
+    pub async fn connect(table: impl Into<String>) -> Store {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_millis(1_000))
+                    .operation_attempt_timeout(Duration::from_millis(2_000))
+                    .operation_timeout(Duration::from_millis(5_000))
+                    .build(),
+            )
+            .retry_config(RetryConfig::standard().with_max_attempts(3))
+            .load()
+            .await;
+        Store::new(Client::new(&config), table)
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}

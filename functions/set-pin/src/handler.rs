@@ -1,0 +1,179 @@
+use lambda_http::{http::Method, Body, Request};
+use portguard_api::{json, json_object_body, ApiError, Caller, Paging, Response, Scope};
+use portguard_secrets::{PinHasher, TokenSigner};
+use portguard_store::{
+    clock, tenants::Written, Actor, ActorKind, AuditEvent, AuditType, Store, Tenant,
+};
+use portguard_validation::{Pin, PinError};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// Everything a request needs, built once per cold start.
+pub struct App {
+    pub(crate) store: Store,
+    hasher: Arc<PinHasher>,
+    pub(crate) paging: Paging,
+}
+
+/// Conflicting writes (a failed attempt landing between our read and our
+/// write) are retried with a fresh read this many times.
+const WRITE_ATTEMPTS: usize = 5;
+
+impl App {
+    pub fn new(store: Store, hasher: PinHasher) -> App {
+        let paging = Paging::new(TokenSigner::derive(&hasher, "portguard/next-token/v1"));
+        App {
+            store,
+            hasher: Arc::new(hasher),
+            paging,
+        }
+    }
+
+    /// Reads the configuration of SPEC section 9; fails naming the variable.
+    pub async fn from_env() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
+        let table = portguard_api::config::table_name()?;
+        let hasher = PinHasher::from_env().await?;
+        Ok(App::new(Store::connect(table).await, hasher))
+    }
+
+    /// Never fails: every outcome is an HTTP answer.
+    pub async fn handle(&self, req: Request) -> Response {
+        match self.route(&req).await {
+            Ok(resp) => resp,
+            Err(e) => e.into_response(),
+        }
+    }
+
+    async fn route(&self, req: &Request) -> Result<Response, ApiError> {
+        let path = req.uri().path().trim_end_matches('/');
+        match path {
+            "/v1/pin" => {
+                let caller = Caller::from_request(req, &[Scope::Admin])?;
+                let Caller::Admin { tenant_id, subject } = &caller else {
+                    return Err(ApiError::forbidden());
+                };
+                let actor = Actor {
+                    kind: ActorKind::TenantAdmin,
+                    id: subject.clone(),
+                };
+                match *req.method() {
+                    Method::GET => self.get_pin(tenant_id.as_str()).await,
+                    Method::PUT => {
+                        let ip = portguard_api::source_ip(req);
+                        self.put_pin(tenant_id.as_str(), actor, ip, req.body()).await
+                    }
+                    Method::DELETE => Err(ApiError::new(
+                        405,
+                        "PIN_CANNOT_BE_REMOVED",
+                        "a port-out PIN cannot be removed or set back to blank; change it with PUT instead",
+                    )),
+                    _ => Err(ApiError::method_not_allowed("GET, PUT")),
+                }
+            }
+            "/v1/audit-events" => {
+                let caller = Caller::from_request(req, &[Scope::Admin])?;
+                if req.method() != Method::GET {
+                    return Err(ApiError::method_not_allowed("GET"));
+                }
+                self.list_audit(req, &caller).await
+            }
+            _ => Err(ApiError::not_found()),
+        }
+    }
+
+    async fn tenant(&self, tenant_id: &str) -> Result<Tenant, ApiError> {
+        self.store.get_tenant(tenant_id).await?.ok_or_else(|| {
+            ApiError::new(
+                404,
+                "TENANT_NOT_FOUND",
+                "this tenant is not provisioned for port-out protection; contact your provider",
+            )
+        })
+    }
+
+    async fn get_pin(&self, tenant_id: &str) -> Result<Response, ApiError> {
+        let tenant = self.tenant(tenant_id).await?;
+        Ok(json(200, &pin_status(&tenant, clock::now())))
+    }
+
+    async fn put_pin(
+        &self,
+        tenant_id: &str,
+        actor: Actor,
+        source_ip: Option<String>,
+        body: &Body,
+    ) -> Result<Response, ApiError> {
+        let mut tenant = self.tenant(tenant_id).await?;
+        if !tenant.is_us() {
+            return Err(ApiError::new(
+                422,
+                "TENANT_NOT_ELIGIBLE",
+                "a port-out PIN is only used for organisations in the United States",
+            ));
+        }
+        let pin = parse_pin(body)?;
+        let hasher = self.hasher.clone();
+        let stored = tokio::task::spawn_blocking(move || hasher.hash(&pin))
+            .await
+            .map_err(|_| ApiError::internal())?;
+        for _ in 0..WRITE_ATTEMPTS {
+            let now = clock::now();
+            let kind = if tenant.pin.is_some() {
+                AuditType::PinChanged
+            } else {
+                AuditType::PinSet
+            };
+            let audit = AuditEvent::new(tenant_id, now, kind, actor.clone())
+                .source_ip(source_ip.as_deref());
+            let written = self
+                .store
+                .set_pin(
+                    &tenant,
+                    &stored.hash,
+                    &stored.pepper_version,
+                    &clock::format(now),
+                    &audit,
+                )
+                .await?;
+            match written {
+                Written::Done(updated) => {
+                    tracing::info!(tenant_id, event = kind.as_str(), "pin stored");
+                    return Ok(json(200, &pin_status(&updated, now)));
+                }
+                Written::Conflict => tenant = self.tenant(tenant_id).await?,
+            }
+        }
+        Err(ApiError::unavailable())
+    }
+}
+
+/// The `pin` field under SPEC 3's rules. The message never echoes the value.
+fn parse_pin(body: &Body) -> Result<Pin, ApiError> {
+    let body = json_object_body(body)?;
+    let pin = match body.get("pin") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(_) => return Err(ApiError::invalid_request("pin must be a string of digits")),
+    };
+    Pin::parse_new(pin).map_err(|e| match e {
+        PinError::Required => ApiError::new(400, "PIN_REQUIRED", e.to_string()),
+        PinError::InvalidFormat => ApiError::new(400, "INVALID_PIN_FORMAT", e.to_string()),
+        PinError::Weak => ApiError::new(400, "WEAK_PIN", e.to_string()),
+    })
+}
+
+/// `{"tenantId", "pinSet", "updatedAt", "locked", "lockedUntil"}`.
+pub(crate) fn pin_status(tenant: &Tenant, now: i64) -> Value {
+    let status = tenant.lock.status(now);
+    let locked_until = match status {
+        portguard_rules::LockStatus::Timed { until } => Some(clock::format(until)),
+        _ => None,
+    };
+    json!({
+        "tenantId": tenant.tenant_id,
+        "pinSet": tenant.pin.is_some(),
+        "updatedAt": tenant.pin_updated_at,
+        "locked": status.is_locked(),
+        "lockedUntil": locked_until,
+    })
+}

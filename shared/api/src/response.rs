@@ -1,0 +1,27 @@
+use crate::{ApiError, Response};
+use lambda_http::Body;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub fn json<T: Serialize + ?Sized>(status: u16, body: &T) -> Response {
+    let body = serde_json::to_string(body).expect("our response types serialise");
+    lambda_http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::Text(body))
+        .expect("valid status and header")
+}
+
+/// The request body as a JSON object, or `400 INVALID_REQUEST`. API Gateway
+/// may base64-encode bodies; `lambda_http` has decoded them into bytes.
+pub fn json_object_body(body: &Body) -> Result<Map<String, Value>, ApiError> {
+    let bytes: &[u8] = body.as_ref();
+    if bytes.is_empty() {
+        return Err(ApiError::invalid_request("the body must be a JSON object"));
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::invalid_request("the body must be a JSON object")),
+        Err(_) => Err(ApiError::invalid_request("the body is not valid JSON")),
+    }
+}

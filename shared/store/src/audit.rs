@@ -1,0 +1,245 @@
+//! The per-tenant audit trail (SPEC section 7). Items live in the tenant's
+//! partition under `AUDIT#{ulid}`, so a Query reads them newest first. They
+//! never hold a PIN: there is no field that could.
+
+use crate::attr::{key, n, s, Item, Reader};
+use crate::{clock, Page, PageKey, Store, StoreError};
+use aws_sdk_dynamodb::types::{AttributeValue, Put};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AuditType {
+    #[serde(rename = "pin.set")]
+    PinSet,
+    #[serde(rename = "pin.changed")]
+    PinChanged,
+    #[serde(rename = "pin.locked")]
+    PinLocked,
+    #[serde(rename = "port_out.requested")]
+    PortOutRequested,
+    #[serde(rename = "port_out.rejected")]
+    PortOutRejected,
+    #[serde(rename = "port_out.status_changed")]
+    PortOutStatusChanged,
+}
+
+impl AuditType {
+    const ALL: [AuditType; 6] = [
+        AuditType::PinSet,
+        AuditType::PinChanged,
+        AuditType::PinLocked,
+        AuditType::PortOutRequested,
+        AuditType::PortOutRejected,
+        AuditType::PortOutStatusChanged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditType::PinSet => "pin.set",
+            AuditType::PinChanged => "pin.changed",
+            AuditType::PinLocked => "pin.locked",
+            AuditType::PortOutRequested => "port_out.requested",
+            AuditType::PortOutRejected => "port_out.rejected",
+            AuditType::PortOutStatusChanged => "port_out.status_changed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<AuditType> {
+        AuditType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    TenantAdmin,
+    Carrier,
+    Scheduler,
+}
+
+impl ActorKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::TenantAdmin => "tenant_admin",
+            ActorKind::Carrier => "carrier",
+            ActorKind::Scheduler => "scheduler",
+        }
+    }
+
+    fn parse(s: &str) -> Option<ActorKind> {
+        [
+            ActorKind::TenantAdmin,
+            ActorKind::Carrier,
+            ActorKind::Scheduler,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    pub kind: ActorKind,
+    pub id: Option<String>,
+}
+
+/// One audit record, serialised exactly as `GET /v1/audit-events` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEvent {
+    pub id: String,
+    #[serde(serialize_with = "ser_time")]
+    pub time: i64,
+    #[serde(rename = "type")]
+    pub kind: AuditType,
+    pub actor: Actor,
+    pub source_ip: Option<String>,
+    pub port_out_id: Option<String>,
+    pub code: Option<String>,
+    pub status: Option<String>,
+    #[serde(skip)]
+    pub tenant_id: String,
+}
+
+fn ser_time<S: serde::Serializer>(ts: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&clock::format(*ts))
+}
+
+impl AuditEvent {
+    /// A new event with a fresh time-ordered id.
+    pub fn new(tenant_id: &str, time: i64, kind: AuditType, actor: Actor) -> AuditEvent {
+        AuditEvent {
+            id: format!("ae_{}", ulid::Ulid::new()),
+            time,
+            kind,
+            actor,
+            source_ip: None,
+            port_out_id: None,
+            code: None,
+            status: None,
+            tenant_id: tenant_id.to_owned(),
+        }
+    }
+
+    pub fn source_ip(mut self, ip: Option<&str>) -> Self {
+        self.source_ip = ip.map(str::to_owned);
+        self
+    }
+    pub fn port_out(mut self, id: &str) -> Self {
+        self.port_out_id = Some(id.to_owned());
+        self
+    }
+    pub fn code(mut self, code: &str) -> Self {
+        self.code = Some(code.to_owned());
+        self
+    }
+    pub fn status(mut self, status: &str) -> Self {
+        self.status = Some(status.to_owned());
+        self
+    }
+
+    fn item(&self) -> Item {
+        let mut item = key(format!("TENANT#{}", self.tenant_id), &self.sort_key());
+        let mut put = |k: &str, v: AttributeValue| {
+            item.insert(k.to_owned(), v);
+        };
+        put("id", s(&self.id));
+        put("tenantId", s(&self.tenant_id));
+        put("time", s(clock::format(self.time)));
+        put("ts", n(self.time));
+        put("type", s(self.kind.as_str()));
+        put("actorKind", s(self.actor.kind.as_str()));
+        let optional = [
+            ("actorId", &self.actor.id),
+            ("sourceIp", &self.source_ip),
+            ("portOutId", &self.port_out_id),
+            ("code", &self.code),
+            ("status", &self.status),
+        ];
+        for (k, v) in optional {
+            if let Some(v) = v {
+                put(k, s(v));
+            }
+        }
+        item
+    }
+
+    fn sort_key(&self) -> String {
+        format!("AUDIT#{}", self.id.trim_start_matches("ae_"))
+    }
+
+    fn from_item(item: &Item) -> Result<AuditEvent, StoreError> {
+        let r = Reader::new(item, "audit");
+        let bad = |what: &str| StoreError::Corrupt(format!("audit item has an unknown {what}"));
+        Ok(AuditEvent {
+            id: r.s("id")?,
+            time: r.n("ts")?,
+            kind: AuditType::parse(&r.s("type")?).ok_or_else(|| bad("type"))?,
+            actor: Actor {
+                kind: ActorKind::parse(&r.s("actorKind")?).ok_or_else(|| bad("actor"))?,
+                id: r.opt_s("actorId"),
+            },
+            source_ip: r.opt_s("sourceIp"),
+            port_out_id: r.opt_s("portOutId"),
+            code: r.opt_s("code"),
+            status: r.opt_s("status"),
+            tenant_id: r.s("tenantId")?,
+        })
+    }
+
+    /// The Put for a transaction that records this event with its cause.
+    pub(crate) fn put(&self, table: &str) -> Put {
+        Put::builder()
+            .table_name(table)
+            .set_item(Some(self.item()))
+            .build()
+            .expect("table and item set")
+    }
+}
+
+impl Store {
+    /// Records an event on its own (rejections, locks).
+    pub async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(event.item()))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// A tenant's events, newest first.
+    pub async fn list_audit(
+        &self,
+        tenant_id: &str,
+        limit: i32,
+        start: Option<PageKey>,
+    ) -> Result<Page<AuditEvent>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(format!("TENANT#{tenant_id}")))
+            .expression_attribute_values(":prefix", s("AUDIT#"))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start.map(PageKey::into_item))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let items = out
+            .items()
+            .iter()
+            .map(AuditEvent::from_item)
+            .collect::<Result<_, _>>()?;
+        let next = out.last_evaluated_key().and_then(PageKey::from_item);
+        Ok(Page {
+            items,
+            next,
+            read_units: 0.0,
+        })
+    }
+}

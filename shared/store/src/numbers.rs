@@ -1,0 +1,98 @@
+//! The tenant's inventory of phone numbers. A number item is keyed by the
+//! number itself, so it can belong to one tenant only; `openPortOutId` marks
+//! it reserved by an open order.
+
+use crate::attr::{s, Reader};
+use crate::orders::number_key;
+use crate::{Store, StoreError};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddOutcome {
+    Added,
+    AlreadyOwned,
+    OwnedByOther,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberRecord {
+    pub number: String,
+    pub added_at: String,
+    pub open_port_out_id: Option<String>,
+}
+
+impl Store {
+    /// Adds a number (E.164) to a tenant; a number of another tenant is refused.
+    pub async fn add_number(
+        &self,
+        tenant_id: &str,
+        e164: &str,
+        now: &str,
+    ) -> Result<AddOutcome, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(number_key(e164)))
+            .update_expression(
+                "SET tenantId = :t, #number = :n, addedAt = if_not_exists(addedAt, :now), \
+                 GSI2PK = :gpk, GSI2SK = :gsk",
+            )
+            .condition_expression("attribute_not_exists(PK) OR tenantId = :t")
+            .expression_attribute_names("#number", "number")
+            .expression_attribute_values(":t", s(tenant_id))
+            .expression_attribute_values(":n", s(e164))
+            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":gpk", s(format!("TENANT#{tenant_id}")))
+            .expression_attribute_values(":gsk", s(format!("NUMBER#{e164}")))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) if out.attributes().is_some_and(|a| !a.is_empty()) => {
+                Ok(AddOutcome::AlreadyOwned)
+            }
+            Ok(_) => Ok(AddOutcome::Added),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(AddOutcome::OwnedByOther)
+            }
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    /// Every number of a tenant, in E.164 order.
+    pub async fn list_numbers(&self, tenant_id: &str) -> Result<Vec<NumberRecord>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(crate::schema::GSI2)
+                .key_condition_expression("GSI2PK = :pk AND begins_with(GSI2SK, :prefix)")
+                .expression_attribute_values(":pk", s(format!("TENANT#{tenant_id}")))
+                .expression_attribute_values(":prefix", s("NUMBER#"))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            for item in page.items() {
+                let r = Reader::new(item, "number");
+                out.push(NumberRecord {
+                    number: r.s("number")?,
+                    added_at: r.s("addedAt")?,
+                    open_port_out_id: r.opt_s("openPortOutId"),
+                });
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Webhook dedupe records: a `webhook-id` that was processed (answered 200)
+//! is remembered for `KEEP_SECONDS`, per carrier.
+
+use crate::attr::{key, n, s, Item, Reader};
+use crate::{Store, StoreError};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+/// Standard Webhooks senders retry for days; a week covers their schedule.
+pub const KEEP_SECONDS: i64 = 7 * 24 * 3600;
+
+fn record_key(carrier: &str, webhook_id: &str) -> Item {
+    key(format!("WEBHOOK#{carrier}#{webhook_id}"), "WEBHOOK")
+}
+
+fn record_put(table: &str, carrier: &str, webhook_id: &str, result: &str, now: i64) -> Put {
+    let mut item = record_key(carrier, webhook_id);
+    item.insert("result".into(), s(result));
+    item.insert("expiresAt".into(), n(now + KEEP_SECONDS));
+    Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK) OR expiresAt < :now")
+        .expression_attribute_values(":now", n(now))
+        .build()
+        .expect("complete put")
+}
+
+impl Store {
+    pub async fn webhook_seen(
+        &self,
+        carrier: &str,
+        webhook_id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(record_key(carrier, webhook_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(out.item().is_some_and(|i| {
+            Reader::new(i, "webhook")
+                .opt_n("expiresAt")
+                .ok()
+                .flatten()
+                .is_some_and(|t| t >= now)
+        }))
+    }
+
+    /// The transaction step that marks a webhook id processed.
+    pub fn webhook_record(
+        &self,
+        carrier: &str,
+        webhook_id: &str,
+        result: &str,
+        now: i64,
+    ) -> TransactWriteItem {
+        TransactWriteItem::builder()
+            .put(record_put(&self.table, carrier, webhook_id, result, now))
+            .build()
+    }
+
+    /// Marks a webhook id processed on its own; `false` if it already was.
+    pub async fn record_webhook(
+        &self,
+        carrier: &str,
+        webhook_id: &str,
+        result: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let put = record_put(&self.table, carrier, webhook_id, result, now);
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(put.item))
+            .set_condition_expression(put.condition_expression)
+            .set_expression_attribute_values(put.expression_attribute_values)
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+}
