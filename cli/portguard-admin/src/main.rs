@@ -1,1 +1,194 @@
-fn main() {}
+//! `portguard-admin`: provisioning and operations against the portguard
+//! table. Exit 0 on success; otherwise one line on stderr and exit 1.
+
+use clap::{Parser, Subcommand};
+use portguard_store::{clock, numbers::AddOutcome, Store};
+use portguard_validation::{AccountNumber, Country, PhoneNumber, TenantId};
+use serde_json::json;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "portguard-admin",
+    version,
+    about = "Provision tenants and phone numbers for portguard, and create its table.",
+    long_about = "Provision tenants and phone numbers for portguard, and create its table.\n\n\
+        Talks to the DynamoDB table named by --table or TABLE_NAME, with the standard AWS SDK \
+        environment (AWS_REGION, credentials, and AWS_ENDPOINT_URL_DYNAMODB to use DynamoDB Local).\n\n\
+        Examples:\n  portguard-admin create-table\n  \
+        portguard-admin tenant put --tenant-id t-100 --account-number ACC-1001 --country US --name \"Acme\"\n  \
+        portguard-admin numbers add --tenant-id t-100 +12065550100 \"(206) 555-0101\"\n  \
+        portguard-admin tenant show --tenant-id t-100"
+)]
+struct Cli {
+    /// DynamoDB table to use.
+    #[arg(long, env = "TABLE_NAME", global = true)]
+    table: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the table with the keys and indexes of infra/template.yaml (an existing table is fine).
+    CreateTable,
+    /// Tenants: the business customers whose numbers portguard protects.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Phone numbers on a tenant's account.
+    #[command(subcommand)]
+    Numbers(NumbersCommand),
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant or update its profile. Never touches its PIN or lock.
+    Put {
+        /// The tenant id, as in the tenant admins' tokens (claim tenant_id).
+        #[arg(long)]
+        tenant_id: String,
+        /// The account number gaining carriers quote; unique across tenants.
+        #[arg(long)]
+        account_number: String,
+        /// ISO country code; only US tenants can set a port-out PIN.
+        #[arg(long)]
+        country: String,
+        /// A display name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Show a tenant and its PIN status (never the PIN or its hash).
+    Show {
+        #[arg(long)]
+        tenant_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum NumbersCommand {
+    /// Add numbers (any US format; stored as E.164). A number of another tenant is refused.
+    Add {
+        #[arg(long)]
+        tenant_id: String,
+        #[arg(required = true)]
+        numbers: Vec<String>,
+    },
+    /// List a tenant's numbers and any open port-out holding them.
+    List {
+        #[arg(long)]
+        tenant_id: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("portguard-admin: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let table = cli
+        .table
+        .filter(|t| !t.is_empty())
+        .ok_or("no table: set TABLE_NAME or pass --table")?;
+    let store = Store::connect(table).await;
+    let now = clock::format(clock::now());
+    let fail = |e: portguard_store::StoreError| e.to_string().replace('\n', " ");
+    match cli.command {
+        Command::CreateTable => {
+            let created = store.create_table().await.map_err(fail)?;
+            let verb = if created { "created" } else { "already exists" };
+            println!("table {} {verb}", store.table());
+        }
+        Command::Tenant(TenantCommand::Put {
+            tenant_id,
+            account_number,
+            country,
+            name,
+        }) => {
+            let tenant = TenantId::parse(&tenant_id).map_err(|e| e.to_string())?;
+            let account = AccountNumber::parse(&account_number).map_err(|e| e.to_string())?;
+            let country = Country::parse(&country).map_err(|e| e.to_string())?;
+            store
+                .put_tenant(
+                    tenant.as_str(),
+                    account.as_str(),
+                    country.as_str(),
+                    name.as_deref(),
+                    &now,
+                )
+                .await
+                .map_err(fail)?
+                .map_err(|_| format!("account number {account} belongs to another tenant"))?;
+            println!("tenant {tenant} saved");
+        }
+        Command::Tenant(TenantCommand::Show { tenant_id }) => {
+            let tenant = store
+                .get_tenant(&tenant_id)
+                .await
+                .map_err(fail)?
+                .ok_or(format!("tenant {tenant_id} not found"))?;
+            let status = tenant.lock.status(clock::now());
+            let shown = json!({
+                "tenantId": tenant.tenant_id,
+                "accountNumber": tenant.account_number,
+                "country": tenant.country,
+                "name": tenant.name,
+                "createdAt": tenant.created_at,
+                "pinSet": tenant.pin.is_some(),
+                "pinUpdatedAt": tenant.pin_updated_at,
+                "failedAttempts": tenant.lock.failed_attempts,
+                "locked": status.is_locked(),
+                "hardLocked": tenant.lock.hard_locked,
+                "lockedUntil": tenant.lock.locked_until.filter(|_| status.is_locked()).map(clock::format),
+            });
+            println!("{}", serde_json::to_string_pretty(&shown).expect("json"));
+        }
+        Command::Numbers(NumbersCommand::Add { tenant_id, numbers }) => {
+            let tenant = TenantId::parse(&tenant_id).map_err(|e| e.to_string())?;
+            // Parse every number before writing any: bad input changes nothing.
+            let parsed = numbers
+                .iter()
+                .map(|n| PhoneNumber::parse(n).map_err(|e| e.to_string()))
+                .collect::<Result<Vec<_>, _>>()?;
+            if store
+                .get_tenant(tenant.as_str())
+                .await
+                .map_err(fail)?
+                .is_none()
+            {
+                return Err(format!(
+                    "tenant {tenant} not found: create it with `tenant put`"
+                ));
+            }
+            for number in &parsed {
+                match store
+                    .add_number(tenant.as_str(), number.as_str(), &now)
+                    .await
+                    .map_err(fail)?
+                {
+                    AddOutcome::Added => println!("{number} added"),
+                    AddOutcome::AlreadyOwned => println!("{number} already on the account"),
+                    AddOutcome::OwnedByOther => {
+                        return Err(format!("{number} belongs to another tenant"))
+                    }
+                }
+            }
+        }
+        Command::Numbers(NumbersCommand::List { tenant_id }) => {
+            for n in store.list_numbers(&tenant_id).await.map_err(fail)? {
+                match n.open_port_out_id {
+                    Some(id) => println!("{}\treserved by {id}", n.number),
+                    None => println!("{}", n.number),
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -18,7 +18,7 @@ pub enum PinError {
     #[error("a PIN is 6 to 10 digits (0-9), with no letters, spaces or other characters")]
     InvalidFormat,
     #[error(
-        "this PIN is too easy to guess: avoid repeated digits and runs such as 123456 or 987654"
+        "this PIN is too easy to guess: avoid a single repeated digit or a run of consecutive digits, up or down"
     )]
     Weak,
 }

@@ -1,0 +1,199 @@
+//! The CLI as an operator runs it, against DynamoDB Local (`make test`).
+
+use std::process::{Command, Output};
+
+struct Cli {
+    table: String,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        assert!(
+            std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
+            "run with `make test`: AWS_ENDPOINT_URL_DYNAMODB must point at DynamoDB Local"
+        );
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        Cli {
+            table: format!("pg-cli-{nanos}-{}", std::process::id()),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_portguard-admin"))
+            .args(args)
+            .env("TABLE_NAME", &self.table)
+            .output()
+            .expect("run portguard-admin")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        err
+    }
+}
+
+#[test]
+fn provisioning_round_trip() {
+    let cli = Cli::new();
+    assert!(cli.ok(&["create-table"]).contains("created"));
+    assert!(cli.ok(&["create-table"]).contains("already exists"));
+    cli.ok(&[
+        "tenant",
+        "put",
+        "--tenant-id",
+        "t-100",
+        "--account-number",
+        "ACC-1001",
+        "--country",
+        "US",
+        "--name",
+        "Acme",
+    ]);
+    let out = cli.ok(&[
+        "numbers",
+        "add",
+        "--tenant-id",
+        "t-100",
+        "(206) 555-0100",
+        "+12065550101",
+    ]);
+    assert!(out.contains("+12065550100 added"), "{out}");
+    let out = cli.ok(&["numbers", "add", "--tenant-id", "t-100", "206.555.0100"]);
+    assert!(out.contains("already on the account"), "{out}");
+    let list = cli.ok(&["numbers", "list", "--tenant-id", "t-100"]);
+    assert_eq!(list, "+12065550100\n+12065550101\n");
+
+    let shown: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["tenant", "show", "--tenant-id", "t-100"])).unwrap();
+    assert_eq!(shown["accountNumber"], "ACC-1001");
+    assert_eq!(shown["pinSet"], false);
+    assert_eq!(shown["locked"], false);
+    assert!(shown.get("pinHash").is_none());
+}
+
+#[test]
+fn refusals_change_nothing() {
+    let cli = Cli::new();
+    cli.ok(&["create-table"]);
+    cli.ok(&[
+        "tenant",
+        "put",
+        "--tenant-id",
+        "t-1",
+        "--account-number",
+        "A-1",
+        "--country",
+        "US",
+    ]);
+    cli.ok(&[
+        "tenant",
+        "put",
+        "--tenant-id",
+        "t-2",
+        "--account-number",
+        "A-2",
+        "--country",
+        "GB",
+    ]);
+    cli.ok(&["numbers", "add", "--tenant-id", "t-1", "+12065550100"]);
+
+    let err = cli.fails(&["numbers", "add", "--tenant-id", "t-2", "+12065550100"]);
+    assert!(err.contains("another tenant"), "{err}");
+    let err = cli.fails(&[
+        "numbers",
+        "add",
+        "--tenant-id",
+        "t-2",
+        "+12065550199",
+        "555-0100",
+    ]);
+    assert!(err.contains("not a valid US phone number"), "{err}");
+    assert_eq!(
+        cli.ok(&["numbers", "list", "--tenant-id", "t-2"]),
+        "",
+        "nothing added"
+    );
+
+    let err = cli.fails(&[
+        "tenant",
+        "put",
+        "--tenant-id",
+        "t-2",
+        "--account-number",
+        "A-1",
+        "--country",
+        "GB",
+    ]);
+    assert!(err.contains("another tenant"), "{err}");
+    let err = cli.fails(&[
+        "tenant",
+        "put",
+        "--tenant-id",
+        "t-3",
+        "--account-number",
+        "A 3",
+        "--country",
+        "US",
+    ]);
+    assert!(err.contains("account number"), "{err}");
+    let err = cli.fails(&[
+        "tenant",
+        "put",
+        "--tenant-id",
+        "t-3",
+        "--account-number",
+        "A-3",
+        "--country",
+        "usa",
+    ]);
+    assert!(err.contains("country"), "{err}");
+    let err = cli.fails(&["tenant", "show", "--tenant-id", "t-9"]);
+    assert!(err.contains("not found"), "{err}");
+    let err = cli.fails(&["numbers", "add", "--tenant-id", "t-9", "+12065550150"]);
+    assert!(err.contains("not found"), "{err}");
+}
+
+#[test]
+fn no_table_is_a_clear_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_portguard-admin"))
+        .args(["create-table"])
+        .env_remove("TABLE_NAME")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TABLE_NAME"));
+}
+
+#[test]
+fn help_explains_the_commands() {
+    let out = Command::new(env!("CARGO_BIN_EXE_portguard-admin"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for word in [
+        "create-table",
+        "tenant",
+        "numbers",
+        "TABLE_NAME",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+    ] {
+        assert!(help.contains(word), "{word} in help");
+    }
+}

@@ -1,0 +1,131 @@
+//! End to end: the built functions, run by `cargo lambda watch`, invoked
+//! through its Lambda invoke endpoint with full API Gateway events (watch's
+//! own HTTP front end only speaks function-URL payloads, which carry no JWT
+//! claims). `make test` starts watch and runs these with `--ignored`.
+//!
+//! Reads PORTGUARD_WATCH_URL, TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB and
+//! PORTGUARD_WATCH_LOG (watch's output, searched for leaked PINs).
+
+use portguard_store::Store;
+use portguard_tests::*;
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+/// POSTs an event to a function's invoke endpoint; returns its JSON result.
+fn invoke(function: &str, event: &Value) -> Value {
+    let base =
+        std::env::var("PORTGUARD_WATCH_URL").expect("PORTGUARD_WATCH_URL (make test sets it)");
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let body = event.to_string();
+    let mut stream = TcpStream::connect(addr).expect("cargo lambda watch is listening");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(300)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /2015-03-31/functions/{function}/invocations HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let (head, payload) = text.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(head.starts_with("HTTP/1.1 200"), "invoke failed: {text}");
+    let payload = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(payload)
+    } else {
+        payload.to_owned()
+    };
+    serde_json::from_str(&payload).unwrap_or_else(|_| panic!("JSON result: {payload}"))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
+/// An API Gateway proxy result: status and parsed body.
+fn http(function: &str, event: &Value) -> (u16, Value) {
+    let result = invoke(function, event);
+    let status = result["statusCode"].as_u64().expect("a proxy result") as u16;
+    let body =
+        serde_json::from_str(result["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
+    (status, body)
+}
+
+async fn shared_table() -> (Store, String) {
+    let table = std::env::var("TABLE_NAME").expect("TABLE_NAME (make test sets it)");
+    let store = Store::connect(table).await;
+    let suffix = ulid::Ulid::new().to_string().to_lowercase();
+    (store, suffix)
+}
+
+#[tokio::test]
+#[ignore = "needs cargo lambda watch: run by `make test`"]
+async fn set_pin_through_cargo_lambda_watch() {
+    let (store, suffix) = shared_table().await;
+    let tenant: &'static str = Box::leak(format!("t-e2e-{suffix}").into_boxed_str());
+    provision(&store, tenant, &format!("ACC-{suffix}"), "US", &[]).await;
+
+    let get = event("GET", "/v1/pin", As::Admin(tenant), None);
+    let (status, body) = http("set-pin", &get);
+    assert_eq!(
+        (status, body["pinSet"].clone()),
+        (200, json!(false)),
+        "{body}"
+    );
+
+    let pin = "90210347";
+    let put = event(
+        "PUT",
+        "/v1/pin",
+        As::Admin(tenant),
+        Some(&json!({ "pin": pin }).to_string()),
+    );
+    let (status, body) = http("set-pin", &put);
+    assert_eq!(
+        (status, body["pinSet"].clone()),
+        (200, json!(true)),
+        "{body}"
+    );
+
+    let weak = event(
+        "PUT",
+        "/v1/pin",
+        As::Admin(tenant),
+        Some(r#"{"pin": "654321"}"#),
+    );
+    assert_eq!(http("set-pin", &weak).1["error"]["code"], "WEAK_PIN");
+    let delete = event("DELETE", "/v1/pin", As::Admin(tenant), None);
+    assert_eq!(http("set-pin", &delete).0, 405);
+    let anonymous = event("GET", "/v1/pin", As::Nobody, None);
+    assert_eq!(http("set-pin", &anonymous).0, 401);
+
+    let audit = event("GET", "/v1/audit-events", As::Admin(tenant), None);
+    let (status, body) = http("set-pin", &audit);
+    assert_eq!(
+        (status, body["items"][0]["type"].clone()),
+        (200, json!("pin.set"))
+    );
+
+    assert!(!dump_table(&store).await.contains(pin));
+    if let Ok(path) = std::env::var("PORTGUARD_WATCH_LOG") {
+        let log = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(!log.contains(pin), "watch's log holds the PIN");
+        assert!(!log.contains("654321"), "watch's log holds the weak PIN");
+    }
+}
