@@ -240,15 +240,16 @@ impl Write for Sink {
 
 static LOGS: OnceLock<Sink> = OnceLock::new();
 
-/// Installs (once per test binary) a JSON subscriber like production's that
-/// writes into memory, and returns everything logged so far.
+/// Installs (once per test binary) a JSON subscriber like production's, at
+/// the most verbose level production allows (`LOG_LEVEL=trace`), writing
+/// into memory, and returns everything logged so far.
 pub fn captured_logs() -> String {
     let sink = LOGS.get_or_init(|| {
         let sink = Sink::default();
         let writer = sink.clone();
         let _ = tracing_subscriber::fmt()
             .json()
-            .with_max_level(tracing::Level::TRACE)
+            .with_env_filter(portguard_api::logging::filter("trace"))
             .with_writer(move || writer.clone())
             .try_init();
         sink

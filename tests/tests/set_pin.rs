@@ -326,12 +326,6 @@ async fn no_pin_in_the_table_the_logs_or_the_answers() {
     let table = dump_table(&store).await;
     let logs = captured_logs();
     assert!(!logs.is_empty(), "logs were captured");
-    if let Some(i) = logs.find("123456") {
-        eprintln!(
-            "CONTEXT: {}",
-            &logs[i.saturating_sub(300)..(i + 100).min(logs.len())]
-        );
-    }
     for pin in pins {
         assert!(!table.contains(pin), "table holds {pin}");
         assert!(!logs.contains(pin), "logs hold {pin}");

@@ -1,1 +1,11 @@
+//! `submit-port-out`: gaining carriers request port-outs (SPEC 4.1) and
+//! carriers and tenant admins read them (SPEC 4.2). `main.rs` wires;
+//! `handler.rs` routes; `body.rs` parses (checks 1–5); `submit.rs` decides
+//! (checks 6–12, lockout, idempotency); `read.rs` serves the reads.
 
+mod body;
+mod handler;
+mod read;
+mod submit;
+
+pub use handler::{App, SERVICE};

@@ -55,6 +55,8 @@ pub enum CreateOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+// One value per transaction: the size of `Applied` costs nothing worth boxing.
+#[allow(clippy::large_enum_variant)]
 pub enum TransitionOutcome {
     Applied(Order),
     /// The order changed since it was read: read it again and decide again.

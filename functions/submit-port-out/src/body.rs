@@ -1,0 +1,272 @@
+//! Checks 1–5 of SPEC 4.1: everything that can be decided from the request
+//! alone, in the table's order. Past this module a request cannot hold an
+//! invalid value. No message echoes the PIN.
+
+use lambda_http::{Body, Request};
+use portguard_api::{json_object_body, ApiError};
+use portguard_validation::{parse_date, AccountNumber, AuthorizedName, PhoneNumber, Pin, Pon};
+use serde_json::{json, Map, Value};
+use std::collections::HashSet;
+use time::macros::format_description;
+
+pub(crate) const MAX_NUMBERS: usize = 50;
+pub(crate) const MAX_IDEMPOTENCY_KEY: usize = 255;
+
+/// A port-out request that passed checks 1–5.
+#[derive(Debug)]
+pub(crate) struct PortOutRequest {
+    pub account: AccountNumber,
+    pub pin: Pin,
+    /// E.164, in the order given.
+    pub numbers: Vec<PhoneNumber>,
+    pub pon: Pon,
+    pub authorized_name: Option<AuthorizedName>,
+    /// `YYYY-MM-DD`.
+    pub requested_foc_date: Option<String>,
+}
+
+impl PortOutRequest {
+    /// The request as parsed, in a fixed shape: two bodies that mean the
+    /// same (numbers written differently, fields in another order, unknown
+    /// fields) give the same bytes. It holds the PIN, so it is only ever fed
+    /// to a keyed MAC, never stored or logged.
+    pub fn canonical(&self) -> Vec<u8> {
+        let canonical = json!([
+            "portguard/port-out/v1",
+            self.account.as_str(),
+            self.pin.expose(),
+            self.numbers
+                .iter()
+                .map(PhoneNumber::as_str)
+                .collect::<Vec<_>>(),
+            self.pon.as_str(),
+            self.authorized_name.as_ref().map(AuthorizedName::as_str),
+            self.requested_foc_date,
+        ]);
+        serde_json::to_vec(&canonical).expect("strings serialise")
+    }
+
+    pub fn e164(&self) -> Vec<String> {
+        self.numbers.iter().map(|n| n.as_str().to_owned()).collect()
+    }
+}
+
+/// The optional `Idempotency-Key` header: 1 to 255 visible characters.
+pub(crate) fn idempotency_key(req: &Request) -> Result<Option<String>, ApiError> {
+    let Some(value) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::invalid_request(format!(
+            "the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"
+        ))
+    };
+    let key = value.to_str().map_err(|_| bad())?;
+    let ok = (1..=MAX_IDEMPOTENCY_KEY).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        && !key.trim().is_empty();
+    ok.then(|| Some(key.to_owned())).ok_or_else(bad)
+}
+
+/// Checks 1 to 5, the first that fails answers.
+pub(crate) fn parse(body: &Body) -> Result<PortOutRequest, ApiError> {
+    // 1: a well-formed body.
+    let map = json_object_body(body)?;
+    let account = required_str(&map, "accountNumber")?;
+    let pin = required_str(&map, "pin")?;
+    let raw_numbers = phone_numbers(&map)?;
+    let pon = Pon::parse(required_str(&map, "pon")?)
+        .map_err(|e| ApiError::invalid_request(e.to_string()))?;
+    let account = AccountNumber::parse(account).map_err(|_| {
+        ApiError::invalid_request("accountNumber must be 1 to 64 characters of A-Z a-z 0-9 . _ -")
+    })?;
+    let authorized_name = optional_str(&map, "authorizedName")?
+        .map(AuthorizedName::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid_request(e.to_string()))?;
+    let requested_foc_date = optional_str(&map, "requestedFocDate")?
+        .map(|d| {
+            parse_date(d, "requestedFocDate").map(|date| {
+                date.format(format_description!("[year]-[month]-[day]"))
+                    .expect("a parsed date formats")
+            })
+        })
+        .transpose()
+        .map_err(|e| ApiError::invalid_request(e.to_string()))?;
+
+    // 2: not too many.
+    if raw_numbers.len() > MAX_NUMBERS {
+        return Err(ApiError::new(
+            422,
+            "TOO_MANY_NUMBERS",
+            format!(
+                "a port-out holds at most {MAX_NUMBERS} numbers; split the request into several"
+            ),
+        ));
+    }
+
+    // 3: every number a valid US number.
+    let mut numbers = Vec::with_capacity(raw_numbers.len());
+    let mut invalid = Vec::new();
+    for raw in &raw_numbers {
+        match PhoneNumber::parse(raw) {
+            Ok(number) => numbers.push(number),
+            Err(_) => invalid.push(*raw),
+        }
+    }
+    if !invalid.is_empty() {
+        return Err(ApiError::new(
+            400,
+            "INVALID_PHONE_NUMBER",
+            "some numbers are not valid US phone numbers; write them in E.164 (+12065550100) or as 10 digits",
+        )
+        .details(json!({ "numbers": invalid })));
+    }
+
+    // 4: no number twice.
+    let mut seen = HashSet::new();
+    let mut duplicates: Vec<&str> = Vec::new();
+    for number in &numbers {
+        if !seen.insert(number.as_str()) && !duplicates.contains(&number.as_str()) {
+            duplicates.push(number.as_str());
+        }
+    }
+    if !duplicates.is_empty() {
+        return Err(ApiError::new(
+            400,
+            "DUPLICATE_PHONE_NUMBER",
+            "some numbers appear more than once; list each number once",
+        )
+        .details(json!({ "numbers": duplicates })));
+    }
+
+    // 5: a PIN of the right shape (not a failed attempt).
+    let pin = Pin::parse_presented(pin)
+        .map_err(|e| ApiError::new(400, "INVALID_PIN_FORMAT", e.to_string()))?;
+
+    Ok(PortOutRequest {
+        account,
+        pin,
+        numbers,
+        pon,
+        authorized_name,
+        requested_foc_date,
+    })
+}
+
+fn required_str<'a>(map: &'a Map<String, Value>, field: &str) -> Result<&'a str, ApiError> {
+    match map.get(field) {
+        Some(Value::String(s)) => Ok(s),
+        None | Some(Value::Null) => Err(ApiError::invalid_request(format!("{field} is required"))),
+        Some(_) => Err(ApiError::invalid_request(format!(
+            "{field} must be a string"
+        ))),
+    }
+}
+
+fn optional_str<'a>(map: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, ApiError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ApiError::invalid_request(format!(
+            "{field} must be a string"
+        ))),
+    }
+}
+
+fn phone_numbers(map: &Map<String, Value>) -> Result<Vec<&str>, ApiError> {
+    let items = match map.get("phoneNumbers") {
+        Some(Value::Array(items)) => items,
+        None | Some(Value::Null) => {
+            return Err(ApiError::invalid_request("phoneNumbers is required"))
+        }
+        Some(_) => {
+            return Err(ApiError::invalid_request(
+                "phoneNumbers must be an array of strings",
+            ))
+        }
+    };
+    if items.is_empty() {
+        return Err(ApiError::invalid_request(
+            "phoneNumbers must list at least one number",
+        ));
+    }
+    items
+        .iter()
+        .map(|v| {
+            v.as_str().ok_or_else(|| {
+                ApiError::invalid_request("phoneNumbers must be an array of strings")
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_json(v: Value) -> Result<PortOutRequest, ApiError> {
+        parse(&Body::Text(v.to_string()))
+    }
+
+    fn valid() -> Value {
+        json!({
+            "accountNumber": "ACC-1001",
+            "pin": "48151623",
+            "phoneNumbers": ["+12065550100", "(206) 555-0101"],
+            "pon": "PON-7781",
+            "authorizedName": "Jane Doe",
+            "requestedFocDate": "2026-12-03",
+            "unknown": true
+        })
+    }
+
+    fn code(v: Value) -> &'static str {
+        parse_json(v).map(|_| "OK").unwrap_or_else(|e| e.code)
+    }
+
+    #[test]
+    fn valid_body_normalises_numbers() {
+        let r = parse_json(valid()).unwrap();
+        assert_eq!(r.e164(), ["+12065550100", "+12065550101"]);
+        assert_eq!(r.requested_foc_date.as_deref(), Some("2026-12-03"));
+    }
+
+    #[test]
+    fn canonical_form_ignores_spelling_and_unknown_fields() {
+        let a = parse_json(valid()).unwrap().canonical();
+        let mut other = valid();
+        other["phoneNumbers"] = json!(["2065550100", "+12065550101"]);
+        other.as_object_mut().unwrap().remove("unknown");
+        assert_eq!(a, parse_json(other).unwrap().canonical());
+        let mut pin = valid();
+        pin["pin"] = json!("48151624");
+        assert_ne!(a, parse_json(pin).unwrap().canonical());
+    }
+
+    #[test]
+    fn rule_order() {
+        let with = |k: &str, v: Value| {
+            let mut b = valid();
+            b[k] = v;
+            b
+        };
+        assert_eq!(code(with("pin", json!(48151623))), "INVALID_REQUEST");
+        assert_eq!(code(with("phoneNumbers", json!([]))), "INVALID_REQUEST");
+        assert_eq!(code(with("phoneNumbers", json!([1]))), "INVALID_REQUEST");
+        assert_eq!(code(with("authorizedName", Value::Null)), "OK");
+        let many: Vec<String> = (0..51).map(|i| format!("+1206555{i:04}")).collect();
+        let mut b = with("phoneNumbers", json!(many));
+        b["pin"] = json!("x");
+        assert_eq!(code(b), "TOO_MANY_NUMBERS");
+        let mut b = with("phoneNumbers", json!(["nope", "+12065550100"]));
+        b["pin"] = json!("x");
+        let err = parse_json(b).unwrap_err();
+        assert_eq!(err.code, "INVALID_PHONE_NUMBER");
+        assert_eq!(err.details, Some(json!({"numbers": ["nope"]})));
+        let mut b = with("phoneNumbers", json!(["2065550100", "+12065550100"]));
+        b["pin"] = json!("x");
+        assert_eq!(code(b), "DUPLICATE_PHONE_NUMBER");
+        assert_eq!(code(with("pin", json!("4815"))), "INVALID_PIN_FORMAT");
+    }
+}

@@ -1,0 +1,96 @@
+use lambda_http::{http::Method, Request, RequestExt};
+use portguard_api::{ApiError, Caller, Paging, Response, Scope};
+use portguard_rules::LockPolicy;
+use portguard_secrets::{PinHasher, TokenSigner};
+use portguard_store::Store;
+use std::sync::Arc;
+
+/// The `service` of logs and metrics.
+pub const SERVICE: &str = "submit-port-out";
+
+/// The collection route; an order is `{COLLECTION}/{id}`.
+pub(crate) const COLLECTION: &str = "/v1/port-outs";
+
+/// Everything a request needs, built once per cold start.
+pub struct App {
+    pub(crate) store: Store,
+    pub(crate) hasher: Arc<PinHasher>,
+    pub(crate) paging: Paging,
+    /// Keys the fingerprint of an idempotent request (it holds the PIN, so
+    /// only a keyed MAC of it is ever stored).
+    pub(crate) idempotency: TokenSigner,
+    pub(crate) policy: LockPolicy,
+}
+
+impl App {
+    pub fn new(store: Store, hasher: PinHasher, policy: LockPolicy) -> App {
+        let paging = Paging::new(TokenSigner::derive(&hasher, "portguard/next-token/v1"));
+        let idempotency = TokenSigner::derive(&hasher, "portguard/idempotency/v1");
+        App {
+            store,
+            hasher: Arc::new(hasher),
+            paging,
+            idempotency,
+            policy,
+        }
+    }
+
+    /// Reads the configuration of SPEC section 9; fails naming the variable.
+    pub async fn from_env() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
+        let table = portguard_api::config::table_name()?;
+        let policy = portguard_api::config::lock_policy()?;
+        let hasher = PinHasher::from_env().await?;
+        Ok(App::new(Store::connect(table).await, hasher, policy))
+    }
+
+    /// Never fails: every outcome is an HTTP answer.
+    pub async fn handle(&self, req: Request) -> Response {
+        match self.route(&req).await {
+            Ok(resp) => resp,
+            Err(e) => e.into_response(),
+        }
+    }
+
+    async fn route(&self, req: &Request) -> Result<Response, ApiError> {
+        // The raw path, without any stage prefix; identity never comes from
+        // the body.
+        let raw = match req.raw_http_path() {
+            "" => req.uri().path(),
+            raw => raw,
+        };
+        let path = raw.trim_end_matches('/');
+        let method = req.method();
+        if path == COLLECTION {
+            let scopes: &[Scope] = if method == Method::POST {
+                &[Scope::Carrier]
+            } else {
+                &[Scope::Carrier, Scope::Admin]
+            };
+            let caller = Caller::from_request(req, scopes)?;
+            return match *method {
+                Method::GET => self.list(req, &caller).await,
+                Method::POST => {
+                    let Caller::Carrier { carrier_id } = &caller else {
+                        return Err(ApiError::forbidden());
+                    };
+                    self.submit(req, carrier_id).await
+                }
+                _ => Err(ApiError::method_not_allowed("GET, POST")),
+            };
+        }
+        if let Some(id) = path
+            .strip_prefix(COLLECTION)
+            .and_then(|rest| rest.strip_prefix('/'))
+        {
+            if id.is_empty() || id.contains('/') {
+                return Err(ApiError::not_found());
+            }
+            let caller = Caller::from_request(req, &[Scope::Carrier, Scope::Admin])?;
+            if method != Method::GET {
+                return Err(ApiError::method_not_allowed("GET"));
+            }
+            return self.get(&caller, id).await;
+        }
+        Err(ApiError::not_found())
+    }
+}
