@@ -129,3 +129,80 @@ async fn set_pin_through_cargo_lambda_watch() {
         assert!(!log.contains("654321"), "watch's log holds the weak PIN");
     }
 }
+
+#[tokio::test]
+#[ignore = "needs cargo lambda watch: run by `make test`"]
+async fn port_out_through_cargo_lambda_watch() {
+    let (store, suffix) = shared_table().await;
+    let tenant: &'static str = Box::leak(format!("t-e2e-po-{suffix}").into_boxed_str());
+    let account = format!("ACC-PO-{suffix}");
+    // A number unique to this run, so reruns against one table never collide.
+    let tail = u64::from_str_radix(&suffix[suffix.len() - 4..], 32).unwrap_or(0) % 10_000;
+    let number = format!("+1206555{tail:04}");
+    provision(&store, tenant, &account, "US", &[&number]).await;
+
+    let pin = "55018342";
+    let put = event(
+        "PUT",
+        "/v1/pin",
+        As::Admin(tenant),
+        Some(&json!({ "pin": pin }).to_string()),
+    );
+    assert_eq!(http("set-pin", &put).0, 200);
+
+    let body = |pin: &str| {
+        json!({"accountNumber": account, "pin": pin, "phoneNumbers": [number],
+               "pon": "PON-E2E", "authorizedName": "Jane Doe"})
+        .to_string()
+    };
+    let wrong = event(
+        "POST",
+        "/v1/port-outs",
+        As::Carrier("carrier-a"),
+        Some(&body("55018343")),
+    );
+    let (status, answer) = http("submit-port-out", &wrong);
+    assert_eq!(
+        (status, answer["error"]["code"].clone()),
+        (422, json!("PIN_MISMATCH"))
+    );
+
+    // Several at once through watch (started with --concurrency): one wins.
+    let right = event(
+        "POST",
+        "/v1/port-outs",
+        As::Carrier("carrier-a"),
+        Some(&body(pin)),
+    );
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let ev = right.clone();
+            std::thread::spawn(move || http("submit-port-out", &ev))
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let created: Vec<_> = results.iter().filter(|(s, _)| *s == 201).collect();
+    assert_eq!(created.len(), 1, "{results:?}");
+    assert!(results
+        .iter()
+        .all(|(s, b)| *s == 201 || b["error"]["code"] == "PORT_OUT_IN_PROGRESS"));
+    let id = created[0].1["id"].as_str().unwrap().to_owned();
+
+    let get = event(
+        "GET",
+        &format!("/v1/port-outs/{id}"),
+        As::Admin(tenant),
+        None,
+    );
+    let (status, order) = http("submit-port-out", &get);
+    assert_eq!((status, order["status"].clone()), (200, json!("pending")));
+
+    assert!(!dump_table(&store).await.contains(pin));
+    if let Ok(path) = std::env::var("PORTGUARD_WATCH_LOG") {
+        let log = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            !log.contains(pin) && !log.contains("55018343"),
+            "watch's log holds a PIN"
+        );
+    }
+}
