@@ -85,6 +85,8 @@ log "DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB"
 stage "fmt" cargo fmt --all -- --check
 stage "clippy" with_timeout "$BUILD_TIMEOUT" cargo clippy --workspace --all-targets -- -D warnings
 stage "test" with_timeout "$BUILD_TIMEOUT" cargo test --workspace
+# The SAM template and OpenAPI guards (infra/tests), cfn-lint, sam validate.
+stage "infra" make --no-print-directory lint-infra
 
 # ── end to end: the function binaries under cargo lambda watch ────────────
 has_e2e_test() {
