@@ -1,0 +1,221 @@
+use crate::CarrierEvent;
+use lambda_http::{http::Method, Request};
+use portguard_api::{json, ApiError, Response};
+use portguard_rules::{lifecycle::decide, Decision};
+use portguard_secrets::{WebhookSecrets, WebhookVerifyError};
+use portguard_store::{
+    clock, orders::TransitionOutcome, Actor, ActorKind, AuditEvent, AuditType, Order, Store,
+};
+use serde_json::json;
+
+/// Everything a request needs, built once per cold start.
+pub struct App {
+    store: Store,
+    secrets: WebhookSecrets,
+}
+
+const ROUTE_PREFIX: &str = "/v1/carrier-events/";
+const SERVICE: &str = "carrier-webhook";
+
+/// A transition that loses to a concurrent change of the same order is
+/// decided again on a fresh read this many times before answering 503.
+const DECIDE_ATTEMPTS: usize = 5;
+
+/// The longest `webhook-id` kept as a dedupe key.
+const MAX_WEBHOOK_ID: usize = 255;
+
+impl App {
+    pub fn new(store: Store, secrets: WebhookSecrets) -> App {
+        App { store, secrets }
+    }
+
+    /// Reads the configuration of SPEC section 9 (`TABLE_NAME`,
+    /// `CARRIER_WEBHOOK_SECRETS` / `CARRIER_WEBHOOK_SECRETS_ARN`); fails
+    /// naming the variable. This function needs no pepper.
+    pub async fn from_env() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
+        let table = portguard_api::config::table_name()?;
+        let secrets = WebhookSecrets::from_env().await?;
+        tracing::info!(secrets = ?secrets, "webhook secrets loaded");
+        Ok(App::new(Store::connect(table).await, secrets))
+    }
+
+    /// Never fails: every outcome is an HTTP answer.
+    pub async fn handle(&self, req: Request) -> Response {
+        match self.route(&req).await {
+            Ok(resp) => resp,
+            Err(e) => e.into_response(),
+        }
+    }
+
+    async fn route(&self, req: &Request) -> Result<Response, ApiError> {
+        let path = req.uri().path().trim_end_matches('/');
+        let carrier = path
+            .strip_prefix(ROUTE_PREFIX)
+            .filter(|c| !c.is_empty() && !c.contains('/'))
+            .ok_or_else(ApiError::not_found)?;
+        if req.method() != Method::POST {
+            return Err(ApiError::method_not_allowed("POST"));
+        }
+        // The signature first: nothing else in the request is looked at
+        // until it is known to come from this carrier.
+        let body: &[u8] = req.body().as_ref();
+        if let Err(e) = self.secrets.verify(carrier, body, req.headers()) {
+            let reason = match &e {
+                WebhookVerifyError::UnknownCarrier => "unknown carrier".to_owned(),
+                WebhookVerifyError::Invalid(why) => why.clone(),
+            };
+            tracing::warn!(carrier, reason, "webhook refused: invalid signature");
+            portguard_api::metrics::count(SERVICE, "InvalidSignature");
+            return Err(ApiError::new(
+                401,
+                "INVALID_SIGNATURE",
+                "the webhook signature is missing, invalid or outside the 300 s tolerance; \
+                 sign with your current secret and the current time",
+            ));
+        }
+        let webhook_id = req
+            .headers()
+            .get("webhook-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if webhook_id.is_empty() || webhook_id.len() > MAX_WEBHOOK_ID {
+            return Err(invalid_event(format!(
+                "webhook-id must be 1 to {MAX_WEBHOOK_ID} characters"
+            )));
+        }
+        let event = CarrierEvent::parse(body).map_err(|e| invalid_event(e.0))?;
+        let source_ip = portguard_api::source_ip(req);
+        let answer = self
+            .apply(carrier, webhook_id, &event, source_ip.as_deref())
+            .await;
+        let outcome = match &answer {
+            Ok(resp) => resp.status().as_u16().to_string(),
+            Err(e) => e.code.to_owned(),
+        };
+        tracing::info!(
+            carrier,
+            webhook_id,
+            event = event.type_name(),
+            port_out_id = %event.port_out_id,
+            outcome,
+            "carrier event handled"
+        );
+        answer
+    }
+
+    /// Dedupe, ownership, the life cycle, then one transaction.
+    async fn apply(
+        &self,
+        carrier: &str,
+        webhook_id: &str,
+        event: &CarrierEvent,
+        source_ip: Option<&str>,
+    ) -> Result<Response, ApiError> {
+        let now = clock::now();
+        if self.store.webhook_seen(carrier, webhook_id, now).await? {
+            return Ok(result("duplicate"));
+        }
+        let mut order = self.order_of(carrier, &event.port_out_id).await?;
+        for _ in 0..DECIDE_ATTEMPTS {
+            let to = match decide(order.status, event.kind) {
+                Decision::Invalid => {
+                    return Err(ApiError::new(
+                        409,
+                        "INVALID_TRANSITION",
+                        format!(
+                            "the port-out is {}; a {} event cannot change it",
+                            order.status,
+                            event.type_name()
+                        ),
+                    )
+                    .details(json!({"status": order.status})))
+                }
+                Decision::Unchanged => {
+                    let first = self
+                        .store
+                        .record_webhook(carrier, webhook_id, "unchanged", now)
+                        .await?;
+                    return Ok(result(if first { "unchanged" } else { "duplicate" }));
+                }
+                Decision::Apply(to) => to,
+            };
+            let audit = AuditEvent::new(
+                &order.tenant_id,
+                now,
+                AuditType::PortOutStatusChanged,
+                Actor {
+                    kind: ActorKind::Carrier,
+                    id: Some(carrier.to_owned()),
+                },
+            )
+            .source_ip(source_ip)
+            .port_out(&order.id)
+            .status(to.as_str());
+            let dedupe = self
+                .store
+                .webhook_record(carrier, webhook_id, "applied", now);
+            let outcome = self
+                .store
+                .transition_order(
+                    &order,
+                    to,
+                    event.foc_date.as_deref(),
+                    &clock::format(now),
+                    &audit,
+                    Some(dedupe),
+                )
+                .await?;
+            match outcome {
+                TransitionOutcome::Applied(next) => {
+                    portguard_api::metrics::count(SERVICE, "TransitionApplied");
+                    return Ok(json(200, &json!({"result": "applied", "portOut": next})));
+                }
+                TransitionOutcome::Duplicate => return Ok(result("duplicate")),
+                TransitionOutcome::OrderChanged => {
+                    order = self.order_of(carrier, &event.port_out_id).await?;
+                }
+            }
+        }
+        tracing::warn!(
+            port_out_id = %event.port_out_id,
+            "the order kept changing; the carrier will retry"
+        );
+        Err(ApiError::unavailable())
+    }
+
+    /// The order, if it exists and is this carrier's; otherwise 404, the
+    /// same answer for both so a carrier learns nothing of others' orders.
+    async fn order_of(&self, carrier: &str, id: &str) -> Result<Order, ApiError> {
+        let not_found = || {
+            ApiError::new(
+                404,
+                "PORT_OUT_NOT_FOUND",
+                "no port-out with this id belongs to your carrier",
+            )
+        };
+        if !could_be_order_id(id) {
+            return Err(not_found());
+        }
+        match self.store.get_order(id).await? {
+            Some(order) if order.carrier_id == carrier => Ok(order),
+            _ => Err(not_found()),
+        }
+    }
+}
+
+/// Order ids are `po_` + a ULID; anything far from that shape cannot exist
+/// and is not sent to DynamoDB (a key over its size limit would fail there).
+fn could_be_order_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+fn invalid_event(message: impl Into<String>) -> ApiError {
+    ApiError::new(400, "INVALID_EVENT", message)
+}
+
+fn result(result: &str) -> Response {
+    json(200, &json!({ "result": result }))
+}
