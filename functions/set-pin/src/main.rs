@@ -1,20 +1,9 @@
 //! Wiring only: logs, configuration and clients once per cold start, then
 //! the runtime loop. The logic is in `handler.rs`.
 
-use lambda_http::{run, service_fn, Error, Request};
-
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_http::Error> {
     portguard_api::logging::init("set-pin");
-    let app = set_pin::App::from_env().await.inspect_err(|e| {
-        tracing::error!(error = %e, "refusing to start: bad configuration");
-    })?;
-    let app = &app;
-    run(service_fn(move |req: Request| async move {
-        if portguard_api::logging::cold_start() {
-            portguard_api::metrics::count("set-pin", "ColdStart");
-        }
-        Ok::<_, Error>(app.handle(req).await)
-    }))
-    .await
+    let app = portguard_api::started(set_pin::App::from_env().await)?;
+    portguard_api::serve("set-pin", |req| app.handle(req)).await
 }

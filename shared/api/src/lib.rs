@@ -9,10 +9,12 @@ pub mod logging;
 pub mod metrics;
 mod paging;
 mod response;
+mod serve;
 
 pub use error::ApiError;
 pub use identity::{source_ip, Caller, Scope};
 pub use paging::{ListParams, Paging};
 pub use response::{json, json_object_body};
+pub use serve::{serve, started};
 
 pub type Response = lambda_http::Response<lambda_http::Body>;

@@ -230,19 +230,7 @@ impl Store {
                 .set("pinUpdatedAt", s(now)),
         );
         let items = vec![
-            TransactWriteItem::builder()
-                .update(
-                    aws_sdk_dynamodb::types::Update::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(tenant_key(&tenant.tenant_id)))
-                        .update_expression(update.expression())
-                        .condition_expression(VERSION_UNCHANGED)
-                        .set_expression_attribute_names(Some(update.names))
-                        .set_expression_attribute_values(Some(update.values))
-                        .build()
-                        .expect("complete update"),
-                )
-                .build(),
+            self.guarded_update(tenant, update),
             TransactWriteItem::builder()
                 .put(audit.put(&self.table))
                 .build(),
@@ -296,6 +284,24 @@ impl Store {
         }
     }
 
+    /// A transaction step applying `update` to the tenant if it is unchanged
+    /// since it was read.
+    fn guarded_update(&self, tenant: &Tenant, update: Update) -> TransactWriteItem {
+        TransactWriteItem::builder()
+            .update(
+                aws_sdk_dynamodb::types::Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(tenant_key(&tenant.tenant_id)))
+                    .update_expression(update.expression())
+                    .condition_expression(VERSION_UNCHANGED)
+                    .set_expression_attribute_names(Some(update.names))
+                    .set_expression_attribute_values(Some(update.values))
+                    .build()
+                    .expect("complete update"),
+            )
+            .build()
+    }
+
     /// The transaction step that holds the tenant as read (PIN and lock
     /// unchanged) and, when given, writes the lock state after a right PIN.
     pub(crate) fn tenant_guard(
@@ -304,22 +310,7 @@ impl Store {
         reset: Option<&LockState>,
     ) -> TransactWriteItem {
         match reset {
-            Some(lock) => {
-                let update = versioned(tenant.lock_update(lock));
-                TransactWriteItem::builder()
-                    .update(
-                        aws_sdk_dynamodb::types::Update::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(tenant_key(&tenant.tenant_id)))
-                            .update_expression(update.expression())
-                            .condition_expression(VERSION_UNCHANGED)
-                            .set_expression_attribute_names(Some(update.names))
-                            .set_expression_attribute_values(Some(update.values))
-                            .build()
-                            .expect("complete update"),
-                    )
-                    .build()
-            }
+            Some(lock) => self.guarded_update(tenant, versioned(tenant.lock_update(lock))),
             None => TransactWriteItem::builder()
                 .condition_check(
                     aws_sdk_dynamodb::types::ConditionCheck::builder()
