@@ -27,7 +27,14 @@ pub async fn fresh_store() -> Store {
         "AWS_ENDPOINT_URL_DYNAMODB is not set: run the tests with `make test` (it starts DynamoDB Local)"
     );
     let table = format!("pg-test-{}", ulid::Ulid::new().to_string().to_lowercase());
-    let store = Store::connect(table).await;
+    // Patient limits: many tests share one DynamoDB Local on a busy machine.
+    // (tests/tests/faults.rs checks the production limits of Store::connect.)
+    let store = Store::connect_with(
+        table,
+        std::time::Duration::from_secs(20),
+        std::time::Duration::from_secs(60),
+    )
+    .await;
     store.create_table().await.expect("create test table");
     store
 }

@@ -69,7 +69,12 @@ fn http(function: &str, event: &Value) -> (u16, Value) {
 
 async fn shared_table() -> (Store, String) {
     let table = std::env::var("TABLE_NAME").expect("TABLE_NAME (make test sets it)");
-    let store = Store::connect(table).await;
+    let store = Store::connect_with(
+        table,
+        std::time::Duration::from_secs(20),
+        std::time::Duration::from_secs(60),
+    )
+    .await;
     let suffix = ulid::Ulid::new().to_string().to_lowercase();
     (store, suffix)
 }

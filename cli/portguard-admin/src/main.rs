@@ -6,6 +6,7 @@ use portguard_store::{clock, numbers::AddOutcome, Store};
 use portguard_validation::{AccountNumber, Country, PhoneNumber, TenantId};
 use serde_json::json;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -97,7 +98,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         .table
         .filter(|t| !t.is_empty())
         .ok_or("no table: set TABLE_NAME or pass --table")?;
-    let store = Store::connect(table).await;
+    // An operator's tool: patient time limits (creating a table is slow).
+    let store = Store::connect_with(table, Duration::from_secs(20), Duration::from_secs(60)).await;
     let now = clock::format(clock::now());
     let fail = |e: portguard_store::StoreError| e.to_string().replace('\n', " ");
     match cli.command {

@@ -2,6 +2,8 @@
 
 use std::process::{Command, Output};
 
+static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 struct Cli {
     table: String,
 }
@@ -17,7 +19,11 @@ impl Cli {
             .unwrap()
             .as_nanos();
         Cli {
-            table: format!("pg-cli-{nanos}-{}", std::process::id()),
+            table: format!(
+                "pg-cli-{nanos}-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
         }
     }
 

@@ -47,12 +47,27 @@ impl Store {
     /// request that cannot reach DynamoDB should answer 503 within the API
     /// Gateway budget rather than hang until the Lambda timeout.
     pub async fn connect(table: impl Into<String>) -> Store {
+        Store::connect_with(
+            table,
+            Duration::from_millis(2_000),
+            Duration::from_millis(5_000),
+        )
+        .await
+    }
+
+    /// The same with other time limits: tools and tests on a busy machine
+    /// (table creation is a control-plane call and slower) use longer ones.
+    pub async fn connect_with(
+        table: impl Into<String>,
+        attempt_timeout: Duration,
+        operation_timeout: Duration,
+    ) -> Store {
         let config = aws_config::defaults(BehaviorVersion::latest())
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_millis(1_000))
-                    .operation_attempt_timeout(Duration::from_millis(2_000))
-                    .operation_timeout(Duration::from_millis(5_000))
+                    .operation_attempt_timeout(attempt_timeout)
+                    .operation_timeout(operation_timeout)
                     .build(),
             )
             .retry_config(RetryConfig::standard().with_max_attempts(3))
