@@ -84,7 +84,7 @@ log "DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB"
 # ── static checks and tests ───────────────────────────────────────────────
 stage "fmt" cargo fmt --all -- --check
 stage "clippy" with_timeout "$BUILD_TIMEOUT" cargo clippy --workspace --all-targets -- -D warnings
-stage "test" with_timeout "$BUILD_TIMEOUT" cargo test --workspace
+stage "test" with_timeout "$BUILD_TIMEOUT" cargo test --workspace --no-fail-fast
 # The SAM template and OpenAPI guards (infra/tests), cfn-lint, sam validate.
 stage "infra" make --no-print-directory lint-infra
 
