@@ -61,8 +61,10 @@ cat <<EOF
     $INVOKE submit-port-out --data-file events/port-out-post.json
     $INVOKE submit-port-out --data-file events/port-outs-list.json
     $INVOKE submit-port-out --data-file events/port-out-get.json
-    $INVOKE submit-port-out --data-file events/audit-events-list.json
-    $INVOKE carrier-webhook --data-file events/carrier-webhook.json
+    $INVOKE set-pin --data-file events/audit-events-list.json
+    # a webhook signature is valid for 300 s: sign one for an order id first
+    cargo run -q -p carrier-webhook --example sign -- --port-out-id po_... --type port_out.completed > /tmp/webhook.json
+    $INVOKE carrier-webhook --data-file /tmp/webhook.json
     $INVOKE status-check --data-file events/status-check.json
 
   or with curl:
