@@ -9,6 +9,7 @@
 #
 # Environment knobs (all optional):
 #   PORTGUARD_SKIP_E2E=1        skip the end-to-end stage
+#   PORTGUARD_SKIP_FUZZ=1       skip the fuzz smoke stage (scripts/fuzz.sh)
 #   PORTGUARD_FAIL_FAST=1       stop at the first failing stage
 #   PORTGUARD_WATCH_CONCURRENCY instances per function under watch (default 8)
 #   PORTGUARD_BUILD_TIMEOUT     seconds for each cargo stage (default 3600)
@@ -159,4 +160,11 @@ elif printf '%s\n' "${SUMMARY[@]}" | grep -Eq '^FAILED +(clippy|test) '; then
   skip "e2e" "the build or the tests failed"
 else
   stage "e2e" run_e2e
+fi
+
+# ── fuzz smoke: each cargo-fuzz target briefly (scripts/fuzz.sh) ──────────
+if [ "${PORTGUARD_SKIP_FUZZ:-0}" = 1 ]; then
+  skip "fuzz" "PORTGUARD_SKIP_FUZZ=1"
+else
+  stage "fuzz" with_timeout "$BUILD_TIMEOUT" bash scripts/fuzz.sh
 fi

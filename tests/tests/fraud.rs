@@ -1,0 +1,487 @@
+//! Fraud: what an attacker holding one party's credentials, a stolen webhook
+//! or a list of guesses can do. One test per route proves that one tenant's
+//! or carrier's credentials never reach another's data (answers are the
+//! same as for data that does not exist, and the other party's items are
+//! untouched); stolen webhooks replayed later are refused; concurrent wrong
+//! guesses lose no increment.
+
+mod support;
+
+use futures::future::join_all;
+use portguard_rules::LockPolicy;
+use portguard_store::clock;
+use portguard_tests::{event, event_with, fresh_store, items_with_prefix, provision, As};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use support::*;
+
+const PIN_200: &str = "27182818";
+
+/// t-100 (PIN, 10 numbers) and t-200 (PIN, 5 numbers), both US.
+async fn world(policy: LockPolicy) -> Arc<Apps> {
+    let store = fresh_store().await;
+    let apps = apps(&store, policy);
+    tenant_with_pin(&apps, TENANT, ACCOUNT, PIN, &numbers("206", 100, 10)).await;
+    tenant_with_pin(&apps, "t-200", "ACC-2002", PIN_200, &numbers("312", 100, 5)).await;
+    apps
+}
+
+/// Items whose PK starts with `prefix`, canonical, to prove they did not change.
+async fn items_of(apps: &Apps, prefix: &str) -> Vec<String> {
+    let mut v: Vec<String> = items_with_prefix(&apps.store, prefix)
+        .await
+        .iter()
+        .map(|i| {
+            let sorted: std::collections::BTreeMap<_, _> = i
+                .iter()
+                .map(|(k, v)| (k.clone(), format!("{v:?}")))
+                .collect();
+            format!("{sorted:?}")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Everything t-100 owns: its tenant item and audit trail, its numbers.
+async fn t100(apps: &Apps) -> (Vec<String>, Vec<String>) {
+    let mut held = Vec::new();
+    for n in numbers("206", 100, 10) {
+        held.extend(items_of(apps, &format!("NUMBER#{n}")).await);
+    }
+    (items_of(apps, "TENANT#t-100").await, held)
+}
+
+// ------------------------------------------------------------- GET/PUT /v1/pin
+
+#[tokio::test]
+async fn get_pin_shows_only_the_callers_tenant() {
+    let apps = world(EASY).await;
+    // Claims of t-200; every other place names t-100.
+    let ev = event_with(
+        "GET",
+        "/v1/pin",
+        "tenantId=t-100&tenant_id=t-100",
+        As::Admin("t-200"),
+        Some(r#"{"tenantId":"t-100"}"#),
+        &[("x-tenant-id", "t-100"), ("tenant_id", "t-100")],
+    );
+    let a = send_pin(&apps, &ev).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    assert_eq!(a.body["tenantId"], "t-200");
+    // A carrier token, even with a tenant_id claim, has no admin scope.
+    let ev = event(
+        "GET",
+        "/v1/pin",
+        As::Raw(
+            json!({"carrier_id": "carrier-a", "tenant_id": "t-100"}),
+            vec!["portguard/carrier"],
+        ),
+        None,
+    );
+    let a = send_pin(&apps, &ev).await;
+    assert_eq!((a.status, a.code()), (403, "FORBIDDEN"), "{}", a.raw);
+    assert!(!a.raw.contains("t-100"));
+}
+
+#[tokio::test]
+async fn put_pin_changes_only_the_callers_tenant() {
+    let apps = world(EASY).await;
+    let before = t100(&apps).await;
+    let ev = event_with(
+        "PUT",
+        "/v1/pin",
+        "tenantId=t-100",
+        As::Admin("t-200"),
+        Some(
+            r#"{"pin":"55501234","tenantId":"t-100","tenant_id":"t-100","accountNumber":"ACC-1001"}"#,
+        ),
+        &[("x-tenant-id", "t-100")],
+    );
+    let a = send_pin(&apps, &ev).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    assert_eq!(a.body["tenantId"], "t-200");
+    assert_eq!(t100(&apps).await, before, "t-100 untouched");
+    // t-100's PIN still works, t-200's new one does not open t-100.
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, "55501234", &numbers("206", 100, 1)),
+    )
+    .await;
+    assert_eq!(a.code(), "PIN_MISMATCH", "{}", a.raw);
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, PIN, &numbers("206", 100, 1)),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+}
+
+// ------------------------------------------------------------- GET /v1/audit-events
+
+#[tokio::test]
+async fn audit_events_show_only_the_callers_tenant() {
+    let apps = world(EASY).await;
+    // Activity on t-100: a rejection and an order.
+    post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, WRONG, &numbers("206", 100, 1)),
+    )
+    .await;
+    post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, PIN, &numbers("206", 101, 1)),
+    )
+    .await;
+    let list = |who: As, query: &str| event_with("GET", "/v1/audit-events", query, who, None, &[]);
+    let own = send_pin(&apps, &list(As::Admin(TENANT), "limit=2")).await;
+    assert_eq!(own.status, 200);
+    let t100_ids: Vec<Value> = own.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].clone())
+        .collect();
+    assert_eq!(t100_ids.len(), 2);
+    let token = own.body["nextToken"]
+        .as_str()
+        .expect("more pages")
+        .to_owned();
+
+    let other = send_pin(&apps, &list(As::Admin("t-200"), "tenantId=t-100&limit=100")).await;
+    assert_eq!(other.status, 200);
+    let items = other.body["items"].as_array().unwrap();
+    assert_eq!(
+        items.len(),
+        1,
+        "t-200 sees its own pin.set only: {}",
+        other.raw
+    );
+    assert_eq!(items[0]["type"], "pin.set");
+    for i in items {
+        assert!(!t100_ids.contains(&i["id"]));
+    }
+    // t-100's page token is refused for t-200 and for a carrier.
+    let q = format!("nextToken={token}");
+    let a = send_pin(&apps, &list(As::Admin("t-200"), &q)).await;
+    assert_eq!((a.status, a.code()), (400, "INVALID_REQUEST"), "{}", a.raw);
+    let a = send_pin(&apps, &list(As::Carrier("carrier-a"), "")).await;
+    assert_eq!((a.status, a.code()), (403, "FORBIDDEN"), "{}", a.raw);
+}
+
+// ------------------------------------------------------------- POST /v1/port-outs
+
+#[tokio::test]
+async fn post_port_out_cannot_cross_tenants() {
+    let apps = world(EASY).await;
+    let t100_numbers = numbers("206", 100, 2);
+    let before = t100(&apps).await;
+    // t-200's account and PIN, t-100's numbers: not on the account; nothing
+    // of t-100 is reserved or changed, and no order is written.
+    let a = post(
+        &apps,
+        "carrier-b",
+        &port_out_body("ACC-2002", PIN_200, &t100_numbers),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (422, "NUMBER_NOT_ON_ACCOUNT"),
+        "{}",
+        a.raw
+    );
+    assert_eq!(t100(&apps).await, before);
+    // t-100's PIN on t-200's account: a wrong PIN for t-200, not a way in.
+    let a = post(
+        &apps,
+        "carrier-b",
+        &port_out_body("ACC-2002", PIN, &numbers("312", 100, 1)),
+    )
+    .await;
+    assert_eq!((a.status, a.code()), (422, "PIN_MISMATCH"), "{}", a.raw);
+    assert_eq!(t100(&apps).await, before, "t-100's counters untouched");
+    // Mixed numbers of both tenants under t-100's account and PIN.
+    let mut mixed = numbers("206", 100, 1);
+    mixed.extend(numbers("312", 100, 1));
+    let a = post(&apps, "carrier-a", &port_out_body(ACCOUNT, PIN, &mixed)).await;
+    assert_eq!(
+        (a.status, a.code()),
+        (422, "NUMBER_NOT_ON_ACCOUNT"),
+        "{}",
+        a.raw
+    );
+    assert_eq!(
+        a.body["error"]["details"]["numbers"],
+        json!(["+13125550100"])
+    );
+    assert!(items_with_prefix(&apps.store, "ORDER#").await.is_empty());
+    // Claims naming another carrier in the body are ignored: the order is
+    // the token's carrier's.
+    let mut b = port_out_body(ACCOUNT, PIN, &numbers("206", 102, 1));
+    b["carrierId"] = json!("carrier-b");
+    let a = post(&apps, "carrier-a", &b).await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+    assert_eq!(a.body["carrierId"], "carrier-a");
+}
+
+// ------------------------------------------------------------- GET /v1/port-outs
+
+#[tokio::test]
+async fn list_port_outs_shows_only_the_callers_orders() {
+    let apps = world(EASY).await;
+    for i in 0..3 {
+        let a = post(
+            &apps,
+            "carrier-a",
+            &port_out_body(ACCOUNT, PIN, &numbers("206", 100 + i, 1)),
+        )
+        .await;
+        assert_eq!(a.status, 201);
+    }
+    let a = post(
+        &apps,
+        "carrier-b",
+        &port_out_body("ACC-2002", PIN_200, &numbers("312", 100, 1)),
+    )
+    .await;
+    assert_eq!(a.status, 201);
+    let b_order = a.body["id"].clone();
+    let list = |who: As, query: &str| event_with("GET", "/v1/port-outs", query, who, None, &[]);
+    let ids = |v: &Value| -> Vec<Value> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].clone())
+            .collect()
+    };
+
+    let b = send_submit(
+        &apps,
+        &list(As::Carrier("carrier-b"), "carrierId=carrier-a"),
+    )
+    .await;
+    assert_eq!(ids(&b.body), vec![b_order.clone()], "{}", b.raw);
+    let t200 = send_submit(&apps, &list(As::Admin("t-200"), "tenantId=t-100")).await;
+    assert_eq!(ids(&t200.body), vec![b_order.clone()], "{}", t200.raw);
+    let a = send_submit(&apps, &list(As::Carrier("carrier-a"), "limit=1")).await;
+    assert_eq!(ids(&a.body).len(), 1);
+    assert!(!ids(&a.body).contains(&b_order));
+    let token = a.body["nextToken"].as_str().unwrap().to_owned();
+    // carrier-a's token for carrier-b, for t-100's admin, for another filter.
+    for (who, q) in [
+        (As::Carrier("carrier-b"), format!("nextToken={token}")),
+        (As::Admin(TENANT), format!("nextToken={token}")),
+        (
+            As::Carrier("carrier-a"),
+            format!("status=pending&nextToken={token}"),
+        ),
+    ] {
+        let r = send_submit(&apps, &list(who, &q)).await;
+        assert_eq!((r.status, r.code()), (400, "INVALID_REQUEST"), "{}", r.raw);
+    }
+}
+
+// ------------------------------------------------------------- GET /v1/port-outs/{id}
+
+#[tokio::test]
+async fn another_partys_order_answers_as_a_missing_one() {
+    let apps = world(EASY).await;
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, PIN, &numbers("206", 100, 1)),
+    )
+    .await;
+    let path = a.headers["location"].clone();
+    let missing = "/v1/port-outs/po_01JF0000000000000000000000";
+    for who in [As::Carrier("carrier-b"), As::Admin("t-200")] {
+        let foreign = send_submit(&apps, &event("GET", &path, who.clone(), None)).await;
+        let absent = send_submit(&apps, &event("GET", missing, who, None)).await;
+        assert_eq!(
+            (foreign.status, foreign.code()),
+            (404, "PORT_OUT_NOT_FOUND")
+        );
+        assert_eq!(
+            foreign.raw, absent.raw,
+            "indistinguishable from a missing order"
+        );
+        assert_eq!(foreign.headers, absent.headers);
+    }
+}
+
+// ------------------------------------------------------------- POST /v1/carrier-events/{carrierId}
+
+#[tokio::test]
+async fn a_webhook_signed_with_another_carriers_secret_is_refused() {
+    let apps = world(EASY).await;
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, PIN, &numbers("206", 100, 1)),
+    )
+    .await;
+    let id = a.body["id"].as_str().unwrap().to_owned();
+    let body = json!({"type": "port_out.cancelled", "portOutId": id, "reason": "x"}).to_string();
+    let before = items_of(&apps, "ORDER#").await;
+    let now = clock::now();
+    // carrier-b's secret on carrier-a's route, and on carrier-b's route
+    // for carrier-a's order.
+    let forged = webhook_event("carrier-a", SECRET_B, "msg_forged", now, &body);
+    let a = send_webhook(&apps, &forged).await;
+    assert_eq!(
+        (a.status, a.code()),
+        (401, "INVALID_SIGNATURE"),
+        "{}",
+        a.raw
+    );
+    let own_route = webhook_event("carrier-b", SECRET_B, "msg_b", now, &body);
+    let a = send_webhook(&apps, &own_route).await;
+    assert_eq!(
+        (a.status, a.code()),
+        (404, "PORT_OUT_NOT_FOUND"),
+        "{}",
+        a.raw
+    );
+    let missing =
+        json!({"type": "port_out.cancelled", "portOutId": "po_01JF0000000000000000000000"})
+            .to_string();
+    let absent = send_webhook(
+        &apps,
+        &webhook_event("carrier-b", SECRET_B, "msg_c", now, &missing),
+    )
+    .await;
+    assert_eq!(a.raw, absent.raw, "indistinguishable from a missing order");
+    assert_eq!(items_of(&apps, "ORDER#").await, before);
+    assert!(items_with_prefix(&apps.store, "WEBHOOK#").await.is_empty());
+}
+
+// ------------------------------------------------------------- stolen webhooks
+
+#[tokio::test]
+async fn a_stolen_webhook_replayed_later_is_refused() {
+    let apps = world(EASY).await;
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, PIN, &numbers("206", 100, 1)),
+    )
+    .await;
+    let id = a.body["id"].as_str().unwrap().to_owned();
+    let body = json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": "2026-12-03"})
+        .to_string();
+    // Signed 297 s ago (still inside the 300 s tolerance): applied.
+    let signed_at = clock::now() - 297;
+    let stolen = webhook_event("carrier-a", SECRET_A, "msg_stolen", signed_at, &body);
+    let a = send_webhook(&apps, &stolen).await;
+    assert_eq!(a.body["result"], "applied", "{}", a.raw);
+
+    // Replayed at once: the dedupe answers, nothing changes.
+    let orders = items_of(&apps, "ORDER#").await;
+    let a = send_webhook(&apps, &stolen).await;
+    assert_eq!(a.body["result"], "duplicate", "{}", a.raw);
+    assert_eq!(items_of(&apps, "ORDER#").await, orders);
+
+    // Later, after the dedupe record is gone (TTL), the same bytes are
+    // refused by their timestamp: 401, nothing changes.
+    for item in items_with_prefix(&apps.store, "WEBHOOK#").await {
+        apps.store
+            .client()
+            .delete_item()
+            .table_name(apps.store.table())
+            .set_key(Some(
+                item.into_iter()
+                    .filter(|(k, _)| k == "PK" || k == "SK")
+                    .collect(),
+            ))
+            .send()
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let a = send_webhook(&apps, &stolen).await;
+    assert_eq!(
+        (a.status, a.code()),
+        (401, "INVALID_SIGNATURE"),
+        "{}",
+        a.raw
+    );
+    assert_eq!(items_of(&apps, "ORDER#").await, orders);
+
+    // Refreshing the timestamp of the stolen event breaks its signature.
+    let mut refreshed = stolen.clone();
+    refreshed["headers"]["webhook-timestamp"] = json!(clock::now().to_string());
+    let a = send_webhook(&apps, &refreshed).await;
+    assert_eq!(
+        (a.status, a.code()),
+        (401, "INVALID_SIGNATURE"),
+        "{}",
+        a.raw
+    );
+    // ... and so does a new id (to dodge the dedupe).
+    let mut renamed = stolen.clone();
+    renamed["headers"]["webhook-id"] = json!("msg_renamed");
+    let a = send_webhook(&apps, &renamed).await;
+    assert_eq!(
+        (a.status, a.code()),
+        (401, "INVALID_SIGNATURE"),
+        "{}",
+        a.raw
+    );
+    assert_eq!(items_of(&apps, "ORDER#").await, orders);
+    assert!(items_with_prefix(&apps.store, "WEBHOOK#").await.is_empty());
+}
+
+// ------------------------------------------------------------- guessing
+
+/// `submit_port_out.rs` proves that the fifth of eight concurrent wrong
+/// guesses locks. This proves the count itself: with a limit above the
+/// number of guesses, 24 concurrent wrong guesses from two carriers leave
+/// exactly 24 failed attempts and 24 audited rejections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_guesses_are_all_counted() {
+    let apps = world(LockPolicy {
+        max_failed_attempts: 100,
+        lockout_seconds: 3600,
+    })
+    .await;
+    let calls = (0..24).map(|i| {
+        let apps = apps.clone();
+        tokio::spawn(async move {
+            let carrier = if i % 2 == 0 { "carrier-a" } else { "carrier-b" };
+            let guess = format!("{:08}", 10_000_000 + i * 7919);
+            post(
+                &apps,
+                carrier,
+                &port_out_body(ACCOUNT, &guess, &numbers("206", 100, 1)),
+            )
+            .await
+        })
+    });
+    for a in join_all(calls).await {
+        let a = a.unwrap();
+        assert_eq!((a.status, a.code()), (422, "PIN_MISMATCH"), "{}", a.raw);
+    }
+    let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
+    assert_eq!(tenant.lock.failed_attempts, 24, "no increment lost");
+    let audit = apps
+        .store
+        .list_audit(TENANT, 100, None)
+        .await
+        .unwrap()
+        .items;
+    let rejected = audit
+        .iter()
+        .filter(|e| e.code.as_deref() == Some("PIN_MISMATCH"))
+        .count();
+    assert_eq!(rejected, 24);
+    // t-200 is untouched by t-100's guesses.
+    let other = apps.store.get_tenant("t-200").await.unwrap().unwrap();
+    assert_eq!(other.lock.failed_attempts, 0);
+    let _ = provision;
+}

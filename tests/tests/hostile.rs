@@ -1,0 +1,891 @@
+//! Hostile input: property tests that feed every HTTP handler arbitrary and
+//! mutated API Gateway v2 events (paths, methods, headers, query strings,
+//! claims, scopes, bodies, base64 flags) and every kind of tampered webhook,
+//! and the scheduled function arbitrary scheduled events. For each request:
+//! no panic, no 5xx, every error the SPEC 2 envelope, and — unless the
+//! answer is one that SPEC says records something — the table is byte for
+//! byte what it was before (a full dump is compared).
+//!
+//! Case counts are modest (DynamoDB Local is slow); every property prints
+//! how many generated events were valid API Gateway events, and fails if
+//! too few were, so the properties cannot silently test nothing.
+
+mod support;
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use lambda_runtime::{Context, LambdaEvent};
+use portguard_rules::LockPolicy;
+use portguard_tests::{answer, event_with, fresh_store, Answer, As};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use support::*;
+
+/// Many wrong guesses must not lock t-100 during the run (a lock would hide
+/// the deeper rules from the generator); the lockout has its own tests.
+const NO_LOCK: LockPolicy = LockPolicy {
+    max_failed_attempts: 1_000_000,
+    lockout_seconds: 1,
+};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// `cases`, or `PROPTEST_CASES` when set (`make soak` sets it higher).
+fn runner(cases: u32) -> TestRunner {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(cases);
+    TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 256,
+        ..Config::default()
+    })
+}
+
+// ---------------------------------------------------------------- strategies
+
+/// Strings that have broken parsers before: unicode digits, signs, long
+/// runs, control characters, DynamoDB key separators, JSON in JSON.
+fn junk() -> BoxedStrategy<String> {
+    prop_oneof![
+        4 => ".{0,24}",
+        3 => "[0-9]{0,12}",
+        2 => "[ -~]{0,48}",
+        1 => Just("٤٨١٥١٦٢٣".to_owned()),
+        1 => Just("４８１５１６２３".to_owned()),
+        1 => Just(" 48151623".to_owned()),
+        1 => Just("+48151623".to_owned()),
+        1 => Just("48151623\n".to_owned()),
+        1 => Just("TENANT#t-100".to_owned()),
+        1 => Just("po_01JF0000000000000000000000".to_owned()),
+        1 => Just("\u{0}\u{7f}\u{feff}".to_owned()),
+        1 => Just(r#"{"pin":"48151623"}"#.to_owned()),
+        1 => (0usize..5000).prop_map(|n| "9".repeat(n)),
+        1 => (0usize..3000).prop_map(|n| "é#".repeat(n)),
+    ]
+    .boxed()
+}
+
+fn json_value() -> BoxedStrategy<Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| json!(f)),
+        Just(json!(1e308)),
+        Just(json!(u64::MAX)),
+        junk().prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+            prop::collection::btree_map(junk(), inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+    .boxed()
+}
+
+/// A phone number as a carrier might write it, or not.
+fn phone() -> BoxedStrategy<String> {
+    prop_oneof![
+        (100u32..130).prop_map(|i| format!("+1206555{i:04}")),
+        (100u32..130).prop_map(|i| format!("(206) 555-{i:04}")),
+        (100u32..130).prop_map(|i| format!("1.206.555.{i:04}")),
+        (0u64..10_000_000_000).prop_map(|n| format!("{n:010}")),
+        (0u64..10_000_000_000).prop_map(|n| format!("+1{n:010}")),
+        junk(),
+    ]
+    .boxed()
+}
+
+/// A presented PIN: sometimes right, often of the right shape, often not.
+fn pin_guess() -> BoxedStrategy<String> {
+    prop_oneof![
+        1 => Just(PIN.to_owned()),
+        3 => "[0-9]{6,10}",
+        2 => junk(),
+    ]
+    .boxed()
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    /// Set the JSON pointer to a value (creating parents as needed).
+    Set(&'static str, Value),
+    Delete(&'static str),
+}
+
+/// Every part of an API Gateway v2 event the functions read, and some they
+/// do not.
+const POINTERS: &[&str] = &[
+    "/version",
+    "/routeKey",
+    "/rawPath",
+    "/rawQueryString",
+    "/cookies",
+    "/headers",
+    "/headers/content-type",
+    "/headers/idempotency-key",
+    "/headers/webhook-id",
+    "/headers/webhook-timestamp",
+    "/headers/webhook-signature",
+    "/headers/x-forwarded-for",
+    "/queryStringParameters",
+    "/queryStringParameters/limit",
+    "/queryStringParameters/nextToken",
+    "/queryStringParameters/status",
+    "/pathParameters",
+    "/stageVariables",
+    "/body",
+    "/isBase64Encoded",
+    "/requestContext",
+    "/requestContext/http",
+    "/requestContext/http/method",
+    "/requestContext/http/path",
+    "/requestContext/http/sourceIp",
+    "/requestContext/authorizer",
+    "/requestContext/authorizer/jwt",
+    "/requestContext/authorizer/jwt/claims",
+    "/requestContext/authorizer/jwt/claims/tenant_id",
+    "/requestContext/authorizer/jwt/claims/carrier_id",
+    "/requestContext/authorizer/jwt/claims/sub",
+    "/requestContext/authorizer/jwt/scopes",
+    "/requestContext/authorizer/lambda",
+    "/requestContext/stage",
+    "/requestContext/timeEpoch",
+];
+
+fn mutation() -> BoxedStrategy<Mutation> {
+    let pointer = prop::sample::select(POINTERS);
+    prop_oneof![
+        3 => (pointer.clone(), junk()).prop_map(|(p, s)| Mutation::Set(p, Value::from(s))),
+        3 => (pointer.clone(), json_value()).prop_map(|(p, v)| Mutation::Set(p, v)),
+        1 => pointer.prop_map(Mutation::Delete),
+        1 => prop::sample::select(&["portguard/admin", "portguard/carrier", "openid", ""][..])
+            .prop_map(|s| Mutation::Set("/requestContext/authorizer/jwt/scopes", json!([s]))),
+        1 => prop::sample::select(&["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS", "get", "BREW"][..])
+            .prop_map(|m| Mutation::Set("/requestContext/http/method", json!(m))),
+        1 => Just(Mutation::Set("/isBase64Encoded", json!(true))),
+    ]
+    .boxed()
+}
+
+/// Usually none (so most events reach the handler), sometimes a few.
+fn mutations() -> BoxedStrategy<Vec<Mutation>> {
+    prop_oneof![
+        2 => Just(Vec::new()),
+        1 => prop::collection::vec(mutation(), 1..3),
+    ]
+    .boxed()
+}
+
+fn set_pointer(v: &mut Value, pointer: &str, new: Value) {
+    let parts: Vec<&str> = pointer.split('/').skip(1).collect();
+    let mut cur = v;
+    for part in &parts[..parts.len() - 1] {
+        if !cur.is_object() {
+            *cur = json!({});
+        }
+        cur = cur
+            .as_object_mut()
+            .unwrap()
+            .entry(part.to_string())
+            .or_insert_with(|| json!({}));
+    }
+    if !cur.is_object() {
+        *cur = json!({});
+    }
+    cur.as_object_mut()
+        .unwrap()
+        .insert(parts[parts.len() - 1].to_owned(), new);
+}
+
+fn delete_pointer(v: &mut Value, pointer: &str) {
+    let (parent, last) = pointer.rsplit_once('/').unwrap();
+    if let Some(Value::Object(map)) = v.pointer_mut(parent) {
+        map.remove(last);
+    }
+}
+
+fn apply(mut ev: Value, mutations: &[Mutation]) -> Value {
+    for m in mutations {
+        match m {
+            Mutation::Set(p, v) => set_pointer(&mut ev, p, v.clone()),
+            Mutation::Delete(p) => delete_pointer(&mut ev, p),
+        }
+    }
+    ev
+}
+
+/// Byte-level damage to a body: truncate, insert, overwrite.
+fn damage(body: String, cut: usize, at: usize, byte: u8, how: u8) -> String {
+    let mut bytes = body.into_bytes();
+    match how % 4 {
+        0 => bytes.truncate(cut % (bytes.len() + 1)),
+        1 => {
+            let at = at % (bytes.len() + 1);
+            bytes.insert(at, byte)
+        }
+        2 if !bytes.is_empty() => {
+            let at = at % bytes.len();
+            bytes[at] = byte
+        }
+        _ => {}
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn who() -> BoxedStrategy<As> {
+    prop_oneof![
+        Just(As::Nobody),
+        Just(As::Admin(TENANT)),
+        Just(As::Admin("t-unknown")),
+        Just(As::Carrier("carrier-a")),
+        Just(As::Carrier("carrier-b")),
+        (
+            json_value(),
+            prop::collection::vec(
+                prop::sample::select(&["portguard/admin", "portguard/carrier", "x"][..]),
+                0..3
+            )
+        )
+            .prop_map(|(claims, scopes)| As::Raw(claims, scopes)),
+    ]
+    .boxed()
+}
+
+// ---------------------------------------------------------------- the check
+
+#[derive(Default)]
+struct Tally {
+    valid_events: AtomicUsize,
+    invalid_events: AtomicUsize,
+    lambda_http_panics: AtomicUsize,
+    writes: AtomicUsize,
+}
+
+impl Tally {
+    fn report(&self, name: &str, min_valid: usize) {
+        let valid = self.valid_events.load(Ordering::Relaxed);
+        let invalid = self.invalid_events.load(Ordering::Relaxed);
+        eprintln!(
+            "{name}: {valid} events handled, {invalid} refused by lambda_http before the handler, {} made lambda_http panic, {} answers that wrote",
+            self.lambda_http_panics.load(Ordering::Relaxed),
+            self.writes.load(Ordering::Relaxed)
+        );
+        assert!(
+            valid >= min_valid,
+            "{name}: only {valid} generated events were valid"
+        );
+    }
+}
+
+/// Which function an event is for.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    Pin,
+    Submit,
+    Webhook,
+}
+
+/// Whether an answer is one of those that SPEC allows to write.
+fn may_write(target: Target, method: &str, a: &Answer) -> bool {
+    match target {
+        // Only a successful PUT stores anything (SPEC 3).
+        Target::Pin => method == "PUT" && a.status == 200,
+        // An accepted order; and every attempt on a known tenant is
+        // recorded (SPEC 7), a wrong PIN counts (SPEC 4.1).
+        Target::Submit => {
+            a.status == 201
+                || [
+                    "TENANT_NOT_ELIGIBLE",
+                    "PIN_NOT_SET",
+                    "PIN_LOCKED",
+                    "PIN_MISMATCH",
+                    "NUMBER_NOT_ON_ACCOUNT",
+                    "PORT_OUT_IN_PROGRESS",
+                ]
+                .contains(&a.code())
+        }
+        // Only an applied (or first unchanged) event is processed (SPEC 5).
+        Target::Webhook => {
+            a.status == 200
+                && ["applied", "unchanged"].contains(&a.body["result"].as_str().unwrap_or(""))
+        }
+    }
+}
+
+/// Handles one generated event and checks the invariants.
+async fn check(apps: &Apps, target: Target, ev: &Value, tally: &Tally) -> Option<Answer> {
+    // lambda_http itself panics on some events (a query or host that makes
+    // no valid URI: `failed to build request`), before any of our code
+    // runs; those are counted and reported, not held against the handler.
+    let text = ev.to_string();
+    let parsed = std::panic::catch_unwind(|| lambda_http::request::from_str(&text));
+    let req = match parsed {
+        Ok(Ok(req)) => req,
+        Ok(Err(_)) => {
+            tally.invalid_events.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        Err(_) => {
+            tally.lambda_http_panics.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+    };
+    tally.valid_events.fetch_add(1, Ordering::Relaxed);
+    let method = req.method().as_str().to_owned();
+    let before = snapshot(&apps.store).await;
+    let resp = match target {
+        Target::Pin => apps.pin.handle(req).await,
+        Target::Submit => apps.submit.handle(req).await,
+        Target::Webhook => apps.webhook.handle(req).await,
+    };
+    let a = answer(resp);
+    assert!(
+        a.status < 500,
+        "{target:?}: a hostile request is never a 5xx: {} for {ev}",
+        a.raw
+    );
+    assert!(
+        (200..300).contains(&a.status) || (400..500).contains(&a.status),
+        "{target:?}: status {}",
+        a.status
+    );
+    assert_envelope(&a, &format!("{target:?}"));
+    let after = snapshot(&apps.store).await;
+    if may_write(target, &method, &a) {
+        if before != after {
+            tally.writes.fetch_add(1, Ordering::Relaxed);
+        }
+    } else {
+        assert!(
+            before == after,
+            "{target:?}: {} {} wrote to the table for {ev}",
+            a.status,
+            a.code()
+        );
+    }
+    Some(a)
+}
+
+struct World {
+    rt: tokio::runtime::Runtime,
+    apps: Arc<Apps>,
+    /// Open orders of carrier-a and carrier-b.
+    orders: Vec<(String, &'static str)>,
+}
+
+/// t-100 (US, PIN set, +1206555 0100..0129), t-200 (not US), t-300 (US, no
+/// PIN), and a few open orders of both carriers.
+fn world() -> World {
+    let rt = runtime();
+    let (apps, orders) = rt.block_on(async {
+        let store = fresh_store().await;
+        let apps = apps(&store, NO_LOCK);
+        tenant_with_pin(&apps, TENANT, ACCOUNT, PIN, &numbers("206", 100, 30)).await;
+        portguard_tests::provision(&store, "t-200", "ACC-2001", "CA", &[]).await;
+        portguard_tests::provision(&store, "t-300", "ACC-3001", "US", &["+13125550100"]).await;
+        let mut orders = Vec::new();
+        for (i, carrier) in ["carrier-a", "carrier-b", "carrier-a"]
+            .into_iter()
+            .enumerate()
+        {
+            let nums = numbers("206", 126 + i, 1);
+            let a = post(&apps, carrier, &port_out_body(ACCOUNT, PIN, &nums)).await;
+            assert_eq!(a.status, 201, "{}", a.raw);
+            orders.push((a.body["id"].as_str().unwrap().to_owned(), carrier));
+        }
+        (apps, orders)
+    });
+    World { rt, apps, orders }
+}
+
+// ---------------------------------------------------------------- set-pin
+
+#[test]
+fn set_pin_survives_arbitrary_events() {
+    let w = world();
+    let tally = Tally::default();
+    let strategy = (
+        prop::sample::select(&["GET", "PUT", "DELETE", "POST", "PATCH"][..]),
+        prop::sample::select(
+            &[
+                "/v1/pin",
+                "/v1/pin/",
+                "/v1/audit-events",
+                "/v1/PIN",
+                "/",
+                "/v1/pin/x",
+            ][..],
+        ),
+        who(),
+        prop_oneof![
+            Just(None),
+            junk().prop_map(Some),
+            json_value().prop_map(|v| Some(v.to_string())),
+            (junk(), any::<bool>()).prop_map(|(p, null)| Some(if null {
+                json!({ "pin": null }).to_string()
+            } else {
+                json!({ "pin": p }).to_string()
+            })),
+        ],
+        "[a-zA-Z]{0,8}=[ -~]{0,12}",
+        mutations(),
+    );
+    let mut run = runner(96);
+    let result = run.run(&strategy, |(method, path, who, body, query, muts)| {
+        let ev = apply(
+            event_with(method, path, &query, who, body.as_deref(), &[]),
+            &muts,
+        );
+        w.rt.block_on(check(&w.apps, Target::Pin, &ev, &tally));
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    tally.report("set-pin", 32);
+}
+
+// ---------------------------------------------------------------- submit-port-out
+
+/// A port-out body with some fields replaced, removed or added.
+fn port_out_body_strategy() -> BoxedStrategy<String> {
+    let field = prop::sample::select(
+        &[
+            "accountNumber",
+            "pin",
+            "phoneNumbers",
+            "pon",
+            "authorizedName",
+            "requestedFocDate",
+            "extra",
+        ][..],
+    );
+    (
+        prop::sample::select(&[ACCOUNT, "ACC-2001", "ACC-3001", "ACC-404"][..]),
+        pin_guess(),
+        prop::collection::vec(phone(), 0..4),
+        prop::collection::vec(
+            (
+                field,
+                prop_oneof![json_value(), junk().prop_map(Value::from)],
+                any::<bool>(),
+            ),
+            0..3,
+        ),
+        (
+            any::<usize>(),
+            any::<usize>(),
+            any::<u8>(),
+            any::<u8>(),
+            prop::bool::weighted(0.15),
+        ),
+    )
+        .prop_map(
+            |(account, pin, phones, edits, (cut, at, byte, how, broken))| {
+                let mut b = port_out_body(account, &pin, &phones);
+                for (field, value, remove) in edits {
+                    if remove {
+                        b.as_object_mut().unwrap().remove(field);
+                    } else {
+                        b[field] = value;
+                    }
+                }
+                let text = b.to_string();
+                if broken {
+                    damage(text, cut, at, byte, how)
+                } else {
+                    text
+                }
+            },
+        )
+        .boxed()
+}
+
+#[test]
+fn submit_port_out_survives_arbitrary_events() {
+    let w = world();
+    let tally = Tally::default();
+    let ids: Vec<String> = w.orders.iter().map(|(id, _)| id.clone()).collect();
+    let path = prop_oneof![
+        3 => Just("/v1/port-outs".to_owned()),
+        2 => prop::sample::select(ids).prop_map(|id| format!("/v1/port-outs/{id}")),
+        2 => junk().prop_map(|j| format!("/v1/port-outs/{}", j.replace(['?', '#'], ""))),
+        1 => Just("/v1/port-outs/".to_owned()),
+        1 => Just("/v1/port-outs/a/b".to_owned()),
+    ];
+    let strategy = (
+        prop::sample::select(&["POST", "POST", "GET", "PUT", "DELETE"][..]),
+        path,
+        who(),
+        prop_oneof![
+            Just(None),
+            port_out_body_strategy().prop_map(Some),
+            junk().prop_map(Some)
+        ],
+        prop_oneof![
+            Just(String::new()),
+            "(status|limit|nextToken)=[ -~]{0,16}",
+            (0i64..200).prop_map(|l| format!("limit={l}")),
+            prop::sample::select(
+                &[
+                    "status=pending",
+                    "status=PENDING",
+                    "limit=1e2",
+                    "limit=-1",
+                    "nextToken=eyJ0byI6ImEifQ"
+                ][..]
+            )
+            .prop_map(String::from),
+        ],
+        prop_oneof![
+            Just(None),
+            junk().prop_map(Some),
+            "[a-z0-9-]{1,300}".prop_map(Some)
+        ],
+        mutations(),
+    );
+    let mut run = runner(128);
+    let result = run.run(&strategy, |(method, path, who, body, query, key, muts)| {
+        let headers: Vec<(&str, &str)> = key
+            .as_deref()
+            .map(|k| ("Idempotency-Key", k))
+            .into_iter()
+            .collect();
+        let ev = apply(
+            event_with(method, &path, &query, who, body.as_deref(), &headers),
+            &muts,
+        );
+        w.rt.block_on(check(&w.apps, Target::Submit, &ev, &tally));
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    tally.report("submit-port-out", 48);
+    // Whatever was accepted on the way, the table still adds up.
+    w.rt.block_on(audit_consistency(&w.apps.store));
+}
+
+// ---------------------------------------------------------------- carrier-webhook
+
+/// Ways to spoil a correctly signed webhook; each must be 401 and write
+/// nothing, whatever the body says.
+#[derive(Debug, Clone)]
+enum Tamper {
+    BodyByte(usize, u8),
+    BodyAppend(String),
+    TimestampShift(i64),
+    TimestampText(String),
+    OtherId(String),
+    SignatureChar(usize, u8),
+    SignatureJunk(String),
+    SignatureVersion(String),
+    DropHeader(&'static str),
+    OtherSecret,
+    OtherCarrierPath(&'static str),
+    /// The signature of another (id, timestamp, body) triple.
+    Transplant,
+}
+
+fn tamper() -> BoxedStrategy<Tamper> {
+    prop_oneof![
+        (any::<usize>(), 1u8..=255).prop_map(|(i, b)| Tamper::BodyByte(i, b)),
+        "[ -~]{1,8}".prop_map(Tamper::BodyAppend),
+        prop_oneof![
+            301i64..100_000,
+            -100_000i64..-301,
+            Just(i64::MAX / 2),
+            Just(-(1i64 << 40))
+        ]
+        .prop_map(Tamper::TimestampShift),
+        prop_oneof![
+            Just(String::new()),
+            junk(),
+            Just("1e9".to_owned()),
+            Just("+1".to_owned())
+        ]
+        .prop_map(Tamper::TimestampText),
+        "[ -~]{1,40}".prop_map(Tamper::OtherId),
+        (
+            0usize..40,
+            prop::sample::select(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".to_vec()
+            )
+        )
+            .prop_map(|(i, c)| Tamper::SignatureChar(i, c)),
+        junk().prop_map(Tamper::SignatureJunk),
+        prop::sample::select(&["v2", "v1a", "V1", "", "v0"][..])
+            .prop_map(|v| Tamper::SignatureVersion(v.to_owned())),
+        prop::sample::select(&["webhook-id", "webhook-timestamp", "webhook-signature"][..])
+            .prop_map(Tamper::DropHeader),
+        Just(Tamper::OtherSecret),
+        prop::sample::select(
+            &[
+                "carrier-b",
+                "carrier-c",
+                "CARRIER-A",
+                "carrier-a.",
+                "carrier-a%2F"
+            ][..]
+        )
+        .prop_map(Tamper::OtherCarrierPath),
+        Just(Tamper::Transplant),
+    ]
+    .boxed()
+}
+
+fn webhook_body(ids: Vec<String>) -> BoxedStrategy<String> {
+    let id = prop_oneof![3 => prop::sample::select(ids), 1 => junk()];
+    (
+        prop::sample::select(
+            &[
+                "port_out.foc_confirmed",
+                "port_out.completed",
+                "port_out.cancelled",
+                "port_out.rejected",
+                "port_out.expired",
+                "",
+            ][..],
+        ),
+        id,
+        prop_oneof![Just("2026-12-03".to_owned()), junk()],
+        prop::collection::vec(
+            (
+                prop::sample::select(&["type", "portOutId", "focDate", "reason", "x"][..]),
+                json_value(),
+            ),
+            0..2,
+        ),
+    )
+        .prop_map(|(kind, id, date, edits)| {
+            let mut b = json!({"type": kind, "portOutId": id, "focDate": date, "reason": "r"});
+            for (k, v) in edits {
+                b[k] = v;
+            }
+            b.to_string()
+        })
+        .boxed()
+}
+
+fn tampered(body: &str, t: &Tamper) -> Value {
+    let id = format!("msg_{}", ulid::Ulid::new());
+    let now = portguard_store::clock::now();
+    let mut ev = webhook_event("carrier-a", SECRET_A, &id, now, body);
+    let h = |ev: &mut Value, k: &str, v: Value| ev["headers"][k] = v;
+    match t {
+        Tamper::BodyByte(i, b) => {
+            let mut bytes = body.as_bytes().to_vec();
+            let i = i % bytes.len();
+            bytes[i] ^= b;
+            ev["body"] = json!(String::from_utf8_lossy(&bytes));
+            if ev["body"] == json!(body) {
+                ev["body"] = json!(format!("{body} "));
+            }
+        }
+        Tamper::BodyAppend(s) => ev["body"] = json!(format!("{body}{s}")),
+        Tamper::TimestampShift(d) => h(&mut ev, "webhook-timestamp", json!((now + d).to_string())),
+        Tamper::TimestampText(s) => {
+            let s = if s == &now.to_string() {
+                format!("{s}0")
+            } else {
+                s.clone()
+            };
+            h(&mut ev, "webhook-timestamp", json!(s))
+        }
+        Tamper::OtherId(s) => h(&mut ev, "webhook-id", json!(format!("{id}{s}"))),
+        Tamper::SignatureChar(i, c) => {
+            let sig = ev["headers"]["webhook-signature"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let mut bytes = sig.into_bytes();
+            // Only the first 40 base64 characters: each carries 6 bits of
+            // the MAC, so any change there changes the MAC.
+            let at = 3 + i;
+            if bytes[at] == *c {
+                bytes[at] = if *c == b'A' { b'B' } else { b'A' };
+            } else {
+                bytes[at] = *c;
+            }
+            h(
+                &mut ev,
+                "webhook-signature",
+                json!(String::from_utf8(bytes).unwrap()),
+            );
+        }
+        Tamper::SignatureJunk(s) => h(&mut ev, "webhook-signature", json!(s)),
+        Tamper::SignatureVersion(v) => {
+            let sig = ev["headers"]["webhook-signature"]
+                .as_str()
+                .unwrap()
+                .replacen("v1", v, 1);
+            h(&mut ev, "webhook-signature", json!(sig));
+        }
+        Tamper::DropHeader(name) => {
+            ev["headers"].as_object_mut().unwrap().remove(*name);
+        }
+        Tamper::OtherSecret => ev = webhook_event("carrier-a", SECRET_B, &id, now, body),
+        Tamper::OtherCarrierPath(c) => {
+            ev["rawPath"] = json!(format!("/v1/carrier-events/{c}"));
+            ev["requestContext"]["http"]["path"] = ev["rawPath"].clone();
+        }
+        Tamper::Transplant => {
+            let other = webhook_event("carrier-a", SECRET_A, &format!("{id}x"), now, body);
+            h(
+                &mut ev,
+                "webhook-signature",
+                other["headers"]["webhook-signature"].clone(),
+            );
+        }
+    }
+    ev
+}
+
+#[test]
+fn tampered_webhooks_are_401_and_write_nothing() {
+    let w = world();
+    let tally = Tally::default();
+    let ids: Vec<String> = w.orders.iter().map(|(id, _)| id.clone()).collect();
+    let mut run = runner(128);
+    let result = run.run(&(webhook_body(ids), tamper()), |(body, t)| {
+        let ev = tampered(&body, &t);
+        let a = w.rt.block_on(check(&w.apps, Target::Webhook, &ev, &tally));
+        if let Some(a) = a {
+            let expected = match t {
+                // Not this route's carrier: unknown carrier or wrong secret.
+                Tamper::OtherCarrierPath(c) if c.contains('%') => {
+                    a.status == 401 || a.status == 404
+                }
+                _ => a.status == 401,
+            };
+            assert!(expected, "{t:?}: {}", a.raw);
+            if a.status == 401 {
+                assert_eq!(a.code(), "INVALID_SIGNATURE");
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    tally.report("tampered webhooks", 100);
+    w.rt.block_on(audit_consistency(&w.apps.store));
+}
+
+#[test]
+fn signed_webhooks_with_arbitrary_bodies_and_events() {
+    let w = world();
+    let tally = Tally::default();
+    let ids: Vec<String> = w.orders.iter().map(|(id, _)| id.clone()).collect();
+    let strategy = (
+        prop::sample::select(&["carrier-a", "carrier-b"][..]),
+        prop_oneof![3 => webhook_body(ids), 1 => junk(), 1 => json_value().prop_map(|v| v.to_string())],
+        prop_oneof![Just("POST"), Just("POST"), Just("PUT"), Just("GET")],
+        mutations(),
+    );
+    let mut run = runner(96);
+    let result = run.run(&strategy, |(carrier, body, method, muts)| {
+        let mut ev = webhook_event(
+            carrier,
+            secret_of(carrier),
+            &format!("msg_{}", ulid::Ulid::new()),
+            portguard_store::clock::now(),
+            &body,
+        );
+        ev["requestContext"]["http"]["method"] = json!(method);
+        let ev = apply(ev, &muts);
+        w.rt.block_on(check(&w.apps, Target::Webhook, &ev, &tally));
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    tally.report("signed webhooks", 48);
+    w.rt.block_on(audit_consistency(&w.apps.store));
+}
+
+// ---------------------------------------------------------------- status-check
+
+#[test]
+fn status_check_survives_arbitrary_scheduled_events() {
+    let w = world();
+    let handled = AtomicUsize::new(0);
+    let fixture: Value =
+        serde_json::from_str(include_str!("../../events/status-check.json")).unwrap();
+    let strategy = (
+        prop_oneof![
+            // Any instant from 1970 to 9999.
+            (0i64..253_402_300_799).prop_map(|t| {
+                json!(time::OffsetDateTime::from_unix_timestamp(t)
+                    .unwrap()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap())
+            }),
+            Just(json!("2026-11-26T10:00:00+14:00")),
+            Just(json!("9999-12-31T23:59:59.999999999Z")),
+            Just(json!("0000-01-01T00:00:00Z")),
+            json_value(),
+        ],
+        prop::collection::vec(
+            (
+                prop::sample::select(
+                    &[
+                        "detail",
+                        "id",
+                        "source",
+                        "detail-type",
+                        "resources",
+                        "version",
+                    ][..],
+                ),
+                json_value(),
+            ),
+            0..2,
+        ),
+    );
+    let mut run = runner(48);
+    let result = run.run(&strategy, |(time, edits)| {
+        let mut v = fixture.clone();
+        v["time"] = time;
+        for (k, val) in edits {
+            v[k] = val;
+        }
+        let Ok(ev) = serde_json::from_value::<EventBridgeEvent>(v) else {
+            return Ok(());
+        };
+        handled.fetch_add(1, Ordering::Relaxed);
+        let mut context = Context::default();
+        context.deadline = (std::time::SystemTime::now() + std::time::Duration::from_secs(30))
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let out =
+            w.rt.block_on(w.apps.check.handle(LambdaEvent::new(ev, context)));
+        match out {
+            Ok(_) | Err(status_check::CheckError::InvalidEvent(_)) => {}
+            Err(e) => panic!("a scheduled event is never an internal failure: {e}"),
+        }
+        w.rt.block_on(audit_consistency(&w.apps.store));
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let handled = handled.load(Ordering::Relaxed);
+    eprintln!("status-check: {handled} scheduled events handled");
+    assert!(handled >= 16, "too few valid scheduled events");
+}

@@ -1,0 +1,314 @@
+//! Helpers shared by the hardening tests (hostile, faults, load, fraud,
+//! secrets): all four functions over one table, Standard Webhooks signing
+//! done independently of the function (hmac + sha2), the error-envelope
+//! check, and a whole-table consistency audit.
+#![allow(dead_code)]
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::{engine::general_purpose::STANDARD as B64, Engine};
+use hmac::{Hmac, Mac};
+use portguard_rules::LockPolicy;
+use portguard_secrets::WebhookSecrets;
+use portguard_store::Store;
+use portguard_tests::{
+    answer, event, event_with, hasher, items_with_prefix, provision, request, Answer, As,
+    WEBHOOK_SECRETS,
+};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+pub const PIN: &str = "48151623";
+pub const WRONG: &str = "90817263";
+pub const TENANT: &str = "t-100";
+pub const ACCOUNT: &str = "ACC-1001";
+pub const SECRET_A: &str = "whsec_P+qNlujjtcnMcCsFngZBMUcGeJfmY+seaB9YtldVo4Y=";
+pub const SECRET_B: &str = "whsec_w0dAXhXr0Ng3axqGuVxw5LbMY4bj/t80VQ9vuaKQOJc=";
+
+/// `count` numbers of one exchange, E.164 (`+1206555{start+i:04}`).
+pub fn numbers(area: &str, start: usize, count: usize) -> Vec<String> {
+    (start..start + count)
+        .map(|i| format!("+1{area}555{i:04}"))
+        .collect()
+}
+
+/// The four functions over one table.
+pub struct Apps {
+    pub store: Store,
+    pub pin: set_pin::App,
+    pub submit: submit_port_out::App,
+    pub webhook: carrier_webhook::App,
+    pub check: status_check::App,
+}
+
+pub fn apps(store: &Store, policy: LockPolicy) -> Arc<Apps> {
+    Arc::new(Apps {
+        store: store.clone(),
+        pin: set_pin::App::new(store.clone(), hasher()),
+        submit: submit_port_out::App::new(store.clone(), hasher(), policy),
+        webhook: carrier_webhook::App::new(
+            store.clone(),
+            WebhookSecrets::from_secret(WEBHOOK_SECRETS, "CARRIER_WEBHOOK_SECRETS").unwrap(),
+        ),
+        check: status_check::App::new(
+            store.clone(),
+            portguard_rules::expiry::ExpiryPolicy {
+                pending_expiry_hours: 168,
+                foc_grace_hours: 72,
+            },
+        ),
+    })
+}
+
+pub const EASY: LockPolicy = LockPolicy {
+    max_failed_attempts: 5,
+    lockout_seconds: 3600,
+};
+
+/// A tenant with a PIN and `nums` on its account.
+pub async fn tenant_with_pin(
+    apps: &Apps,
+    tenant: &'static str,
+    account: &str,
+    pin: &str,
+    nums: &[String],
+) {
+    let refs: Vec<&str> = nums.iter().map(String::as_str).collect();
+    provision(&apps.store, tenant, account, "US", &refs).await;
+    let a = put_pin(apps, tenant, pin).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+}
+
+pub async fn put_pin(apps: &Apps, tenant: &'static str, pin: &str) -> Answer {
+    let body = json!({ "pin": pin }).to_string();
+    send_pin(
+        apps,
+        &event("PUT", "/v1/pin", As::Admin(tenant), Some(&body)),
+    )
+    .await
+}
+
+pub async fn send_pin(apps: &Apps, ev: &Value) -> Answer {
+    answer(apps.pin.handle(request(ev)).await)
+}
+
+pub async fn send_submit(apps: &Apps, ev: &Value) -> Answer {
+    answer(apps.submit.handle(request(ev)).await)
+}
+
+pub async fn send_webhook(apps: &Apps, ev: &Value) -> Answer {
+    answer(apps.webhook.handle(request(ev)).await)
+}
+
+pub fn port_out_body(account: &str, pin: &str, nums: &[String]) -> Value {
+    json!({
+        "accountNumber": account,
+        "pin": pin,
+        "phoneNumbers": nums,
+        "pon": "PON-7781",
+        "authorizedName": "Jane Doe",
+        "requestedFocDate": "2026-12-03"
+    })
+}
+
+pub fn post_event(carrier: &'static str, body: &Value, key: Option<&str>) -> Value {
+    let headers: Vec<(&str, &str)> = key.map(|k| ("Idempotency-Key", k)).into_iter().collect();
+    event_with(
+        "POST",
+        "/v1/port-outs",
+        "",
+        As::Carrier(carrier),
+        Some(&body.to_string()),
+        &headers,
+    )
+}
+
+pub async fn post(apps: &Apps, carrier: &'static str, body: &Value) -> Answer {
+    send_submit(apps, &post_event(carrier, body, None)).await
+}
+
+/// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` under a `whsec_` secret.
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
+    let key = B64
+        .decode(secret.trim_start_matches("whsec_"))
+        .expect("base64 secret");
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    format!("v1,{}", B64.encode(mac.finalize().into_bytes()))
+}
+
+pub fn secret_of(carrier: &str) -> &'static str {
+    if carrier == "carrier-b" {
+        SECRET_B
+    } else {
+        SECRET_A
+    }
+}
+
+/// A webhook to `/v1/carrier-events/{path_carrier}` signed with `secret`.
+pub fn webhook_event(path_carrier: &str, secret: &str, id: &str, ts: i64, body: &str) -> Value {
+    let ts_s = ts.to_string();
+    let sig = sign(secret, id, ts, body);
+    event_with(
+        "POST",
+        &format!("/v1/carrier-events/{path_carrier}"),
+        "",
+        As::Nobody,
+        Some(body),
+        &[
+            ("webhook-id", id),
+            ("webhook-timestamp", &ts_s),
+            ("webhook-signature", &sig),
+        ],
+    )
+}
+
+/// A webhook from `carrier`, correctly signed now, with a fresh id.
+pub fn signed(carrier: &str, body: &Value) -> Value {
+    webhook_event(
+        carrier,
+        secret_of(carrier),
+        &format!("msg_{}", ulid::Ulid::new()),
+        portguard_store::clock::now(),
+        &body.to_string(),
+    )
+}
+
+/// Every error is the SPEC 2 envelope, never a 5xx other than 503.
+pub fn assert_envelope(a: &Answer, what: &str) {
+    if a.status < 400 {
+        assert!(
+            a.body.is_object(),
+            "{what}: success is a JSON object: {}",
+            a.raw
+        );
+        return;
+    }
+    let err = &a.body["error"];
+    assert!(
+        err["code"].as_str().is_some_and(
+            |c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+        ),
+        "{what}: error.code: {}",
+        a.raw
+    );
+    assert!(
+        err["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{what}: error.message: {}",
+        a.raw
+    );
+    assert_eq!(
+        a.body.as_object().map(|o| o.len()),
+        Some(1),
+        "{what}: only `error` at the top: {}",
+        a.raw
+    );
+}
+
+fn s<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+/// The whole-table audit: every reservation belongs to an open order of the
+/// number's tenant that lists it; every open order holds all its numbers;
+/// closed orders hold none and are out of the OpenOrders index; completed
+/// orders' numbers left the inventory. Returns (open, closed) order counts.
+pub async fn audit_consistency(store: &Store) -> (usize, usize) {
+    let orders: BTreeMap<String, HashMap<String, AttributeValue>> =
+        items_with_prefix(store, "ORDER#")
+            .await
+            .into_iter()
+            .map(|o| (s(&o, "id").unwrap().to_owned(), o))
+            .collect();
+    let number_items = items_with_prefix(store, "NUMBER#").await;
+    let mut reserved_by: HashMap<String, String> = HashMap::new();
+    let mut owner: HashMap<String, String> = HashMap::new();
+    for n in &number_items {
+        let e164 = s(n, "PK").unwrap().trim_start_matches("NUMBER#").to_owned();
+        owner.insert(e164.clone(), s(n, "tenantId").unwrap().to_owned());
+        if let Some(id) = s(n, "openPortOutId") {
+            let order = orders
+                .get(id)
+                .unwrap_or_else(|| panic!("orphan reservation: {e164} held by missing {id}"));
+            let status = s(order, "status").unwrap();
+            assert!(
+                status == "pending" || status == "foc_confirmed",
+                "{e164} held by {id}, which is {status}"
+            );
+            assert_eq!(s(order, "tenantId"), s(n, "tenantId"), "{e164}: tenant");
+            reserved_by.insert(e164, id.to_owned());
+        }
+    }
+    let (mut open, mut closed) = (0, 0);
+    for (id, order) in &orders {
+        let status = s(order, "status").unwrap();
+        let phones: Vec<String> = order["phoneNumbers"]
+            .as_l()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_s().unwrap().clone())
+            .collect();
+        assert!(!phones.is_empty(), "{id} has no numbers");
+        match status {
+            "pending" | "foc_confirmed" => {
+                open += 1;
+                assert!(order.contains_key("OPENPK"), "{id} open but not indexed");
+                for p in &phones {
+                    assert_eq!(
+                        reserved_by.get(p),
+                        Some(id),
+                        "open order {id} does not hold {p}"
+                    );
+                    assert_eq!(owner.get(p).map(String::as_str), s(order, "tenantId"));
+                }
+            }
+            "completed" => {
+                closed += 1;
+                assert!(!order.contains_key("OPENPK"), "{id} closed but indexed");
+                for p in &phones {
+                    assert!(!owner.contains_key(p), "{p} of completed {id} still owned");
+                }
+            }
+            _ => {
+                closed += 1;
+                assert!(!order.contains_key("OPENPK"), "{id} closed but indexed");
+                for p in &phones {
+                    assert_ne!(reserved_by.get(p), Some(id), "closed {id} holds {p}");
+                }
+            }
+        }
+    }
+    (open, closed)
+}
+
+/// Every item of the table in a canonical form (items sorted, attributes
+/// sorted), so two snapshots compare equal exactly when nothing changed.
+/// (`dump_table` prints `HashMap`s, whose order differs between reads.)
+pub async fn snapshot(store: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut start: Option<HashMap<String, AttributeValue>> = None;
+    loop {
+        let page = store
+            .client()
+            .scan()
+            .table_name(store.table())
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan test table");
+        for item in page.items() {
+            let sorted: BTreeMap<&String, String> =
+                item.iter().map(|(k, v)| (k, format!("{v:?}"))).collect();
+            out.push(format!("{sorted:?}"));
+        }
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            out.sort();
+            return out;
+        }
+    }
+}
