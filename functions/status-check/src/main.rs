@@ -4,7 +4,8 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
-#[tokio::main]
+// One request at a time per Lambda process: one thread is enough.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     portguard_api::logging::init("status-check");
     let app = status_check::App::from_env().await.inspect_err(|e| {

@@ -3,7 +3,6 @@ use portguard_api::{ApiError, Caller, Paging, Response, Scope};
 use portguard_rules::LockPolicy;
 use portguard_secrets::{PinHasher, TokenSigner};
 use portguard_store::Store;
-use std::sync::Arc;
 
 /// The `service` of logs and metrics.
 pub const SERVICE: &str = "submit-port-out";
@@ -14,7 +13,7 @@ pub(crate) const COLLECTION: &str = "/v1/port-outs";
 /// Everything a request needs, built once per cold start.
 pub struct App {
     pub(crate) store: Store,
-    pub(crate) hasher: Arc<PinHasher>,
+    pub(crate) hasher: PinHasher,
     pub(crate) paging: Paging,
     /// Keys the fingerprint of an idempotent request (it holds the PIN, so
     /// only a keyed MAC of it is ever stored).
@@ -28,7 +27,7 @@ impl App {
         let idempotency = TokenSigner::derive(&hasher, "portguard/idempotency/v1");
         App {
             store,
-            hasher: Arc::new(hasher),
+            hasher,
             paging,
             idempotency,
             policy,

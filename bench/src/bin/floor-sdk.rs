@@ -1,0 +1,244 @@
+//! Floor 2 (the SDK floor): floor 1 plus `aws_config::load` and a DynamoDB
+//! client built at init, configured like `portguard_store::Store::connect`.
+//!
+//! Its handler makes, directly through the SDK, the same DynamoDB calls a
+//! function makes for one request (same items, same conditions, no Argon2,
+//! no validation, no HTTP event parsing), so the driver can put each
+//! function's warm latency beside the floor for that work:
+//!
+//! | `op` | calls |
+//! |---|---|
+//! | `noop` | none |
+//! | `get` | GetItem tenant |
+//! | `set-pin` | GetItem tenant; TransactWriteItems (Update tenant, Put audit) |
+//! | `port-out` | GetItem account; GetItem tenant; TransactWriteItems (ConditionCheck tenant, Put order, Update number, Put audit) |
+//! | `webhook` | GetItem dedupe; GetItem order; TransactWriteItems (Update order, Put audit, Put dedupe) |
+//! | `status-check` | Query OpenOrders `OPEN#pending`; Query OpenOrders `OPEN#foc_confirmed` |
+
+use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion};
+use aws_sdk_dynamodb::types::{
+    AttributeValue as Av, ConditionCheck, Put, TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+
+type Item = HashMap<String, Av>;
+
+fn s(v: impl Into<String>) -> Av {
+    Av::S(v.into())
+}
+
+fn key(pk: impl Into<String>, sk: &str) -> Item {
+    HashMap::from([("PK".into(), s(pk)), ("SK".into(), s(sk))])
+}
+
+fn arg<'a>(event: &'a Value, name: &str) -> &'a str {
+    event[name].as_str().unwrap_or_default()
+}
+
+fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("valid")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("formattable")
+}
+
+fn audit(tenant: &str, kind: &str, actor: &str, table: &str) -> TransactWriteItem {
+    let mut item = key(
+        format!("TENANT#{tenant}"),
+        &format!("AUDIT#{}", ulid::Ulid::new()),
+    );
+    for (k, v) in [
+        ("id", format!("ae_{}", ulid::Ulid::new())),
+        ("time", now()),
+        ("type", kind.to_owned()),
+        ("actorKind", "carrier".to_owned()),
+        ("actorId", actor.to_owned()),
+        ("sourceIp", "203.0.113.7".to_owned()),
+    ] {
+        item.insert(k.into(), s(v));
+    }
+    put(item, None, table)
+}
+
+fn put(item: Item, condition: Option<&str>, table: &str) -> TransactWriteItem {
+    TransactWriteItem::builder()
+        .put(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(item))
+                .set_condition_expression(condition.map(str::to_owned))
+                .build()
+                .expect("complete put"),
+        )
+        .build()
+}
+
+async fn get(client: &Client, table: &str, key: Item) -> Result<Option<Item>, Error> {
+    Ok(client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key))
+        .consistent_read(true)
+        .send()
+        .await?
+        .item)
+}
+
+async fn handle(client: &Client, table: &str, event: Value) -> Result<Value, Error> {
+    let op = arg(&event, "op");
+    let tenant = arg(&event, "tenant");
+    match op {
+        "noop" => {}
+        "get" => {
+            get(client, table, key(format!("TENANT#{tenant}"), "TENANT")).await?;
+        }
+        "set-pin" => {
+            get(client, table, key(format!("TENANT#{tenant}"), "TENANT")).await?;
+            let update = Update::builder()
+                .table_name(table)
+                .set_key(Some(key(format!("TENANT#{tenant}"), "TENANT")))
+                .update_expression("SET pinHash = :h, pinPepperVersion = :v, pinUpdatedAt = :u, failedAttempts = :zero, stateVersion = stateVersion + :one REMOVE lockedUntil")
+                .condition_expression("attribute_exists(PK)")
+                .expression_attribute_values(":h", s(arg(&event, "hash")))
+                .expression_attribute_values(":v", s("v1"))
+                .expression_attribute_values(":u", s(now()))
+                .expression_attribute_values(":zero", Av::N("0".into()))
+                .expression_attribute_values(":one", Av::N("1".into()))
+                .build()?;
+            client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(update).build())
+                .transact_items(audit(tenant, "pin.changed", "admin", table))
+                .send()
+                .await?;
+        }
+        "port-out" => {
+            let account = arg(&event, "account");
+            let number = arg(&event, "number");
+            let carrier = arg(&event, "carrier");
+            get(client, table, key(format!("ACCOUNT#{account}"), "ACCOUNT")).await?;
+            get(client, table, key(format!("TENANT#{tenant}"), "TENANT")).await?;
+            let id = format!("po_{}", ulid::Ulid::new());
+            let created = now();
+            let mut order = key(format!("ORDER#{id}"), "ORDER");
+            for (k, v) in [
+                ("GSI1PK", format!("CARRIER#{carrier}")),
+                ("GSI1SK", format!("ORDER#{id}")),
+                ("GSI2PK", format!("TENANT#{tenant}")),
+                ("GSI2SK", format!("ORDER#{id}")),
+                ("OPENPK", "OPEN#pending".to_owned()),
+                ("OPENSK", format!("{created}#{id}")),
+                ("id", id.clone()),
+                ("status", "pending".into()),
+                ("tenantId", tenant.into()),
+                ("carrierId", carrier.into()),
+                ("accountNumber", account.into()),
+                ("pon", "PON-BENCH".into()),
+                ("createdAt", created.clone()),
+                ("updatedAt", created.clone()),
+            ] {
+                order.insert(k.into(), s(v));
+            }
+            order.insert("phoneNumbers".into(), Av::L(vec![s(number)]));
+            order.insert("version".into(), Av::N("0".into()));
+            let check = ConditionCheck::builder()
+                .table_name(table)
+                .set_key(Some(key(format!("TENANT#{tenant}"), "TENANT")))
+                .condition_expression("attribute_exists(PK)")
+                .build()?;
+            let reserve = Update::builder()
+                .table_name(table)
+                .set_key(Some(key(format!("NUMBER#{number}"), "NUMBER")))
+                .update_expression("SET openPortOutId = :id")
+                .condition_expression("tenantId = :t AND attribute_not_exists(openPortOutId)")
+                .expression_attribute_values(":id", s(&id))
+                .expression_attribute_values(":t", s(tenant))
+                .build()?;
+            client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().condition_check(check).build())
+                .transact_items(put(order, Some("attribute_not_exists(PK)"), table))
+                .transact_items(TransactWriteItem::builder().update(reserve).build())
+                .transact_items(audit(tenant, "port_out.requested", carrier, table))
+                .send()
+                .await?;
+        }
+        "webhook" => {
+            let carrier = arg(&event, "carrier");
+            let order_id = arg(&event, "order");
+            let webhook_id = arg(&event, "webhookId");
+            get(
+                client,
+                table,
+                key(format!("WEBHOOK#{carrier}#{webhook_id}"), "WEBHOOK"),
+            )
+            .await?;
+            get(client, table, key(format!("ORDER#{order_id}"), "ORDER")).await?;
+            let update = Update::builder()
+                .table_name(table)
+                .set_key(Some(key(format!("ORDER#{order_id}"), "ORDER")))
+                .update_expression("SET focDate = :f, updatedAt = :u, version = version + :one")
+                .condition_expression("attribute_exists(PK)")
+                .expression_attribute_values(":f", s(arg(&event, "focDate")))
+                .expression_attribute_values(":u", s(now()))
+                .expression_attribute_values(":one", Av::N("1".into()))
+                .build()?;
+            let mut dedupe = key(format!("WEBHOOK#{carrier}#{webhook_id}"), "WEBHOOK");
+            dedupe.insert("result".into(), s("applied"));
+            dedupe.insert("expiresAt".into(), Av::N("4102444800".into()));
+            client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(update).build())
+                .transact_items(audit(tenant, "port_out.status_changed", carrier, table))
+                .transact_items(put(dedupe, Some("attribute_not_exists(PK)"), table))
+                .send()
+                .await?;
+        }
+        "status-check" => {
+            for (status, cutoff) in [
+                ("OPEN#pending", arg(&event, "pendingCutoff")),
+                ("OPEN#foc_confirmed", arg(&event, "focCutoff")),
+            ] {
+                client
+                    .query()
+                    .table_name(table)
+                    .index_name("OpenOrders")
+                    .key_condition_expression("OPENPK = :pk AND OPENSK < :cutoff")
+                    .expression_attribute_values(":pk", s(status))
+                    .expression_attribute_values(":cutoff", s(cutoff))
+                    .limit(100)
+                    .send()
+                    .await?;
+            }
+        }
+        other => return Err(format!("unknown op {other:?}").into()),
+    }
+    Ok(json!({"op": op}))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let table = std::env::var("TABLE_NAME")?;
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_millis(1_000))
+                .operation_attempt_timeout(Duration::from_millis(2_000))
+                .operation_timeout(Duration::from_millis(5_000))
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .load()
+        .await;
+    let client = Client::new(&config);
+    let (client, table) = (&client, table.as_str());
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handle(client, table, event.payload).await
+    }))
+    .await
+}
