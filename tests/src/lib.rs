@@ -182,23 +182,28 @@ fn headers_ct(resp: &lambda_http::Response<lambda_http::Body>) -> String {
         .to_owned()
 }
 
-/// Every attribute of every item of the table, as text, to search for secrets.
-pub async fn dump_table(store: &Store) -> String {
-    let mut out = String::new();
+/// Every item of the table, or only those whose PK starts with `prefix`,
+/// read consistently. A Scan is fine here: a test looking at everything.
+pub async fn scan_items(
+    store: &Store,
+    prefix: Option<&str>,
+) -> Vec<HashMap<String, AttributeValue>> {
+    let mut out = Vec::new();
     let mut start: Option<HashMap<String, AttributeValue>> = None;
     loop {
-        // A Scan is fine here: this is a test looking at everything.
-        let page = store
+        let mut scan = store
             .client()
             .scan()
             .table_name(store.table())
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("scan test table");
-        for item in page.items() {
-            out.push_str(&format!("{item:?}\n"));
+            .consistent_read(true)
+            .set_exclusive_start_key(start);
+        if let Some(prefix) = prefix {
+            scan = scan
+                .filter_expression("begins_with(PK, :p)")
+                .expression_attribute_values(":p", AttributeValue::S(prefix.into()));
         }
+        let page = scan.send().await.expect("scan test table");
+        out.extend(page.items().iter().cloned());
         start = page.last_evaluated_key().cloned();
         if start.is_none() {
             return out;
@@ -206,30 +211,33 @@ pub async fn dump_table(store: &Store) -> String {
     }
 }
 
+/// Every item of the table in a canonical form (items sorted, attributes
+/// sorted), so two snapshots compare equal exactly when nothing changed.
+pub async fn snapshot(store: &Store) -> Vec<String> {
+    let mut out: Vec<String> = scan_items(store, None)
+        .await
+        .iter()
+        .map(|item| {
+            let sorted: std::collections::BTreeMap<&String, String> =
+                item.iter().map(|(k, v)| (k, format!("{v:?}"))).collect();
+            format!("{sorted:?}")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Every attribute of every item of the table, as text, to search for secrets.
+pub async fn dump_table(store: &Store) -> String {
+    snapshot(store).await.join("\n")
+}
+
 /// Items of the table whose PK starts with `prefix`.
 pub async fn items_with_prefix(
     store: &Store,
     prefix: &str,
 ) -> Vec<HashMap<String, AttributeValue>> {
-    let mut out = Vec::new();
-    let mut start: Option<HashMap<String, AttributeValue>> = None;
-    loop {
-        let page = store
-            .client()
-            .scan()
-            .table_name(store.table())
-            .filter_expression("begins_with(PK, :p)")
-            .expression_attribute_values(":p", AttributeValue::S(prefix.into()))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("scan test table");
-        out.extend(page.items().iter().cloned());
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            return out;
-        }
-    }
+    scan_items(store, Some(prefix)).await
 }
 
 #[derive(Clone, Default)]

@@ -15,7 +15,7 @@ mod support;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Context, LambdaEvent};
 use portguard_rules::LockPolicy;
-use portguard_tests::{answer, event_with, fresh_store, Answer, As};
+use portguard_tests::{answer, event_with, fresh_store, snapshot, Answer, As};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};

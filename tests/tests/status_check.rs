@@ -13,8 +13,8 @@ use portguard_store::{
     clock, orders::CreateOutcome, Actor, ActorKind, AuditEvent, AuditType, Order, Store,
 };
 use portguard_tests::{
-    answer, captured_logs, dump_table, event_with, fresh_store, items_with_prefix, provision,
-    request, As, WEBHOOK_SECRETS,
+    answer, captured_logs, event_with, fresh_store, items_with_prefix, provision, request,
+    snapshot, As, WEBHOOK_SECRETS,
 };
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -179,25 +179,6 @@ async fn expiries(store: &Store) -> Vec<AuditEvent> {
             return out;
         }
     }
-}
-
-/// Every item of the table, attributes sorted, items sorted: comparable.
-async fn snapshot(store: &Store) -> Vec<String> {
-    // `dump_table` prints each item's map in hash order; sort its entries.
-    let total = dump_table(store).await.lines().count();
-    let mut out = Vec::new();
-    for prefix in ["ORDER#", "NUMBER#", "TENANT#", "ACCOUNT#", "WEBHOOK#"] {
-        for item in items_with_prefix(store, prefix).await {
-            let sorted: std::collections::BTreeMap<_, _> = item
-                .into_iter()
-                .map(|(k, v)| (k, format!("{v:?}")))
-                .collect();
-            out.push(format!("{sorted:?}"));
-        }
-    }
-    out.sort();
-    assert_eq!(out.len(), total, "every item is in the snapshot");
-    out
 }
 
 // ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ pub struct App {
 
 /// Conflicting writes (a failed attempt landing between our read and our
 /// write) are retried with a fresh read this many times.
-const WRITE_ATTEMPTS: usize = 5;
+const WRITE_ATTEMPTS: usize = 16;
 
 impl App {
     pub fn new(store: Store, hasher: PinHasher) -> App {

@@ -283,32 +283,3 @@ pub async fn audit_consistency(store: &Store) -> (usize, usize) {
     }
     (open, closed)
 }
-
-/// Every item of the table in a canonical form (items sorted, attributes
-/// sorted), so two snapshots compare equal exactly when nothing changed.
-/// (`dump_table` prints `HashMap`s, whose order differs between reads.)
-pub async fn snapshot(store: &Store) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut start: Option<HashMap<String, AttributeValue>> = None;
-    loop {
-        let page = store
-            .client()
-            .scan()
-            .table_name(store.table())
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("scan test table");
-        for item in page.items() {
-            let sorted: BTreeMap<&String, String> =
-                item.iter().map(|(k, v)| (k, format!("{v:?}"))).collect();
-            out.push(format!("{sorted:?}"));
-        }
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            out.sort();
-            return out;
-        }
-    }
-}
