@@ -76,6 +76,24 @@ impl Store {
         Store::new(Client::new(&config), table)
     }
 
+    /// One item by key, strongly consistent: every read that decides a write
+    /// must see the latest committed state.
+    pub(crate) async fn get_consistent(
+        &self,
+        key: attr::Item,
+    ) -> Result<Option<attr::Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(out.item)
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }

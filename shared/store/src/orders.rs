@@ -318,16 +318,11 @@ impl Store {
     }
 
     pub async fn get_order(&self, id: &str) -> Result<Option<Order>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(order_key(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        out.item().map(Order::from_item).transpose()
+        self.get_consistent(order_key(id))
+            .await?
+            .as_ref()
+            .map(Order::from_item)
+            .transpose()
     }
 
     /// An owner's orders, newest first, optionally only those in `status`.

@@ -91,32 +91,19 @@ fn versioned(update: Update) -> Update {
 
 impl Store {
     pub async fn get_tenant(&self, tenant_id: &str) -> Result<Option<Tenant>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(tenant_key(tenant_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        out.item().map(Tenant::from_item).transpose()
+        self.get_consistent(tenant_key(tenant_id))
+            .await?
+            .as_ref()
+            .map(Tenant::from_item)
+            .transpose()
     }
 
     /// The tenant that owns an account number, read strongly consistent: the
     /// lock state it carries must be exact.
     pub async fn tenant_by_account(&self, account: &str) -> Result<Option<Tenant>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(account_key(account)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        let Some(tenant_id) = out
-            .item()
+        let pointer = self.get_consistent(account_key(account)).await?;
+        let Some(tenant_id) = pointer
+            .as_ref()
             .and_then(|i| Reader::new(i, "account").opt_s("tenantId"))
         else {
             return Ok(None);

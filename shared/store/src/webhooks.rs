@@ -32,16 +32,8 @@ impl Store {
         webhook_id: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(record_key(carrier, webhook_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(out.item().is_some_and(|i| {
+        let record = self.get_consistent(record_key(carrier, webhook_id)).await?;
+        Ok(record.as_ref().is_some_and(|i| {
             Reader::new(i, "webhook")
                 .opt_n("expiresAt")
                 .ok()
