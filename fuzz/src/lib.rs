@@ -1,6 +1,7 @@
-//! `shared/secrets/src/webhooks.rs`, compiled as is, with the two items it
-//! uses from the rest of its crate (`SecretError`, `load_secret`) stood in
-//! for here: the fuzz build then needs no AWS SDK.
+//! `shared/api/src/event.rs` and `shared/secrets/src/webhooks.rs`, compiled
+//! as is; the two items webhooks.rs uses from the rest of its crate
+//! (`SecretError`, `load_secret`) are stood in for here. The fuzz build then
+//! needs no AWS SDK.
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -18,3 +19,6 @@ pub async fn load_secret(
 
 #[path = "../../shared/secrets/src/webhooks.rs"]
 pub mod webhooks;
+
+#[path = "../../shared/api/src/event.rs"]
+pub mod event;

@@ -135,7 +135,7 @@ pub fn event_with(
 }
 
 pub fn request(event: &Value) -> Request {
-    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event")
+    portguard_api::event::request_from_event(event.clone()).expect("a valid API Gateway v2 event")
 }
 
 /// Status, headers and JSON body of a response.

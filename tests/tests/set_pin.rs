@@ -339,7 +339,7 @@ async fn no_pin_in_the_table_the_logs_or_the_answers() {
 #[tokio::test]
 async fn the_event_fixtures_work() {
     let (app, _) = app().await;
-    let fixture = |raw: &str| lambda_http::request::from_str(raw).expect("fixture parses");
+    let fixture = |raw: &str| portguard_tests::request(&serde_json::from_str(raw).expect("fixture is JSON"));
     let a = answer(
         app.handle(fixture(include_str!("../../events/set-pin-get.json")))
             .await,

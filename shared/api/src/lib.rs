@@ -4,6 +4,7 @@
 
 pub mod config;
 mod error;
+pub mod event;
 mod identity;
 pub mod logging;
 pub mod metrics;
@@ -15,6 +16,6 @@ pub use error::ApiError;
 pub use identity::{source_ip, Caller, Scope};
 pub use paging::{ListParams, Paging};
 pub use response::{json, json_object_body};
-pub use serve::{serve, started};
+pub use serve::{answer_event, serve, started};
 
 pub type Response = lambda_http::Response<lambda_http::Body>;
