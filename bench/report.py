@@ -19,29 +19,25 @@ INIT_TARGET, WARM_TARGET, RSS_SLACK_MIB, FLAT = 1.2, 1.3, 4, 0.10
 # The fewest round trips the contract allows, and what would close our gap.
 MINIMUM = {
     ("set-pin", "PUT /v1/pin (set or change the PIN)"): (
-        1, "one write beside the hash",
-        "Fold the tenant read into the write: one TransactWriteItems whose tenant Update carries "
-        "the eligibility conditions (`attribute_exists(PK) AND country = :us`) with "
-        "`ReturnValuesOnConditionCheckFailure=ALL_OLD`, answering 404/422 from the cancellation "
-        "reason. Costs: the optimistic `stateVersion` guard becomes unnecessary (the write clears "
-        "the lock unconditionally anyway), but the audit type (`pin.set` vs `pin.changed`) is no "
-        "longer known before the write, and the README's rule order (tenant checks before the "
-        "body) would have to become body first."),
+        2, "one read (the tenant pointer) and one write beside the hash",
+        "None without costing port-outs: the token names the tenant, the PIN record is keyed by "
+        "account number (so that a port-out is one read), and the pointer read is what finds the "
+        "account. Keying the record by tenant instead would make set-pin one write and every "
+        "port-out two reads (docs/table-design.md)."),
     ("submit-port-out", "accepted port-out"): (
         2, "one read and one transaction",
-        "Make the account number lead to the tenant's PIN hash and lock state in one GetItem: "
-        "copy `pinHash`, `pinPepperVersion`, the lock fields and `stateVersion` onto the "
-        "`ACCOUNT#` item inside the transactions that already write them (set PIN, failed "
-        "attempt, lock reset), or key the tenant item by account number. A GSI would not do: "
-        "its reads are eventually consistent and the lock must be exact."),
+        "None needed: the tenant record (PIN hash, lock state, country) is keyed by account "
+        "number, so one strongly consistent GetItem is all the decision reads."),
     ("submit-port-out", "rejected port-out (wrong PIN: PIN_MISMATCH)"): (
-        2, "one read and one write (the failed attempt)",
-        "Same as the accepted port-out: one GetItem instead of account pointer + tenant."),
+        2, "one read and one write (the failed attempt and its audit record in one transaction)",
+        "Kept at two plain writes on purpose: a TransactWriteItems of the attempt and its audit "
+        "record would save one round trip on the attacker's path but double its write units "
+        "(2 WCU per transactional item). The counter is the security state and is written "
+        "first; the audit record follows."),
     ("carrier-webhook", "pending → foc_confirmed"): (
         2, "one read (the order) and one transaction",
-        "Drop the dedupe GetItem: the transaction already Puts the dedupe record with "
-        "`attribute_not_exists(PK)`, and its cancellation reason says \"duplicate\". The early "
-        "read only saves a transaction on a retry."),
+        "None needed: the dedupe record is Put inside the transaction; only an event the life "
+        "cycle refuses looks the webhook id up."),
     ("status-check", "scheduled run, main table (nothing due)"): (
         2, "one Query per open status",
         "None needed: one Query per open status of the sparse index is the floor of this design."),

@@ -322,7 +322,7 @@ async fn provision(store: &Store, hasher: &PinHasher, numbers: &[String]) -> Str
         .await;
     assert!(added.iter().all(Result::is_ok), "numbers added");
     let tenant = store
-        .get_tenant(TENANT)
+        .get_tenant_ref(TENANT)
         .await
         .expect("store")
         .expect("tenant");

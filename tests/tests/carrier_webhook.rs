@@ -789,6 +789,13 @@ async fn a_processed_webhook_id_is_a_duplicate_and_changes_nothing() {
     assert_eq!(status_of(&env.store, &order.id).await, after_first);
     assert_eq!(status_changes(&env.store).await.len(), audits);
     assert_reserved(&env.store, &N[..2], &order.id).await;
+    // A retry that arrives after the order moved past its event is still a
+    // duplicate, not an invalid transition.
+    let done = signed("carrier-a", &completed(&order.id));
+    assert_result(&send(&env.app, &done).await, "applied");
+    for e in [&first, &done] {
+        assert_result(&send(&env.app, e).await, "duplicate");
+    }
     // Dedupe is per carrier: another carrier's id of the same value is its own.
     let mine = open_order(&env.store, "carrier-b", &N[2..3]).await;
     let a = send(

@@ -345,7 +345,9 @@ async fn check(apps: &Apps, target: Target, ev: &Value, tally: &Tally) -> Option
     let resp = match target {
         Target::Pin => portguard_api::answer_event(|r| apps.pin.handle(r), ev.clone()).await,
         Target::Submit => portguard_api::answer_event(|r| apps.submit.handle(r), ev.clone()).await,
-        Target::Webhook => portguard_api::answer_event(|r| apps.webhook.handle(r), ev.clone()).await,
+        Target::Webhook => {
+            portguard_api::answer_event(|r| apps.webhook.handle(r), ev.clone()).await
+        }
     };
     let a = answer(resp);
     assert!(

@@ -405,7 +405,7 @@ async fn no_pin_pepper_hash_or_webhook_secret_anywhere() {
     );
     let answers = seen.0.join("\n");
     let table = dump_table(&store).await;
-    let hashes: Vec<String> = items_with_prefix(&store, "TENANT#")
+    let hashes: Vec<String> = items_with_prefix(&store, "ACCOUNT#")
         .await
         .iter()
         .filter_map(|i| i.get("pinHash").and_then(|h| h.as_s().ok()).cloned())

@@ -1,5 +1,6 @@
 //! `set-pin` through real API Gateway v2 events against DynamoDB Local.
 
+use portguard_store::AuditType;
 use portguard_tests::*;
 use serde_json::json;
 use set_pin::App;
@@ -307,6 +308,79 @@ async fn concurrent_puts_all_land() {
     }
     let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
     assert_eq!(tenant.state_version, 4, "every write counted once");
+    // The racers all read "no PIN yet"; exactly one may say it set the PIN.
+    let kinds: Vec<AuditType> = store
+        .list_audit("t-100", 10, None)
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    let set = kinds.iter().filter(|k| **k == AuditType::PinSet).count();
+    let changed = kinds
+        .iter()
+        .filter(|k| **k == AuditType::PinChanged)
+        .count();
+    assert_eq!((set, changed), (1, 3), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn renumbering_a_tenant_moves_its_pin_and_lock() {
+    let (app, store) = app().await;
+    assert_eq!(
+        put_pin(&app, "t-100", r#"{"pin": "48151623"}"#)
+            .await
+            .status,
+        200
+    );
+    let before = store.get_tenant("t-100").await.unwrap().unwrap();
+    let mut lock = before.lock.clone();
+    lock.failed_attempts = 3;
+    store.write_lock_state(&before, &lock).await.unwrap();
+    let before = store.get_tenant("t-100").await.unwrap().unwrap();
+
+    let now = portguard_store::clock::format(portguard_store::clock::now());
+    store
+        .put_tenant("t-100", "ACC-9999", "US", Some("Renamed"), &now)
+        .await
+        .unwrap()
+        .expect("a free account number");
+    let after = store.get_tenant("t-100").await.unwrap().unwrap();
+    assert_eq!(after.account_number, "ACC-9999");
+    assert_eq!(after.name.as_deref(), Some("Renamed"));
+    assert_eq!((after.pin, after.lock), (before.pin.clone(), before.lock));
+    assert!(
+        store
+            .tenant_by_account(&before.account_number)
+            .await
+            .unwrap()
+            .is_none(),
+        "the old account number no longer leads anywhere"
+    );
+    let by_new = store.tenant_by_account("ACC-9999").await.unwrap().unwrap();
+    assert_eq!(by_new.tenant_id, "t-100");
+    // Another tenant cannot take it, and the old number is free again.
+    portguard_tests::provision(&store, "t-300", "ACC-3001", "US", &[]).await;
+    let taken = store
+        .put_tenant("t-300", "ACC-9999", "US", None, &now)
+        .await
+        .unwrap();
+    assert!(taken.is_err(), "ACC-9999 belongs to t-100");
+    store
+        .put_tenant("t-300", &before.account_number, "US", None, &now)
+        .await
+        .unwrap()
+        .expect("the old number was released");
+    // set-pin still finds the record through the pointer.
+    assert_eq!(
+        put_pin(&app, "t-100", r#"{"pin": "27182818"}"#)
+            .await
+            .status,
+        200
+    );
+    let after = store.get_tenant("t-100").await.unwrap().unwrap();
+    assert_eq!(after.lock.failed_attempts, 0);
 }
 
 #[tokio::test]
@@ -339,7 +413,8 @@ async fn no_pin_in_the_table_the_logs_or_the_answers() {
 #[tokio::test]
 async fn the_event_fixtures_work() {
     let (app, _) = app().await;
-    let fixture = |raw: &str| portguard_tests::request(&serde_json::from_str(raw).expect("fixture is JSON"));
+    let fixture =
+        |raw: &str| portguard_tests::request(&serde_json::from_str(raw).expect("fixture is JSON"));
     let a = answer(
         app.handle(fixture(include_str!("../../events/set-pin-get.json")))
             .await,

@@ -9,10 +9,10 @@
 //! | `op` | calls |
 //! |---|---|
 //! | `noop` | none |
-//! | `get` | GetItem tenant |
-//! | `set-pin` | GetItem tenant; TransactWriteItems (Update tenant, Put audit) |
-//! | `port-out` | GetItem account; GetItem tenant; TransactWriteItems (ConditionCheck tenant, Put order, Update number, Put audit) |
-//! | `webhook` | GetItem dedupe; GetItem order; TransactWriteItems (Update order, Put audit, Put dedupe) |
+//! | `get` | GetItem tenant pointer |
+//! | `set-pin` | GetItem tenant pointer; TransactWriteItems (Update tenant record, Update pointer, Put audit) |
+//! | `port-out` | GetItem tenant record (by account); TransactWriteItems (ConditionCheck record, Put order, Update number, Put audit) |
+//! | `webhook` | GetItem order; TransactWriteItems (Update order, Put audit, Put dedupe) |
 //! | `status-check` | Query OpenOrders `OPEN#pending`; Query OpenOrders `OPEN#foc_confirmed` |
 
 use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion};
@@ -98,10 +98,15 @@ async fn handle(client: &Client, table: &str, event: Value) -> Result<Value, Err
             get(client, table, key(format!("TENANT#{tenant}"), "TENANT")).await?;
         }
         "set-pin" => {
-            get(client, table, key(format!("TENANT#{tenant}"), "TENANT")).await?;
+            let pointer = get(client, table, key(format!("TENANT#{tenant}"), "TENANT")).await?;
+            let account = pointer
+                .as_ref()
+                .and_then(|p| p.get("accountNumber"))
+                .and_then(|a| a.as_s().ok())
+                .ok_or("no tenant pointer")?;
             let update = Update::builder()
                 .table_name(table)
-                .set_key(Some(key(format!("TENANT#{tenant}"), "TENANT")))
+                .set_key(Some(key(format!("ACCOUNT#{account}"), "ACCOUNT")))
                 .update_expression("SET pinHash = :h, pinPepperVersion = :v, pinUpdatedAt = :u, failedAttempts = :zero, stateVersion = stateVersion + :one REMOVE lockedUntil")
                 .condition_expression("attribute_exists(PK)")
                 .expression_attribute_values(":h", s(arg(&event, "hash")))
@@ -110,9 +115,18 @@ async fn handle(client: &Client, table: &str, event: Value) -> Result<Value, Err
                 .expression_attribute_values(":zero", Av::N("0".into()))
                 .expression_attribute_values(":one", Av::N("1".into()))
                 .build()?;
+            let mark = Update::builder()
+                .table_name(table)
+                .set_key(Some(key(format!("TENANT#{tenant}"), "TENANT")))
+                .update_expression("SET pinSet = :true")
+                .condition_expression("accountNumber = :a")
+                .expression_attribute_values(":true", Av::Bool(true))
+                .expression_attribute_values(":a", s(account))
+                .build()?;
             client
                 .transact_write_items()
                 .transact_items(TransactWriteItem::builder().update(update).build())
+                .transact_items(TransactWriteItem::builder().update(mark).build())
                 .transact_items(audit(tenant, "pin.changed", "admin", table))
                 .send()
                 .await?;
@@ -122,7 +136,6 @@ async fn handle(client: &Client, table: &str, event: Value) -> Result<Value, Err
             let number = arg(&event, "number");
             let carrier = arg(&event, "carrier");
             get(client, table, key(format!("ACCOUNT#{account}"), "ACCOUNT")).await?;
-            get(client, table, key(format!("TENANT#{tenant}"), "TENANT")).await?;
             let id = format!("po_{}", ulid::Ulid::new());
             let created = now();
             let mut order = key(format!("ORDER#{id}"), "ORDER");
@@ -148,7 +161,7 @@ async fn handle(client: &Client, table: &str, event: Value) -> Result<Value, Err
             order.insert("version".into(), Av::N("0".into()));
             let check = ConditionCheck::builder()
                 .table_name(table)
-                .set_key(Some(key(format!("TENANT#{tenant}"), "TENANT")))
+                .set_key(Some(key(format!("ACCOUNT#{account}"), "ACCOUNT")))
                 .condition_expression("attribute_exists(PK)")
                 .build()?;
             let reserve = Update::builder()
@@ -172,12 +185,6 @@ async fn handle(client: &Client, table: &str, event: Value) -> Result<Value, Err
             let carrier = arg(&event, "carrier");
             let order_id = arg(&event, "order");
             let webhook_id = arg(&event, "webhookId");
-            get(
-                client,
-                table,
-                key(format!("WEBHOOK#{carrier}#{webhook_id}"), "WEBHOOK"),
-            )
-            .await?;
             get(client, table, key(format!("ORDER#{order_id}"), "ORDER")).await?;
             let update = Update::builder()
                 .table_name(table)

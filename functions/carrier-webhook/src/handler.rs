@@ -103,7 +103,12 @@ impl App {
         answer
     }
 
-    /// Dedupe, ownership, the life cycle, then one transaction.
+    /// Ownership, the life cycle, then one transaction. Dedupe costs no
+    /// read up front: a retried event that would change the order again is
+    /// stopped by the dedupe record the transaction Puts, one that leaves it
+    /// unchanged by `record_webhook`; only a refusal looks the id up, so a
+    /// retry of an event the order has since moved past is still
+    /// `duplicate`, not `409`.
     async fn apply(
         &self,
         carrier: &str,
@@ -112,13 +117,13 @@ impl App {
         source_ip: Option<&str>,
     ) -> Result<Response, ApiError> {
         let now = clock::now();
-        if self.store.webhook_seen(carrier, webhook_id, now).await? {
-            return Ok(result("duplicate"));
-        }
         let mut order = self.order_of(carrier, &event.port_out_id).await?;
         for _ in 0..DECIDE_ATTEMPTS {
             let to = match decide(order.status, event.kind) {
                 Decision::Invalid => {
+                    if self.store.webhook_seen(carrier, webhook_id, now).await? {
+                        return Ok(result("duplicate"));
+                    }
                     return Err(ApiError::new(
                         409,
                         "INVALID_TRANSITION",
@@ -128,7 +133,7 @@ impl App {
                             event.type_name()
                         ),
                     )
-                    .details(json!({"status": order.status})))
+                    .details(json!({"status": order.status})));
                 }
                 Decision::Unchanged => {
                     let first = self

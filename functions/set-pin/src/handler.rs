@@ -1,8 +1,9 @@
 use lambda_http::{http::Method, Body, Request};
 use portguard_api::{json, json_object_body, ApiError, Caller, Paging, Response, Scope};
+use portguard_rules::LockStatus;
 use portguard_secrets::{PinHasher, TokenSigner};
 use portguard_store::{
-    clock, tenants::Written, Actor, ActorKind, AuditEvent, AuditType, Store, Tenant,
+    clock, tenants::Written, Actor, ActorKind, AuditEvent, AuditType, Store, TenantRef,
 };
 use portguard_validation::{Pin, PinError};
 use serde_json::{json, Value};
@@ -80,19 +81,26 @@ impl App {
         }
     }
 
-    async fn tenant(&self, tenant_id: &str) -> Result<Tenant, ApiError> {
-        self.store.get_tenant(tenant_id).await?.ok_or_else(|| {
-            ApiError::new(
-                404,
-                "TENANT_NOT_FOUND",
-                "this tenant is not provisioned for port-out protection; contact your provider",
-            )
-        })
+    async fn get_pin(&self, tenant_id: &str) -> Result<Response, ApiError> {
+        let tenant = self
+            .store
+            .get_tenant(tenant_id)
+            .await?
+            .ok_or_else(tenant_not_found)?;
+        let status = tenant.lock.status(clock::now());
+        let updated_at = tenant.pin_updated_at.as_deref();
+        Ok(json(
+            200,
+            &pin_status(tenant_id, tenant.pin.is_some(), updated_at, status),
+        ))
     }
 
-    async fn get_pin(&self, tenant_id: &str) -> Result<Response, ApiError> {
-        let tenant = self.tenant(tenant_id).await?;
-        Ok(json(200, &pin_status(&tenant, clock::now())))
+    /// The pointer: one read, all that a PUT decides on before it writes.
+    async fn tenant(&self, tenant_id: &str) -> Result<TenantRef, ApiError> {
+        self.store
+            .get_tenant_ref(tenant_id)
+            .await?
+            .ok_or_else(tenant_not_found)
     }
 
     async fn put_pin(
@@ -117,7 +125,7 @@ impl App {
         let stored = self.hasher.hash(&pin);
         for _ in 0..WRITE_ATTEMPTS {
             let now = clock::now();
-            let kind = if tenant.pin.is_some() {
+            let kind = if tenant.pin_set {
                 AuditType::PinChanged
             } else {
                 AuditType::PinSet
@@ -135,9 +143,14 @@ impl App {
                 )
                 .await?;
             match written {
-                Written::Done(updated) => {
+                Written::Done(()) => {
                     tracing::info!(tenant_id, event = kind.as_str(), "pin stored");
-                    return Ok(json(200, &pin_status(&updated, now)));
+                    // A stored PIN clears any lock.
+                    let updated_at = clock::format(now);
+                    return Ok(json(
+                        200,
+                        &pin_status(tenant_id, true, Some(&updated_at), OPEN),
+                    ));
                 }
                 Written::Conflict => tenant = self.tenant(tenant_id).await?,
             }
@@ -161,18 +174,32 @@ fn parse_pin(body: &Body) -> Result<Pin, ApiError> {
     })
 }
 
+fn tenant_not_found() -> ApiError {
+    ApiError::new(
+        404,
+        "TENANT_NOT_FOUND",
+        "this tenant is not provisioned for port-out protection; contact your provider",
+    )
+}
+
+const OPEN: LockStatus = LockStatus::Open { failed_attempts: 0 };
+
 /// `{"tenantId", "pinSet", "updatedAt", "locked", "lockedUntil"}`.
-pub(crate) fn pin_status(tenant: &Tenant, now: i64) -> Value {
-    let status = tenant.lock.status(now);
-    let locked_until = match status {
-        portguard_rules::LockStatus::Timed { until } => Some(clock::format(until)),
+pub(crate) fn pin_status(
+    tenant_id: &str,
+    pin_set: bool,
+    updated_at: Option<&str>,
+    lock: LockStatus,
+) -> Value {
+    let locked_until = match lock {
+        LockStatus::Timed { until } => Some(clock::format(until)),
         _ => None,
     };
     json!({
-        "tenantId": tenant.tenant_id,
-        "pinSet": tenant.pin.is_some(),
-        "updatedAt": tenant.pin_updated_at,
-        "locked": status.is_locked(),
+        "tenantId": tenant_id,
+        "pinSet": pin_set,
+        "updatedAt": updated_at,
+        "locked": lock.is_locked(),
         "lockedUntil": locked_until,
     })
 }

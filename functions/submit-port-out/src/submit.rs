@@ -325,7 +325,8 @@ impl App {
             if let Written::Done(()) = self.store.write_lock_state(&tenant, &reset).await? {
                 return Ok(());
             }
-            let Some(fresh) = self.store.get_tenant(&tenant.tenant_id).await? else {
+            let fresh = self.store.tenant_by_account(&tenant.account_number).await?;
+            let Some(fresh) = fresh.filter(|t| t.tenant_id == tenant.tenant_id) else {
                 return Ok(());
             };
             if fresh.pin != pin || fresh.lock.status(now).is_locked() {

@@ -5,13 +5,15 @@
 
 use crate::SecretError;
 use argon2::{
-    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
-    Algorithm, Argon2, Params, Version,
+    password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString},
+    Algorithm, Argon2, Block, Params, Version, ARGON2ID_IDENT,
 };
 use portguard_validation::Pin;
 use secrecy::{ExposeSecret, SecretBox};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Mutex;
+use subtle::ConstantTimeEq;
 
 pub const ARGON2_MEMORY_KIB: u32 = 19 * 1024;
 const ARGON2_ITERATIONS: u32 = 2;
@@ -38,6 +40,20 @@ impl fmt::Debug for StoredPin {
 pub struct PinHasher {
     current: String,
     peppers: BTreeMap<String, SecretBox<Vec<u8>>>,
+    /// Argon2's 19 MiB working memory, reused by every hash and check. A
+    /// fresh allocation per call lets the allocator keep several such
+    /// blocks in its heap (peak RSS, issue 6); one reused block is one.
+    memory: Mutex<Vec<Block>>,
+}
+
+fn params() -> Params {
+    Params::new(
+        ARGON2_MEMORY_KIB,
+        ARGON2_ITERATIONS,
+        ARGON2_PARALLELISM,
+        None,
+    )
+    .expect("constant Argon2 parameters are valid")
 }
 
 impl fmt::Debug for PinHasher {
@@ -83,7 +99,11 @@ impl PinHasher {
             .into_iter()
             .map(|(v, p)| (v, SecretBox::new(Box::new(p.into_bytes()))))
             .collect();
-        Ok(PinHasher { current, peppers })
+        Ok(PinHasher {
+            current,
+            peppers,
+            memory: Mutex::new(Vec::new()),
+        })
     }
 
     /// Loads from `PIN_PEPPER` or `PIN_PEPPER_SECRET_ARN`.
@@ -101,45 +121,87 @@ impl PinHasher {
         self.peppers[&self.current].expose_secret()
     }
 
-    fn argon2(&self, version: &str) -> Option<Argon2<'_>> {
+    /// Argon2id of `pin` keyed with the pepper `version`, into `out`, in
+    /// the shared working memory. `None` for an unknown pepper or bad input.
+    fn digest(
+        &self,
+        version: &str,
+        params: Params,
+        pin: &Pin,
+        salt: Salt<'_>,
+        out: &mut [u8],
+    ) -> Option<()> {
         let pepper = self.peppers.get(version)?.expose_secret();
-        let params = Params::new(
-            ARGON2_MEMORY_KIB,
-            ARGON2_ITERATIONS,
-            ARGON2_PARALLELISM,
-            None,
-        )
-        .expect("constant Argon2 parameters are valid");
-        Argon2::new_with_secret(pepper, Algorithm::Argon2id, Version::V0x13, params).ok()
+        let mut salt_bytes = [0u8; Salt::MAX_LENGTH];
+        let salt = salt.decode_b64(&mut salt_bytes).ok()?;
+        let blocks = params.block_count();
+        let argon2 =
+            Argon2::new_with_secret(pepper, Algorithm::Argon2id, Version::V0x13, params).ok()?;
+        // Lambda runs one request at a time, so the shared memory is free;
+        // a concurrent caller (tests, the CLI) gets its own rather than wait.
+        let mut own = Vec::new();
+        let mut shared = self.memory.try_lock();
+        let memory = match shared.as_deref_mut() {
+            Ok(memory) => memory,
+            Err(_) => &mut own,
+        };
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        argon2
+            .hash_password_into_with_memory(
+                pin.expose().as_bytes(),
+                salt,
+                out,
+                &mut memory[..blocks],
+            )
+            .ok()
     }
 
     pub fn hash(&self, pin: &Pin) -> StoredPin {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        let hash = self
-            .argon2(&self.current)
-            .expect("the current pepper exists")
-            .hash_password(pin.expose().as_bytes(), &salt)
-            .expect("hashing a short PIN with valid parameters cannot fail")
-            .to_string();
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        self.digest(&self.current, params(), pin, salt.as_salt(), &mut out)
+            .expect("hashing a short PIN with valid parameters cannot fail");
+        let hash = PasswordHash {
+            algorithm: ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&params()).expect("valid parameters"),
+            salt: Some(salt.as_salt()),
+            hash: Some(Output::new(&out).expect("a 32-byte output")),
+        }
+        .to_string();
         StoredPin {
             hash,
             pepper_version: self.current.clone(),
         }
     }
 
-    /// Constant-time comparison (the Argon2 output is compared with
-    /// `subtle`'s `ConstantTimeEq` inside `password-hash`). An unknown pepper
-    /// version or a corrupt hash never matches.
+    /// Recomputes the hash with the stored salt and parameters and compares
+    /// in constant time. An unknown pepper version, a corrupt hash or
+    /// parameters costlier than ours (a tampered item must not make a check
+    /// allocate more) never match.
     pub fn verify(&self, pin: &Pin, stored: &StoredPin) -> bool {
-        let Some(argon2) = self.argon2(&stored.pepper_version) else {
-            return false;
-        };
         let Ok(parsed) = PasswordHash::new(&stored.hash) else {
             return false;
         };
-        argon2
-            .verify_password(pin.expose().as_bytes(), &parsed)
-            .is_ok()
+        let (Ok(params), Some(salt), Some(expected)) =
+            (Params::try_from(&parsed), parsed.salt, parsed.hash)
+        else {
+            return false;
+        };
+        if parsed.algorithm != ARGON2ID_IDENT
+            || parsed.version != Some(Version::V0x13.into())
+            || params.m_cost() > ARGON2_MEMORY_KIB
+            || params.t_cost() > ARGON2_ITERATIONS
+            || params.p_cost() > ARGON2_PARALLELISM
+        {
+            return false;
+        }
+        let mut out = vec![0u8; expected.len()];
+        self.digest(&stored.pepper_version, params, pin, salt, &mut out)
+            .is_some()
+            && bool::from(expected.as_bytes().ct_eq(&out))
     }
 }
 
@@ -162,6 +224,38 @@ mod tests {
         assert!(h.verify(&pin("48151623"), &stored));
         assert!(!h.verify(&pin("48151624"), &stored));
         assert!(!format!("{stored:?}{h:?}").contains("argon2id"));
+    }
+
+    #[test]
+    fn hashes_made_by_the_argon2_crate_verify() {
+        // The PHC format is Argon2's own: hashes stored before the shared
+        // working memory still verify, and a tampered one does not.
+        use argon2::password_hash::PasswordHasher;
+        let h = PinHasher::from_secret(PEPPER, "PIN_PEPPER").unwrap();
+        let argon2 = Argon2::new_with_secret(
+            PEPPER.as_bytes(),
+            Algorithm::Argon2id,
+            Version::V0x13,
+            params(),
+        )
+        .unwrap();
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        let hash = argon2
+            .hash_password(b"48151623", &salt)
+            .unwrap()
+            .to_string();
+        let stored = |hash: String| StoredPin {
+            hash,
+            pepper_version: "v1".into(),
+        };
+        assert!(h.verify(&pin("48151623"), &stored(hash.clone())));
+        assert!(!h.verify(&pin("48151624"), &stored(hash.clone())));
+        let costlier = hash.replace("m=19456", "m=65536");
+        assert!(!h.verify(&pin("48151623"), &stored(costlier)));
+        assert!(!h.verify(
+            &pin("48151623"),
+            &stored(hash.replace("argon2id", "argon2i"))
+        ));
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub use audit::{Actor, ActorKind, AuditEvent, AuditType};
 pub use error::StoreError;
 pub use orders::Order;
 pub use page::{Page, PageKey};
-pub use tenants::Tenant;
+pub use tenants::{Tenant, TenantRef};
 
 use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion};
 use aws_sdk_dynamodb::Client;

@@ -1,6 +1,13 @@
-//! Tenants: profile, PIN hash and lock state on one item, so that every
-//! change to the PIN or the lock is one conditional write on `stateVersion`
-//! (optimistic concurrency: a lost race is retried, never lost).
+//! Tenants. The tenant record (profile, PIN hash, lock state) is keyed by
+//! account number, `ACCOUNT#{acct}`, because a port-out, the hot and the
+//! hostile path, knows only the account number: one strongly consistent
+//! read gives it all it decides on. A small pointer, `TENANT#{id}`, takes a
+//! tenant admin from the tenant id in the token to the record, and carries
+//! the country and whether a PIN is set, which is all set-pin decides on.
+//!
+//! Every change to the PIN or the lock is one conditional write on the
+//! record's `stateVersion` (optimistic concurrency: a lost race is retried,
+//! never lost).
 
 use crate::attr::{key, n, s, Item, Reader, Update};
 use crate::{AuditEvent, Store, StoreError};
@@ -21,6 +28,21 @@ pub struct Tenant {
     pub state_version: i64,
 }
 
+/// What the pointer `TENANT#{id}` holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRef {
+    pub tenant_id: String,
+    pub account_number: String,
+    pub country: String,
+    pub pin_set: bool,
+}
+
+impl TenantRef {
+    pub fn is_us(&self) -> bool {
+        self.country == "US"
+    }
+}
+
 /// The outcome of a write conditioned on the tenant being as it was read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Written<T> {
@@ -29,17 +51,29 @@ pub enum Written<T> {
     Conflict,
 }
 
-pub(crate) fn tenant_key(tenant_id: &str) -> Item {
+fn pointer_key(tenant_id: &str) -> Item {
     key(format!("TENANT#{tenant_id}"), "TENANT")
 }
 
-fn account_key(account: &str) -> Item {
+fn record_key(account: &str) -> Item {
     key(format!("ACCOUNT#{account}"), "ACCOUNT")
+}
+
+impl TenantRef {
+    fn from_item(item: &Item) -> Result<TenantRef, StoreError> {
+        let r = Reader::new(item, "tenant pointer");
+        Ok(TenantRef {
+            tenant_id: r.s("tenantId")?,
+            account_number: r.s("accountNumber")?,
+            country: r.s("country")?,
+            pin_set: r.bool("pinSet"),
+        })
+    }
 }
 
 impl Tenant {
     fn from_item(item: &Item) -> Result<Tenant, StoreError> {
-        let r = Reader::new(item, "tenant");
+        let r = Reader::new(item, "tenant record");
         let pin = match (r.opt_s("pinHash"), r.opt_s("pinPepperVersion")) {
             (Some(h), Some(v)) => Some((h, v)),
             _ => None,
@@ -64,14 +98,7 @@ impl Tenant {
 
     /// An update that writes `lock` if the tenant is still at the version read.
     fn lock_update(&self, lock: &LockState) -> Update {
-        Update::default()
-            .set("failedAttempts", n(lock.failed_attempts as i64))
-            .set_opt("lockedUntil", lock.locked_until.map(n))
-            .set("hardLocked", AttributeValue::Bool(lock.hard_locked))
-            .set(
-                "recentLocks",
-                AttributeValue::L(lock.recent_locks.iter().map(|&t| n(t)).collect()),
-            )
+        lock_fields(lock)
             .set_expr("#stateVersion = :next")
             .name("stateVersion")
             .value(":read", n(self.state_version))
@@ -83,38 +110,87 @@ impl Tenant {
     }
 }
 
+fn lock_fields(lock: &LockState) -> Update {
+    Update::default()
+        .set("failedAttempts", n(lock.failed_attempts as i64))
+        .set_opt("lockedUntil", lock.locked_until.map(n))
+        .set("hardLocked", AttributeValue::Bool(lock.hard_locked))
+        .set(
+            "recentLocks",
+            AttributeValue::L(lock.recent_locks.iter().map(|&t| n(t)).collect()),
+        )
+}
+
 const VERSION_UNCHANGED: &str = "attribute_exists(PK) AND (#stateVersion = :read OR (attribute_not_exists(#stateVersion) AND :read = :zero))";
 
 fn versioned(update: Update) -> Update {
     update.value(":zero", n(0))
 }
 
+fn tx_update(table: &str, key: Item, update: Update, condition: &str) -> TransactWriteItem {
+    TransactWriteItem::builder()
+        .update(
+            aws_sdk_dynamodb::types::Update::builder()
+                .table_name(table)
+                .set_key(Some(key))
+                .update_expression(update.expression())
+                .condition_expression(condition)
+                .set_expression_attribute_names(Some(update.names))
+                .set_expression_attribute_values(Some(update.values))
+                .build()
+                .expect("complete update"),
+        )
+        .build()
+}
+
+/// Whether the transaction step at `index` failed its condition.
+fn failed_at<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+    index: usize,
+) -> bool {
+    crate::orders::reasons(e)
+        .get(index)
+        .and_then(|r| r.code())
+        .is_some_and(|c| c == "ConditionalCheckFailed")
+}
+
 impl Store {
+    /// The pointer of a tenant id: account number, country, PIN set.
+    pub async fn get_tenant_ref(&self, tenant_id: &str) -> Result<Option<TenantRef>, StoreError> {
+        self.get_consistent(pointer_key(tenant_id))
+            .await?
+            .as_ref()
+            .map(TenantRef::from_item)
+            .transpose()
+    }
+
+    /// A tenant by id: its pointer, then its record (two reads; the
+    /// port-out path uses [`Store::tenant_by_account`]).
     pub async fn get_tenant(&self, tenant_id: &str) -> Result<Option<Tenant>, StoreError> {
-        self.get_consistent(tenant_key(tenant_id))
+        let Some(pointer) = self.get_tenant_ref(tenant_id).await? else {
+            return Ok(None);
+        };
+        let tenant = self.tenant_by_account(&pointer.account_number).await?;
+        Ok(tenant.filter(|t| t.tenant_id == tenant_id))
+    }
+
+    /// The tenant that owns an account number: one strongly consistent read
+    /// (the lock state it carries must be exact).
+    pub async fn tenant_by_account(&self, account: &str) -> Result<Option<Tenant>, StoreError> {
+        self.get_consistent(record_key(account))
             .await?
             .as_ref()
             .map(Tenant::from_item)
             .transpose()
     }
 
-    /// The tenant that owns an account number, read strongly consistent: the
-    /// lock state it carries must be exact.
-    pub async fn tenant_by_account(&self, account: &str) -> Result<Option<Tenant>, StoreError> {
-        let pointer = self.get_consistent(account_key(account)).await?;
-        let Some(tenant_id) = pointer
-            .as_ref()
-            .and_then(|i| Reader::new(i, "account").opt_s("tenantId"))
-        else {
-            return Ok(None);
-        };
-        let tenant = self.get_tenant(&tenant_id).await?;
-        Ok(tenant.filter(|t| t.account_number == account))
-    }
-
     /// Creates or updates a tenant's profile (never its PIN or lock state)
-    /// and claims its account number. Returns `Err(AccountTaken)` when another
-    /// tenant holds the account number.
+    /// and claims its account number; a new account number moves the record
+    /// (PIN and lock with it). `Err(AccountTaken)` when another tenant holds
+    /// the account number.
     pub async fn put_tenant(
         &self,
         tenant_id: &str,
@@ -123,59 +199,95 @@ impl Store {
         name: Option<&str>,
         now: &str,
     ) -> Result<Result<(), AccountTaken>, StoreError> {
-        let previous = self.get_tenant(tenant_id).await?;
-        let profile = Update::default()
-            .set("tenantId", s(tenant_id))
-            .set("accountNumber", s(account))
-            .set("country", s(country))
-            .set_opt("name", name.map(s))
-            .set_expr("#createdAt = if_not_exists(#createdAt, :now)")
-            .name("createdAt")
-            .value(":now", s(now));
-        let mut items = vec![TransactWriteItem::builder()
-            .update(
-                aws_sdk_dynamodb::types::Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(tenant_key(tenant_id)))
-                    .update_expression(profile.expression())
-                    .set_expression_attribute_names(Some(profile.names))
-                    .set_expression_attribute_values(Some(profile.values))
-                    .build()
-                    .expect("complete update"),
-            )
-            .build()];
-        items.push(
-            TransactWriteItem::builder()
-                .put(
-                    aws_sdk_dynamodb::types::Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some({
-                            let mut item = account_key(account);
-                            item.insert("tenantId".into(), s(tenant_id));
-                            item
-                        }))
-                        .condition_expression("attribute_not_exists(PK) OR tenantId = :t")
-                        .expression_attribute_values(":t", s(tenant_id))
-                        .build()
-                        .expect("complete put"),
-                )
-                .build(),
-        );
-        if let Some(old) = previous.filter(|p| p.account_number != account) {
-            items.push(
-                TransactWriteItem::builder()
-                    .delete(
-                        aws_sdk_dynamodb::types::Delete::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(account_key(&old.account_number)))
-                            .condition_expression("attribute_not_exists(PK) OR tenantId = :t")
-                            .expression_attribute_values(":t", s(tenant_id))
-                            .build()
-                            .expect("complete delete"),
-                    )
-                    .build(),
-            );
-        }
+        let previous = self.get_tenant_ref(tenant_id).await?;
+        let pointer = {
+            let update = Update::default()
+                .set("tenantId", s(tenant_id))
+                .set("accountNumber", s(account))
+                .set("country", s(country));
+            match &previous {
+                None => tx_update(
+                    &self.table,
+                    pointer_key(tenant_id),
+                    update,
+                    "attribute_not_exists(PK)",
+                ),
+                Some(p) => tx_update(
+                    &self.table,
+                    pointer_key(tenant_id),
+                    update.value(":previous", s(&p.account_number)),
+                    "#accountNumber = :previous",
+                ),
+            }
+        };
+        let items = match previous.filter(|p| p.account_number != account) {
+            None => {
+                let profile = Update::default()
+                    .set("tenantId", s(tenant_id))
+                    .set("accountNumber", s(account))
+                    .set("country", s(country))
+                    .set_opt("name", name.map(s))
+                    .set_expr("#createdAt = if_not_exists(#createdAt, :now)")
+                    .name("createdAt")
+                    .value(":now", s(now))
+                    .value(":t", s(tenant_id));
+                vec![
+                    tx_update(
+                        &self.table,
+                        record_key(account),
+                        profile,
+                        "attribute_not_exists(PK) OR #tenantId = :t",
+                    ),
+                    pointer,
+                ]
+            }
+            Some(old) => {
+                let Some(mut record) = self.get_consistent(record_key(&old.account_number)).await?
+                else {
+                    return Err(StoreError::Corrupt(format!(
+                        "tenant {tenant_id} points to a missing record"
+                    )));
+                };
+                let version = Tenant::from_item(&record)?.state_version;
+                record.extend(record_key(account));
+                record.insert("accountNumber".into(), s(account));
+                record.insert("country".into(), s(country));
+                match name {
+                    Some(name) => record.insert("name".into(), s(name)),
+                    None => record.remove("name"),
+                };
+                let unchanged = versioned(
+                    Update::default()
+                        .name("stateVersion")
+                        .value(":read", n(version)),
+                );
+                vec![
+                    TransactWriteItem::builder()
+                        .put(
+                            aws_sdk_dynamodb::types::Put::builder()
+                                .table_name(&self.table)
+                                .set_item(Some(record))
+                                .condition_expression("attribute_not_exists(PK)")
+                                .build()
+                                .expect("complete put"),
+                        )
+                        .build(),
+                    TransactWriteItem::builder()
+                        .delete(
+                            aws_sdk_dynamodb::types::Delete::builder()
+                                .table_name(&self.table)
+                                .set_key(Some(record_key(&old.account_number)))
+                                .condition_expression(VERSION_UNCHANGED)
+                                .set_expression_attribute_names(Some(unchanged.names))
+                                .set_expression_attribute_values(Some(unchanged.values))
+                                .build()
+                                .expect("complete delete"),
+                        )
+                        .build(),
+                    pointer,
+                ]
+            }
+        };
         match self
             .client
             .transact_write_items()
@@ -184,40 +296,64 @@ impl Store {
             .await
         {
             Ok(_) => Ok(Ok(())),
-            Err(e) => {
-                let taken = crate::orders::reasons(&e)
-                    .get(1)
-                    .and_then(|r| r.code())
-                    .is_some_and(|c| c == "ConditionalCheckFailed");
-                if taken {
-                    Ok(Err(AccountTaken))
-                } else {
-                    Err(StoreError::from_sdk(e))
-                }
-            }
+            Err(e) if failed_at(&e, 0) => Ok(Err(AccountTaken)),
+            Err(e) => Err(StoreError::from_sdk(e)),
         }
     }
 
-    /// Stores a new PIN hash, clears failures and any lock, and records the
-    /// audit event: one transaction, conditioned on the tenant as read.
+    /// Stores a new PIN hash, clears failures and any lock, marks the
+    /// pointer and records the audit event: one transaction. It conflicts
+    /// only when the tenant was renumbered or its first PIN was set since
+    /// `tenant` was read.
     pub async fn set_pin(
         &self,
-        tenant: &Tenant,
+        tenant: &TenantRef,
         hash: &str,
         pepper_version: &str,
         now: &str,
         audit: &AuditEvent,
-    ) -> Result<Written<Tenant>, StoreError> {
+    ) -> Result<Written<()>, StoreError> {
         let cleared = LockState::default();
-        let update = versioned(
-            tenant
-                .lock_update(&cleared)
-                .set("pinHash", s(hash))
-                .set("pinPepperVersion", s(pepper_version))
-                .set("pinUpdatedAt", s(now)),
-        );
+        // No read of the record: the write bumps `stateVersion`, so every
+        // decision made on the old PIN or lock fails its condition and
+        // re-reads.
+        let record = lock_fields(&cleared)
+            .set("pinHash", s(hash))
+            .set("pinPepperVersion", s(pepper_version))
+            .set("pinUpdatedAt", s(now))
+            .set_expr("#stateVersion = if_not_exists(#stateVersion, :zero) + :one")
+            .name("stateVersion")
+            .value(":zero", n(0))
+            .value(":one", n(1))
+            .name("tenantId")
+            .value(":t", s(&tenant.tenant_id));
+        let pin_set_as_read = if tenant.pin_set {
+            "#pinSet = :true"
+        } else {
+            "attribute_not_exists(#pinSet)"
+        };
+        let pointer = Update::default()
+            .set("pinSet", AttributeValue::Bool(true))
+            .value(":previous", s(&tenant.account_number))
+            .name("accountNumber");
+        let pointer = if tenant.pin_set {
+            pointer.value(":true", AttributeValue::Bool(true))
+        } else {
+            pointer
+        };
         let items = vec![
-            self.guarded_update(tenant, update),
+            tx_update(
+                &self.table,
+                record_key(&tenant.account_number),
+                record,
+                "#tenantId = :t",
+            ),
+            tx_update(
+                &self.table,
+                pointer_key(&tenant.tenant_id),
+                pointer,
+                &format!("#accountNumber = :previous AND {pin_set_as_read}"),
+            ),
             TransactWriteItem::builder()
                 .put(audit.put(&self.table))
                 .build(),
@@ -229,13 +365,7 @@ impl Store {
             .send()
             .await
         {
-            Ok(_) => Ok(Written::Done(Tenant {
-                pin: Some((hash.to_owned(), pepper_version.to_owned())),
-                pin_updated_at: Some(now.to_owned()),
-                lock: cleared,
-                state_version: tenant.state_version + 1,
-                ..tenant.clone()
-            })),
+            Ok(_) => Ok(Written::Done(())),
             Err(e) if crate::orders::is_cancelled(&e) => Ok(Written::Conflict),
             Err(e) => Err(StoreError::from_sdk(e)),
         }
@@ -252,7 +382,7 @@ impl Store {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(tenant_key(&tenant.tenant_id)))
+            .set_key(Some(record_key(&tenant.account_number)))
             .update_expression(update.expression())
             .condition_expression(VERSION_UNCHANGED)
             .set_expression_attribute_names(Some(update.names))
@@ -274,19 +404,12 @@ impl Store {
     /// A transaction step applying `update` to the tenant if it is unchanged
     /// since it was read.
     fn guarded_update(&self, tenant: &Tenant, update: Update) -> TransactWriteItem {
-        TransactWriteItem::builder()
-            .update(
-                aws_sdk_dynamodb::types::Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(tenant_key(&tenant.tenant_id)))
-                    .update_expression(update.expression())
-                    .condition_expression(VERSION_UNCHANGED)
-                    .set_expression_attribute_names(Some(update.names))
-                    .set_expression_attribute_values(Some(update.values))
-                    .build()
-                    .expect("complete update"),
-            )
-            .build()
+        tx_update(
+            &self.table,
+            record_key(&tenant.account_number),
+            update,
+            VERSION_UNCHANGED,
+        )
     }
 
     /// The transaction step that holds the tenant as read (PIN and lock
@@ -302,7 +425,7 @@ impl Store {
                 .condition_check(
                     aws_sdk_dynamodb::types::ConditionCheck::builder()
                         .table_name(&self.table)
-                        .set_key(Some(tenant_key(&tenant.tenant_id)))
+                        .set_key(Some(record_key(&tenant.account_number)))
                         .condition_expression(VERSION_UNCHANGED)
                         .expression_attribute_names("#stateVersion", "stateVersion")
                         .expression_attribute_values(":read", n(tenant.state_version))
