@@ -324,6 +324,17 @@ def test_environment(template, resources):
             assert not present, f"{logical_id} must not see a secret: {present}"
 
 
+def test_functions_with_a_secret_have_the_secrets_extension(template, resources):
+    assert "SecretsExtensionLayerArn" in template["Parameters"]
+    assert "Default" not in template["Parameters"]["SecretsExtensionLayerArn"]
+    for name, (logical_id, res) in functions_by_name(resources).items():
+        layers = res["Properties"].get("Layers", [])
+        if SECRETS[name]:
+            assert layers == [{"Ref": "SecretsExtensionLayerArn"}], logical_id
+        else:
+            assert not layers, f"{logical_id} reads no secret and needs no layer"
+
+
 def test_log_groups_with_retention(resources):
     for name, (logical_id, _res) in functions_by_name(resources).items():
         groups = [

@@ -1,5 +1,6 @@
 //! Floor 2 (the SDK floor): floor 1 plus `aws_config::load` and a DynamoDB
-//! client built at init, configured like `portguard_store::Store::connect`.
+//! client built at init, configured like `portguard_store::Store::connect`
+//! (the same HTTPS client, the same time limits and retries).
 //!
 //! Its handler makes, directly through the SDK, the same DynamoDB calls a
 //! function makes for one request (same items, same conditions, no Argon2,
@@ -232,6 +233,7 @@ async fn handle(client: &Client, table: &str, event: Value) -> Result<Value, Err
 async fn main() -> Result<(), Error> {
     let table = std::env::var("TABLE_NAME")?;
     let config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(portguard_store::https_client())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_millis(1_000))

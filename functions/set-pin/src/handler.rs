@@ -3,7 +3,8 @@ use portguard_api::{json, json_object_body, ApiError, Caller, Paging, Response, 
 use portguard_rules::LockStatus;
 use portguard_secrets::{PinHasher, TokenSigner};
 use portguard_store::{
-    clock, tenants::Written, Actor, ActorKind, AuditEvent, AuditType, Store, TenantRef,
+    clock, conflict_backoff, tenants::Written, Actor, ActorKind, AuditEvent, AuditType, Store,
+    TenantRef,
 };
 use portguard_validation::{Pin, PinError};
 use serde_json::{json, Value};
@@ -123,7 +124,7 @@ impl App {
         // and hashing on the one runtime thread keeps a single 19 MiB Argon2
         // block resident instead of one per blocking-pool thread.
         let stored = self.hasher.hash(&pin);
-        for _ in 0..WRITE_ATTEMPTS {
+        for attempt in 0..WRITE_ATTEMPTS as u32 {
             let now = clock::now();
             let kind = if tenant.pin_set {
                 AuditType::PinChanged
@@ -152,7 +153,10 @@ impl App {
                         &pin_status(tenant_id, true, Some(&updated_at), OPEN),
                     ));
                 }
-                Written::Conflict => tenant = self.tenant(tenant_id).await?,
+                Written::Conflict => {
+                    conflict_backoff(attempt).await;
+                    tenant = self.tenant(tenant_id).await?;
+                }
             }
         }
         Err(ApiError::unavailable())

@@ -14,7 +14,9 @@ use portguard_secrets::StoredPin;
 use portguard_store::idempotency::{Claim, StoredResponse};
 use portguard_store::orders::CreateOutcome;
 use portguard_store::tenants::Written;
-use portguard_store::{clock, Actor, ActorKind, AuditEvent, AuditType, Order, Tenant};
+use portguard_store::{
+    clock, conflict_backoff, Actor, ActorKind, AuditEvent, AuditType, Order, Tenant,
+};
 use portguard_validation::{CarrierId, Pin};
 use serde_json::json;
 use std::time::Duration;
@@ -124,7 +126,10 @@ impl App {
     ) -> Result<Response, ApiError> {
         // The PIN is verified once per stored hash, however many rounds.
         let mut verified: Option<(StoredPin, bool)> = None;
-        for _ in 0..DECISION_ROUNDS {
+        for round in 0..DECISION_ROUNDS as u32 {
+            if round > 0 {
+                conflict_backoff(round - 1).await;
+            }
             // 6: the account.
             let Some(tenant) = self
                 .store

@@ -10,7 +10,7 @@ static COLD: AtomicBool = AtomicBool::new(true);
 /// tenant item's body holds the PIN hash, so the SDK's crates never log
 /// below `info`, whatever `LOG_LEVEL` asks for.
 const SDK_CAP: &str = "aws_smithy_runtime=info,aws_smithy_runtime_api=info,\
-    aws_smithy_http_client=info,aws_sdk_dynamodb=info,aws_sdk_secretsmanager=info,\
+    aws_smithy_http_client=info,aws_sdk_dynamodb=info,\
     aws_config=info,hyper=info,hyper_util=info,h2=info,rustls=info";
 
 /// The log filter: `level` (a tracing directive such as `info` or `debug`)

@@ -35,7 +35,9 @@ where
     Fut: Future<Output = Response> + Send,
 {
     let handler = &handler;
-    lambda_runtime::run(lambda_runtime::service_fn(
+    // Boxed: the runtime's future is deeply nested, and every function's
+    // `main` awaits it (the compiler's type layout depth limit).
+    Box::pin(lambda_runtime::run(lambda_runtime::service_fn(
         move |event: LambdaEvent<Value>| async move {
             if logging::cold_start() {
                 metrics::count(service, "ColdStart");
@@ -43,6 +45,6 @@ where
             let resp = answer_event(handler, event.payload).await;
             Ok::<_, Error>(event_response(resp))
         },
-    ))
+    )))
     .await
 }

@@ -19,7 +19,7 @@ pub mod webhooks;
 
 pub use audit::{Actor, ActorKind, AuditEvent, AuditType};
 pub use error::StoreError;
-pub use orders::Order;
+pub use orders::{conflict_backoff, Order};
 pub use page::{Page, PageKey};
 pub use tenants::{Tenant, TenantRef};
 
@@ -32,6 +32,15 @@ use std::time::Duration;
 pub struct Store {
     client: Client,
     table: String,
+}
+
+/// The SDK's HTTPS client on rustls with ring: the SDK's default would
+/// link aws-lc as well, a larger crypto library (package size, issue 6).
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 impl Store {
@@ -63,6 +72,7 @@ impl Store {
         operation_timeout: Duration,
     ) -> Store {
         let config = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client())
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_millis(1_000))

@@ -208,7 +208,10 @@ fn code(reason: &CancellationReason) -> &str {
 /// retried a few times with jitter; conditions decide the rest.
 const CONFLICT_RETRIES: u32 = 8;
 
-async fn conflict_backoff(attempt: u32) {
+/// A short, growing, jittered pause before retrying a lost optimistic race,
+/// so that many concurrent writers of one item spread out instead of
+/// colliding again in lockstep.
+pub async fn conflict_backoff(attempt: u32) {
     let jitter = (ulid::Ulid::new().random() % 20) as u64;
     tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt + 1) + jitter)).await;
 }
