@@ -335,6 +335,16 @@ def test_functions_with_a_secret_have_the_secrets_extension(template, resources)
             assert not layers, f"{logical_id} reads no secret and needs no layer"
 
 
+def test_an_idempotency_claim_outlives_the_function(template, resources):
+    """A claim younger than CLAIM_SECONDS is taken as a request still running:
+    submit-port-out must time out before it lapses."""
+    source = (ROOT / "shared/store/src/idempotency.rs").read_text()
+    claim = int(re.search(r"pub const CLAIM_SECONDS: i64 = (\d+);", source).group(1))
+    _, res = functions_by_name(resources)["submit-port-out"]
+    timeout = res["Properties"].get("Timeout", template["Globals"]["Function"]["Timeout"])
+    assert timeout < claim, f"timeout {timeout} s, claim {claim} s"
+
+
 def test_log_groups_with_retention(resources):
     for name, (logical_id, _res) in functions_by_name(resources).items():
         groups = [

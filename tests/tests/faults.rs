@@ -9,6 +9,7 @@
 mod support;
 
 use futures::future::join_all;
+use portguard_store::idempotency::CLAIM_SECONDS;
 use portguard_store::Store;
 use portguard_tests::{answer, event, event_with, request, Answer, As};
 use serde_json::json;
@@ -298,12 +299,9 @@ async fn dynamodb_dies_mid_burst_and_comes_back() {
         let order = open[i % open.len()].clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(40 * i as u64)).await;
-            let a = post(
-                &apps,
-                "carrier-a",
-                &port_out_body(ACCOUNT, PIN, &numbers("206", 100 + i, 1)),
-            )
-            .await;
+            let body = port_out_body(ACCOUNT, PIN, &numbers("206", 100 + i, 1));
+            let key = format!("burst-{i}");
+            let a = send_submit(&apps, &post_event("carrier-a", &body, Some(&key))).await;
             assert_ok_or_503(&a, "POST /v1/port-outs");
             outcomes.lock().unwrap().push((i, a));
             let kind = [
@@ -373,29 +371,43 @@ async fn dynamodb_dies_mid_burst_and_comes_back() {
     ready(&store).await;
     audit_consistency(&store).await;
 
+    // The carrier retries each request that got 503 with the same
+    // Idempotency-Key. Each ends in 201: created now, or, when the order had
+    // landed before the fault cut the answer off, that order's answer again
+    // (it is completed in the order's own transaction). A claim the fault
+    // left behind answers IDEMPOTENCY_KEY_IN_PROGRESS until it lapses.
+    let lapse = Duration::from_secs(CLAIM_SECONDS as u64 + 10);
+    let (mut replayed, mut waited) = (0, 0);
     for i in unavailable {
         let nums = numbers("206", 100 + i, 1);
-        let a = post(&apps, "carrier-a", &port_out_body(ACCOUNT, PIN, &nums)).await;
-        match a.status {
-            201 => {}
-            // The write had landed before the answer was lost: the number
-            // is held by exactly that order, which is complete.
-            409 => {
-                assert_eq!(a.code(), "PORT_OUT_IN_PROGRESS", "{}", a.raw);
-                let held =
-                    portguard_tests::items_with_prefix(&store, &format!("NUMBER#{}", nums[0]))
-                        .await;
-                let id = held[0]["openPortOutId"].as_s().unwrap();
-                let order = store
-                    .get_order(id)
-                    .await
-                    .unwrap()
-                    .expect("the holding order exists");
-                assert_eq!(order.phone_numbers, nums);
+        let retry = post_event(
+            "carrier-a",
+            &port_out_body(ACCOUNT, PIN, &nums),
+            Some(&format!("burst-{i}")),
+        );
+        let deadline = Instant::now() + lapse;
+        let a = loop {
+            let a = send_submit(&apps, &retry).await;
+            if a.code() != "IDEMPOTENCY_KEY_IN_PROGRESS" {
+                break a;
             }
-            _ => panic!("retry of {i}: {}", a.raw),
-        }
+            assert!(Instant::now() < deadline, "claim of {i} never lapsed");
+            waited += 1;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        };
+        assert_eq!(a.status, 201, "retry of {i}: {}", a.raw);
+        replayed += usize::from(a.headers.contains_key("idempotent-replayed"));
+        // Exactly the answered order holds the number: no duplicate.
+        let held = portguard_tests::items_with_prefix(&store, &format!("NUMBER#{}", nums[0])).await;
+        assert_eq!(
+            held[0]["openPortOutId"].as_s().unwrap(),
+            a.body["id"].as_str().unwrap(),
+            "retry of {i}"
+        );
     }
+    eprintln!(
+        "retries: {replayed} replayed an order the fault had hidden, {waited} waits for a cut-off claim"
+    );
     let (open_orders, _) = audit_consistency(&store).await;
     assert!(open_orders >= 48 - 6, "{open_orders} open orders");
     // Every route works again.

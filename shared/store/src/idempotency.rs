@@ -10,7 +10,10 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 
 pub const KEEP_SECONDS: i64 = 24 * 3600;
-pub const CLAIM_SECONDS: i64 = 60;
+/// Longer than submit-port-out can run (its Lambda timeout is 10 s,
+/// infra/template.yaml; infra/tests check the two): a claim still held is a
+/// request still running, and one cut off by a fault frees its key soon.
+pub const CLAIM_SECONDS: i64 = 15;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredResponse {
@@ -27,7 +30,8 @@ pub enum Claim {
     Replay(StoredResponse),
     /// The same key with a different payload.
     Mismatch,
-    /// The same request is being handled right now.
+    /// The same request is being handled right now, or was cut off by a
+    /// fault (its claim then lapses within `CLAIM_SECONDS`).
     InProgress,
 }
 
