@@ -16,6 +16,12 @@ async fn call(app: &App, method: &str, path: &str, who: As, body: Option<&str>) 
     answer(app.handle(request(&event(method, path, who, body))).await)
 }
 
+/// A PUT that must succeed.
+async fn set_ok(app: &App, tenant: &'static str, pin: &str) {
+    let a = put_pin(app, tenant, &json!({ "pin": pin }).to_string()).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+}
+
 async fn put_pin(app: &App, tenant: &'static str, body: &str) -> Answer {
     call(app, "PUT", "/v1/pin", As::Admin(tenant), Some(body)).await
 }
@@ -41,18 +47,8 @@ async fn set_then_change_then_same_again() {
     let get = call(&app, "GET", "/v1/pin", As::Admin("t-100"), None).await;
     assert_eq!(get.body, a.body);
 
-    assert_eq!(
-        put_pin(&app, "t-100", r#"{"pin": "2718281828"}"#)
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        put_pin(&app, "t-100", r#"{"pin": "2718281828"}"#)
-            .await
-            .status,
-        200
-    );
+    set_ok(&app, "t-100", "2718281828").await;
+    set_ok(&app, "t-100", "2718281828").await;
 
     let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
     let (hash, version) = tenant.pin.unwrap();
@@ -101,12 +97,7 @@ async fn the_pin_can_never_be_blanked() {
         let a = put_pin(&app, "t-100", body).await;
         assert_eq!((a.status, a.code()), (400, "PIN_REQUIRED"), "{body}");
     }
-    assert_eq!(
-        put_pin(&app, "t-100", r#"{"pin": "48151623"}"#)
-            .await
-            .status,
-        200
-    );
+    set_ok(&app, "t-100", "48151623").await;
     let a = put_pin(&app, "t-100", r#"{"pin": ""}"#).await;
     assert_eq!(a.code(), "PIN_REQUIRED");
     let a = call(&app, "DELETE", "/v1/pin", As::Admin("t-100"), None).await;
@@ -221,12 +212,7 @@ async fn routes_and_methods() {
 #[tokio::test]
 async fn a_successful_put_clears_failures_and_locks() {
     let (app, store) = app().await;
-    assert_eq!(
-        put_pin(&app, "t-100", r#"{"pin": "48151623"}"#)
-            .await
-            .status,
-        200
-    );
+    set_ok(&app, "t-100", "48151623").await;
     let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
     let hard = portguard_rules::LockState {
         failed_attempts: 0,
@@ -328,12 +314,7 @@ async fn concurrent_puts_all_land() {
 #[tokio::test]
 async fn renumbering_a_tenant_moves_its_pin_and_lock() {
     let (app, store) = app().await;
-    assert_eq!(
-        put_pin(&app, "t-100", r#"{"pin": "48151623"}"#)
-            .await
-            .status,
-        200
-    );
+    set_ok(&app, "t-100", "48151623").await;
     let before = store.get_tenant("t-100").await.unwrap().unwrap();
     let mut lock = before.lock.clone();
     lock.failed_attempts = 3;
@@ -373,12 +354,7 @@ async fn renumbering_a_tenant_moves_its_pin_and_lock() {
         .unwrap()
         .expect("the old number was released");
     // set-pin still finds the record through the pointer.
-    assert_eq!(
-        put_pin(&app, "t-100", r#"{"pin": "27182818"}"#)
-            .await
-            .status,
-        200
-    );
+    set_ok(&app, "t-100", "27182818").await;
     let after = store.get_tenant("t-100").await.unwrap().unwrap();
     assert_eq!(after.lock.failed_attempts, 0);
 }

@@ -104,6 +104,19 @@ impl Store {
         Ok(out.item)
     }
 
+    /// [`Store::get_consistent`], parsed into the item's type.
+    pub(crate) async fn get_as<T>(
+        &self,
+        key: attr::Item,
+        parse: fn(&attr::Item) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        self.get_consistent(key)
+            .await?
+            .as_ref()
+            .map(parse)
+            .transpose()
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }

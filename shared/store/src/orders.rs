@@ -321,11 +321,7 @@ impl Store {
     }
 
     pub async fn get_order(&self, id: &str) -> Result<Option<Order>, StoreError> {
-        self.get_consistent(order_key(id))
-            .await?
-            .as_ref()
-            .map(Order::from_item)
-            .transpose()
+        self.get_as(order_key(id), Order::from_item).await
     }
 
     /// An owner's orders, newest first, optionally only those in `status`.

@@ -160,11 +160,8 @@ fn failed_at<R>(
 impl Store {
     /// The pointer of a tenant id: account number, country, PIN set.
     pub async fn get_tenant_ref(&self, tenant_id: &str) -> Result<Option<TenantRef>, StoreError> {
-        self.get_consistent(pointer_key(tenant_id))
-            .await?
-            .as_ref()
-            .map(TenantRef::from_item)
-            .transpose()
+        self.get_as(pointer_key(tenant_id), TenantRef::from_item)
+            .await
     }
 
     /// A tenant by id: its pointer, then its record (two reads; the
@@ -180,11 +177,7 @@ impl Store {
     /// The tenant that owns an account number: one strongly consistent read
     /// (the lock state it carries must be exact).
     pub async fn tenant_by_account(&self, account: &str) -> Result<Option<Tenant>, StoreError> {
-        self.get_consistent(record_key(account))
-            .await?
-            .as_ref()
-            .map(Tenant::from_item)
-            .transpose()
+        self.get_as(record_key(account), Tenant::from_item).await
     }
 
     /// Creates or updates a tenant's profile (never its PIN or lock state)
