@@ -320,6 +320,11 @@ def main():
             L.append(f"- `{x[:300]}`")
         L.append("")
 
+    # Hand-written notes on this run (what changed, what to read into it).
+    notes = os.path.join(a.out, "notes.md")
+    if os.path.exists(notes):
+        L.append(open(notes).read().rstrip() + "\n")
+
     os.makedirs(a.out, exist_ok=True)
     open(os.path.join(a.out, "report.md"), "w").write("\n".join(L) + "\n")
     chart(os.path.join(a.out, "latency.png"), cold, warm, sdk_init)
@@ -335,8 +340,7 @@ def why(name, f, val, warm, cold, sdk_init):
         return ("Init beyond the SDK floor is our own start-up: JSON logging set-up, reading and checking "
                 "the configuration, parsing the pepper or webhook secrets, deriving the token key. "
                 "Closing it means moving that work out of init or making it cheaper (measure each with "
-                "the floors). Note the SDK floor itself: `aws-lc-rs` entropy start-up "
-                "(`AWS_LC_SYS_NO_JITTER_ENTROPY=1` at build time) is a candidate for the whole family.")
+                "the floors).")
     if name.startswith("warm"):
         return ("Beyond the raw calls, a request pays API Gateway event parsing, validation, JSON "
                 "responses, logs and metrics; the p99 also carries the noisy machine. If the ratio is high "
@@ -344,24 +348,18 @@ def why(name, f, val, warm, cold, sdk_init):
                 "AWS (a few ms per call) the same gap weighs far less.")
     if name.startswith("peak RSS"):
         if f in ARGON2_FUNCS:
-            return ("Argon2 runs in `tokio::task::spawn_blocking`, so successive hashes land on different "
-                    "blocking-pool threads; glibc gives threads their own malloc arenas and, once a 19 MiB "
-                    "mmap'd block has been freed, raises its mmap threshold so later blocks come from (and "
-                    "stay resident in) each arena: one 19 MiB block per arena, up to 8 × cores arenas. The "
-                    "`MALLOC_ARENA_MAX=1` row above shows the effect. To close it: hash into one reusable "
-                    "19 MiB block (`argon2`'s `hash_password_into_with_memory`, behind a mutex or on one "
-                    "dedicated thread, which also bounds concurrent hashing memory), or cap arenas / the mmap "
-                    "threshold (`MALLOC_ARENA_MAX=2`, `M_MMAP_THRESHOLD`) in the function's environment, or "
-                    "use a different global allocator. The `MALLOC_ARENA_MAX=1` row is a diagnosis, not a "
-                    "fix: where it does not bring the peak down, arenas are not the whole story and the "
-                    "single reusable block is the reliable cure.")
+            return ("Argon2 already runs inline on the one runtime thread and reuses one 19 MiB working "
+                    "block (`PinHasher`), so the excess is not a second block: it is the allocator keeping "
+                    "freed request buffers resident. Next knobs: a fixed mmap threshold "
+                    "(`M_MMAP_THRESHOLD`) in the function's environment, or another global allocator.")
         return ("Memory beyond the floor is the function's own state and buffers (event, response, "
                 "logging, configuration).")
     if name.startswith("zipped") and "not built" in val:
         return ("Not measured in this run: no arm64 build was available (the run used "
                 "`BENCH_SKIP_PACKAGE=1`, or the cross build failed). Run `make bench` again without it.")
     if name.startswith("zipped"):
-        return "Strip and LTO are on; the rest is the AWS SDK and `aws-lc-rs` (ring instead would shrink it)."
+        return ("Strip and LTO are on, the SDK has one TLS stack (rustls with ring) and no Secrets Manager "
+                "client; the rest is the DynamoDB client. Next: `opt-level = \"s\"` for the SDK crates.")
     if name.startswith("status-check"):
         return "Capacity should not depend on closed orders; see the capacity table for which call grew."
     return ""

@@ -169,6 +169,17 @@ async fn run(cli: Cli) -> Result<(), String> {
                     "tenant {tenant} not found: create it with `tenant put`"
                 ));
             }
+            // And look every number up before writing any: one owned by
+            // another tenant refuses the whole command. (The write is still
+            // conditional, so a number taken meanwhile is never stolen.)
+            for number in &parsed {
+                let owner = store.number_owner(number.as_str()).await.map_err(fail)?;
+                if owner.is_some_and(|o| o != tenant.as_str()) {
+                    return Err(format!(
+                        "{number} belongs to another tenant: nothing was added"
+                    ));
+                }
+            }
             for number in &parsed {
                 match store
                     .add_number(tenant.as_str(), number.as_str(), &now)

@@ -121,6 +121,16 @@ fn refusals_change_nothing() {
 
     let err = cli.fails(&["numbers", "add", "--tenant-id", "t-2", "+12065550100"]);
     assert!(err.contains("another tenant"), "{err}");
+    // A foreign number anywhere in the list refuses all of it.
+    let err = cli.fails(&[
+        "numbers",
+        "add",
+        "--tenant-id",
+        "t-2",
+        "+12065550198",
+        "+12065550100",
+    ]);
+    assert!(err.contains("nothing was added"), "{err}");
     let err = cli.fails(&[
         "numbers",
         "add",

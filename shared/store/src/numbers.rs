@@ -64,6 +64,12 @@ impl Store {
         }
     }
 
+    /// The tenant a number belongs to, if any.
+    pub async fn number_owner(&self, e164: &str) -> Result<Option<String>, StoreError> {
+        let item = self.get_consistent(number_key(e164)).await?;
+        Ok(item.and_then(|i| Reader::new(&i, "number").opt_s("tenantId")))
+    }
+
     /// Every number of a tenant, in E.164 order.
     pub async fn list_numbers(&self, tenant_id: &str) -> Result<Vec<NumberRecord>, StoreError> {
         let mut out = Vec::new();
