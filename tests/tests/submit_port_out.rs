@@ -1203,7 +1203,7 @@ async fn no_pin_in_table_logs_or_responses() {
     }
     // No hash in any log line, at the most verbose level production allows
     // (the SDK, which would dump tenant items below info, is capped).
-    assert!(!logs.contains("argon2"), "hash in the logs");
+    assert!(!logs.contains("$argon2"), "hash in the logs");
 }
 
 // ------------------------------------------------------------- fixtures

@@ -123,7 +123,9 @@ impl App {
         // Inline on purpose: a Lambda process serves one request at a time,
         // and hashing on the one runtime thread keeps a single 19 MiB Argon2
         // block resident instead of one per blocking-pool thread.
+        let started = std::time::Instant::now();
         let stored = self.hasher.hash(&pin);
+        let argon2_ms = started.elapsed().as_secs_f64() * 1e3;
         for attempt in 0..WRITE_ATTEMPTS as u32 {
             let now = clock::now();
             let kind = if tenant.pin_set {
@@ -145,7 +147,7 @@ impl App {
                 .await?;
             match written {
                 Written::Done(()) => {
-                    tracing::info!(tenant_id, event = kind.as_str(), "pin stored");
+                    tracing::info!(tenant_id, event = kind.as_str(), argon2_ms, "pin stored");
                     // A stored PIN clears any lock.
                     let updated_at = clock::format(now);
                     return Ok(json(
