@@ -150,6 +150,12 @@ impl Answer {
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+
+    /// Asserts the status and error code, showing the whole answer if not.
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, code: &str) {
+        assert_eq!((self.status, self.code()), (status, code), "{}", self.raw);
+    }
 }
 
 pub fn answer(resp: lambda_http::Response<lambda_http::Body>) -> Answer {
@@ -274,3 +280,16 @@ pub fn captured_logs() -> String {
 
 /// Carrier webhook secrets, as `make dev` and `make test` set them.
 pub const WEBHOOK_SECRETS: &str = r#"{"carrier-a":"whsec_P+qNlujjtcnMcCsFngZBMUcGeJfmY+seaB9YtldVo4Y=","carrier-b":"whsec_w0dAXhXr0Ng3axqGuVxw5LbMY4bj/t80VQ9vuaKQOJc="}"#;
+
+/// A Standard Webhooks signature, computed independently of the function:
+/// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` under a `whsec_` secret.
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
+    use base64::{engine::general_purpose::STANDARD as B64, Engine};
+    use hmac::{Hmac, Mac};
+    let key = B64
+        .decode(secret.trim_start_matches("whsec_"))
+        .expect("base64 secret");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).expect("any key length");
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    format!("v1,{}", B64.encode(mac.finalize().into_bytes()))
+}

@@ -3,12 +3,12 @@
 //! table, every transition of SPEC 4.3, where the numbers go, dedupe, the
 //! audit trail, and that no secret is ever logged.
 //!
-//! Signatures are made here with `hmac` + `sha2` (not with the crate the
-//! function verifies with), so the test checks the wire format itself.
+//! Signatures are made by the harness (`portguard_tests::sign`, `hmac` +
+//! `sha2`), not with the crate the
+//! function verifies with, so the test checks the wire format itself.
 
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use carrier_webhook::App;
-use hmac::{Hmac, Mac};
 use portguard_rules::OrderStatus;
 use portguard_secrets::WebhookSecrets;
 use portguard_store::{
@@ -16,11 +16,10 @@ use portguard_store::{
     AuditType, Order, Store,
 };
 use portguard_tests::{
-    answer, captured_logs, event_with, fresh_store, items_with_prefix, provision, request, Answer,
-    As, WEBHOOK_SECRETS,
+    answer, captured_logs, event_with, fresh_store, items_with_prefix, provision, request, sign,
+    Answer, As, WEBHOOK_SECRETS,
 };
 use serde_json::{json, Value};
-use sha2::Sha256;
 
 const TENANT: &str = "t-100";
 const ACCOUNT: &str = "ACC-1001";
@@ -41,16 +40,6 @@ const SECRET_NEW: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 // ---------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------
-
-/// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` under a `whsec_` secret.
-fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
-    let key = B64
-        .decode(secret.trim_start_matches("whsec_"))
-        .expect("base64 secret");
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
-    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
-    format!("v1,{}", B64.encode(mac.finalize().into_bytes()))
-}
 
 fn new_id() -> String {
     format!("msg_{}", ulid::Ulid::new())

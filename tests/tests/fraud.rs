@@ -81,7 +81,7 @@ async fn get_pin_shows_only_the_callers_tenant() {
         None,
     );
     let a = send_pin(&apps, &ev).await;
-    assert_eq!((a.status, a.code()), (403, "FORBIDDEN"), "{}", a.raw);
+    a.expect_error(403, "FORBIDDEN");
     assert!(!a.raw.contains("t-100"));
 }
 
@@ -169,9 +169,9 @@ async fn audit_events_show_only_the_callers_tenant() {
     // t-100's page token is refused for t-200 and for a carrier.
     let q = format!("nextToken={token}");
     let a = send_pin(&apps, &list(As::Admin("t-200"), &q)).await;
-    assert_eq!((a.status, a.code()), (400, "INVALID_REQUEST"), "{}", a.raw);
+    a.expect_error(400, "INVALID_REQUEST");
     let a = send_pin(&apps, &list(As::Carrier("carrier-a"), "")).await;
-    assert_eq!((a.status, a.code()), (403, "FORBIDDEN"), "{}", a.raw);
+    a.expect_error(403, "FORBIDDEN");
 }
 
 // ------------------------------------------------------------- POST /v1/port-outs
@@ -189,12 +189,7 @@ async fn post_port_out_cannot_cross_tenants() {
         &port_out_body("ACC-2002", PIN_200, &t100_numbers),
     )
     .await;
-    assert_eq!(
-        (a.status, a.code()),
-        (422, "NUMBER_NOT_ON_ACCOUNT"),
-        "{}",
-        a.raw
-    );
+    a.expect_error(422, "NUMBER_NOT_ON_ACCOUNT");
     assert_eq!(t100(&apps).await, before);
     // t-100's PIN on t-200's account: a wrong PIN for t-200, not a way in.
     let a = post(
@@ -203,18 +198,13 @@ async fn post_port_out_cannot_cross_tenants() {
         &port_out_body("ACC-2002", PIN, &numbers("312", 100, 1)),
     )
     .await;
-    assert_eq!((a.status, a.code()), (422, "PIN_MISMATCH"), "{}", a.raw);
+    a.expect_error(422, "PIN_MISMATCH");
     assert_eq!(t100(&apps).await, before, "t-100's counters untouched");
     // Mixed numbers of both tenants under t-100's account and PIN.
     let mut mixed = numbers("206", 100, 1);
     mixed.extend(numbers("312", 100, 1));
     let a = post(&apps, "carrier-a", &port_out_body(ACCOUNT, PIN, &mixed)).await;
-    assert_eq!(
-        (a.status, a.code()),
-        (422, "NUMBER_NOT_ON_ACCOUNT"),
-        "{}",
-        a.raw
-    );
+    a.expect_error(422, "NUMBER_NOT_ON_ACCOUNT");
     assert_eq!(
         a.body["error"]["details"]["numbers"],
         json!(["+13125550100"])
@@ -283,7 +273,7 @@ async fn list_port_outs_shows_only_the_callers_orders() {
         ),
     ] {
         let r = send_submit(&apps, &list(who, &q)).await;
-        assert_eq!((r.status, r.code()), (400, "INVALID_REQUEST"), "{}", r.raw);
+        r.expect_error(400, "INVALID_REQUEST");
     }
 }
 
@@ -334,20 +324,10 @@ async fn a_webhook_signed_with_another_carriers_secret_is_refused() {
     // for carrier-a's order.
     let forged = webhook_event("carrier-a", SECRET_B, "msg_forged", now, &body);
     let a = send_webhook(&apps, &forged).await;
-    assert_eq!(
-        (a.status, a.code()),
-        (401, "INVALID_SIGNATURE"),
-        "{}",
-        a.raw
-    );
+    a.expect_error(401, "INVALID_SIGNATURE");
     let own_route = webhook_event("carrier-b", SECRET_B, "msg_b", now, &body);
     let a = send_webhook(&apps, &own_route).await;
-    assert_eq!(
-        (a.status, a.code()),
-        (404, "PORT_OUT_NOT_FOUND"),
-        "{}",
-        a.raw
-    );
+    a.expect_error(404, "PORT_OUT_NOT_FOUND");
     let missing =
         json!({"type": "port_out.cancelled", "portOutId": "po_01JF0000000000000000000000"})
             .to_string();
@@ -405,34 +385,19 @@ async fn a_stolen_webhook_replayed_later_is_refused() {
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
     let a = send_webhook(&apps, &stolen).await;
-    assert_eq!(
-        (a.status, a.code()),
-        (401, "INVALID_SIGNATURE"),
-        "{}",
-        a.raw
-    );
+    a.expect_error(401, "INVALID_SIGNATURE");
     assert_eq!(items_of(&apps, "ORDER#").await, orders);
 
     // Refreshing the timestamp of the stolen event breaks its signature.
     let mut refreshed = stolen.clone();
     refreshed["headers"]["webhook-timestamp"] = json!(clock::now().to_string());
     let a = send_webhook(&apps, &refreshed).await;
-    assert_eq!(
-        (a.status, a.code()),
-        (401, "INVALID_SIGNATURE"),
-        "{}",
-        a.raw
-    );
+    a.expect_error(401, "INVALID_SIGNATURE");
     // ... and so does a new id (to dodge the dedupe).
     let mut renamed = stolen.clone();
     renamed["headers"]["webhook-id"] = json!("msg_renamed");
     let a = send_webhook(&apps, &renamed).await;
-    assert_eq!(
-        (a.status, a.code()),
-        (401, "INVALID_SIGNATURE"),
-        "{}",
-        a.raw
-    );
+    a.expect_error(401, "INVALID_SIGNATURE");
     assert_eq!(items_of(&apps, "ORDER#").await, orders);
     assert!(items_with_prefix(&apps.store, "WEBHOOK#").await.is_empty());
 }
@@ -465,7 +430,7 @@ async fn concurrent_wrong_guesses_are_all_counted() {
     });
     for a in join_all(calls).await {
         let a = a.unwrap();
-        assert_eq!((a.status, a.code()), (422, "PIN_MISMATCH"), "{}", a.raw);
+        a.expect_error(422, "PIN_MISMATCH");
     }
     let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
     assert_eq!(tenant.lock.failed_attempts, 24, "no increment lost");

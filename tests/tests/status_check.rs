@@ -4,8 +4,6 @@
 //! another copy of itself.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use base64::{engine::general_purpose::STANDARD as B64, Engine};
-use hmac::{Hmac, Mac};
 use lambda_runtime::{Context, LambdaEvent};
 use portguard_rules::{expiry::ExpiryPolicy, OrderStatus};
 use portguard_secrets::WebhookSecrets;
@@ -13,11 +11,10 @@ use portguard_store::{
     clock, orders::CreateOutcome, Actor, ActorKind, AuditEvent, AuditType, Order, Store,
 };
 use portguard_tests::{
-    answer, captured_logs, event_with, fresh_store, items_with_prefix, provision, request,
+    answer, captured_logs, event_with, fresh_store, items_with_prefix, provision, request, sign,
     snapshot, As, WEBHOOK_SECRETS,
 };
 use serde_json::{json, Value};
-use sha2::Sha256;
 use status_check::{App, CheckError, Report};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -607,13 +604,6 @@ async fn two_copies_of_the_check_expire_each_order_once() {
         "one audit event per order"
     );
     assert_free(&store, &nums).await;
-}
-
-fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
-    let key = B64.decode(secret.trim_start_matches("whsec_")).unwrap();
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
-    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
-    format!("v1,{}", B64.encode(mac.finalize().into_bytes()))
 }
 
 fn completed_webhook(order_id: &str) -> Value {

@@ -5,17 +5,15 @@
 #![allow(dead_code)]
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use base64::{engine::general_purpose::STANDARD as B64, Engine};
-use hmac::{Hmac, Mac};
 use portguard_rules::LockPolicy;
 use portguard_secrets::WebhookSecrets;
 use portguard_store::Store;
+pub use portguard_tests::sign;
 use portguard_tests::{
     answer, event, event_with, hasher, items_with_prefix, provision, request, Answer, As,
     WEBHOOK_SECRETS,
 };
 use serde_json::{json, Value};
-use sha2::Sha256;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -126,16 +124,6 @@ pub fn post_event(carrier: &'static str, body: &Value, key: Option<&str>) -> Val
 
 pub async fn post(apps: &Apps, carrier: &'static str, body: &Value) -> Answer {
     send_submit(apps, &post_event(carrier, body, None)).await
-}
-
-/// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` under a `whsec_` secret.
-pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
-    let key = B64
-        .decode(secret.trim_start_matches("whsec_"))
-        .expect("base64 secret");
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
-    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
-    format!("v1,{}", B64.encode(mac.finalize().into_bytes()))
 }
 
 pub fn secret_of(carrier: &str) -> &'static str {
