@@ -2,8 +2,7 @@
 //! number itself, so it can belong to one tenant only; `openPortOutId` marks
 //! it reserved by an open order.
 
-use crate::attr::{s, Reader};
-use crate::orders::number_key;
+use crate::attr::{key, s, Item, Reader};
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
@@ -19,6 +18,10 @@ pub struct NumberRecord {
     pub number: String,
     pub added_at: String,
     pub open_port_out_id: Option<String>,
+}
+
+pub(crate) fn number_key(e164: &str) -> Item {
+    key(format!("NUMBER#{e164}"), "NUMBER")
 }
 
 impl Store {
