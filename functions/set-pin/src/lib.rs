@@ -5,3 +5,6 @@ mod audit_route;
 mod handler;
 
 pub use handler::App;
+
+/// The function's name in logs and metrics.
+pub const SERVICE: &str = "set-pin";
