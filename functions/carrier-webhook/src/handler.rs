@@ -40,15 +40,13 @@ impl App {
         Ok(App::new(Store::connect(table).await, secrets))
     }
 
-    /// Never fails: every outcome is an HTTP answer.
+    /// Never fails: every outcome is an HTTP answer (tests call this).
     pub async fn handle(&self, req: Request) -> Response {
-        match self.route(&req).await {
-            Ok(resp) => resp,
-            Err(e) => e.into_response(),
-        }
+        portguard_api::answer(self.route(&req).await)
     }
 
-    async fn route(&self, req: &Request) -> Result<Response, ApiError> {
+    /// The answer to one request; `serve` turns errors into answers.
+    pub async fn route(&self, req: &Request) -> Result<Response, ApiError> {
         let path = req.uri().path().trim_end_matches('/');
         let carrier = path
             .strip_prefix(ROUTE_PREFIX)

@@ -5,6 +5,9 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     portguard_api::logging::init(carrier_webhook::SERVICE);
-    let app = portguard_api::started(carrier_webhook::App::from_env().await)?;
-    portguard_api::serve(carrier_webhook::SERVICE, |req| app.handle(req)).await
+    let app = &portguard_api::started(carrier_webhook::App::from_env().await)?;
+    portguard_api::serve(carrier_webhook::SERVICE, |req| async move {
+        app.route(&req).await
+    })
+    .await
 }

@@ -5,6 +5,6 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     portguard_api::logging::init(set_pin::SERVICE);
-    let app = portguard_api::started(set_pin::App::from_env().await)?;
-    portguard_api::serve(set_pin::SERVICE, |req| app.handle(req)).await
+    let app = &portguard_api::started(set_pin::App::from_env().await)?;
+    portguard_api::serve(set_pin::SERVICE, |req| async move { app.route(&req).await }).await
 }

@@ -42,15 +42,13 @@ impl App {
         Ok(App::new(Store::connect(table).await, hasher, policy))
     }
 
-    /// Never fails: every outcome is an HTTP answer.
+    /// Never fails: every outcome is an HTTP answer (tests call this).
     pub async fn handle(&self, req: Request) -> Response {
-        match self.route(&req).await {
-            Ok(resp) => resp,
-            Err(e) => e.into_response(),
-        }
+        portguard_api::answer(self.route(&req).await)
     }
 
-    async fn route(&self, req: &Request) -> Result<Response, ApiError> {
+    /// The answer to one request; `serve` turns errors into answers.
+    pub async fn route(&self, req: &Request) -> Result<Response, ApiError> {
         // The raw path, without any stage prefix; identity never comes from
         // the body.
         let raw = match req.raw_http_path() {

@@ -5,6 +5,9 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     portguard_api::logging::init(submit_port_out::SERVICE);
-    let app = portguard_api::started(submit_port_out::App::from_env().await)?;
-    portguard_api::serve(submit_port_out::SERVICE, |req| app.handle(req)).await
+    let app = &portguard_api::started(submit_port_out::App::from_env().await)?;
+    portguard_api::serve(submit_port_out::SERVICE, |req| async move {
+        app.route(&req).await
+    })
+    .await
 }

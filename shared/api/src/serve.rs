@@ -42,13 +42,20 @@ fn invocation_span(service: &'static str, request_id: &str) -> tracing::Span {
     tracing::info_span!("invocation", service, cold_start, request_id)
 }
 
-/// The runtime loop of an HTTP function: `handler` answers every request.
+/// An outcome as the answer it is: errors are answers too.
+pub fn answer(result: Result<Response, ApiError>) -> Response {
+    result.unwrap_or_else(ApiError::into_response)
+}
+
+/// The runtime loop of an HTTP function: `handler` decides each request,
+/// and every error it returns is answered with the envelope.
 pub async fn serve<F, Fut>(service: &'static str, handler: F) -> Result<(), Error>
 where
     F: Fn(Request) -> Fut,
-    Fut: Future<Output = Response> + Send,
+    Fut: Future<Output = Result<Response, ApiError>> + Send,
 {
     let handler = &handler;
+    let handler = &|req| async move { answer(handler(req).await) };
     // Boxed: the runtime's future is deeply nested, and every function's
     // `main` awaits it (the compiler's type layout depth limit).
     Box::pin(lambda_runtime::run(lambda_runtime::service_fn(
