@@ -10,7 +10,7 @@ SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help dev test build build-rust lint lint-rust fmt bench clean-local
+.PHONY: help dev test build build-rust lint lint-rust fmt bench us-metadata clean-local
 
 help: ## list the targets
 	@printf 'usage: make <target>\n\n'
@@ -42,9 +42,11 @@ lint-rust: ## cargo fmt --check and clippy -D warnings
 fmt: ## cargo fmt --all
 	$(CARGO) fmt --all
 
-bench: ## scripts/bench.sh (when present)
-	@if [ -f scripts/bench.sh ]; then bash scripts/bench.sh; \
-	 else echo "scripts/bench.sh does not exist yet" >&2; exit 1; fi
+bench: ## performance report: release builds, then measurements (scripts/bench.sh; knobs inside)
+	@bash scripts/bench.sh
+
+us-metadata: ## rewrite shared/validation/src/us-metadata.xml from the locked phonenumber crate
+	@bash scripts/us-metadata.sh
 
 clean-local: ## remove .local (tools, DynamoDB Local, venv, logs); stop `make dev` first
 	rm -rf .local

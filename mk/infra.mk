@@ -6,6 +6,7 @@
 #   make lint-infra   cfn-lint (+ serverless rules), sam validate --lint, pytest infra/tests
 #   make build-sam    sam build: cargo lambda build --release --arm64 per function
 #   make deploy-sam   sam deploy --guided (interactive; needs AWS credentials)
+#   make deploy       build-sam, then sam deploy with a saved samconfig.toml env
 
 # Keep whatever default goal the including Makefile has (or will have).
 _infra_saved_default_goal := $(.DEFAULT_GOAL)
@@ -21,7 +22,7 @@ INFRA_ENV = PATH="$(INFRA_BIN):$$PATH" \
 	SAM_CLI_TELEMETRY=0
 INFRA_RUST_TARGET := aarch64-unknown-linux-gnu
 
-.PHONY: infra-tools lint-infra build-sam deploy-sam
+.PHONY: infra-tools lint-infra build-sam deploy-sam deploy
 
 lint: lint-infra
 build: build-sam
@@ -47,5 +48,16 @@ build-sam: infra-tools ## sam build in infra/: cargo lambda build --release --ar
 
 deploy-sam: infra-tools ## sam deploy --guided from infra/ (needs AWS credentials; see docs/deploy.md)
 	cd infra && $(INFRA_ENV) sam deploy --guided
+
+# The config environment of infra/samconfig.toml that `make deploy` uses; a
+# first `make deploy-sam` saves one (docs/deploy.md).
+SAM_CONFIG_ENV ?= default
+
+# Not INFRA_ENV: a deployment takes its region from the caller, never a default.
+deploy: infra-tools ## build-sam, then sam deploy with infra/samconfig.toml [SAM_CONFIG_ENV] (needs AWS credentials and region)
+	@"$(INFRA_BIN)/python" scripts/deploy-check.py infra/samconfig.toml '$(SAM_CONFIG_ENV)'
+	@$(MAKE) --no-print-directory build-sam
+	if [ -n "$${AWS_REGION:-}" ]; then export AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-$$AWS_REGION}"; fi; \
+	  cd infra && PATH="$(INFRA_BIN):$$PATH" SAM_CLI_TELEMETRY=0 sam deploy --config-env '$(SAM_CONFIG_ENV)'
 
 .DEFAULT_GOAL := $(_infra_saved_default_goal)

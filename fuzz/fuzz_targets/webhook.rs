@@ -10,8 +10,12 @@ use libfuzzer_sys::fuzz_target;
 use portguard_fuzz::webhooks::WebhookSecrets;
 use std::sync::OnceLock;
 
-const SECRETS: &str = r#"{"carrier-a":"whsec_P+qNlujjtcnMcCsFngZBMUcGeJfmY+seaB9YtldVo4Y=","carrier-b":"whsec_w0dAXhXr0Ng3axqGuVxw5LbMY4bj/t80VQ9vuaKQOJc="}"#;
-const KEY_A: &str = "P+qNlujjtcnMcCsFngZBMUcGeJfmY+seaB9YtldVo4Y=";
+// The development secrets, from the test crate's fixtures (the fuzz crate
+// cannot depend on it: it would pull the AWS SDK into every fuzz build).
+#[allow(dead_code)]
+#[path = "../../tests/src/fixtures.rs"]
+mod fixtures;
+use fixtures::WEBHOOK_SECRETS as SECRETS;
 
 fn secrets() -> &'static WebhookSecrets {
     static S: OnceLock<WebhookSecrets> = OnceLock::new();
@@ -19,7 +23,8 @@ fn secrets() -> &'static WebhookSecrets {
 }
 
 fn sign(id: &str, ts: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&B64.decode(KEY_A).unwrap()).unwrap();
+    let key_a = fixtures::SECRET_A.trim_start_matches("whsec_");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&B64.decode(key_a).unwrap()).unwrap();
     mac.update(format!("{id}.{ts}.").as_bytes());
     mac.update(body);
     format!("v1,{}", B64.encode(mac.finalize().into_bytes()))

@@ -13,8 +13,11 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// The development pepper (`make dev` and `make test` use the same).
-pub const PEPPER: &str = "portguard-dev-pepper-NOT-A-SECRET-0123456789abcdef";
+pub mod fixtures;
+#[cfg(test)]
+mod fixtures_drift;
+/// The development pepper and webhook secrets (`make dev` and `make test` use the same).
+pub use fixtures::{PEPPER, WEBHOOK_SECRETS};
 
 pub fn hasher() -> PinHasher {
     PinHasher::from_secret(PEPPER, "PIN_PEPPER").expect("valid test pepper")
@@ -277,9 +280,6 @@ pub fn captured_logs() -> String {
     });
     String::from_utf8_lossy(&sink.0.lock().unwrap()).into_owned()
 }
-
-/// Carrier webhook secrets, as `make dev` and `make test` set them.
-pub const WEBHOOK_SECRETS: &str = r#"{"carrier-a":"whsec_P+qNlujjtcnMcCsFngZBMUcGeJfmY+seaB9YtldVo4Y=","carrier-b":"whsec_w0dAXhXr0Ng3axqGuVxw5LbMY4bj/t80VQ9vuaKQOJc="}"#;
 
 /// A Standard Webhooks signature, computed independently of the function:
 /// `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` under a `whsec_` secret.

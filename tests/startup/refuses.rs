@@ -4,8 +4,11 @@
 
 use std::process::Command;
 
-pub const PEPPER: &str = "portguard-dev-pepper-NOT-A-SECRET-0123456789abcdef";
-pub const SECRETS: &str = r#"{"carrier-a":"whsec_P+qNlujjtcnMcCsFngZBMUcGeJfmY+seaB9YtldVo4Y="}"#;
+// The development values of the test crate (tests/src/fixtures.rs).
+#[allow(dead_code)]
+#[path = "../src/fixtures.rs"]
+mod fixtures;
+pub use fixtures::{PEPPER, WEBHOOK_SECRETS as SECRETS};
 
 /// A configuration every function accepts.
 pub fn good() -> Vec<(&'static str, &'static str)> {

@@ -21,19 +21,10 @@ use portguard_tests::{
 };
 use serde_json::{json, Value};
 
-const TENANT: &str = "t-100";
-const ACCOUNT: &str = "ACC-1001";
-const N: [&str; 6] = [
-    "+12065550100",
-    "+12065550101",
-    "+12065550102",
-    "+12065550103",
-    "+12065550104",
-    "+12065550105",
-];
-/// The development secrets of `WEBHOOK_SECRETS`.
-const SECRET_A: &str = "whsec_P+qNlujjtcnMcCsFngZBMUcGeJfmY+seaB9YtldVo4Y=";
-const SECRET_B: &str = "whsec_w0dAXhXr0Ng3axqGuVxw5LbMY4bj/t80VQ9vuaKQOJc=";
+use portguard_tests::fixtures::{ACCOUNT, TENANT};
+const N: [&str; 6] = portguard_tests::fixtures::numbers();
+// The development secrets of `WEBHOOK_SECRETS`.
+use portguard_tests::fixtures::{SECRET_A, SECRET_B};
 /// A third secret, for rotation.
 const SECRET_NEW: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 

@@ -18,8 +18,7 @@ use serde_json::{json, Value};
 use status_check::{App, CheckError, Report};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const TENANT: &str = "t-100";
-const ACCOUNT: &str = "ACC-1001";
+use portguard_tests::fixtures::{ACCOUNT, TENANT};
 const HOUR: i64 = 3600;
 const FIXTURE: &str = include_str!("../../events/status-check.json");
 
@@ -610,12 +609,7 @@ fn completed_webhook(order_id: &str) -> Value {
     let body = json!({"type": "port_out.completed", "portOutId": order_id}).to_string();
     let id = format!("msg_{}", ulid::Ulid::new());
     let ts = clock::now();
-    let sig = sign(
-        "whsec_P+qNlujjtcnMcCsFngZBMUcGeJfmY+seaB9YtldVo4Y=",
-        &id,
-        ts,
-        &body,
-    );
+    let sig = sign(portguard_tests::fixtures::SECRET_A, &id, ts, &body);
     let ts = ts.to_string();
     event_with(
         "POST",

@@ -14,27 +14,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use submit_port_out::App;
 
-const PIN: &str = "48151623";
-const WRONG: &str = "90817263";
+use portguard_tests::fixtures::{PIN, WRONG_PIN as WRONG};
 /// Presented PINs of the wrong shape (never a failed attempt).
 const BAD_FORMAT: [&str; 3] = ["7319x84", "73-19-84-55", "4815162342123"];
-const TENANT: &str = "t-100";
-const ACCOUNT: &str = "ACC-1001";
+use portguard_tests::fixtures::{ACCOUNT, TENANT};
 const PATH: &str = "/v1/port-outs";
 
 /// Numbers on t-100's account.
-const N: [&str; 10] = [
-    "+12065550100",
-    "+12065550101",
-    "+12065550102",
-    "+12065550103",
-    "+12065550104",
-    "+12065550105",
-    "+12065550106",
-    "+12065550107",
-    "+12065550108",
-    "+12065550109",
-];
+use portguard_tests::fixtures::NUMBERS as N;
 
 const FAST: LockPolicy = LockPolicy {
     max_failed_attempts: 5,

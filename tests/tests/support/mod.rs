@@ -17,12 +17,9 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-pub const PIN: &str = "48151623";
-pub const WRONG: &str = "90817263";
-pub const TENANT: &str = "t-100";
-pub const ACCOUNT: &str = "ACC-1001";
-pub const SECRET_A: &str = "whsec_P+qNlujjtcnMcCsFngZBMUcGeJfmY+seaB9YtldVo4Y=";
-pub const SECRET_B: &str = "whsec_w0dAXhXr0Ng3axqGuVxw5LbMY4bj/t80VQ9vuaKQOJc=";
+// Not every test binary uses every one (as with the dead_code allowance above).
+#[allow(unused_imports)]
+pub use portguard_tests::fixtures::{ACCOUNT, PIN, SECRET_A, SECRET_B, TENANT, WRONG_PIN as WRONG};
 
 /// `count` numbers of one exchange, E.164 (`+1206555{start+i:04}`).
 pub fn numbers(area: &str, start: usize, count: usize) -> Vec<String> {

@@ -1,0 +1,285 @@
+//! Set-up before any measurement: the table, the bench tenant with its PIN
+//! and numbers, a few open orders, the two closed-order tables, and how a
+//! function process is started against them.
+
+use crate::requests::Ctx;
+use crate::runtime::Function;
+use crate::{Args, ACCOUNT, CARRIER, PIN, TENANT};
+use futures::{stream, StreamExt};
+use portguard_rules::OrderStatus;
+use portguard_secrets::PinHasher;
+use portguard_store::{clock, Actor, ActorKind, AuditEvent, AuditType, Order, Store};
+use portguard_validation::{PhoneNumber, Pin};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// What the phases share after set-up.
+pub struct Setup {
+    pub ctx: Ctx,
+    /// Six open orders: [0] for the warm webhooks, [1] for the floor's,
+    /// [2..6] for the capacity scenarios.
+    pub orders: Vec<String>,
+    /// Status-check tables of 1k and 10k closed orders (and `DUE` due ones).
+    pub closed: Vec<(usize, Store)>,
+    /// The functions' environment against the main table.
+    pub env: Vec<(String, String)>,
+}
+
+pub async fn run(a: &Args, table: &str) -> Setup {
+    let pepper = std::env::var("PIN_PEPPER").expect("PIN_PEPPER");
+    let secrets: Value = serde_json::from_str(
+        &std::env::var("CARRIER_WEBHOOK_SECRETS").expect("CARRIER_WEBHOOK_SECRETS"),
+    )
+    .expect("json");
+    let hasher = PinHasher::from_secret(&pepper, "PIN_PEPPER").expect("pepper");
+
+    eprintln!("[bench] setup: table {table}, tenant, numbers, orders, 1k/10k closed-order tables");
+    let store = Store::connect(table).await;
+    store.create_table().await.expect("create table");
+    let pool = numbers(a.cold * 3 + a.warm * 2 + 200);
+    let pin_hash = provision(&store, &hasher, &pool).await;
+    let mut ctx = Ctx {
+        numbers: pool,
+        next_number: 0,
+        webhook: standardwebhooks::Webhook::new(
+            secrets[CARRIER].as_str().expect("carrier-a secret"),
+        )
+        .expect("secret"),
+        pin_hash,
+        warm_order: String::new(),
+        floor_order: String::new(),
+        seq: 0,
+    };
+    let mut orders = Vec::new();
+    for _ in 0..6 {
+        let n = ctx.number();
+        orders.push(create_order(&store, &n).await);
+    }
+    ctx.warm_order = orders[0].clone();
+    ctx.floor_order = orders[1].clone();
+    let closed: Vec<(usize, Store)> = vec![
+        (1_000, closed_table(&format!("{table}-1k"), 1_000).await),
+        (10_000, closed_table(&format!("{table}-10k"), 10_000).await),
+    ];
+    Setup {
+        ctx,
+        orders,
+        closed,
+        env: env_for(&a.endpoint, table),
+    }
+}
+
+pub fn env_for(endpoint: &str, table: &str) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_EC2_METADATA_DISABLED",
+        "PIN_PEPPER",
+        "CARRIER_WEBHOOK_SECRETS",
+        "LOG_LEVEL",
+        "PENDING_EXPIRY_HOURS",
+        "FOC_GRACE_HOURS",
+    ]
+    .iter()
+    .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
+    .collect();
+    env.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), endpoint.into()));
+    env.push(("TABLE_NAME".into(), table.into()));
+    env
+}
+
+pub fn spawn(a: &Args, name: &str, env: &[(String, String)]) -> Function {
+    let mut f = Function::spawn(
+        name,
+        &a.bins.join(name),
+        env,
+        &a.out.join(format!("{name}.log")),
+    );
+    f.wait_ready().unwrap_or_else(|e| panic!("{e}"));
+    f
+}
+
+fn numbers(count: usize) -> Vec<String> {
+    (0..)
+        .map(|i: usize| format!("+1206{:03}{:04}", 200 + i / 10_000, i % 10_000))
+        .filter(|n| PhoneNumber::parse(n).is_ok())
+        .take(count)
+        .collect()
+}
+
+async fn provision(store: &Store, hasher: &PinHasher, numbers: &[String]) -> String {
+    let now = clock::format(clock::now());
+    store
+        .put_tenant(TENANT, ACCOUNT, "US", Some("Bench tenant"), &now)
+        .await
+        .expect("store")
+        .expect("account");
+    let added: Vec<_> = stream::iter(numbers)
+        .map(|n| store.add_number(TENANT, n, &now))
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert!(added.iter().all(Result::is_ok), "numbers added");
+    let tenant = store
+        .get_tenant_ref(TENANT)
+        .await
+        .expect("store")
+        .expect("tenant");
+    let stored = hasher.hash(&Pin::parse_presented(PIN).expect("pin"));
+    let actor = Actor {
+        kind: ActorKind::TenantAdmin,
+        id: Some("bench".into()),
+    };
+    let audit = AuditEvent::new(TENANT, clock::now(), AuditType::PinSet, actor);
+    store
+        .set_pin(&tenant, &stored.hash, &stored.pepper_version, &now, &audit)
+        .await
+        .expect("set pin");
+    stored.hash
+}
+
+async fn create_order(store: &Store, number: &str) -> String {
+    let tenant = store
+        .get_tenant(TENANT)
+        .await
+        .expect("store")
+        .expect("tenant");
+    let now = clock::format(clock::now());
+    let order = Order::new(
+        TENANT,
+        CARRIER,
+        ACCOUNT,
+        vec![number.to_owned()],
+        "PON-BENCH",
+        None,
+        None,
+        &now,
+    );
+    let actor = Actor {
+        kind: ActorKind::Carrier,
+        id: Some(CARRIER.into()),
+    };
+    let audit = AuditEvent::new(TENANT, clock::now(), AuditType::PortOutRequested, actor)
+        .port_out(&order.id);
+    let out = store
+        .create_order(&order, &tenant, None, &audit, None)
+        .await
+        .expect("create order");
+    assert_eq!(out, portguard_store::orders::CreateOutcome::Created);
+    order.id
+}
+
+/// Open orders in each closed-order table, all due (created 200 h ago), so
+/// the check has the same real work (read and expire them) in both tables.
+pub const DUE: usize = 5;
+
+/// A table of `closed` closed orders and `DUE` due pending orders (with
+/// their reserved numbers), written directly in the store's item shape.
+pub async fn closed_table(endpoint_table: &str, closed: usize) -> Store {
+    use aws_sdk_dynamodb::types::{AttributeValue as Av, PutRequest, WriteRequest};
+    let store = Store::connect(endpoint_table).await;
+    store.create_table().await.expect("create table");
+    let now = clock::format(clock::now());
+    let old = clock::format(clock::now() - 200 * 3600);
+    let item = |i: usize| {
+        let id = format!("po_{}", ulid::Ulid::new());
+        let number = format!(
+            "+1206{}{:04}",
+            if i >= closed { 400 } else { 300 },
+            i % 10_000
+        );
+        let open = i >= closed;
+        let status = if open {
+            OrderStatus::Pending
+        } else {
+            OrderStatus::Completed
+        };
+        let mut m: HashMap<String, Av> = HashMap::new();
+        let mut put = |k: &str, v: String| {
+            m.insert(k.into(), Av::S(v));
+        };
+        put("PK", format!("ORDER#{id}"));
+        put("SK", "ORDER".into());
+        put("GSI1PK", format!("CARRIER#{CARRIER}"));
+        put("GSI1SK", format!("ORDER#{id}"));
+        put("GSI2PK", "TENANT#t-closed".into());
+        put("GSI2SK", format!("ORDER#{id}"));
+        if open {
+            put("OPENPK", "OPEN#pending".into());
+            put("OPENSK", format!("{old}#{id}"));
+        }
+        put("id", id);
+        put("status", status.as_str().into());
+        put("tenantId", "t-closed".into());
+        put("carrierId", CARRIER.into());
+        put("accountNumber", "ACC-CLOSED".into());
+        put("pon", "PON-CLOSED".into());
+        put("createdAt", if open { old.clone() } else { now.clone() });
+        put("updatedAt", if open { old.clone() } else { now.clone() });
+        m.insert("phoneNumbers".into(), Av::L(vec![Av::S(number.clone())]));
+        let mut reqs = Vec::new();
+        if open {
+            let mut n: HashMap<String, Av> = HashMap::new();
+            for (k, v) in [
+                ("PK", format!("NUMBER#{number}")),
+                ("SK", "NUMBER".into()),
+                ("GSI2PK", "TENANT#t-closed".into()),
+                ("GSI2SK", format!("NUMBER#{number}")),
+                ("number", number.clone()),
+                ("tenantId", "t-closed".into()),
+                ("addedAt", old.clone()),
+                ("openPortOutId", m["id"].as_s().expect("id").clone()),
+            ] {
+                n.insert(k.into(), Av::S(v));
+            }
+            reqs.push(n);
+        }
+        m.insert("version".into(), Av::N("2".into()));
+        reqs.push(m);
+        reqs.into_iter().map(|m| {
+            WriteRequest::builder()
+                .put_request(
+                    PutRequest::builder()
+                        .set_item(Some(m))
+                        .build()
+                        .expect("put"),
+                )
+                .build()
+        })
+    };
+    let batches: Vec<Vec<WriteRequest>> = (0..closed + DUE)
+        .flat_map(item)
+        .collect::<Vec<_>>()
+        .chunks(25)
+        .map(<[_]>::to_vec)
+        .collect();
+    let results: Vec<_> = stream::iter(batches)
+        .map(|batch| {
+            let store = store.clone();
+            async move {
+                let mut pending = HashMap::from([(store.table().to_owned(), batch)]);
+                while !pending.is_empty() {
+                    let out = store
+                        .client()
+                        .batch_write_item()
+                        .set_request_items(Some(pending))
+                        .send()
+                        .await?;
+                    pending = out.unprocessed_items.unwrap_or_default();
+                    pending.retain(|_, v| !v.is_empty());
+                }
+                Ok::<_, aws_sdk_dynamodb::Error>(())
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert!(
+        results.iter().all(Result::is_ok),
+        "closed orders written: {:?}",
+        results.iter().find(|r| r.is_err())
+    );
+    store
+}
