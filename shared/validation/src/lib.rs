@@ -5,8 +5,10 @@ mod ids;
 mod phone;
 mod pin;
 mod text;
+mod url;
 
 pub use ids::{AccountNumber, CarrierId, Country, IdError, TenantId};
 pub use phone::{PhoneError, PhoneNumber};
 pub use pin::{Pin, PinError};
 pub use text::{parse_date, AuthorizedName, Pon, TextError};
+pub use url::{ip_blocked, NotifyUrl, UrlError, MAX_URL_LEN};
