@@ -110,7 +110,7 @@ mod tests {
         let event = status_change(ActorKind::Scheduler, None);
         let body: Value = serde_json::from_str(&tenant_payload(&event)).unwrap();
         assert_eq!(body["type"], "port_out.status_changed");
-        assert_eq!(body["timestamp"], "2026-11-18T07:06:40Z");
+        assert_eq!(body["timestamp"], "2026-11-18T11:06:40Z");
         assert_eq!(body["data"]["tenantId"], "t-1");
         let mut item = serde_json::to_value(&event).unwrap();
         item["tenantId"] = json!("t-1");
