@@ -250,7 +250,12 @@ async fn port_out_notification_through_cargo_lambda_watch() {
     let secret = body["secret"].as_str().unwrap().to_owned();
 
     let pin = "61730492";
-    let put_pin = event("PUT", "/v1/pin", As::Admin(tenant), Some(&json!({ "pin": pin }).to_string()));
+    let put_pin = event(
+        "PUT",
+        "/v1/pin",
+        As::Admin(tenant),
+        Some(&json!({ "pin": pin }).to_string()),
+    );
     assert_eq!(call("set-pin", put_pin).await["statusCode"], 200);
     let post = event(
         "POST",
@@ -287,6 +292,9 @@ async fn port_out_notification_through_cargo_lambda_watch() {
     assert!(report["attempted"].is_u64(), "{report}");
     if let Ok(path) = std::env::var("PORTGUARD_WATCH_LOG") {
         let log = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(!log.contains(secret.trim_start_matches("whsec_")), "watch's log holds the endpoint secret");
+        assert!(
+            !log.contains(secret.trim_start_matches("whsec_")),
+            "watch's log holds the endpoint secret"
+        );
     }
 }

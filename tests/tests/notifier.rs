@@ -66,7 +66,10 @@ async fn register(env: &Env, tenant: &'static str, url: &str) -> String {
         .await,
     );
     assert_eq!(a.status, 200, "{}", a.raw);
-    a.body["secret"].as_str().expect("a new endpoint's secret").to_owned()
+    a.body["secret"]
+        .as_str()
+        .expect("a new endpoint's secret")
+        .to_owned()
 }
 
 /// A carrier's endpoint, as `portguard-admin carrier set-endpoint` writes it.
@@ -114,7 +117,9 @@ async fn audit_items(env: &Env, tenant: &'static str) -> Vec<Value> {
 fn by_id(got: &[Received]) -> std::collections::HashMap<String, Vec<&Received>> {
     let mut out: std::collections::HashMap<String, Vec<&Received>> = Default::default();
     for r in got {
-        out.entry(r.headers["webhook-id"].clone()).or_default().push(r);
+        out.entry(r.headers["webhook-id"].clone())
+            .or_default()
+            .push(r);
     }
     out
 }
@@ -150,13 +155,28 @@ async fn endpoint_routes_create_read_rotate_delete() {
     assert_eq!(read.body["url"], url);
 
     // The same URL again: nothing changes, no secret, no audit event.
-    let same = answer(call(&env.endpoints, &put(json!({ "url": url, "rotateSecret": false }))).await);
+    let same = answer(
+        call(
+            &env.endpoints,
+            &put(json!({ "url": url, "rotateSecret": false })),
+        )
+        .await,
+    );
     assert_eq!(same.status, 200);
     assert!(same.body.get("secret").is_none());
 
-    let moved = answer(call(&env.endpoints, &put(json!({ "url": "https://hooks.example.com/v2" }))).await);
+    let moved = answer(
+        call(
+            &env.endpoints,
+            &put(json!({ "url": "https://hooks.example.com/v2" })),
+        )
+        .await,
+    );
     assert_eq!(moved.status, 200);
-    assert!(moved.body.get("secret").is_none(), "a new URL keeps the secret");
+    assert!(
+        moved.body.get("secret").is_none(),
+        "a new URL keeps the secret"
+    );
     assert_eq!(moved.body["createdAt"], created.body["createdAt"]);
 
     let rotated = answer(
@@ -181,7 +201,11 @@ async fn endpoint_routes_create_read_rotate_delete() {
     assert_eq!(resp.status(), 204);
     assert!(resp.body().is_empty());
     answer(call(&env.endpoints, &get).await).expect_error(404, "NOTIFICATION_ENDPOINT_NOT_FOUND");
-    assert_eq!(call(&env.endpoints, &delete).await.status(), 204, "also when none");
+    assert_eq!(
+        call(&env.endpoints, &delete).await.status(),
+        204,
+        "also when none"
+    );
 
     // Created, moved, rotated, deleted: four changes; the no-op and the
     // second DELETE are none.
@@ -191,7 +215,10 @@ async fn endpoint_routes_create_read_rotate_delete() {
         .filter(|e| e["type"] == "notification_endpoint.changed")
         .collect::<Vec<_>>();
     assert_eq!(changes.len(), 4, "{changes:#?}");
-    assert_eq!(changes[0]["actor"], json!({"kind": "tenant_admin", "id": "admin-of-t-100"}));
+    assert_eq!(
+        changes[0]["actor"],
+        json!({"kind": "tenant_admin", "id": "admin-of-t-100"})
+    );
     assert_eq!(changes[0]["sourceIp"], "203.0.113.7");
 }
 
@@ -252,7 +279,11 @@ async fn bad_urls_and_bodies_change_nothing() {
     let ev = endpoint_event("POST", TENANT, Some(json!({})));
     answer(call(&strict, &ev).await).expect_error(405, "METHOD_NOT_ALLOWED");
     // An unknown tenant cannot register one.
-    let ev = endpoint_event("PUT", "t-404", Some(json!({"url": "https://hooks.example.com/"})));
+    let ev = endpoint_event(
+        "PUT",
+        "t-404",
+        Some(json!({"url": "https://hooks.example.com/"})),
+    );
     answer(call(&strict, &ev).await).expect_error(404, "TENANT_NOT_FOUND");
     assert_eq!(portguard_tests::snapshot(&env.store).await, before);
 }
@@ -278,14 +309,30 @@ async fn every_audit_type_reaches_the_tenant_signed_with_the_secret_from_the_put
     assert_eq!(put_pin(&env.apps, TENANT, PIN).await.status, 200);
     assert_eq!(put_pin(&env.apps, TENANT, "48151624").await.status, 200);
     for _ in 0..2 {
-        post(&env.apps, "carrier-b", &port_out_body(ACCOUNT, WRONG, &nums[..1])).await;
+        post(
+            &env.apps,
+            "carrier-b",
+            &port_out_body(ACCOUNT, WRONG, &nums[..1]),
+        )
+        .await;
     }
     assert_eq!(put_pin(&env.apps, TENANT, PIN).await.status, 200);
-    let a = post(&env.apps, "carrier-a", &port_out_body(ACCOUNT, PIN, &nums[..2])).await;
+    let a = post(
+        &env.apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, PIN, &nums[..2]),
+    )
+    .await;
     assert_eq!(a.status, 201, "{}", a.raw);
     let order = a.body["id"].as_str().unwrap().to_owned();
-    let foc = json!({"type": "port_out.foc_confirmed", "portOutId": order, "focDate": "2026-12-03"});
-    assert_eq!(send_webhook(&env.apps, &signed("carrier-a", &foc)).await.status, 200);
+    let foc =
+        json!({"type": "port_out.foc_confirmed", "portOutId": order, "focDate": "2026-12-03"});
+    assert_eq!(
+        send_webhook(&env.apps, &signed("carrier-a", &foc))
+            .await
+            .status,
+        200
+    );
 
     let answer = deliver(&mut env).await;
     assert_eq!(answer, json!({"batchItemFailures": []}));
@@ -333,7 +380,11 @@ async fn every_audit_type_reaches_the_tenant_signed_with_the_secret_from_the_put
     assert!(endpoint.last_delivery_at.is_some());
     assert_eq!(endpoint.last_failure, None);
     // Delivered deliveries are out of the due index.
-    let due = env.store.due_deliveries(clock::now() + 86400 * 3, 100, None).await.unwrap();
+    let due = env
+        .store
+        .due_deliveries(clock::now() + 86400 * 3, 100, None)
+        .await
+        .unwrap();
     assert!(due.items.is_empty(), "{:?}", due.items);
 }
 
@@ -347,17 +398,35 @@ async fn a_carrier_hears_of_changes_to_its_orders_it_did_not_cause() {
     let secret = register_carrier(&env.store, "carrier-a", &carrier_hook.url).await;
     register_carrier(&env.store, "carrier-b", &other_hook.url).await;
 
-    let own = post(&env.apps, "carrier-a", &port_out_body(ACCOUNT, PIN, &nums[..1])).await;
+    let own = post(
+        &env.apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, PIN, &nums[..1]),
+    )
+    .await;
     let own = own.body["id"].as_str().unwrap().to_owned();
-    let stale = post(&env.apps, "carrier-a", &port_out_body(ACCOUNT, PIN, &nums[1..2])).await;
+    let stale = post(
+        &env.apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, PIN, &nums[1..2]),
+    )
+    .await;
     let stale = stale.body["id"].as_str().unwrap().to_owned();
     // carrier-a cancels its own order; the status check expires the other.
     let cancel = json!({"type": "port_out.cancelled", "portOutId": own});
-    assert_eq!(send_webhook(&env.apps, &signed("carrier-a", &cancel)).await.status, 200);
+    assert_eq!(
+        send_webhook(&env.apps, &signed("carrier-a", &cancel))
+            .await
+            .status,
+        200
+    );
     let report = env
         .apps
         .check
-        .run_check(clock::now() + 200 * 3600, Instant::now() + Duration::from_secs(30))
+        .run_check(
+            clock::now() + 200 * 3600,
+            Instant::now() + Duration::from_secs(30),
+        )
         .await
         .unwrap();
     assert_eq!(report.expired, 1);
@@ -388,7 +457,11 @@ async fn a_failure_is_retried_with_the_same_webhook_id_and_redelivery_adds_nothi
     let records = env.stream.read_at_least(1).await;
     let started = clock::now();
     let first = env.notifier.handle(batch(records.clone())).await.unwrap();
-    assert_eq!(first, json!({"batchItemFailures": []}), "an HTTP failure is no record failure");
+    assert_eq!(
+        first,
+        json!({"batchItemFailures": []}),
+        "an HTTP failure is no record failure"
+    );
     let got = hook.got();
     assert_eq!(got.len(), 1);
     let id = got[0].headers["webhook-id"].clone();
@@ -404,7 +477,10 @@ async fn a_failure_is_retried_with_the_same_webhook_id_and_redelivery_adds_nothi
     assert_eq!(endpoint.last_delivery_at, None);
     let get = answer(call(&env.endpoints, &endpoint_event("GET", TENANT, None)).await);
     assert_eq!(get.body["lastFailure"], "status 500");
-    assert!(!get.raw.contains("secret-looking-body"), "never the answer's body");
+    assert!(
+        !get.raw.contains("secret-looking-body"),
+        "never the answer's body"
+    );
 
     let pending = env
         .store
@@ -415,7 +491,10 @@ async fn a_failure_is_retried_with_the_same_webhook_id_and_redelivery_adds_nothi
     assert_eq!(pending.status, DeliveryStatus::Pending);
     assert_eq!(pending.attempts, 1);
     let due = pending.due_at.unwrap();
-    assert!(due > started && due <= clock::now() + 5 * 60, "first retry within 5 minutes");
+    assert!(
+        due > started && due <= clock::now() + 5 * 60,
+        "first retry within 5 minutes"
+    );
 
     // The stream hands the same records over again: no second delivery.
     let again = env.notifier.handle(batch(records)).await.unwrap();
@@ -425,13 +504,22 @@ async fn a_failure_is_retried_with_the_same_webhook_id_and_redelivery_adds_nothi
 
     // Not due yet: nothing. Due, the receiver healed: delivered.
     let early = env.notifier.handle(scheduled(due - 1)).await.unwrap();
-    assert_eq!(early, json!({"attempted": 0, "delivered": 0, "abandoned": 0}));
+    assert_eq!(
+        early,
+        json!({"attempted": 0, "delivered": 0, "abandoned": 0})
+    );
     hook.set(Behaviour::Status(200));
     let report = env.notifier.handle(scheduled(due)).await.unwrap();
-    assert_eq!(report, json!({"attempted": 1, "delivered": 1, "abandoned": 0}));
+    assert_eq!(
+        report,
+        json!({"attempted": 1, "delivered": 1, "abandoned": 0})
+    );
     let got = hook.got();
     assert_eq!(got.len(), 2);
-    assert_eq!(got[1].headers["webhook-id"], id, "the same webhook-id on every attempt");
+    assert_eq!(
+        got[1].headers["webhook-id"], id,
+        "the same webhook-id on every attempt"
+    );
     assert_eq!(got[1].body, got[0].body, "the same body");
     assert!(got[1].verifies_with(&secret));
     let done = env
@@ -476,7 +564,10 @@ async fn a_failing_or_silent_endpoint_never_delays_a_healthy_one() {
     assert_eq!(silent.got().len(), 1);
     // The batch waits for the silent endpoint's 5 s limit, never longer.
     assert!(batch_took >= notifier::DELIVERY_TIMEOUT - Duration::from_millis(200));
-    assert!(batch_took < notifier::DELIVERY_TIMEOUT + Duration::from_secs(3), "{batch_took:?}");
+    assert!(
+        batch_took < notifier::DELIVERY_TIMEOUT + Duration::from_secs(3),
+        "{batch_took:?}"
+    );
     let reason = |tenant: &str| {
         let store = env.store.clone();
         let tenant = tenant.to_owned();
@@ -499,7 +590,10 @@ async fn a_failing_or_silent_endpoint_never_delays_a_healthy_one() {
     failing.set(Behaviour::Status(200));
     let report = env.notifier.handle(scheduled(due)).await.unwrap();
     let took = started.elapsed();
-    assert_eq!(report, json!({"attempted": 2, "delivered": 1, "abandoned": 0}));
+    assert_eq!(
+        report,
+        json!({"attempted": 2, "delivered": 1, "abandoned": 0})
+    );
     let healed_at = failing.got()[1].at.duration_since(started);
     eprintln!("retry to a healed endpoint after {healed_at:?}; the run took {took:?}");
     assert!(healed_at < Duration::from_millis(1500), "{healed_at:?}");
@@ -572,8 +666,15 @@ async fn delete_stops_deliveries_and_nothing_piles_up_without_an_endpoint() {
     put_pin(&env.apps, "t-200", "48151624").await;
     deliver(&mut env).await;
     // The pending retry is dropped, not attempted.
-    let report = env.notifier.handle(scheduled(clock::now() + 3600)).await.unwrap();
-    assert_eq!(report, json!({"attempted": 0, "delivered": 0, "abandoned": 0}));
+    let report = env
+        .notifier
+        .handle(scheduled(clock::now() + 3600))
+        .await
+        .unwrap();
+    assert_eq!(
+        report,
+        json!({"attempted": 0, "delivered": 0, "abandoned": 0})
+    );
     assert_eq!(hook.got().len(), 1, "nothing after DELETE");
     assert!(items_with_prefix(&env.store, "DELIVERY#").await.is_empty());
 }
@@ -584,7 +685,12 @@ async fn blocked_addresses_are_refused_at_delivery_time() {
     let hook = Receiver::start(Behaviour::Status(200)).await;
     portguard_tests::provision(&env.store, TENANT, ACCOUNT, "US", &[]).await;
     // Registered while the switch was on; the notifier runs without it.
-    register(&env, TENANT, &format!("http://localhost:{}/hook", hook.port)).await;
+    register(
+        &env,
+        TENANT,
+        &format!("http://localhost:{}/hook", hook.port),
+    )
+    .await;
     let strict = notifier::App::new(env.store.clone(), notifier::Sender::new(false).unwrap());
     let records = env.stream.read_at_least(1).await;
     strict.handle(batch(records)).await.unwrap();
@@ -635,12 +741,20 @@ async fn blocked_addresses_are_refused_at_delivery_time() {
         l.local_addr().unwrap().port()
     };
     let r = loose
-        .send(&format!("http://127.0.0.1:{closed}/"), &secret, "ae_x", "{}", clock::now())
+        .send(
+            &format!("http://127.0.0.1:{closed}/"),
+            &secret,
+            "ae_x",
+            "{}",
+            clock::now(),
+        )
         .await;
     assert_eq!(r, Err(notifier::Failure::ConnectionRefused));
     // A redirect is a failure, never followed.
     let redirect = Receiver::start(Behaviour::Status(302)).await;
-    let r = loose.send(&redirect.url, &secret, "ae_x", "{}", clock::now()).await;
+    let r = loose
+        .send(&redirect.url, &secret, "ae_x", "{}", clock::now())
+        .await;
     assert_eq!(r, Err(notifier::Failure::Status(302)));
 }
 
@@ -655,14 +769,22 @@ async fn other_records_and_events_are_ignored_or_refused() {
     // the rest (tenant, number and endpoint items).
     let mut modified: Vec<Value> = records
         .iter()
-        .filter(|r| r["dynamodb"]["NewImage"]["SK"]["S"].as_str().is_some_and(|s| s.starts_with("AUDIT#")))
+        .filter(|r| {
+            r["dynamodb"]["NewImage"]["SK"]["S"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("AUDIT#"))
+        })
         .cloned()
         .collect();
     assert_eq!(modified.len(), 1);
     modified[0]["eventName"] = json!("MODIFY");
     let mut others: Vec<Value> = records
         .iter()
-        .filter(|r| !r["dynamodb"]["NewImage"]["SK"]["S"].as_str().is_some_and(|s| s.starts_with("AUDIT#")))
+        .filter(|r| {
+            !r["dynamodb"]["NewImage"]["SK"]["S"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("AUDIT#"))
+        })
         .cloned()
         .collect();
     assert!(!others.is_empty());
@@ -688,7 +810,11 @@ async fn records_are_reported_failed_when_the_table_is_down() {
     let records = env.stream.read_at_least(1).await;
     let audit: Vec<Value> = records
         .into_iter()
-        .filter(|r| r["dynamodb"]["NewImage"]["SK"]["S"].as_str().is_some_and(|s| s.starts_with("AUDIT#")))
+        .filter(|r| {
+            r["dynamodb"]["NewImage"]["SK"]["S"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("AUDIT#"))
+        })
         .collect();
     let sequence = audit[0]["dynamodb"]["SequenceNumber"].clone();
     let down = {
@@ -700,11 +826,17 @@ async fn records_are_reported_failed_when_the_table_is_down() {
             ))
             .endpoint_url("http://127.0.0.1:9")
             .build();
-        Store::new(aws_sdk_dynamodb::Client::from_conf(config), env.store.table())
+        Store::new(
+            aws_sdk_dynamodb::Client::from_conf(config),
+            env.store.table(),
+        )
     };
     let app = notifier::App::new(down, notifier::Sender::new(true).unwrap());
     let out = app.handle(batch(audit.clone())).await.unwrap();
-    assert_eq!(out, json!({"batchItemFailures": [{"itemIdentifier": sequence}]}));
+    assert_eq!(
+        out,
+        json!({"batchItemFailures": [{"itemIdentifier": sequence}]})
+    );
     assert!(hook.got().is_empty());
     // Handed over again with the table back: delivered once.
     let out = env.notifier.handle(batch(audit)).await.unwrap();

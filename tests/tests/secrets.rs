@@ -496,11 +496,18 @@ async fn no_pin_hash_or_secret_in_any_notification() {
     .await;
     let mut endpoint_secrets = Vec::new();
     let put = |body: serde_json::Value| {
-        event("PUT", "/v1/notification-endpoint", As::Admin(TENANT), Some(&body.to_string()))
+        event(
+            "PUT",
+            "/v1/notification-endpoint",
+            As::Admin(TENANT),
+            Some(&body.to_string()),
+        )
     };
     let a = portguard_tests::answer(
         endpoints
-            .handle(portguard_tests::request(&put(json!({"url": tenant_hook.url}))))
+            .handle(portguard_tests::request(&put(
+                json!({"url": tenant_hook.url}),
+            )))
             .await,
     );
     endpoint_secrets.push(a.body["secret"].as_str().unwrap().to_owned());
@@ -540,15 +547,29 @@ async fn no_pin_hash_or_secret_in_any_notification() {
         post(&apps, "carrier-b", &port_out_body(ACCOUNT, pin, &nums[..1])).await;
     }
     assert_eq!(put_pin(&apps, TENANT, SET_SECOND).await.status, 200);
-    let a = post(&apps, "carrier-a", &port_out_body(ACCOUNT, SET_SECOND, &nums[..2])).await;
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, SET_SECOND, &nums[..2]),
+    )
+    .await;
     assert_eq!(a.status, 201, "{}", a.raw);
     let order = a.body["id"].as_str().unwrap().to_owned();
-    let a = post(&apps, "carrier-a", &port_out_body(ACCOUNT, SET_SECOND, &nums[2..3])).await;
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, SET_SECOND, &nums[2..3]),
+    )
+    .await;
     let stale = a.body["id"].as_str().unwrap().to_owned();
-    let foc = json!({"type": "port_out.foc_confirmed", "portOutId": order, "focDate": "2026-12-03"});
+    let foc =
+        json!({"type": "port_out.foc_confirmed", "portOutId": order, "focDate": "2026-12-03"});
     send_webhook(&apps, &signed("carrier-a", &foc)).await;
     apps.check
-        .run_check(clock::now() + 400 * 3600, Instant::now() + Duration::from_secs(30))
+        .run_check(
+            clock::now() + 400 * 3600,
+            Instant::now() + Duration::from_secs(30),
+        )
         .await
         .unwrap();
 

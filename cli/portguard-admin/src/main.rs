@@ -2,8 +2,8 @@
 //! table. Exit 0 on success; otherwise one line on stderr and exit 1.
 
 use clap::{Parser, Subcommand};
-use portguard_store::{clock, numbers::AddOutcome, Store};
 use portguard_store::notify::{Decided, EndpointChange, Target};
+use portguard_store::{clock, numbers::AddOutcome, Store};
 use portguard_validation::{AccountNumber, CarrierId, Country, NotifyUrl, PhoneNumber, TenantId};
 use serde_json::json;
 use std::process::ExitCode;

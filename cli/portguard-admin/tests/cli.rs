@@ -219,7 +219,14 @@ fn carrier_endpoints_show_the_secret_once() {
     let cli = Cli::new();
     cli.ok(&["create-table"]);
     let set = |url: &str, extra: &[&str]| {
-        let mut args = vec!["carrier", "set-endpoint", "--carrier-id", "carrier-a", "--url", url];
+        let mut args = vec![
+            "carrier",
+            "set-endpoint",
+            "--carrier-id",
+            "carrier-a",
+            "--url",
+            url,
+        ];
         args.extend_from_slice(extra);
         args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
     };
@@ -238,23 +245,42 @@ fn carrier_endpoints_show_the_secret_once() {
     assert!(!shown.to_string().contains("whsec_"));
     // The same URL: unchanged, no secret. A new URL keeps the secret.
     let args = set("https://carrier-a.example/hooks", &[]);
-    assert!(!cli.ok(&args.iter().map(String::as_str).collect::<Vec<_>>()).contains("whsec_"));
+    assert!(!cli
+        .ok(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .contains("whsec_"));
     let args = set("https://carrier-a.example/v2", &[]);
-    assert!(!cli.ok(&args.iter().map(String::as_str).collect::<Vec<_>>()).contains("whsec_"));
+    assert!(!cli
+        .ok(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .contains("whsec_"));
     let args = set("https://carrier-a.example/v2", &["--rotate-secret"]);
     let rotated = cli.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(rotated.contains("whsec_") && !rotated.contains(&secret));
     // The URL rules of section 14; loopback only with the switch.
-    for url in ["http://carrier-a.example/", "https://10.0.0.1/", "https://localhost/"] {
+    for url in [
+        "http://carrier-a.example/",
+        "https://10.0.0.1/",
+        "https://localhost/",
+    ] {
         let args = set(url, &[]);
         cli.fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
     }
     let out = Command::new(env!("CARGO_BIN_EXE_portguard-admin"))
-        .args(["carrier", "set-endpoint", "--carrier-id", "carrier-b", "--url", "http://127.0.0.1:9900/hook"])
+        .args([
+            "carrier",
+            "set-endpoint",
+            "--carrier-id",
+            "carrier-b",
+            "--url",
+            "http://127.0.0.1:9900/hook",
+        ])
         .env("TABLE_NAME", &cli.table)
         .env("NOTIFY_ALLOW_LOOPBACK_HTTP", "true")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     cli.fails(&["carrier", "show", "--carrier-id", "carrier-c"]);
 }

@@ -113,8 +113,9 @@ impl App {
     /// failed records (`batchItemFailures`), the schedule its [`Report`].
     pub async fn handle(&self, event: Value) -> Result<Value, NotifyError> {
         if event.get("Records").is_some() {
-            let batch: StreamEvent = serde_json::from_value(event)
-                .map_err(|e| NotifyError::InvalidEvent(format!("not a DynamoDB stream batch: {e}")))?;
+            let batch: StreamEvent = serde_json::from_value(event).map_err(|e| {
+                NotifyError::InvalidEvent(format!("not a DynamoDB stream batch: {e}"))
+            })?;
             let answer = self.handle_stream(batch).await;
             Ok(serde_json::to_value(answer).expect("serialisable"))
         } else if event.get("detail-type").is_some() {

@@ -152,7 +152,10 @@ mod tests {
         let item = image_to_item(&image).unwrap();
         assert_eq!(item["a"], AttributeValue::S("x".into()));
         assert_eq!(item["n"], AttributeValue::N("12".into()));
-        assert_eq!(item["l"], AttributeValue::L(vec![AttributeValue::S("y".into())]));
+        assert_eq!(
+            item["l"],
+            AttributeValue::L(vec![AttributeValue::S("y".into())])
+        );
         assert!(image_to_item(&json!({"a": {"Q": 1}})).is_none());
     }
 }

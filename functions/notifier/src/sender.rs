@@ -125,7 +125,8 @@ impl Sender {
     ) -> Result<(), Failure> {
         // The URL rules again at delivery time: an IP literal never reaches
         // the resolver, and the switch may have been turned off since.
-        let url = NotifyUrl::parse(url, self.allow_loopback).map_err(|_| Failure::BlockedAddress)?;
+        let url =
+            NotifyUrl::parse(url, self.allow_loopback).map_err(|_| Failure::BlockedAddress)?;
         let signature = standardwebhooks::Webhook::new(secret)
             .and_then(|w| w.sign(webhook_id, timestamp, payload.as_bytes()))
             .map_err(|_| Failure::Other)?;

@@ -51,7 +51,12 @@ impl App {
             },
             Method::PUT => {
                 let body = self.parse_put(req.body())?;
-                if self.store.get_tenant_ref(tenant_id.as_str()).await?.is_none() {
+                if self
+                    .store
+                    .get_tenant_ref(tenant_id.as_str())
+                    .await?
+                    .is_none()
+                {
                     return Err(ApiError::new(
                         404,
                         "TENANT_NOT_FOUND",

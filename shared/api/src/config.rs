@@ -77,7 +77,10 @@ pub fn allow_loopback_http() -> Result<bool, ConfigError> {
             "true" | "1" => Ok(true),
             other => Err(ConfigError {
                 var: "NOTIFY_ALLOW_LOOPBACK_HTTP",
-                message: format!("must be true or false, got {:?}", other.chars().take(64).collect::<String>()),
+                message: format!(
+                    "must be true or false, got {:?}",
+                    other.chars().take(64).collect::<String>()
+                ),
             }),
         },
     }

@@ -6,14 +6,14 @@
 
 /// Delay before attempt `k + 2`, after attempt `k + 1` failed, in seconds.
 pub const RETRY_DELAYS: [i64; 8] = [
-    60,          // 1 min
-    5 * 60,      // 5 min
-    30 * 60,     // 30 min
-    2 * 3600,    // 2 h
-    5 * 3600,    // 5 h
-    10 * 3600,   // 10 h
-    12 * 3600,   // 12 h
-    12 * 3600,   // 12 h
+    60,        // 1 min
+    5 * 60,    // 5 min
+    30 * 60,   // 30 min
+    2 * 3600,  // 2 h
+    5 * 3600,  // 5 h
+    10 * 3600, // 10 h
+    12 * 3600, // 12 h
+    12 * 3600, // 12 h
 ];
 
 /// Attempts in all: the first and one per retry delay.

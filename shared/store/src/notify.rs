@@ -162,10 +162,7 @@ pub struct Delivery {
 }
 
 fn delivery_key(audit_id: &str, target: &Target) -> Item {
-    key(
-        format!("DELIVERY#{audit_id}#{}", target.part()),
-        "DELIVERY",
-    )
+    key(format!("DELIVERY#{audit_id}#{}", target.part()), "DELIVERY")
 }
 
 fn due_sk(due_at: i64, delivery: &Delivery) -> String {
@@ -245,7 +242,11 @@ impl Store {
         change: EndpointChange<'_>,
         audit: Option<&AuditEvent>,
     ) -> Result<Decided<()>, StoreError> {
-        let (kind, id) = target.part().split_once('#').map(|(k, i)| (k.to_owned(), i.to_owned())).expect("kind#id");
+        let (kind, id) = target
+            .part()
+            .split_once('#')
+            .map(|(k, i)| (k.to_owned(), i.to_owned()))
+            .expect("kind#id");
         let mut update = Update::default()
             .set("url", s(change.url))
             .set("updatedAt", s(change.now))
@@ -302,7 +303,11 @@ impl Store {
     ) -> Result<Decided<()>, StoreError> {
         let mut items = vec![step];
         if let Some(audit) = audit {
-            items.push(TransactWriteItem::builder().put(audit.put(&self.table)).build());
+            items.push(
+                TransactWriteItem::builder()
+                    .put(audit.put(&self.table))
+                    .build(),
+            );
         }
         match self
             .client
