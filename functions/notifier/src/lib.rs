@@ -24,7 +24,7 @@ use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse
 use futures::StreamExt;
 use lambda_runtime::Diagnostic;
 use portguard_rules::notify::{after_failure, AfterFailure};
-use portguard_store::notify::{AttemptEnd, Delivery, Target};
+use portguard_store::notify::{AttemptEnd, Delivery, Endpoint, Target};
 use portguard_store::{clock, AuditEvent, Store, StoreError};
 use serde::Serialize;
 use serde_json::Value;
@@ -222,9 +222,9 @@ impl App {
         payload: String,
     ) -> Result<(), StoreError> {
         // No endpoint, nothing to do and nothing kept.
-        if self.store.get_endpoint(&target).await?.is_none() {
+        let Some(endpoint) = self.store.get_endpoint(&target).await? else {
             return Ok(());
-        }
+        };
         let now = clock::now();
         let delivery = Delivery::new(audit_id, target, payload);
         if !self
@@ -235,24 +235,18 @@ impl App {
             tracing::info!(audit_id, target = %delivery.target, "delivery already recorded; a redelivered record");
             return Ok(());
         }
-        self.attempt(&delivery, None).await.map(|_| ())
+        self.attempt(&delivery, &endpoint, None).await.map(|_| ())
     }
 
-    /// One attempt of a delivery this caller claimed, and its bookkeeping.
-    /// `scheduled_now` is the scheduled run's clock; the stream uses the
-    /// wall clock.
+    /// One attempt of a delivery this caller claimed, to the endpoint as
+    /// just read, and its bookkeeping. `scheduled_now` is the scheduled
+    /// run's clock; the stream uses the wall clock.
     async fn attempt(
         &self,
         delivery: &Delivery,
+        endpoint: &Endpoint,
         scheduled_now: Option<i64>,
-    ) -> Result<Option<Outcome>, StoreError> {
-        // Read at attempt time: a deleted endpoint stops deliveries, a
-        // rotated secret signs the next attempt.
-        let Some(endpoint) = self.store.get_endpoint(&delivery.target).await? else {
-            self.store.drop_delivery(delivery).await?;
-            tracing::info!(audit_id = %delivery.audit_id, target = %delivery.target, "endpoint gone; delivery dropped");
-            return Ok(None);
-        };
+    ) -> Result<Outcome, StoreError> {
         let started = Instant::now();
         let result = self
             .sender
@@ -296,7 +290,21 @@ impl App {
             tracing::warn!(audit_id = %delivery.audit_id, target = %delivery.target, "delivery abandoned after the last attempt");
             portguard_api::metrics::count(SERVICE, "NotificationAbandoned");
         }
-        Ok(Some(outcome))
+        Ok(outcome)
+    }
+
+    /// One due delivery: read its endpoint at attempt time (a deleted
+    /// endpoint drops it, a rotated secret signs it), take it, try it.
+    async fn retry(&self, due: Delivery, now: i64) -> Result<Option<Outcome>, StoreError> {
+        let Some(endpoint) = self.store.get_endpoint(&due.target).await? else {
+            self.store.drop_delivery(&due).await?;
+            tracing::info!(audit_id = %due.audit_id, target = %due.target, "endpoint gone; delivery dropped");
+            return Ok(None);
+        };
+        match self.store.claim_delivery(&due, now + LEASE_SECONDS).await? {
+            Some(claimed) => self.attempt(&claimed, &endpoint, Some(now)).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The scheduled run: every delivery due at `now`, until done or the
@@ -317,10 +325,7 @@ impl App {
                         if Instant::now() >= stop {
                             return Ok(None);
                         }
-                        match self.store.claim_delivery(&due, now + LEASE_SECONDS).await? {
-                            Some(claimed) => self.attempt(&claimed, Some(now)).await,
-                            None => Ok(None),
-                        }
+                        self.retry(due, now).await
                     })
                     .buffer_unordered(RETRY_CONCURRENCY)
                     .collect()
