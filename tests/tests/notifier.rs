@@ -509,6 +509,14 @@ async fn a_failure_is_retried_with_the_same_webhook_id_and_redelivery_adds_nothi
         json!({"attempted": 0, "delivered": 0, "abandoned": 0})
     );
     hook.set(Behaviour::Status(200));
+    // The secret is rotated meanwhile: the retry is signed with the new one.
+    let rotate = endpoint_event(
+        "PUT",
+        TENANT,
+        Some(json!({"url": hook.url, "rotateSecret": true})),
+    );
+    let rotated = answer(call(&env.endpoints, &rotate).await);
+    let new_secret = rotated.body["secret"].as_str().unwrap().to_owned();
     let report = env.notifier.handle(scheduled(due)).await.unwrap();
     assert_eq!(
         report,
@@ -521,7 +529,12 @@ async fn a_failure_is_retried_with_the_same_webhook_id_and_redelivery_adds_nothi
         "the same webhook-id on every attempt"
     );
     assert_eq!(got[1].body, got[0].body, "the same body");
-    assert!(got[1].verifies_with(&secret));
+    assert!(got[0].verifies_with(&secret));
+    assert!(got[1].verifies_with(&new_secret));
+    assert!(
+        !got[1].verifies_with(&secret),
+        "the old secret no longer signs"
+    );
     let done = env
         .store
         .get_delivery(&id, &Target::Tenant(TENANT.into()))
