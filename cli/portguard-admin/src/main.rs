@@ -20,7 +20,10 @@ use std::time::Duration;
         Examples:\n  portguard-admin create-table\n  \
         portguard-admin tenant put --tenant-id t-100 --account-number ACC-1001 --country US --name \"Acme\"\n  \
         portguard-admin numbers add --tenant-id t-100 +12065550100 \"(206) 555-0101\"\n  \
-        portguard-admin tenant show --tenant-id t-100"
+        portguard-admin tenant show --tenant-id t-100\n  \
+        portguard-admin carrier set-endpoint --carrier-id carrier-a --url https://carrier-a.example/hooks\n  \
+        portguard-admin carrier show --carrier-id carrier-a\n\n\
+        NOTIFY_ALLOW_LOOPBACK_HTTP=true lets an endpoint be http://127.0.0.1 or localhost (development only)."
 )]
 struct Cli {
     /// DynamoDB table to use.
