@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make dev`: DynamoDB Local (port 8000, or the first free one above), the table
-# and two demo tenants, then the four functions under `cargo lambda watch` on
-# port 9000 (or the first free one above), reloading as you edit.
+# and two demo tenants, then the five functions under `cargo lambda watch` on
+# port 9000 (or the first free one above), reloading as you edit. The notifier
+# may send to loopback (NOTIFY_ALLOW_LOOPBACK_HTTP=true); scripts/notify-dev.py
+# is a receiver and feeds it the table's stream.
 # Ctrl-C stops watch and DynamoDB Local.
 #
 #   t-100  ACC-1001  US  "Demo Tenant"        +12065550100..102
@@ -28,6 +30,8 @@ cleanup() {
 use_venv
 export_dev_env
 export TABLE_NAME=portguard-dev
+# Development only: notification endpoints may be http://127.0.0.1 / localhost.
+export NOTIFY_ALLOW_LOOPBACK_HTTP=true
 
 # A fresh in-memory database each time: stop one a killed session left behind.
 "$ROOT/scripts/dynamodb-local.sh" stop "$DDB_NAME" >/dev/null 2>&1 || true
@@ -69,6 +73,13 @@ cat <<EOF
 
   or with curl:
     curl -s -X POST http://127.0.0.1:$WATCH_PORT/2015-03-31/functions/set-pin/invocations -d @events/set-pin-get.json
+
+  notifications (section 14): a receiver, the tenant's endpoint, and the stream fed to the notifier:
+    python3 scripts/notify-dev.py receive 9900          # prints each notification (WHSEC=whsec_... verifies it)
+    curl -s -X POST http://127.0.0.1:$WATCH_PORT/2015-03-31/functions/set-pin/invocations -d @events/notification-endpoint-put.json
+    $ENV_HINT
+    $VENV_BIN/python scripts/notify-dev.py pump http://127.0.0.1:$WATCH_PORT
+    $INVOKE notifier --data-file events/notifier-schedule.json   # due retries now
 
   the admin CLI against this database:
     $ENV_HINT

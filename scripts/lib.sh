@@ -11,9 +11,9 @@ RUN_DIR="$LOCAL/run"
 VENV_BIN="$LOCAL/venv/bin"
 mkdir -p "$RUN_DIR"
 
-# The four functions, named as their packages and binaries.
+# The five functions, named as their packages and binaries.
 # shellcheck disable=SC2034 # used by the scripts that source this file
-PORTGUARD_FUNCTIONS=(set-pin submit-port-out carrier-webhook status-check)
+PORTGUARD_FUNCTIONS=(set-pin submit-port-out carrier-webhook status-check notifier)
 
 log() { printf '[%s] %s\n' "${LOG_TAG:-portguard}" "$*" >&2; }
 die() { log "error: $*"; exit 1; }

@@ -35,6 +35,7 @@ CARRIER = "portguard/carrier"
 ROUTES = {
     ("ANY", "/v1/pin"): ("set-pin", {ADMIN}),
     ("GET", "/v1/audit-events"): ("set-pin", {ADMIN}),
+    ("ANY", "/v1/notification-endpoint"): ("set-pin", {ADMIN}),
     ("POST", "/v1/port-outs"): ("submit-port-out", {CARRIER}),
     ("GET", "/v1/port-outs"): ("submit-port-out", {CARRIER, ADMIN}),
     ("GET", "/v1/port-outs/{id}"): ("submit-port-out", {CARRIER, ADMIN}),
@@ -42,7 +43,7 @@ ROUTES = {
     ("POST", "/v1/carrier-events/{carrierId}"): ("carrier-webhook", None),
 }
 
-FUNCTIONS = ["set-pin", "submit-port-out", "carrier-webhook", "status-check"]
+FUNCTIONS = ["set-pin", "submit-port-out", "carrier-webhook", "status-check", "notifier"]
 
 TABLE_ARN = {"Fn::GetAtt": ["Table", "Arn"]}
 
@@ -55,8 +56,9 @@ def index_arn(name: str) -> dict:
 DYNAMODB_GRANTS = {
     # GET/PUT /v1/pin: GetItem, then a transaction Update tenant + Put audit;
     # GET /v1/audit-events: Query on the table.
+    # DELETE /v1/notification-endpoint: DeleteItem (tenant endpoint keys only).
     "set-pin": {
-        "table": {"GetItem", "UpdateItem", "PutItem", "ConditionCheckItem", "Query"},
+        "table": {"GetItem", "UpdateItem", "PutItem", "ConditionCheckItem", "Query", "DeleteItem"},
     },
     "submit-port-out": {
         "table": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "Query"},
@@ -70,6 +72,17 @@ DYNAMODB_GRANTS = {
         "table": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
         "OpenOrders": {"Query"},
     },
+    # Endpoints, deliveries and orders by key; due deliveries; its stream.
+    "notifier": {
+        "table": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
+        "DueDeliveries": {"Query"},
+        "stream": {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"},
+    },
+}
+
+# function -> other actions it may take, on the resource (logical id) named
+OTHER_GRANTS = {
+    "notifier": {"sqs:SendMessage": {"Fn::GetAtt": ["NotifierFailureQueue", "Arn"]}},
 }
 
 # function -> the secret it may read (logical id) and the env variable naming it
@@ -78,6 +91,7 @@ SECRETS = {
     "submit-port-out": ("PinPepperSecret", "PIN_PEPPER_SECRET_ARN"),
     "carrier-webhook": ("CarrierWebhookSecrets", "CARRIER_WEBHOOK_SECRETS_ARN"),
     "status-check": None,
+    "notifier": None,
 }
 SECRET_ENV_VARS = {"PIN_PEPPER_SECRET_ARN", "CARRIER_WEBHOOK_SECRETS_ARN"}
 POLICY_ENV_VARS = {
@@ -103,6 +117,18 @@ ERROR_CODES = {
     },
     ("delete", "/v1/pin"): {**JWT_CODES, **COMMON_CODES, "405": {"PIN_CANNOT_BE_REMOVED"}},
     ("get", "/v1/audit-events"): {**JWT_CODES, **COMMON_CODES, "400": {"INVALID_REQUEST"}},
+    ("get", "/v1/notification-endpoint"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "404": {"NOTIFICATION_ENDPOINT_NOT_FOUND"},
+    },
+    ("put", "/v1/notification-endpoint"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST", "INVALID_URL"},
+        "404": {"TENANT_NOT_FOUND"},
+    },
+    ("delete", "/v1/notification-endpoint"): {**JWT_CODES, **COMMON_CODES},
     ("post", "/v1/port-outs"): {
         **JWT_CODES,
         **COMMON_CODES,
@@ -228,7 +254,9 @@ def statements(res) -> list:
 def resource_label(resource) -> str | None:
     if resource == TABLE_ARN:
         return "table"
-    for name in ("GSI1", "GSI2", "OpenOrders"):
+    if resource == {"Fn::Sub": "${Table.Arn}/stream/*"}:
+        return "stream"
+    for name in ("GSI1", "GSI2", "OpenOrders", "DueDeliveries"):
         if resource == index_arn(name):
             return name
     return None
@@ -237,7 +265,7 @@ def resource_label(resource) -> str | None:
 # ---------------------------------------------------------------------------
 # Functions
 # ---------------------------------------------------------------------------
-def test_four_rust_functions(template, resources):
+def test_five_rust_functions(template, resources):
     funcs = functions_by_name(resources)
     assert sorted(funcs) == sorted(FUNCTIONS)
     for name, (logical_id, res) in funcs.items():
@@ -275,6 +303,13 @@ def test_every_function_has_its_own_inline_least_privilege_policy(resources):
                 assert isinstance(action, str) and "*" not in action, f"{logical_id}: wildcard action {action!r}"
             ddb = [a for a in actions if a.startswith("dynamodb:")]
             sm = [a for a in actions if a.startswith("secretsmanager:")]
+            other = [a for a in actions if a not in ddb and a not in sm]
+            for action in other:
+                allowed = OTHER_GRANTS.get(name, {})
+                assert action in allowed, f"{logical_id}: unexpected action {action}"
+                assert as_list(st["Resource"]) == [allowed[action]], f"{logical_id}: {action} on {st['Resource']!r}"
+            if other:
+                continue
             assert len(ddb) + len(sm) == len(actions), f"{logical_id}: unexpected actions {actions}"
             for resource in as_list(st["Resource"]):
                 assert resource != "*", f"{logical_id}: Resource '*' in {st!r}"
@@ -390,6 +425,33 @@ def test_alarms(resources):
     ), "no PinLocked alarm"
 
 
+def test_notifier_reads_new_audit_items_and_retries_every_minute(resources):
+    _logical_id, res = functions_by_name(resources)["notifier"]
+    events = res["Properties"].get("Events", {})
+    assert any(
+        e["Type"] == "ScheduleV2" and e["Properties"]["ScheduleExpression"] == "rate(1 minute)"
+        for e in events.values()
+    )
+    mappings = [r["Properties"] for r in resources.values() if r.get("Type") == "AWS::Lambda::EventSourceMapping"]
+    assert len(mappings) == 1
+    m = mappings[0]
+    assert m["FunctionName"] == {"Ref": _logical_id}
+    assert m["EventSourceArn"] == {"Fn::GetAtt": ["Table", "StreamArn"]}
+    assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert m["BisectBatchOnFunctionError"] is True
+    queue = m["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert resources[queue]["Type"] == "AWS::SQS::Queue"
+    patterns = " ".join(f["Pattern"] for f in m["FilterCriteria"]["Filters"]).replace(" ", "")
+    assert '"eventName":["INSERT"]' in patterns and '"prefix":"AUDIT#"' in patterns
+    alarms = [r["Properties"] for r in resources.values() if r.get("Type") == "AWS::CloudWatch::Alarm"]
+    assert any(a.get("MetricName") == "NotificationAbandoned" and a.get("Namespace") == "portguard" for a in alarms)
+    assert any(
+        a.get("Namespace") == "AWS/SQS"
+        and {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}} in a.get("Dimensions", [])
+        for a in alarms
+    ), "no alarm on the notifier's on-failure queue"
+
+
 def test_status_check_is_scheduled(resources):
     _logical_id, res = functions_by_name(resources)["status-check"]
     events = res["Properties"].get("Events", {})
@@ -431,7 +493,7 @@ def test_table_protections(resources):
 def test_table_keys_match_table_design(resources):
     p = resources["Table"]["Properties"]
     design = table_design_indexes()
-    assert set(design) == {"table", "GSI1", "GSI2", "OpenOrders"}, design
+    assert set(design) == {"table", "GSI1", "GSI2", "OpenOrders", "DueDeliveries"}, design
 
     def keys(schema):
         by_type = {k["KeyType"]: k["AttributeName"] for k in schema}
@@ -439,7 +501,7 @@ def test_table_keys_match_table_design(resources):
 
     assert keys(p["KeySchema"]) == design["table"][:2]
     gsis = {g["IndexName"]: g for g in p.get("GlobalSecondaryIndexes", [])}
-    assert set(gsis) == {"GSI1", "GSI2", "OpenOrders"}
+    assert set(gsis) == {"GSI1", "GSI2", "OpenOrders", "DueDeliveries"}
     for name, gsi in gsis.items():
         assert keys(gsi["KeySchema"]) == design[name][:2], name
         assert gsi["Projection"]["ProjectionType"] == design[name][2] == "ALL", name

@@ -6,6 +6,8 @@
 //! Reads PORTGUARD_WATCH_URL, TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB and
 //! PORTGUARD_WATCH_LOG (watch's output, searched for leaked PINs).
 
+mod notify_support;
+
 use portguard_store::Store;
 use portguard_tests::*;
 use serde_json::{json, Value};
@@ -208,6 +210,91 @@ async fn port_out_through_cargo_lambda_watch() {
         assert!(
             !log.contains(pin) && !log.contains("55018343"),
             "watch's log holds a PIN"
+        );
+    }
+}
+
+/// A port-out request reaches the tenant's loopback receiver: the endpoint
+/// is registered through set-pin, the records come from DynamoDB Local's
+/// stream and are handed to the notifier binary under watch, as Lambda's
+/// event source mapping would (test.sh sets NOTIFY_ALLOW_LOOPBACK_HTTP).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs cargo lambda watch: run by `make test`"]
+async fn port_out_notification_through_cargo_lambda_watch() {
+    use notify_support::{batch, scheduled, Behaviour, Receiver, StreamReader};
+    let (store, suffix) = shared_table().await;
+    let mut stream = StreamReader::new(&store).await;
+    // Skip what earlier tests wrote.
+    stream.read().await;
+    let tenant: &'static str = Box::leak(format!("t-e2e-n-{suffix}").into_boxed_str());
+    let account = format!("ACC-N-{suffix}");
+    let tail = u64::from_str_radix(&suffix[suffix.len() - 4..], 32).unwrap_or(0) % 10_000;
+    let number = format!("+1312555{tail:04}");
+    provision(&store, tenant, &account, "US", &[&number]).await;
+    let hook = Receiver::start(Behaviour::Status(200)).await;
+
+    let call = |function: &'static str, ev: Value| async move {
+        tokio::task::spawn_blocking(move || invoke(function, &ev))
+            .await
+            .unwrap()
+    };
+    let put = event(
+        "PUT",
+        "/v1/notification-endpoint",
+        As::Admin(tenant),
+        Some(&json!({ "url": hook.url }).to_string()),
+    );
+    let result = call("set-pin", put).await;
+    assert_eq!(result["statusCode"], 200, "{result}");
+    let body: Value = serde_json::from_str(result["body"].as_str().unwrap()).unwrap();
+    let secret = body["secret"].as_str().unwrap().to_owned();
+
+    let pin = "61730492";
+    let put_pin = event(
+        "PUT",
+        "/v1/pin",
+        As::Admin(tenant),
+        Some(&json!({ "pin": pin }).to_string()),
+    );
+    assert_eq!(call("set-pin", put_pin).await["statusCode"], 200);
+    let post = event(
+        "POST",
+        "/v1/port-outs",
+        As::Carrier("carrier-a"),
+        Some(
+            &json!({"accountNumber": account, "pin": pin, "phoneNumbers": [number],
+                    "pon": "PON-E2E-N", "authorizedName": "Jane Doe"})
+            .to_string(),
+        ),
+    );
+    let result = call("submit-port-out", post).await;
+    assert_eq!(result["statusCode"], 201, "{result}");
+    let order: Value = serde_json::from_str(result["body"].as_str().unwrap()).unwrap();
+
+    let records = stream.read_at_least(3).await;
+    let answer = call("notifier", batch(records)).await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    let got = hook.got();
+    let requested: Vec<_> = got
+        .iter()
+        .filter(|r| r.json()["type"] == "port_out.requested")
+        .collect();
+    assert_eq!(requested.len(), 1, "{got:?}");
+    let r = requested[0];
+    assert!(r.verifies_with(&secret));
+    assert_eq!(r.json()["data"]["portOutId"], order["id"]);
+    assert_eq!(r.json()["data"]["tenantId"], tenant);
+    assert!(!r.body.contains(pin));
+    let types: Vec<_> = got.iter().map(|r| r.json()["type"].clone()).collect();
+    assert!(types.contains(&json!("pin.set")), "{types:?}");
+
+    let report = call("notifier", scheduled(portguard_store::clock::now())).await;
+    assert!(report["attempted"].is_u64(), "{report}");
+    if let Ok(path) = std::env::var("PORTGUARD_WATCH_LOG") {
+        let log = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            !log.contains(secret.trim_start_matches("whsec_")),
+            "watch's log holds the endpoint secret"
         );
     }
 }

@@ -7,6 +7,7 @@
 //! used (valid or not), the pepper and the webhook secrets; logs and
 //! responses also for the stored PIN hashes.
 
+mod notify_support;
 mod support;
 
 use portguard_rules::LockPolicy;
@@ -463,5 +464,194 @@ async fn no_pin_pepper_hash_or_webhook_secret_anywhere() {
         table.len(),
         pins.len(),
         hashes.len()
+    );
+}
+
+/// Notifications: the same kind of traffic (PINs set, changed, wrong,
+/// malformed; a lockout; port-outs; webhooks; the scheduled check; endpoint
+/// changes and a rotated secret), every audit item delivered from the real
+/// stream to the tenant's and the carrier's receivers; then every body and
+/// header they got is searched for every PIN, the stored hashes, the pepper
+/// and every webhook secret (the endpoints' own included), and the logs for
+/// the endpoints' secrets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_pin_hash_or_secret_in_any_notification() {
+    use notify_support::{batch, Behaviour, Receiver, StreamReader};
+    let _ = captured_logs();
+    let store = fresh_store().await;
+    let mut stream = StreamReader::new(&store).await;
+    let apps = apps(&store, LOCK);
+    let endpoints =
+        set_pin::App::new(store.clone(), portguard_tests::hasher()).allow_loopback_http(true);
+    let tenant_hook = Receiver::start(Behaviour::Status(200)).await;
+    let carrier_hook = Receiver::start(Behaviour::Status(200)).await;
+    let nums = numbers("206", 700, 4);
+    portguard_tests::provision(
+        &store,
+        TENANT,
+        ACCOUNT,
+        "US",
+        &nums.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    let mut endpoint_secrets = Vec::new();
+    let put = |body: serde_json::Value| {
+        event(
+            "PUT",
+            "/v1/notification-endpoint",
+            As::Admin(TENANT),
+            Some(&body.to_string()),
+        )
+    };
+    let a = portguard_tests::answer(
+        endpoints
+            .handle(portguard_tests::request(&put(
+                json!({"url": tenant_hook.url}),
+            )))
+            .await,
+    );
+    endpoint_secrets.push(a.body["secret"].as_str().unwrap().to_owned());
+    let a = portguard_tests::answer(
+        endpoints
+            .handle(portguard_tests::request(&put(
+                json!({"url": tenant_hook.url, "rotateSecret": true}),
+            )))
+            .await,
+    );
+    endpoint_secrets.push(a.body["secret"].as_str().unwrap().to_owned());
+    let carrier_secret = portguard_secrets::new_endpoint_secret();
+    let now = clock::format(clock::now());
+    store
+        .write_endpoint(
+            &portguard_store::notify::Target::Carrier("carrier-a".into()),
+            None,
+            portguard_store::notify::EndpointChange {
+                url: &carrier_hook.url,
+                secret: Some(&carrier_secret),
+                now: &now,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    endpoint_secrets.push(carrier_secret);
+
+    for pin in WEAK.iter().chain(MALFORMED.iter()) {
+        put_pin(&apps, TENANT, pin).await;
+    }
+    assert_eq!(put_pin(&apps, TENANT, SET_FIRST).await.status, 200);
+    for pin in MALFORMED {
+        post(&apps, "carrier-a", &port_out_body(ACCOUNT, pin, &nums[..1])).await;
+    }
+    for pin in &WRONG_GUESSES[..4] {
+        post(&apps, "carrier-b", &port_out_body(ACCOUNT, pin, &nums[..1])).await;
+    }
+    assert_eq!(put_pin(&apps, TENANT, SET_SECOND).await.status, 200);
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, SET_SECOND, &nums[..2]),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+    let order = a.body["id"].as_str().unwrap().to_owned();
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, SET_SECOND, &nums[2..3]),
+    )
+    .await;
+    let stale = a.body["id"].as_str().unwrap().to_owned();
+    let foc =
+        json!({"type": "port_out.foc_confirmed", "portOutId": order, "focDate": "2026-12-03"});
+    send_webhook(&apps, &signed("carrier-a", &foc)).await;
+    apps.check
+        .run_check(
+            clock::now() + 400 * 3600,
+            Instant::now() + Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+
+    let records = stream.read_at_least(1).await;
+    let notifier = notifier::App::new(store.clone(), notifier::Sender::new(true).unwrap());
+    let out = notifier.handle(batch(records)).await.unwrap();
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    let tenant_got = tenant_hook.got();
+    let carrier_got = carrier_hook.got();
+    assert!(tenant_got.len() >= 10, "{}", tenant_got.len());
+    assert!(
+        carrier_got.iter().any(|r| r.body.contains(&stale)),
+        "the carrier heard of the expiry"
+    );
+    let sent: String = tenant_got
+        .iter()
+        .chain(carrier_got.iter())
+        .map(|r| {
+            let mut headers: Vec<_> = r
+                .headers
+                .iter()
+                .filter(|(k, _)| k.as_str() != "webhook-signature")
+                .collect();
+            headers.sort();
+            format!("{headers:?} {}", r.body)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let hashes: Vec<String> = items_with_prefix(&store, "ACCOUNT#")
+        .await
+        .iter()
+        .filter_map(|i| i.get("pinHash").and_then(|h| h.as_s().ok()).cloned())
+        .collect();
+    assert_eq!(hashes.len(), 1);
+    let logs = captured_logs();
+
+    let mut pins: Vec<&str> = vec![SET_FIRST, SET_SECOND];
+    pins.extend(&WRONG_GUESSES[..4]);
+    pins.extend(WEAK);
+    pins.extend(MALFORMED);
+    let mut leaks = Vec::new();
+    for pin in &pins {
+        for needle in needles(pin) {
+            if sent.contains(&needle) {
+                leaks.push(format!("PIN {needle:?} in a notification"));
+            }
+        }
+    }
+    for hash in &hashes {
+        for part in std::iter::once(hash.as_str()).chain(hash.rsplit('$').take(2)) {
+            if part.len() >= 16 && sent.contains(part) {
+                leaks.push(format!("PIN hash part {part:?} in a notification"));
+            }
+        }
+    }
+    for (what, secret) in [
+        ("pepper", PEPPER),
+        ("webhook secret A", SECRET_A.trim_start_matches("whsec_")),
+        ("webhook secret B", SECRET_B.trim_start_matches("whsec_")),
+        ("a whsec_ secret", "whsec_"),
+        ("an argon2 hash", "$argon2"),
+    ] {
+        if sent.contains(secret) {
+            leaks.push(format!("{what} in a notification"));
+        }
+    }
+    for secret in &endpoint_secrets {
+        let key = secret.trim_start_matches("whsec_");
+        if sent.contains(key) {
+            leaks.push("an endpoint secret in a notification".into());
+        }
+        if logs.contains(key) {
+            leaks.push("an endpoint secret in the logs".into());
+        }
+    }
+    assert!(leaks.is_empty(), "leaks: {leaks:#?}");
+    eprintln!(
+        "searched {} notifications ({} bytes) for {} PINs, {} hashes, the pepper and {} secrets",
+        tenant_got.len() + carrier_got.len(),
+        sent.len(),
+        pins.len(),
+        hashes.len(),
+        endpoint_secrets.len() + 2
     );
 }

@@ -2,8 +2,9 @@
 //! table. Exit 0 on success; otherwise one line on stderr and exit 1.
 
 use clap::{Parser, Subcommand};
+use portguard_store::notify::{Decided, EndpointChange, Target};
 use portguard_store::{clock, numbers::AddOutcome, Store};
-use portguard_validation::{AccountNumber, Country, PhoneNumber, TenantId};
+use portguard_validation::{AccountNumber, CarrierId, Country, NotifyUrl, PhoneNumber, TenantId};
 use serde_json::json;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,7 +20,10 @@ use std::time::Duration;
         Examples:\n  portguard-admin create-table\n  \
         portguard-admin tenant put --tenant-id t-100 --account-number ACC-1001 --country US --name \"Acme\"\n  \
         portguard-admin numbers add --tenant-id t-100 +12065550100 \"(206) 555-0101\"\n  \
-        portguard-admin tenant show --tenant-id t-100"
+        portguard-admin tenant show --tenant-id t-100\n  \
+        portguard-admin carrier set-endpoint --carrier-id carrier-a --url https://carrier-a.example/hooks\n  \
+        portguard-admin carrier show --carrier-id carrier-a\n\n\
+        NOTIFY_ALLOW_LOOPBACK_HTTP=true lets an endpoint be http://127.0.0.1 or localhost (development only)."
 )]
 struct Cli {
     /// DynamoDB table to use.
@@ -39,6 +43,30 @@ enum Command {
     /// Phone numbers on a tenant's account.
     #[command(subcommand)]
     Numbers(NumbersCommand),
+    /// Gaining carriers: their notification endpoints.
+    #[command(subcommand)]
+    Carrier(CarrierCommand),
+}
+
+#[derive(Subcommand)]
+enum CarrierCommand {
+    /// Register or change a carrier's notification endpoint (https; loopback
+    /// only with NOTIFY_ALLOW_LOOPBACK_HTTP=true). Prints its whsec_ signing
+    /// secret once, when the endpoint is created or --rotate-secret is given.
+    SetEndpoint {
+        #[arg(long)]
+        carrier_id: String,
+        #[arg(long)]
+        url: String,
+        /// Issue a new signing secret for an existing endpoint.
+        #[arg(long)]
+        rotate_secret: bool,
+    },
+    /// Show a carrier's endpoint and its delivery state (never its secret).
+    Show {
+        #[arg(long)]
+        carrier_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -194,6 +222,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
             }
         }
+        Command::Carrier(command) => carrier(&store, command, &now).await?,
         Command::Numbers(NumbersCommand::List { tenant_id }) => {
             for n in store.list_numbers(&tenant_id).await.map_err(fail)? {
                 match n.open_port_out_id {
@@ -204,4 +233,72 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `carrier set-endpoint` and `carrier show` (SPEC sections 8 and 14).
+async fn carrier(store: &Store, command: CarrierCommand, now: &str) -> Result<(), String> {
+    let fail = |e: portguard_store::StoreError| e.to_string().replace('\n', " ");
+    match command {
+        CarrierCommand::SetEndpoint {
+            carrier_id,
+            url,
+            rotate_secret,
+        } => {
+            let carrier = CarrierId::parse(&carrier_id).map_err(|e| e.to_string())?;
+            let allow_loopback =
+                portguard_api::config::allow_loopback_http().map_err(|e| e.to_string())?;
+            let url = NotifyUrl::parse(&url, allow_loopback).map_err(|e| e.to_string())?;
+            let target = Target::Carrier(carrier.as_str().to_owned());
+            for _ in 0..8 {
+                let read = store.get_endpoint(&target).await.map_err(fail)?;
+                let new_secret = read.is_none() || rotate_secret;
+                if let Some(ep) = &read {
+                    if ep.url == url.as_str() && !new_secret {
+                        println!("endpoint of carrier {carrier} unchanged: {}", ep.url);
+                        return Ok(());
+                    }
+                }
+                let secret = new_secret.then(portguard_secrets::new_endpoint_secret);
+                let change = EndpointChange {
+                    url: url.as_str(),
+                    secret: secret.as_deref(),
+                    now,
+                };
+                match store
+                    .write_endpoint(&target, read.as_ref(), change, None)
+                    .await
+                    .map_err(fail)?
+                {
+                    Decided::Done(()) => {
+                        println!("endpoint of carrier {carrier} set: {}", url.as_str());
+                        if let Some(secret) = secret {
+                            println!("signing secret (shown once, store it now): {secret}");
+                        }
+                        return Ok(());
+                    }
+                    Decided::Conflict => continue,
+                }
+            }
+            Err("the endpoint kept changing; try again".into())
+        }
+        CarrierCommand::Show { carrier_id } => {
+            let target = Target::Carrier(carrier_id.clone());
+            let ep = store
+                .get_endpoint(&target)
+                .await
+                .map_err(fail)?
+                .ok_or(format!("carrier {carrier_id} has no notification endpoint"))?;
+            let shown = json!({
+                "carrierId": carrier_id,
+                "url": ep.url,
+                "createdAt": ep.created_at,
+                "updatedAt": ep.updated_at,
+                "lastDeliveryAt": ep.last_delivery_at,
+                "lastFailureAt": ep.last_failure_at,
+                "lastFailure": ep.last_failure,
+            });
+            println!("{}", serde_json::to_string_pretty(&shown).expect("json"));
+            Ok(())
+        }
+    }
 }

@@ -213,3 +213,74 @@ fn help_explains_the_commands() {
         assert!(help.contains(word), "{word} in help");
     }
 }
+
+#[test]
+fn carrier_endpoints_show_the_secret_once() {
+    let cli = Cli::new();
+    cli.ok(&["create-table"]);
+    let set = |url: &str, extra: &[&str]| {
+        let mut args = vec![
+            "carrier",
+            "set-endpoint",
+            "--carrier-id",
+            "carrier-a",
+            "--url",
+            url,
+        ];
+        args.extend_from_slice(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let args = set("https://carrier-a.example/hooks", &[]);
+    let out = cli.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let secret = out
+        .split_whitespace()
+        .find(|w| w.starts_with("whsec_"))
+        .expect("the secret, once")
+        .to_owned();
+    let shown = cli.ok(&["carrier", "show", "--carrier-id", "carrier-a"]);
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["url"], "https://carrier-a.example/hooks");
+    assert_eq!(shown["lastDeliveryAt"], serde_json::Value::Null);
+    assert!(!shown.to_string().contains(&secret));
+    assert!(!shown.to_string().contains("whsec_"));
+    // The same URL: unchanged, no secret. A new URL keeps the secret.
+    let args = set("https://carrier-a.example/hooks", &[]);
+    assert!(!cli
+        .ok(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .contains("whsec_"));
+    let args = set("https://carrier-a.example/v2", &[]);
+    assert!(!cli
+        .ok(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .contains("whsec_"));
+    let args = set("https://carrier-a.example/v2", &["--rotate-secret"]);
+    let rotated = cli.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(rotated.contains("whsec_") && !rotated.contains(&secret));
+    // The URL rules of section 14; loopback only with the switch.
+    for url in [
+        "http://carrier-a.example/",
+        "https://10.0.0.1/",
+        "https://localhost/",
+    ] {
+        let args = set(url, &[]);
+        cli.fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_portguard-admin"))
+        .args([
+            "carrier",
+            "set-endpoint",
+            "--carrier-id",
+            "carrier-b",
+            "--url",
+            "http://127.0.0.1:9900/hook",
+        ])
+        .env("TABLE_NAME", &cli.table)
+        .env("NOTIFY_ALLOW_LOOPBACK_HTTP", "true")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    cli.fails(&["carrier", "show", "--carrier-id", "carrier-c"]);
+}

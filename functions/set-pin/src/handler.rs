@@ -14,6 +14,7 @@ pub struct App {
     pub(crate) store: Store,
     hasher: PinHasher,
     pub(crate) paging: Paging,
+    pub(crate) allow_loopback_http: bool,
 }
 
 /// Conflicting writes (a failed attempt landing between our read and our
@@ -27,6 +28,7 @@ impl App {
             store,
             hasher,
             paging,
+            allow_loopback_http: false,
         }
     }
 
@@ -34,7 +36,8 @@ impl App {
     pub async fn from_env() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
         let table = portguard_api::config::table_name()?;
         let hasher = PinHasher::from_env().await?;
-        Ok(App::new(Store::connect(table).await, hasher))
+        let loopback = portguard_api::config::allow_loopback_http()?;
+        Ok(App::new(Store::connect(table).await, hasher).allow_loopback_http(loopback))
     }
 
     /// Never fails: every outcome is an HTTP answer (tests call this).
@@ -76,6 +79,7 @@ impl App {
                 }
                 self.list_audit(req, &caller).await
             }
+            "/v1/notification-endpoint" => self.notification_endpoint(req).await,
             _ => Err(ApiError::not_found()),
         }
     }

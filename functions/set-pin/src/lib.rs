@@ -2,6 +2,7 @@
 //! trail (SPEC section 7). `main.rs` wires; `handler.rs` routes and decides.
 
 mod audit_route;
+mod endpoint;
 mod handler;
 
 pub use handler::App;

@@ -12,3 +12,12 @@ fn a_bad_configuration_fails_at_start_up() {
     refuses(BIN, &but("PIN_PEPPER", None), "PIN_PEPPER");
     refuses(BIN, &but("PIN_PEPPER", Some("too short")), "PIN_PEPPER");
 }
+
+#[test]
+fn a_bad_loopback_switch_fails_at_start_up() {
+    refuses(
+        BIN,
+        &but("NOTIFY_ALLOW_LOOPBACK_HTTP", Some("maybe")),
+        "NOTIFY_ALLOW_LOOPBACK_HTTP",
+    );
+}

@@ -66,3 +66,22 @@ pub fn expiry_policy() -> Result<portguard_rules::expiry::ExpiryPolicy, ConfigEr
         foc_grace_hours: int_or("FOC_GRACE_HOURS", 72, 0..=24 * 365)?,
     })
 }
+
+/// `NOTIFY_ALLOW_LOOPBACK_HTTP`: `true` lets notification endpoints be
+/// loopback (development and tests only); default `false`.
+pub fn allow_loopback_http() -> Result<bool, ConfigError> {
+    match std::env::var("NOTIFY_ALLOW_LOOPBACK_HTTP") {
+        Err(_) => Ok(false),
+        Ok(v) => match v.trim() {
+            "" | "false" | "0" => Ok(false),
+            "true" | "1" => Ok(true),
+            other => Err(ConfigError {
+                var: "NOTIFY_ALLOW_LOOPBACK_HTTP",
+                message: format!(
+                    "must be true or false, got {:?}",
+                    other.chars().take(64).collect::<String>()
+                ),
+            }),
+        },
+    }
+}

@@ -5,6 +5,7 @@
 pub mod expiry;
 pub mod lifecycle;
 pub mod lockout;
+pub mod notify;
 
 pub use lifecycle::{Decision, NumberFate, OrderEvent, OrderStatus};
 pub use lockout::{LockPolicy, LockState, LockStatus};

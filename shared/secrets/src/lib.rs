@@ -3,11 +3,13 @@
 //! environment in development and from Secrets Manager in AWS, once per cold
 //! start; none of them is ever logged (no `Debug` prints a key).
 
+mod endpoint_secret;
 mod pin_hash;
 mod source;
 mod tokens;
 mod webhooks;
 
+pub use endpoint_secret::{new_endpoint_secret, ENDPOINT_SECRET_BYTES};
 pub use pin_hash::{PinHasher, StoredPin, ARGON2_MEMORY_KIB};
 pub use source::{load_secret, SecretError};
 pub use tokens::TokenSigner;

@@ -21,16 +21,19 @@ pub enum AuditType {
     PortOutRejected,
     #[serde(rename = "port_out.status_changed")]
     PortOutStatusChanged,
+    #[serde(rename = "notification_endpoint.changed")]
+    NotificationEndpointChanged,
 }
 
 impl AuditType {
-    const ALL: [AuditType; 6] = [
+    const ALL: [AuditType; 7] = [
         AuditType::PinSet,
         AuditType::PinChanged,
         AuditType::PinLocked,
         AuditType::PortOutRequested,
         AuditType::PortOutRejected,
         AuditType::PortOutStatusChanged,
+        AuditType::NotificationEndpointChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +44,7 @@ impl AuditType {
             AuditType::PortOutRequested => "port_out.requested",
             AuditType::PortOutRejected => "port_out.rejected",
             AuditType::PortOutStatusChanged => "port_out.status_changed",
+            AuditType::NotificationEndpointChanged => "notification_endpoint.changed",
         }
     }
 
@@ -185,6 +189,14 @@ impl AuditEvent {
             status: r.opt_s("status"),
             tenant_id: r.s("tenantId")?,
         })
+    }
+
+    /// An audit item as the table stream shows it (its new image): the
+    /// notifier builds its payloads from the same parser as the API.
+    pub fn from_image(
+        item: &std::collections::HashMap<String, AttributeValue>,
+    ) -> Result<AuditEvent, StoreError> {
+        AuditEvent::from_item(item)
     }
 
     /// The Put for a transaction that records this event with its cause.

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod clock;
 mod error;
 pub mod idempotency;
+pub mod notify;
 pub mod numbers;
 mod order;
 pub mod orders;

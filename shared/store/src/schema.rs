@@ -3,18 +3,22 @@
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 
 pub const GSI1: &str = "GSI1";
 pub const GSI2: &str = "GSI2";
 pub const OPEN_ORDERS: &str = "OpenOrders";
+/// Sparse: pending webhook deliveries by the time they are due (SPEC 14).
+pub const DUE_DELIVERIES: &str = "DueDeliveries";
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
-const INDEXES: [(&str, &str, &str); 3] = [
+const INDEXES: [(&str, &str, &str); 4] = [
     (GSI1, "GSI1PK", "GSI1SK"),
     (GSI2, "GSI2PK", "GSI2SK"),
     (OPEN_ORDERS, "OPENPK", "OPENSK"),
+    (DUE_DELIVERIES, "DUEPK", "DUESK"),
 ];
 
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {
@@ -34,8 +38,8 @@ fn string_attr(name: &str) -> AttributeDefinition {
 }
 
 impl Store {
-    /// Creates the table with its indexes and TTL. Returns `false` when it
-    /// already existed (which is fine).
+    /// Creates the table with its indexes, its stream (new images, for the
+    /// notifier) and TTL. Returns `false` when it already existed (which is fine).
     pub async fn create_table(&self) -> Result<bool, StoreError> {
         let mut req = self
             .client
@@ -45,7 +49,14 @@ impl Store {
             .key_schema(key("PK", KeyType::Hash))
             .key_schema(key("SK", KeyType::Range))
             .attribute_definitions(string_attr("PK"))
-            .attribute_definitions(string_attr("SK"));
+            .attribute_definitions(string_attr("SK"))
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewImage)
+                    .build()
+                    .expect("complete stream specification"),
+            );
         for (index, pk, sk) in INDEXES {
             req = req
                 .attribute_definitions(string_attr(pk))

@@ -6,9 +6,11 @@ mod phone;
 mod pin;
 mod reason;
 mod text;
+mod url;
 
 pub use ids::{AccountNumber, CarrierId, Country, IdError, OrderId, TenantId};
 pub use phone::{PhoneError, PhoneNumber};
 pub use pin::{Pin, PinError};
 pub use reason::{ReasonError, RejectReason};
 pub use text::{parse_date, AuthorizedName, Pon, TextError};
+pub use url::{ip_blocked, NotifyUrl, UrlError, MAX_URL_LEN};

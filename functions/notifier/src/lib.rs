@@ -1,0 +1,360 @@
+//! `notifier`: signed webhooks of SPEC section 14. One binary, two
+//! invocations, told apart by the event's shape:
+//!
+//! - the table stream (`{"Records": [...]}`): each new audit item becomes
+//!   one delivery per endpoint that should hear of it (the tenant's, and for
+//!   a status change the order's carrier unless it caused it), recorded
+//!   idempotently and attempted once at once, every delivery concurrently;
+//!   a failure is recorded as a due retry and the batch moves on;
+//! - the one-minute schedule (`{"detail-type": …, "time": …}`, `time` is
+//!   the clock): every delivery due by then is attempted again, and
+//!   abandoned after the last attempt of `portguard_rules::notify`.
+//!
+//! `main.rs` wires; `App` is tested directly.
+
+mod payload;
+mod sender;
+
+pub use payload::{carrier_payload, image_to_item, tenant_payload};
+pub use sender::{Failure, Sender, DELIVERY_TIMEOUT};
+
+use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use futures::StreamExt;
+use lambda_runtime::Diagnostic;
+use portguard_rules::notify::{after_failure, AfterFailure};
+use portguard_store::notify::{AttemptEnd, Delivery, Endpoint, Target};
+use portguard_store::{clock, AuditEvent, Store, StoreError};
+use serde::Serialize;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+pub const SERVICE: &str = "notifier";
+
+/// A claimed attempt that never reports back (the process died) is due
+/// again after this: far longer than an attempt can take.
+pub const LEASE_SECONDS: i64 = 120;
+
+/// Records handled at once within a stream batch.
+const RECORD_CONCURRENCY: usize = 32;
+
+/// Retries attempted at once by the scheduled run.
+const RETRY_CONCURRENCY: usize = 16;
+
+/// Due deliveries read per query.
+const PAGE_SIZE: i32 = 50;
+
+/// The scheduled run starts no new attempt after this (it runs every minute).
+pub const RETRY_BUDGET: Duration = Duration::from_secs(45);
+
+/// What a scheduled run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Report {
+    pub attempted: u64,
+    pub delivered: u64,
+    pub abandoned: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("{0}")]
+    InvalidEvent(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<NotifyError> for Diagnostic {
+    fn from(e: NotifyError) -> Diagnostic {
+        let error_type = match &e {
+            NotifyError::InvalidEvent(_) => "InvalidEvent",
+            NotifyError::Store(StoreError::Unavailable(_)) => "Unavailable",
+            NotifyError::Store(_) => "Internal",
+        };
+        Diagnostic {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Delivered,
+    Retrying,
+    Abandoned,
+}
+
+pub struct App {
+    store: Store,
+    sender: Sender,
+    retry_budget: Duration,
+}
+
+impl App {
+    pub fn new(store: Store, sender: Sender) -> App {
+        App {
+            store,
+            sender,
+            retry_budget: RETRY_BUDGET,
+        }
+    }
+
+    /// `TABLE_NAME` and `NOTIFY_ALLOW_LOOPBACK_HTTP`; fails naming the variable.
+    pub async fn from_env() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
+        let table = portguard_api::config::table_name()?;
+        let loopback = portguard_api::config::allow_loopback_http()?;
+        let sender = Sender::new(loopback)?;
+        Ok(App::new(Store::connect(table).await, sender))
+    }
+
+    /// One invocation, whichever it is: the stream's batch answers its
+    /// failed records (`batchItemFailures`), the schedule its [`Report`].
+    pub async fn handle(&self, event: Value) -> Result<Value, NotifyError> {
+        if event.get("Records").is_some() {
+            let batch: StreamEvent = serde_json::from_value(event).map_err(|e| {
+                NotifyError::InvalidEvent(format!("not a DynamoDB stream batch: {e}"))
+            })?;
+            let answer = self.handle_stream(batch).await;
+            Ok(serde_json::to_value(answer).expect("serialisable"))
+        } else if event.get("detail-type").is_some() {
+            let scheduled: EventBridgeEvent = serde_json::from_value(event)
+                .map_err(|e| NotifyError::InvalidEvent(format!("not a scheduled event: {e}")))?;
+            let time = scheduled.time.ok_or_else(|| {
+                NotifyError::InvalidEvent(
+                    "the scheduled event has no time; it is the clock of the retries".into(),
+                )
+            })?;
+            let report = self.run_retries(time.timestamp()).await?;
+            Ok(serde_json::to_value(report).expect("serialisable"))
+        } else {
+            Err(NotifyError::InvalidEvent(
+                "expected a DynamoDB stream batch (Records) or a scheduled event (detail-type)"
+                    .into(),
+            ))
+        }
+    }
+
+    /// A stream batch: every record at once. A record whose deliveries
+    /// could not be recorded (the table is unavailable) is reported by its
+    /// sequence number so Lambda hands it over again; HTTP failures are not
+    /// record failures, they are due retries.
+    pub async fn handle_stream(&self, batch: StreamEvent) -> DynamoDbEventResponse {
+        let failed: Vec<Option<String>> = futures::stream::iter(batch.records)
+            .map(|record| async move {
+                let sequence = record.change.sequence_number.clone();
+                match self.handle_record(record).await {
+                    Ok(()) => None,
+                    Err(e) => {
+                        tracing::warn!(error = %e, sequence = ?sequence, "record not handled; Lambda retries it");
+                        Some(sequence.unwrap_or_default())
+                    }
+                }
+            })
+            .buffer_unordered(RECORD_CONCURRENCY)
+            .collect()
+            .await;
+        let mut answer = DynamoDbEventResponse::default();
+        answer.batch_item_failures = failed
+            .into_iter()
+            .flatten()
+            .map(|sequence| {
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = Some(sequence);
+                failure
+            })
+            .collect();
+        answer
+    }
+
+    async fn handle_record(&self, record: EventRecord) -> Result<(), StoreError> {
+        if record.event_name != "INSERT" {
+            return Ok(());
+        }
+        let image = serde_json::to_value(&record.change.new_image).unwrap_or(Value::Null);
+        let is_audit = image["SK"]["S"]
+            .as_str()
+            .is_some_and(|sk| sk.starts_with("AUDIT#"));
+        if !is_audit {
+            return Ok(());
+        }
+        let event = match image_to_item(&image).map(|item| AuditEvent::from_image(&item)) {
+            Some(Ok(event)) => event,
+            // A record that can never parse would block its shard: it is
+            // logged and skipped, not retried.
+            Some(Err(e)) => {
+                tracing::error!(error = %e, "audit item in the stream does not parse; skipped");
+                return Ok(());
+            }
+            None => {
+                tracing::error!("stream image is not DynamoDB JSON; skipped");
+                return Ok(());
+            }
+        };
+        let mut deliveries = vec![(
+            Target::Tenant(event.tenant_id.clone()),
+            tenant_payload(&event),
+        )];
+        if let Some(order_id) = event.port_out_id.as_deref() {
+            if event.kind == portguard_store::AuditType::PortOutStatusChanged {
+                if let Some(order) = self.store.get_order(order_id).await? {
+                    if let Some(body) = carrier_payload(&event, &order.carrier_id) {
+                        deliveries.push((Target::Carrier(order.carrier_id.clone()), body));
+                    }
+                }
+            }
+        }
+        let results = futures::future::join_all(
+            deliveries
+                .into_iter()
+                .map(|(target, body)| self.first_attempt(&event.id, target, body)),
+        )
+        .await;
+        results.into_iter().collect()
+    }
+
+    /// Records the delivery (once per audit id and target) and tries it.
+    async fn first_attempt(
+        &self,
+        audit_id: &str,
+        target: Target,
+        payload: String,
+    ) -> Result<(), StoreError> {
+        // No endpoint, nothing to do and nothing kept.
+        let Some(endpoint) = self.store.get_endpoint(&target).await? else {
+            return Ok(());
+        };
+        let now = clock::now();
+        let delivery = Delivery::new(audit_id, target, payload);
+        if !self
+            .store
+            .create_delivery(&delivery, now, now + LEASE_SECONDS)
+            .await?
+        {
+            tracing::info!(audit_id, target = %delivery.target, "delivery already recorded; a redelivered record");
+            return Ok(());
+        }
+        self.attempt(&delivery, &endpoint, None).await.map(|_| ())
+    }
+
+    /// One attempt of a delivery this caller claimed, to the endpoint as
+    /// just read, and its bookkeeping. `scheduled_now` is the scheduled
+    /// run's clock; the stream uses the wall clock.
+    async fn attempt(
+        &self,
+        delivery: &Delivery,
+        endpoint: &Endpoint,
+        scheduled_now: Option<i64>,
+    ) -> Result<Outcome, StoreError> {
+        let started = Instant::now();
+        let result = self
+            .sender
+            .send(
+                &endpoint.url,
+                &endpoint.secret,
+                &delivery.audit_id,
+                &delivery.payload,
+                clock::now(),
+            )
+            .await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let now = scheduled_now.unwrap_or_else(clock::now);
+        let reason = result.as_ref().err().map(Failure::reason);
+        let (outcome, end) = match reason.as_deref() {
+            None => (Outcome::Delivered, AttemptEnd::Delivered),
+            Some(failure) => match after_failure(delivery.attempts, now) {
+                AfterFailure::RetryAt(at) => (Outcome::Retrying, AttemptEnd::Retry { at, failure }),
+                AfterFailure::Abandon => (Outcome::Abandoned, AttemptEnd::Abandoned { failure }),
+            },
+        };
+        let next_due = match end {
+            AttemptEnd::Retry { at, .. } => Some(clock::format(at)),
+            _ => None,
+        };
+        tracing::info!(
+            audit_id = %delivery.audit_id,
+            target = %delivery.target,
+            attempt = delivery.attempts,
+            elapsed_ms,
+            failure = reason.as_deref(),
+            next_due,
+            outcome = ?outcome,
+            "delivery attempt"
+        );
+        self.store.end_attempt(delivery, end, now).await?;
+        self.store
+            .note_endpoint_result(&delivery.target, now, reason.as_deref())
+            .await?;
+        if outcome == Outcome::Abandoned {
+            tracing::warn!(audit_id = %delivery.audit_id, target = %delivery.target, "delivery abandoned after the last attempt");
+            portguard_api::metrics::count(SERVICE, "NotificationAbandoned");
+        }
+        Ok(outcome)
+    }
+
+    /// One due delivery: read its endpoint at attempt time (a deleted
+    /// endpoint drops it, a rotated secret signs it), take it, try it.
+    async fn retry(&self, due: Delivery, now: i64) -> Result<Option<Outcome>, StoreError> {
+        let Some(endpoint) = self.store.get_endpoint(&due.target).await? else {
+            self.store.drop_delivery(&due).await?;
+            tracing::info!(audit_id = %due.audit_id, target = %due.target, "endpoint gone; delivery dropped");
+            return Ok(None);
+        };
+        match self.store.claim_delivery(&due, now + LEASE_SECONDS).await? {
+            Some(claimed) => self.attempt(&claimed, &endpoint, Some(now)).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The scheduled run: every delivery due at `now`, until done or the
+    /// budget is spent (the next run, a minute later, goes on).
+    pub async fn run_retries(&self, now: i64) -> Result<Report, StoreError> {
+        let stop = Instant::now() + self.retry_budget;
+        let mut report = Report::default();
+        let mut start = None;
+        loop {
+            if Instant::now() >= stop {
+                tracing::warn!("retry budget spent; the next run goes on");
+                break;
+            }
+            let page = self.store.due_deliveries(now, PAGE_SIZE, start).await?;
+            let outcomes: Vec<Result<Option<Outcome>, StoreError>> =
+                futures::stream::iter(page.items)
+                    .map(|due| async move {
+                        if Instant::now() >= stop {
+                            return Ok(None);
+                        }
+                        self.retry(due, now).await
+                    })
+                    .buffer_unordered(RETRY_CONCURRENCY)
+                    .collect()
+                    .await;
+            for outcome in outcomes {
+                match outcome? {
+                    None => {}
+                    Some(o) => {
+                        report.attempted += 1;
+                        match o {
+                            Outcome::Delivered => report.delivered += 1,
+                            Outcome::Abandoned => report.abandoned += 1,
+                            Outcome::Retrying => {}
+                        }
+                    }
+                }
+            }
+            start = page.next;
+            if start.is_none() {
+                break;
+            }
+        }
+        tracing::info!(
+            time = %clock::format(now),
+            attempted = report.attempted,
+            delivered = report.delivered,
+            abandoned = report.abandoned,
+            "retries done"
+        );
+        Ok(report)
+    }
+}

@@ -1,0 +1,17 @@
+//! A bad configuration fails at start-up, naming the variable (SPEC 9).
+
+#[path = "../../../tests/startup/refuses.rs"]
+mod refuses;
+use refuses::{but, refuses};
+
+const BIN: &str = env!("CARGO_BIN_EXE_notifier");
+
+#[test]
+fn a_bad_configuration_fails_at_start_up() {
+    refuses(BIN, &but("TABLE_NAME", None), "TABLE_NAME");
+    refuses(
+        BIN,
+        &but("NOTIFY_ALLOW_LOOPBACK_HTTP", Some("yes please")),
+        "NOTIFY_ALLOW_LOOPBACK_HTTP",
+    );
+}
