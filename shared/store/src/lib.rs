@@ -8,6 +8,7 @@
 mod attr;
 pub mod audit;
 pub mod clock;
+mod deliveries;
 mod error;
 pub mod idempotency;
 pub mod notify;

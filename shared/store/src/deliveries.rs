@@ -1,0 +1,298 @@
+//! Pending webhook deliveries (SPEC section 14): one audit event to one
+//! endpoint, kept in the table and in the sparse `DueDeliveries` index while
+//! it waits for an attempt (see `notify.rs` for the endpoints).
+
+use crate::attr::{key, n, s, Item, Reader, Update};
+use crate::notify::{is_condition_failure, Target};
+use crate::schema::DUE_DELIVERIES;
+use crate::{clock, Page, PageKey, Store, StoreError};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+/// The one partition of the due index: deliveries due per minute are few.
+pub const DUE_SHARD: &str = "DUE";
+
+/// Delivery records are kept this long (TTL), well past the last retry and
+/// past the stream's 24 h retention, so a late redelivery is still a duplicate.
+pub const DELIVERY_KEEP_SECONDS: i64 = 7 * 86400;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Abandoned,
+}
+
+impl DeliveryStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Abandoned => "abandoned",
+        }
+    }
+
+    fn parse(s: &str) -> Option<DeliveryStatus> {
+        [
+            DeliveryStatus::Pending,
+            DeliveryStatus::Delivered,
+            DeliveryStatus::Abandoned,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
+    }
+}
+
+/// One audit event on its way to one endpoint. `payload` is the exact JSON
+/// body, so every attempt sends the same bytes under the same `webhook-id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub audit_id: String,
+    pub target: Target,
+    pub payload: String,
+    /// Attempts started so far (the current one included while it runs).
+    pub attempts: u32,
+    pub status: DeliveryStatus,
+    pub due_at: Option<i64>,
+    pub last_failure: Option<String>,
+}
+
+fn delivery_key(audit_id: &str, target: &Target) -> Item {
+    key(format!("DELIVERY#{audit_id}#{}", target.part()), "DELIVERY")
+}
+
+fn due_sk(due_at: i64, delivery: &Delivery) -> String {
+    format!(
+        "{}#{}#{}",
+        clock::format(due_at),
+        delivery.audit_id,
+        delivery.target.part()
+    )
+}
+
+impl Delivery {
+    /// A delivery about to make its first attempt.
+    pub fn new(audit_id: &str, target: Target, payload: String) -> Delivery {
+        Delivery {
+            audit_id: audit_id.to_owned(),
+            target,
+            payload,
+            attempts: 1,
+            status: DeliveryStatus::Pending,
+            due_at: None,
+            last_failure: None,
+        }
+    }
+
+    fn key(&self) -> Item {
+        delivery_key(&self.audit_id, &self.target)
+    }
+
+    fn from_item(item: &Item) -> Result<Delivery, StoreError> {
+        let r = Reader::new(item, "delivery");
+        let corrupt = |what: &str| StoreError::Corrupt(format!("delivery has an unknown {what}"));
+        let due_at = r
+            .opt_s("DUESK")
+            .and_then(|sk| sk.split('#').next().and_then(clock::parse));
+        Ok(Delivery {
+            audit_id: r.s("auditId")?,
+            target: Target::parse(&r.s("target")?).ok_or_else(|| corrupt("target"))?,
+            payload: r.s("payload")?,
+            attempts: r.n("attempts")? as u32,
+            status: DeliveryStatus::parse(&r.s("status")?).ok_or_else(|| corrupt("status"))?,
+            due_at,
+            last_failure: r.opt_s("lastFailure"),
+        })
+    }
+}
+
+/// How an attempt ended, as the notifier decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptEnd<'a> {
+    Delivered,
+    Retry { at: i64, failure: &'a str },
+    Abandoned { failure: &'a str },
+}
+
+impl Store {
+    /// Records a new delivery before its first attempt, due again at
+    /// `lease_until` in case this attempt never reports back. `false` when it
+    /// already exists (the stream handed the record over again).
+    pub async fn create_delivery(
+        &self,
+        delivery: &Delivery,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<bool, StoreError> {
+        let mut item = delivery.key();
+        let mut put = |k: &str, v: AttributeValue| {
+            item.insert(k.to_owned(), v);
+        };
+        put("auditId", s(&delivery.audit_id));
+        put("target", s(delivery.target.part()));
+        put("payload", s(&delivery.payload));
+        put("attempts", n(i64::from(delivery.attempts)));
+        put("status", s(DeliveryStatus::Pending.as_str()));
+        put("createdAt", s(clock::format(now)));
+        put("expiresAt", n(now + DELIVERY_KEEP_SECONDS));
+        put("DUEPK", s(DUE_SHARD));
+        put("DUESK", s(due_sk(lease_until, delivery)));
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    /// Takes a due delivery for one more attempt: counts the attempt and
+    /// pushes its due time to `lease_until`, if nobody else took it since it
+    /// was read. Returns the delivery as taken.
+    pub async fn claim_delivery(
+        &self,
+        delivery: &Delivery,
+        lease_until: i64,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let next = delivery.attempts + 1;
+        let mut claimed = delivery.clone();
+        claimed.attempts = next;
+        claimed.due_at = Some(lease_until);
+        let update = Update::default()
+            .set("attempts", n(i64::from(next)))
+            .set("DUESK", s(due_sk(lease_until, delivery)))
+            .value(":read", n(i64::from(delivery.attempts)))
+            .value(":pending", s(DeliveryStatus::Pending.as_str()))
+            .name("status");
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(delivery.key()))
+            .update_expression(update.expression())
+            .condition_expression("#attempts = :read AND #status = :pending")
+            .set_expression_attribute_names(Some(update.names))
+            .set_expression_attribute_values(Some(update.values))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(Some(claimed)),
+            Err(e) if is_condition_failure(&e) => Ok(None),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    /// Records how the attempt this caller claimed ended. A delivered or
+    /// abandoned delivery leaves the due index; a retry moves in it.
+    pub async fn end_attempt(
+        &self,
+        delivery: &Delivery,
+        end: AttemptEnd<'_>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let update = Update::default()
+            .value(":claimed", n(i64::from(delivery.attempts)))
+            .name("attempts");
+        let update = match end {
+            AttemptEnd::Delivered => update
+                .set("status", s(DeliveryStatus::Delivered.as_str()))
+                .set("deliveredAt", s(clock::format(now)))
+                .remove("DUEPK")
+                .remove("DUESK"),
+            AttemptEnd::Retry { at, failure } => update
+                .set("DUESK", s(due_sk(at, delivery)))
+                .set("lastFailure", s(failure)),
+            AttemptEnd::Abandoned { failure } => update
+                .set("status", s(DeliveryStatus::Abandoned.as_str()))
+                .set("lastFailure", s(failure))
+                .remove("DUEPK")
+                .remove("DUESK"),
+        };
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(delivery.key()))
+            .update_expression(update.expression())
+            .condition_expression("#attempts = :claimed")
+            .set_expression_attribute_names(Some(update.names))
+            .set_expression_attribute_values(Some(update.values))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            // Taken over meanwhile (our lease ran out): the other run reports.
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    /// Forgets a pending delivery whose endpoint is gone: nothing piles up.
+    pub async fn drop_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(delivery.key()))
+            .condition_expression("#attempts = :read")
+            .expression_attribute_names("#attempts", "attempts")
+            .expression_attribute_values(":read", n(i64::from(delivery.attempts)))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    /// A page of deliveries due at `now`, the longest due first.
+    pub async fn due_deliveries(
+        &self,
+        now: i64,
+        limit: i32,
+        start: Option<PageKey>,
+    ) -> Result<Page<Delivery>, StoreError> {
+        // `~` sorts after every character of an id: everything due at `now`.
+        let upper = format!("{}#~", clock::format(now));
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(DUE_DELIVERIES)
+            .key_condition_expression("DUEPK = :shard AND DUESK <= :upper")
+            .expression_attribute_values(":shard", s(DUE_SHARD))
+            .expression_attribute_values(":upper", s(upper))
+            .limit(limit)
+            .set_exclusive_start_key(start.map(PageKey::into_item))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let items = out
+            .items()
+            .iter()
+            .map(Delivery::from_item)
+            .collect::<Result<_, _>>()?;
+        let next = out.last_evaluated_key().and_then(PageKey::from_item);
+        Ok(Page {
+            items,
+            next,
+            read_units: 0.0,
+        })
+    }
+
+    /// A delivery by its audit id and target (tests and operators).
+    pub async fn get_delivery(
+        &self,
+        audit_id: &str,
+        target: &Target,
+    ) -> Result<Option<Delivery>, StoreError> {
+        self.get_as(delivery_key(audit_id, target), Delivery::from_item)
+            .await
+    }
+}
