@@ -3,5 +3,6 @@
 
 mod audit_route;
 mod handler;
+mod pin_rules;
 
 pub use handler::App;

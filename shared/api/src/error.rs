@@ -114,3 +114,15 @@ impl From<StoreError> for ApiError {
         }
     }
 }
+
+/// A stored hash whose pepper version is not configured: logged, counted
+/// (`UnknownPepperVersion`, alarmed in the template) and answered `500`;
+/// the caller counts nothing against the tenant.
+pub fn unknown_pepper_version(
+    service: &str,
+    e: &portguard_secrets::UnknownPepperVersion,
+) -> ApiError {
+    tracing::error!(error = %e, "cannot verify a PIN: pepper version not configured");
+    crate::metrics::count(service, "UnknownPepperVersion");
+    ApiError::internal()
+}

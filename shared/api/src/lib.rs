@@ -12,7 +12,7 @@ mod paging;
 mod response;
 mod serve;
 
-pub use error::ApiError;
+pub use error::{unknown_pepper_version, ApiError};
 pub use identity::{source_ip, Caller, Scope};
 pub use paging::{ListParams, Paging};
 pub use response::{json, json_object_body};

@@ -8,7 +8,10 @@ mod source;
 mod tokens;
 mod webhooks;
 
-pub use pin_hash::{PinHasher, StoredPin, ARGON2_MEMORY_KIB};
+pub use pin_hash::{
+    PinHasher, StoredPin, UnknownPepperVersion, ARGON2_MEMORY_KIB,
+    DEFAULT_IDEMPOTENCY_PEPPER_VERSION,
+};
 pub use source::{load_secret, SecretError};
 pub use tokens::TokenSigner;
 pub use webhooks::{WebhookSecrets, WebhookVerifyError};

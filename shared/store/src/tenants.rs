@@ -306,6 +306,22 @@ impl Store {
         now: &str,
         audit: &AuditEvent,
     ) -> Result<Written<()>, StoreError> {
+        self.set_pin_if(tenant, hash, pepper_version, now, audit, false)
+            .await
+    }
+
+    /// [`Store::set_pin`]; with `not_hard_locked`, it also conflicts when a
+    /// hard lock came after the caller saw none (the new PIN must then be
+    /// checked against the current one, SPEC 3 `PIN_UNCHANGED`).
+    pub async fn set_pin_if(
+        &self,
+        tenant: &TenantRef,
+        hash: &str,
+        pepper_version: &str,
+        now: &str,
+        audit: &AuditEvent,
+        not_hard_locked: bool,
+    ) -> Result<Written<()>, StoreError> {
         let cleared = LockState::default();
         // No read of the record: the write bumps `stateVersion`, so every
         // decision made on the old PIN or lock fails its condition and
@@ -338,8 +354,16 @@ impl Store {
             tx_update(
                 &self.table,
                 record_key(&tenant.account_number),
-                record,
-                "#tenantId = :t",
+                if not_hard_locked {
+                    record.value(":hard", AttributeValue::Bool(true))
+                } else {
+                    record
+                },
+                if not_hard_locked {
+                    "#tenantId = :t AND NOT hardLocked = :hard"
+                } else {
+                    "#tenantId = :t"
+                },
             ),
             tx_update(
                 &self.table,

