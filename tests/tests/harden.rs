@@ -7,7 +7,7 @@
 mod support;
 
 use portguard_tests::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 async fn pin_app() -> (set_pin::App, portguard_store::Store) {
     let store = fresh_store().await;
@@ -189,4 +189,100 @@ async fn an_unknown_pepper_version_is_a_500_that_counts_nothing() {
 
 fn attr(s: &str) -> aws_sdk_dynamodb::types::AttributeValue {
     aws_sdk_dynamodb::types::AttributeValue::S(s.into())
+}
+
+/// What the deployed runtime loop answers for `ev` (through
+/// `portguard_api::answer_event`, as `serve` does).
+async fn through_runtime(apps: &support::Apps, ev: Value) -> Answer {
+    let path = ev["rawPath"].as_str().unwrap_or_default().to_owned();
+    let resp = if path.starts_with("/v1/carrier-events/") {
+        portguard_api::answer_event(|r| apps.webhook.handle(r), ev).await
+    } else if path.starts_with("/v1/port-outs") {
+        portguard_api::answer_event(|r| apps.submit.handle(r), ev).await
+    } else {
+        portguard_api::answer_event(|r| apps.pin.handle(r), ev).await
+    };
+    answer(resp)
+}
+
+#[tokio::test]
+async fn bodies_over_64_kib_are_413_on_every_route_and_write_nothing() {
+    let store = fresh_store().await;
+    let apps = support::apps(&store, support::EASY);
+    let nums = support::numbers("206", 100, 1);
+    support::tenant_with_pin(&apps, "t-100", support::ACCOUNT, support::PIN, &nums).await;
+    let before = snapshot(&store).await;
+    // A JSON object of exactly `len` bytes: {"pad":"xxx…"}.
+    let body_of = |len: usize| format!(r#"{{"pad":"{}"}}"#, "x".repeat(len - 10));
+    assert_eq!(body_of(65_536).len(), 65_536);
+    let now = portguard_store::clock::now();
+    let routes = |body: &str| -> Vec<Value> {
+        vec![
+            event("PUT", "/v1/pin", As::Admin("t-100"), Some(body)),
+            event("GET", "/v1/pin", As::Admin("t-100"), Some(body)),
+            event("GET", "/v1/audit-events", As::Admin("t-100"), Some(body)),
+            event(
+                "POST",
+                "/v1/port-outs",
+                As::Carrier("carrier-a"),
+                Some(body),
+            ),
+            event("GET", "/v1/port-outs", As::Carrier("carrier-a"), Some(body)),
+            event(
+                "GET",
+                "/v1/port-outs/po_x",
+                As::Carrier("carrier-a"),
+                Some(body),
+            ),
+            event("POST", "/v1/nowhere", As::Nobody, Some(body)),
+            // Correctly signed: the size is refused before the signature is
+            // even computed.
+            support::webhook_event("carrier-a", support::SECRET_A, "msg_big", now, body),
+        ]
+    };
+    let big = body_of(65_537);
+    for ev in routes(&big) {
+        let a = through_runtime(&apps, ev.clone()).await;
+        a.expect_error(413, "PAYLOAD_TOO_LARGE");
+        assert!(a.raw.len() < 300, "nothing of the body is echoed");
+        // Base64-flagged: the decoded size counts.
+        let mut b64 = ev;
+        b64["isBase64Encoded"] = json!(true);
+        b64["body"] = json!(base64_encode(big.as_bytes()));
+        through_runtime(&apps, b64)
+            .await
+            .expect_error(413, "PAYLOAD_TOO_LARGE");
+    }
+    // Exactly 64 KiB is read as usual.
+    let edge = body_of(65_536);
+    let a = through_runtime(&apps, routes(&edge)[0].clone()).await;
+    a.expect_error(400, "PIN_REQUIRED");
+    let a = through_runtime(&apps, routes(&edge)[3].clone()).await;
+    a.expect_error(400, "INVALID_REQUEST");
+    assert_eq!(snapshot(&store).await, before, "a 413 writes nothing");
+    // The handlers refuse it too when called without the runtime loop.
+    let ev = event("PUT", "/v1/pin", As::Admin("t-100"), Some(&big));
+    answer(apps.pin.handle(request(&ev)).await).expect_error(413, "PAYLOAD_TOO_LARGE");
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[tokio::test]
+async fn errors_echo_at_most_64_characters_of_an_input() {
+    let store = fresh_store().await;
+    let apps = support::apps(&store, support::EASY);
+    let long = format!("+1206555{}", "9".repeat(2000));
+    let body = json!({
+        "accountNumber": "ACC-1001", "pin": "48151623",
+        "phoneNumbers": [long, "not a number"], "pon": "PON-1"
+    });
+    let a = support::post(&apps, "carrier-a", &body).await;
+    a.expect_error(400, "INVALID_PHONE_NUMBER");
+    let echoed = a.body["error"]["details"]["numbers"].as_array().unwrap();
+    assert_eq!(echoed[0].as_str().unwrap(), &long[..64]);
+    assert_eq!(echoed[1], "not a number", "short values are echoed whole");
+    assert!(a.raw.len() < 600, "{}", a.raw);
 }

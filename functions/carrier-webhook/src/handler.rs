@@ -57,7 +57,9 @@ impl App {
             return Err(ApiError::method_not_allowed("POST"));
         }
         // The signature first: nothing else in the request is looked at
-        // until it is known to come from this carrier.
+        // until it is known to come from this carrier. A body over 64 KiB
+        // is not even read for that.
+        portguard_api::check_body_size(req.body())?;
         let body: &[u8] = req.body().as_ref();
         if let Err(e) = self.secrets.verify(carrier, body, req.headers()) {
             let reason = match &e {
