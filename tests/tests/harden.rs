@@ -286,3 +286,134 @@ async fn errors_echo_at_most_64_characters_of_an_input() {
     assert_eq!(echoed[1], "not a number", "short values are echoed whole");
     assert!(a.raw.len() < 600, "{}", a.raw);
 }
+
+/// Audit items of the tenant: (type, code, carrier).
+async fn trail(
+    store: &portguard_store::Store,
+    tenant: &str,
+) -> Vec<(String, Option<String>, Option<String>)> {
+    let page = store.list_audit(tenant, 100, None).await.unwrap();
+    assert!(page.next.is_none());
+    page.items
+        .into_iter()
+        .map(|e| (e.kind.as_str().to_owned(), e.code, e.actor.id))
+        .collect()
+}
+
+fn locked_records(trail: &[(String, Option<String>, Option<String>)], carrier: &str) -> usize {
+    trail
+        .iter()
+        .filter(|(t, code, who)| {
+            t == "port_out.rejected"
+                && code.as_deref() == Some("PIN_LOCKED")
+                && who.as_deref() == Some(carrier)
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn only_the_first_pin_locked_of_each_carrier_is_recorded_per_lock() {
+    let store = fresh_store().await;
+    let policy = portguard_rules::LockPolicy {
+        max_failed_attempts: 2,
+        lockout_seconds: 2,
+    };
+    let apps = support::apps(&store, policy);
+    let nums = support::numbers("206", 300, 1);
+    support::tenant_with_pin(&apps, "t-100", support::ACCOUNT, support::PIN, &nums).await;
+    let try_pin = |carrier: &'static str, pin: &'static str| {
+        let body = support::port_out_body(support::ACCOUNT, pin, &nums);
+        let apps = apps.clone();
+        async move { support::post(&apps, carrier, &body).await }
+    };
+    try_pin("carrier-a", support::WRONG)
+        .await
+        .expect_error(422, "PIN_MISMATCH");
+    // The attempt that locks is the first PIN_LOCKED of carrier-a.
+    try_pin("carrier-a", support::WRONG)
+        .await
+        .expect_error(429, "PIN_LOCKED");
+    for _ in 0..5 {
+        try_pin("carrier-a", support::WRONG)
+            .await
+            .expect_error(429, "PIN_LOCKED");
+        try_pin("carrier-a", support::PIN)
+            .await
+            .expect_error(429, "PIN_LOCKED");
+    }
+    let t = trail(&store, "t-100").await;
+    assert_eq!(locked_records(&t, "carrier-a"), 1, "{t:?}");
+    // Another carrier's first attempt in the same lock is recorded, once.
+    for _ in 0..3 {
+        try_pin("carrier-b", support::WRONG)
+            .await
+            .expect_error(429, "PIN_LOCKED");
+    }
+    let t = trail(&store, "t-100").await;
+    assert_eq!(locked_records(&t, "carrier-b"), 1, "{t:?}");
+    assert_eq!(t.iter().filter(|e| e.0 == "pin.locked").count(), 1);
+    // A new lock is recorded afresh.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    try_pin("carrier-a", support::WRONG)
+        .await
+        .expect_error(422, "PIN_MISMATCH");
+    try_pin("carrier-a", support::WRONG)
+        .await
+        .expect_error(429, "PIN_LOCKED");
+    try_pin("carrier-a", support::WRONG)
+        .await
+        .expect_error(429, "PIN_LOCKED");
+    let t = trail(&store, "t-100").await;
+    assert_eq!(locked_records(&t, "carrier-a"), 2, "{t:?}");
+    // The markers end with the lock (TTL), and hold no PIN.
+    let markers = items_with_prefix(&store, "TENANT#t-100").await;
+    let markers: Vec<_> = markers
+        .iter()
+        .filter(|i| i["SK"].as_s().unwrap().starts_with("LOCKED#"))
+        .collect();
+    assert_eq!(markers.len(), 3, "one per carrier and lock");
+    for m in &markers {
+        let ends: i64 = m["expiresAt"].as_n().unwrap().parse().unwrap();
+        assert!(ends <= portguard_store::clock::now() + 2, "{m:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_hard_lock_records_each_carrier_once() {
+    let store = fresh_store().await;
+    let apps = support::apps(&store, support::EASY);
+    let nums = support::numbers("206", 310, 1);
+    support::tenant_with_pin(&apps, "t-100", support::ACCOUNT, support::PIN, &nums).await;
+    let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+    let now = portguard_store::clock::now();
+    let hard = portguard_rules::LockState {
+        failed_attempts: 0,
+        locked_until: None,
+        hard_locked: true,
+        recent_locks: vec![now - 20, now - 10, now],
+    };
+    store.write_lock_state(&tenant, &hard).await.unwrap();
+    for carrier in [
+        "carrier-a",
+        "carrier-b",
+        "carrier-a",
+        "carrier-b",
+        "carrier-a",
+    ] {
+        let body = support::port_out_body(support::ACCOUNT, support::PIN, &nums);
+        support::post(&apps, carrier, &body)
+            .await
+            .expect_error(429, "PIN_LOCKED");
+    }
+    let t = trail(&store, "t-100").await;
+    assert_eq!(locked_records(&t, "carrier-a"), 1, "{t:?}");
+    assert_eq!(locked_records(&t, "carrier-b"), 1, "{t:?}");
+    // A long TTL: a hard lock has no end.
+    let markers = items_with_prefix(&store, "TENANT#t-100").await;
+    let marker = markers
+        .iter()
+        .find(|i| i["SK"].as_s().unwrap().starts_with("LOCKED#H"))
+        .expect("a hard-lock marker");
+    let ends: i64 = marker["expiresAt"].as_n().unwrap().parse().unwrap();
+    assert!(ends > now + 80 * 86400);
+}

@@ -7,4 +7,4 @@ pub mod lifecycle;
 pub mod lockout;
 
 pub use lifecycle::{Decision, NumberFate, OrderEvent, OrderStatus};
-pub use lockout::{LockPolicy, LockState, LockStatus};
+pub use lockout::{LockId, LockPolicy, LockState, LockStatus};

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod clock;
 mod error;
 pub mod idempotency;
+pub mod locked_attempts;
 pub mod numbers;
 pub mod orders;
 pub mod page;
