@@ -417,3 +417,44 @@ async fn a_hard_lock_records_each_carrier_once() {
     let ends: i64 = marker["expiresAt"].as_n().unwrap().parse().unwrap();
     assert!(ends > now + 80 * 86400);
 }
+
+/// A signed webhook from carrier-a, through the runtime loop.
+async fn webhook(apps: &support::Apps, body: &Value) -> Answer {
+    let id = format!("msg_{}", ulid::Ulid::new());
+    let now = portguard_store::clock::now();
+    let ev = support::webhook_event("carrier-a", support::SECRET_A, &id, now, &body.to_string());
+    through_runtime(apps, ev).await
+}
+
+fn day(offset_days: i64) -> String {
+    let t = portguard_store::clock::now() + offset_days * 86_400;
+    portguard_store::clock::format(t)[..10].to_owned()
+}
+
+#[tokio::test]
+async fn foc_dates_are_bounded_by_creation_and_120_days() {
+    let store = fresh_store().await;
+    let apps = support::apps(&store, support::EASY);
+    let nums = support::numbers("206", 400, 1);
+    support::tenant_with_pin(&apps, "t-100", support::ACCOUNT, support::PIN, &nums).await;
+    let body = support::port_out_body(support::ACCOUNT, support::PIN, &nums);
+    let order = support::post(&apps, "carrier-a", &body).await;
+    assert_eq!(order.status, 201, "{}", order.raw);
+    let id = order.body["id"].as_str().unwrap().to_owned();
+    let foc = |date: String| json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": date});
+    let before = snapshot(&store).await;
+    for date in [day(-1), day(121), day(-4000), "9999-12-31".to_owned()] {
+        let a = webhook(&apps, &foc(date.clone())).await;
+        a.expect_error(400, "INVALID_EVENT");
+        assert!(a.body["error"]["message"].as_str().unwrap().contains("focDate"), "{date}");
+    }
+    assert_eq!(snapshot(&store).await, before, "refused events change nothing");
+    // The creation day and day 120 are inside; a confirmed order's date moves.
+    let a = webhook(&apps, &foc(day(0))).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    assert_eq!(a.body["portOut"]["focDate"], day(0));
+    let a = webhook(&apps, &foc(day(120))).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    assert_eq!(a.body["portOut"]["focDate"], day(120));
+    webhook(&apps, &foc(day(121))).await.expect_error(400, "INVALID_EVENT");
+}

@@ -3,6 +3,7 @@
 //! decisions out; the store applies them with conditional writes.
 
 pub mod expiry;
+pub mod foc;
 pub mod lifecycle;
 pub mod lockout;
 
