@@ -441,14 +441,25 @@ async fn foc_dates_are_bounded_by_creation_and_120_days() {
     let order = support::post(&apps, "carrier-a", &body).await;
     assert_eq!(order.status, 201, "{}", order.raw);
     let id = order.body["id"].as_str().unwrap().to_owned();
-    let foc = |date: String| json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": date});
+    let foc =
+        |date: String| json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": date});
     let before = snapshot(&store).await;
     for date in [day(-1), day(121), day(-4000), "9999-12-31".to_owned()] {
         let a = webhook(&apps, &foc(date.clone())).await;
         a.expect_error(400, "INVALID_EVENT");
-        assert!(a.body["error"]["message"].as_str().unwrap().contains("focDate"), "{date}");
+        assert!(
+            a.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("focDate"),
+            "{date}"
+        );
     }
-    assert_eq!(snapshot(&store).await, before, "refused events change nothing");
+    assert_eq!(
+        snapshot(&store).await,
+        before,
+        "refused events change nothing"
+    );
     // The creation day and day 120 are inside; a confirmed order's date moves.
     let a = webhook(&apps, &foc(day(0))).await;
     assert_eq!(a.status, 200, "{}", a.raw);
@@ -456,5 +467,39 @@ async fn foc_dates_are_bounded_by_creation_and_120_days() {
     let a = webhook(&apps, &foc(day(120))).await;
     assert_eq!(a.status, 200, "{}", a.raw);
     assert_eq!(a.body["portOut"]["focDate"], day(120));
-    webhook(&apps, &foc(day(121))).await.expect_error(400, "INVALID_EVENT");
+    webhook(&apps, &foc(day(121)))
+        .await
+        .expect_error(400, "INVALID_EVENT");
+}
+
+#[tokio::test]
+async fn a_retry_across_a_pepper_rotation_is_replayed() {
+    let store = fresh_store().await;
+    let apps = support::apps(&store, support::EASY);
+    let nums = support::numbers("206", 500, 2);
+    support::tenant_with_pin(&apps, "t-100", support::ACCOUNT, support::PIN, &nums).await;
+    let body = support::port_out_body(support::ACCOUNT, support::PIN, &nums[..1]);
+    let ev = support::post_event("carrier-a", &body, Some("retry-1"));
+    let first = answer(apps.submit.handle(request(&ev)).await);
+    assert_eq!(first.status, 201, "{}", first.raw);
+    // The operator rotates the pepper: a new current version.
+    let rotated = format!(
+        r#"{{"current":"v2","peppers":{{"v1":"{PEPPER}","v2":"{}"}}}}"#,
+        "n".repeat(48)
+    );
+    let hasher = portguard_secrets::PinHasher::from_secret(&rotated, "PIN_PEPPER").unwrap();
+    let after = submit_port_out::App::new(store.clone(), hasher, support::EASY);
+    let again = answer(after.handle(request(&ev)).await);
+    assert_eq!(again.status, 201, "replayed, not 409: {}", again.raw);
+    assert_eq!(
+        again.headers.get("idempotent-replayed").map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(again.body, first.body);
+    // A different body under the same key is still recognised as one.
+    let other = support::port_out_body(support::ACCOUNT, support::PIN, &nums[1..]);
+    let ev = support::post_event("carrier-a", &other, Some("retry-1"));
+    answer(after.handle(request(&ev)).await).expect_error(409, "IDEMPOTENCY_KEY_REUSED");
+    // And the PIN set before the rotation still verifies (its v1 hash).
+    assert_eq!(items_with_prefix(&store, "ORDER#").await.len(), 1);
 }

@@ -231,8 +231,7 @@ fn check_foc_date(event: &CarrierEvent, order: &Order, now: i64) -> Result<(), A
     else {
         return Err(invalid_event("focDate must be a date written YYYY-MM-DD"));
     };
-    portguard_rules::foc::check_foc_date(foc, created, now)
-        .map_err(|e| invalid_event(e.message()))
+    portguard_rules::foc::check_foc_date(foc, created, now).map_err(|e| invalid_event(e.message()))
 }
 
 fn invalid_event(message: impl Into<String>) -> ApiError {

@@ -28,7 +28,11 @@ impl FocDateError {
 
 /// `foc_date` is 00:00 UTC of the FOC date; `created_at` the order's
 /// creation; `received_at` when the event arrived.
-pub fn check_foc_date(foc_date: i64, created_at: i64, received_at: i64) -> Result<(), FocDateError> {
+pub fn check_foc_date(
+    foc_date: i64,
+    created_at: i64,
+    received_at: i64,
+) -> Result<(), FocDateError> {
     let day = |t: i64| t.div_euclid(DAY);
     if day(foc_date) < day(created_at) {
         return Err(FocDateError::BeforeCreation);
@@ -59,7 +63,10 @@ mod tests {
             check_foc_date(today - DAY, CREATED, CREATED),
             Err(FocDateError::BeforeCreation)
         );
-        assert_eq!(check_foc_date(today + 120 * DAY, CREATED, CREATED + 3600), Ok(()));
+        assert_eq!(
+            check_foc_date(today + 120 * DAY, CREATED, CREATED + 3600),
+            Ok(())
+        );
         assert_eq!(
             check_foc_date(today + 121 * DAY, CREATED, CREATED + 3600),
             Err(FocDateError::TooFarAhead)

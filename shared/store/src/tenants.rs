@@ -14,7 +14,8 @@ use crate::{AuditEvent, Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use portguard_rules::LockState;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` is written by hand: it must never print the PIN hash.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Tenant {
     pub tenant_id: String,
     pub account_number: String,
@@ -26,6 +27,32 @@ pub struct Tenant {
     pub pin_updated_at: Option<String>,
     pub lock: LockState,
     pub state_version: i64,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant")
+            .field("tenant_id", &self.tenant_id)
+            .field("account_number", &self.account_number)
+            .field("country", &self.country)
+            .field("name", &self.name)
+            .field("created_at", &self.created_at)
+            .field(
+                "pin",
+                &format_args!(
+                    "{}",
+                    if self.pin.is_some() {
+                        "<redacted>"
+                    } else {
+                        "None"
+                    }
+                ),
+            )
+            .field("pin_updated_at", &self.pin_updated_at)
+            .field("lock", &self.lock)
+            .field("state_version", &self.state_version)
+            .finish()
+    }
 }
 
 /// What the pointer `TENANT#{id}` holds.
@@ -457,3 +484,39 @@ impl Store {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccountTaken;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_the_pin_hash() {
+        let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+        let tenant = Tenant {
+            tenant_id: "t-100".into(),
+            account_number: "ACC-1001".into(),
+            country: "US".into(),
+            name: None,
+            created_at: "2026-12-01T00:00:00Z".into(),
+            pin: Some((hash.into(), "v7".into())),
+            pin_updated_at: None,
+            lock: LockState::default(),
+            state_version: 3,
+        };
+        for shown in [format!("{tenant:?}"), format!("{tenant:#?}")] {
+            assert!(
+                !shown.contains("argon2id") && !shown.contains("aGFzaGhh"),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("<redacted>") && shown.contains("t-100"),
+                "{shown}"
+            );
+        }
+        let blank = Tenant {
+            pin: None,
+            ..tenant
+        };
+        assert!(format!("{blank:?}").contains("pin: None"));
+    }
+}
