@@ -503,3 +503,43 @@ async fn a_retry_across_a_pepper_rotation_is_replayed() {
     // And the PIN set before the rotation still verifies (its v1 hash).
     assert_eq!(items_with_prefix(&store, "ORDER#").await.len(), 1);
 }
+
+#[tokio::test]
+async fn free_text_refuses_direction_controls_and_is_stored_in_nfc() {
+    let store = fresh_store().await;
+    let apps = support::apps(&store, support::EASY);
+    let nums = support::numbers("206", 600, 3);
+    support::tenant_with_pin(&apps, "t-100", support::ACCOUNT, support::PIN, &nums).await;
+    let before = snapshot(&store).await;
+    for c in [
+        '\u{202E}', '\u{2067}', '\u{200B}', '\u{200D}', '\u{2060}', '\u{FEFF}',
+    ] {
+        let mut body = support::port_out_body(support::ACCOUNT, support::PIN, &nums[..1]);
+        body["authorizedName"] = json!(format!("Jane{c}Doe"));
+        let a = support::post(&apps, "carrier-a", &body).await;
+        a.expect_error(400, "INVALID_REQUEST");
+        assert!(a.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("authorizedName"));
+    }
+    assert_eq!(snapshot(&store).await, before, "refused, nothing written");
+    // NFC: a decomposed "Zoë" is stored precomposed.
+    let mut body = support::port_out_body(support::ACCOUNT, support::PIN, &nums[..1]);
+    body["authorizedName"] = json!("Zoe\u{0308} Doe");
+    let a = support::post(&apps, "carrier-a", &body).await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+    assert_eq!(a.body["authorizedName"], "Zo\u{00EB} Doe");
+    let id = a.body["id"].as_str().unwrap().to_owned();
+    let order = store.get_order(&id).await.unwrap().unwrap();
+    assert_eq!(order.authorized_name.as_deref(), Some("Zo\u{00EB} Doe"));
+    // A webhook reason with a direction override is INVALID_EVENT.
+    let before = snapshot(&store).await;
+    let cancel = json!({"type": "port_out.cancelled", "portOutId": id, "reason": "ok\u{202E}kcab"});
+    webhook(&apps, &cancel)
+        .await
+        .expect_error(400, "INVALID_EVENT");
+    assert_eq!(snapshot(&store).await, before);
+    let cancel = json!({"type": "port_out.cancelled", "portOutId": id, "reason": "Cafe\u{0301}"});
+    assert_eq!(webhook(&apps, &cancel).await.status, 200);
+}

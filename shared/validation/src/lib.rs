@@ -9,4 +9,4 @@ mod text;
 pub use ids::{AccountNumber, CarrierId, Country, IdError, TenantId};
 pub use phone::{PhoneError, PhoneNumber};
 pub use pin::{KnownDigits, Pin, PinError, WeakReason};
-pub use text::{parse_date, AuthorizedName, Pon, TextError};
+pub use text::{free_text, is_deceptive, parse_date, AuthorizedName, Pon, TextError};
