@@ -543,3 +543,60 @@ async fn free_text_refuses_direction_controls_and_is_stored_in_nfc() {
     let cancel = json!({"type": "port_out.cancelled", "portOutId": id, "reason": "Cafe\u{0301}"});
     assert_eq!(webhook(&apps, &cancel).await.status, 200);
 }
+
+#[tokio::test]
+async fn a_hard_lock_that_lands_after_the_read_stops_the_pin_write() {
+    // PUT /v1/pin read the tenant unlocked; a hard lock lands before its
+    // write: the write conflicts (and the handler decides PIN_UNCHANGED
+    // again) instead of clearing the lock with the guessed PIN.
+    let (app, store) = pin_app().await;
+    assert_eq!(put_pin(&app, "27182818").await.status, 200);
+    let pointer = store.get_tenant_ref("t-100").await.unwrap().unwrap();
+    hard_lock(&store).await;
+    let now = portguard_store::clock::now();
+    let audit = portguard_store::AuditEvent::new(
+        "t-100",
+        now,
+        portguard_store::AuditType::PinChanged,
+        portguard_store::Actor {
+            kind: portguard_store::ActorKind::TenantAdmin,
+            id: None,
+        },
+    );
+    let stored = hasher().hash(&portguard_validation::Pin::parse_presented("27182818").unwrap());
+    let at = portguard_store::clock::format(now);
+    let written = store
+        .set_pin_if(
+            &pointer,
+            &stored.hash,
+            &stored.pepper_version,
+            &at,
+            &audit,
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(written, portguard_store::tenants::Written::Conflict);
+    assert!(
+        store
+            .get_tenant("t-100")
+            .await
+            .unwrap()
+            .unwrap()
+            .lock
+            .hard_locked
+    );
+    // Unguarded (the caller saw the hard lock and checked the PIN): applies.
+    let written = store
+        .set_pin_if(
+            &pointer,
+            &stored.hash,
+            &stored.pepper_version,
+            &at,
+            &audit,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(written, portguard_store::tenants::Written::Done(()));
+}
