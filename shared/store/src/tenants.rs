@@ -3,7 +3,8 @@
 //! hostile path, knows only the account number: one strongly consistent
 //! read gives it all it decides on. A small pointer, `TENANT#{id}`, takes a
 //! tenant admin from the tenant id in the token to the record, and carries
-//! the country and whether a PIN is set, which is all set-pin decides on.
+//! the country and whether a PIN is set; set-pin reads the record too, for
+//! the hard lock (`PIN_UNCHANGED`).
 //!
 //! Every change to the PIN or the lock is one conditional write on the
 //! record's `stateVersion` (optimistic concurrency: a lost race is retried,
