@@ -6,6 +6,7 @@
 
 mod support;
 
+use futures::StreamExt;
 use portguard_tests::*;
 use serde_json::{json, Value};
 
@@ -599,4 +600,78 @@ async fn a_hard_lock_that_lands_after_the_read_stops_the_pin_write() {
         .await
         .unwrap();
     assert_eq!(written, portguard_store::tenants::Written::Done(()));
+}
+
+#[tokio::test]
+async fn known_follows_every_page_of_the_tenants_numbers() {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    let (app, store) = pin_app().await;
+    // Over 1 MB of numbers on GSI2, so one Query page cannot hold them all;
+    // the last in key order (+1989…) is the one the PIN is taken from.
+    let mut numbers: Vec<String> = (0..9000)
+        .map(|i| format!("+1206{:07}", 2_000_000 + i))
+        .collect();
+    numbers.push("+19895550123".to_owned());
+    let now = portguard_store::clock::format(portguard_store::clock::now());
+    let writes = numbers.chunks(25).map(|chunk| {
+        let requests: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|n| {
+                let item = [
+                    ("PK", format!("NUMBER#{n}")),
+                    ("SK", "NUMBER".to_owned()),
+                    ("tenantId", "t-100".to_owned()),
+                    ("number", n.clone()),
+                    ("addedAt", now.clone()),
+                    ("GSI2PK", "TENANT#t-100".to_owned()),
+                    ("GSI2SK", format!("NUMBER#{n}")),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), attr(&v)))
+                .collect();
+                let put = PutRequest::builder().set_item(Some(item)).build().unwrap();
+                WriteRequest::builder().put_request(put).build()
+            })
+            .collect();
+        let store = store.clone();
+        async move {
+            let mut pending = requests;
+            while !pending.is_empty() {
+                let out = store
+                    .client()
+                    .batch_write_item()
+                    .request_items(store.table(), pending)
+                    .send()
+                    .await
+                    .unwrap();
+                pending = out
+                    .unprocessed_items()
+                    .and_then(|u| u.get(store.table()).cloned())
+                    .unwrap_or_default();
+            }
+        }
+    });
+    futures::stream::iter(writes)
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
+    let first_page = store
+        .client()
+        .query()
+        .table_name(store.table())
+        .index_name("GSI2")
+        .key_condition_expression("GSI2PK = :pk AND begins_with(GSI2SK, :prefix)")
+        .expression_attribute_values(":pk", attr("TENANT#t-100"))
+        .expression_attribute_values(":prefix", attr("NUMBER#"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        first_page.last_evaluated_key().is_some(),
+        "the numbers fit one page ({} items): the test proves nothing",
+        first_page.count()
+    );
+    let a = put_pin(&app, "9895550123").await;
+    a.expect_error(400, "WEAK_PIN");
+    assert_eq!(a.body["error"]["details"]["reason"], "known");
 }
