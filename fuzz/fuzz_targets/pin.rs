@@ -6,7 +6,10 @@ use portguard_validation::{Pin, PinError};
 
 fn weak(d: &[u8]) -> bool {
     let steps: Vec<u8> = d.windows(2).map(|w| (10 + w[1] - w[0]) % 10).collect();
-    steps.iter().all(|&s| s == 0) || steps.iter().all(|&s| s == 1) || steps.iter().all(|&s| s == 9)
+    let run = steps.iter().all(|&s| s == 0) || steps.iter().all(|&s| s == 1) || steps.iter().all(|&s| s == 9);
+    // A block of 2 to 5 digits, whole at least twice, repeated to fill the PIN.
+    let pattern = (2..=5).any(|b| 2 * b <= d.len() && (b..d.len()).all(|i| d[i] == d[i - b]));
+    run || pattern
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -32,6 +35,6 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(PinError::Required) => assert!(s.chars().all(char::is_whitespace)),
         Err(PinError::InvalidFormat) => assert!(!shape),
-        Err(PinError::Weak) => assert!(shape && weak(s.as_bytes())),
+        Err(PinError::Weak(_)) => assert!(shape && weak(s.as_bytes())),
     }
 });

@@ -52,31 +52,69 @@ def index_arn(name: str) -> dict:
     return {"Fn::Sub": "${Table.Arn}/index/" + name}
 
 
-# function -> {resource (as written in the template) -> allowed dynamodb actions}
+# function -> {resource label -> {dynamodb action -> key prefixes it may touch}}.
+# Every grant is conditioned on dynamodb:LeadingKeys (the partition key of the
+# table, or of the index queried), so a function can only touch the kinds of
+# items it uses (docs/table-design.md), and an action nothing calls is not
+# granted at all. Read off shared/store and the functions' handlers:
 DYNAMODB_GRANTS = {
-    # GET/PUT /v1/pin: GetItem, then a transaction Update tenant + Put audit;
-    # GET /v1/audit-events: Query on the table.
-    # DELETE /v1/notification-endpoint: DeleteItem (tenant endpoint keys only).
+    # GET /v1/pin: pointer then record; PUT: a transaction updating both and
+    # putting the audit item; the `known` rule queries the tenant's numbers
+    # on GSI2; GET /v1/audit-events queries the tenant's partition;
+    # DELETE /v1/notification-endpoint deletes the tenant's endpoint item.
     "set-pin": {
-        "table": {"GetItem", "UpdateItem", "PutItem", "ConditionCheckItem", "Query", "DeleteItem"},
+        "table": {
+            "GetItem": {"TENANT#", "ACCOUNT#"},
+            "UpdateItem": {"TENANT#", "ACCOUNT#"},
+            "PutItem": {"TENANT#"},
+            "Query": {"TENANT#"},
+            "DeleteItem": {"ENDPOINT#tenant#"},
+        },
+        "GSI2": {"Query": {"TENANT#"}},
     },
+    # The tenant record (lock state, ConditionCheck in the order's
+    # transaction), orders, number reservations, audit items and
+    # locked-attempt markers (TENANT#), idempotency records (a failed
+    # request deletes its claim). Lists are served by GSI1/GSI2 only.
     "submit-port-out": {
-        "table": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "Query"},
-        "GSI1": {"Query"},
-        "GSI2": {"Query"},
+        "table": {
+            "GetItem": {"ACCOUNT#", "ORDER#", "IDEMPOTENCY#"},
+            "PutItem": {"ORDER#", "TENANT#", "IDEMPOTENCY#"},
+            "UpdateItem": {"ACCOUNT#", "NUMBER#"},
+            "ConditionCheckItem": {"ACCOUNT#"},
+            "DeleteItem": {"IDEMPOTENCY#"},
+        },
+        "GSI1": {"Query": {"CARRIER#"}},
+        "GSI2": {"Query": {"TENANT#"}},
     },
+    # Order transitions: Update order, Update or (completed) Delete numbers,
+    # Put audit and the webhook dedupe record; GetItem order and dedupe.
     "carrier-webhook": {
-        "table": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
+        "table": {
+            "GetItem": {"ORDER#", "WEBHOOK#"},
+            "UpdateItem": {"ORDER#", "NUMBER#"},
+            "DeleteItem": {"NUMBER#"},
+            "PutItem": {"TENANT#", "WEBHOOK#"},
+        },
     },
+    # Expiry frees numbers (Update), never deletes them.
     "status-check": {
-        "table": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"},
-        "OpenOrders": {"Query"},
+        "table": {
+            "GetItem": {"ORDER#"},
+            "UpdateItem": {"ORDER#", "NUMBER#"},
+            "PutItem": {"TENANT#"},
+        },
+        "OpenOrders": {"Query": {"OPEN#"}},
     },
     # Endpoints, deliveries and orders by key; due deliveries; its stream.
+    # (Streams take no LeadingKeys condition: the stream statement has none.)
     "notifier": {
-        "table": {"GetItem", "PutItem", "UpdateItem", "DeleteItem"},
-        "DueDeliveries": {"Query"},
-        "stream": {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"},
+        "table": {
+            action: {"ENDPOINT#", "DELIVERY#", "ORDER#"}
+            for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+        },
+        "DueDeliveries": {"Query": {"DUE"}},
+        "stream": {action: set() for action in ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams")},
     },
 }
 
@@ -102,7 +140,8 @@ POLICY_ENV_VARS = {
     "FOC_GRACE_HOURS",
 }
 
-COMMON_CODES = {"500": {"INTERNAL"}, "503": {"UNAVAILABLE"}}
+# SPEC 2: every route answers 413 for a body over 64 KiB, unparsed.
+COMMON_CODES = {"413": {"PAYLOAD_TOO_LARGE"}, "500": {"INTERNAL"}, "503": {"UNAVAILABLE"}}
 JWT_CODES = {"401": {"UNAUTHENTICATED"}, "403": {"FORBIDDEN"}}
 
 # (method, path) in openapi.yaml -> status -> error codes SPEC.md gives it
@@ -111,7 +150,7 @@ ERROR_CODES = {
     ("put", "/v1/pin"): {
         **JWT_CODES,
         **COMMON_CODES,
-        "400": {"INVALID_REQUEST", "PIN_REQUIRED", "INVALID_PIN_FORMAT", "WEAK_PIN"},
+        "400": {"INVALID_REQUEST", "PIN_REQUIRED", "INVALID_PIN_FORMAT", "WEAK_PIN", "PIN_UNCHANGED"},
         "404": {"TENANT_NOT_FOUND"},
         "422": {"TENANT_NOT_ELIGIBLE"},
     },
@@ -294,7 +333,7 @@ def test_every_function_has_its_own_inline_least_privilege_policy(resources):
                 f"{logical_id}: only inline statements are allowed, found {policy!r}"
             )
 
-        granted: dict[str, set] = {}
+        granted: dict[str, dict[str, set]] = {}
         secrets_read = set()
         for st in statements(res):
             assert st.get("Effect") == "Allow", f"{logical_id}: unexpected statement {st!r}"
@@ -311,12 +350,16 @@ def test_every_function_has_its_own_inline_least_privilege_policy(resources):
             if other:
                 continue
             assert len(ddb) + len(sm) == len(actions), f"{logical_id}: unexpected actions {actions}"
+            on_stream = all(resource_label(r) == "stream" for r in as_list(st["Resource"]))
+            if ddb:
+                prefixes = set() if on_stream else leading_key_prefixes(logical_id, st)
             for resource in as_list(st["Resource"]):
                 assert resource != "*", f"{logical_id}: Resource '*' in {st!r}"
                 if ddb:
                     label = resource_label(resource)
                     assert label, f"{logical_id}: dynamodb actions on {resource!r}, not the table or its indexes"
-                    granted.setdefault(label, set()).update(a.split(":", 1)[1] for a in ddb)
+                    for action in ddb:
+                        granted.setdefault(label, {}).setdefault(action.split(":", 1)[1], set()).update(prefixes)
                 if sm:
                     assert sm == ["secretsmanager:GetSecretValue"], f"{logical_id}: {sm}"
                     assert isinstance(resource, dict) and set(resource) == {"Ref"}, f"{logical_id}: {resource!r}"
@@ -325,6 +368,53 @@ def test_every_function_has_its_own_inline_least_privilege_policy(resources):
         assert granted == DYNAMODB_GRANTS[name], f"{logical_id}: dynamodb grants {granted}"
         expected_secret = SECRETS[name]
         assert secrets_read == ({expected_secret[0]} if expected_secret else set()), f"{logical_id}: {secrets_read}"
+
+
+def leading_key_prefixes(logical_id, statement) -> set:
+    """The key prefixes a DynamoDB statement allows: it must carry exactly
+    `ForAllValues:StringLike: {dynamodb:LeadingKeys: ["PREFIX#*", ...]}`."""
+    condition = statement.get("Condition")
+    assert condition, f"{logical_id}: {statement.get('Sid')} has no dynamodb:LeadingKeys condition"
+    assert list(condition) == ["ForAllValues:StringLike"], f"{logical_id}: {condition!r}"
+    keys = condition["ForAllValues:StringLike"]
+    assert list(keys) == ["dynamodb:LeadingKeys"], f"{logical_id}: {keys!r}"
+    out = set()
+    for pattern in as_list(keys["dynamodb:LeadingKeys"]):
+        # `PREFIX#*`, `PREFIX#kind#*`, or one exact key (`DUE`, the due index's shard).
+        assert isinstance(pattern, str) and re.fullmatch(r"[A-Z]+#([a-z]+#)?\*|[A-Z]+", pattern), (
+            f"{logical_id}: leading key pattern {pattern!r} must be PREFIX#*, PREFIX#kind#* or KEY"
+        )
+        out.add(pattern.removesuffix("*"))
+    return out
+
+
+def test_granted_key_prefixes_are_the_stores(resources):
+    """Every prefix a policy allows is one the store writes keys with, so a
+    renamed prefix cannot leave a grant (or a function) behind."""
+    source = "\n".join(p.read_text() for p in (ROOT / "shared" / "store" / "src").glob("*.rs"))
+    used = set(re.findall(r'"([A-Z]+#)', source)) | set(re.findall(r'format!\("([A-Z]+#)', source))
+    exact = set(re.findall(r'"([A-Z]+)"', source))
+    for name, grants in DYNAMODB_GRANTS.items():
+        for actions in grants.values():
+            for prefixes in actions.values():
+                for prefix in prefixes:
+                    assert (
+                        prefix in exact or re.match(r"[A-Z]+#", prefix) and re.match(r"[A-Z]+#", prefix)[0] in used
+                    ), f"{name}: {prefix} not used by shared/store"
+
+
+def test_reserved_concurrency_per_function(template, resources):
+    params = template["Parameters"]
+    total = 0
+    for name, (logical_id, res) in functions_by_name(resources).items():
+        reserved = res["Properties"].get("ReservedConcurrentExecutions")
+        assert isinstance(reserved, dict) and set(reserved) == {"Ref"}, f"{logical_id}: reserved concurrency"
+        param = params[reserved["Ref"]]
+        assert param["Type"] == "Number" and int(param["MinValue"]) >= 1, f"{logical_id}: {param}"
+        assert int(param["Default"]) >= 1
+        total += int(param["Default"])
+    # AWS keeps 100 unreserved: the defaults fit an account's default 1000.
+    assert total <= 900, total
 
 
 def test_no_broad_dynamodb_access_anywhere(resources):
@@ -423,6 +513,25 @@ def test_alarms(resources):
         and any(d["Name"] == "service" for d in a.get("Dimensions", []))
         for a in alarms
     ), "no PinLocked alarm"
+    # An unknown pepper version (an operator error) from either function
+    # that verifies PINs.
+    unknown = [
+        a
+        for a in alarms
+        if any(
+            m.get("MetricStat", {}).get("Metric", {}).get("MetricName") == "UnknownPepperVersion"
+            for m in a.get("Metrics", [])
+        )
+    ]
+    assert len(unknown) == 1, "no UnknownPepperVersion alarm"
+    services = {
+        d["Value"]
+        for m in unknown[0]["Metrics"]
+        if "MetricStat" in m
+        for d in m["MetricStat"]["Metric"]["Dimensions"]
+        if d["Name"] == "service" and m["MetricStat"]["Metric"]["Namespace"] == "portguard"
+    }
+    assert services == {"set-pin", "submit-port-out"}, services
 
 
 def test_notifier_reads_new_audit_items_and_retries_every_minute(resources):

@@ -655,3 +655,139 @@ async fn no_pin_hash_or_secret_in_any_notification() {
         endpoint_secrets.len() + 2
     );
 }
+
+/// A tiny stand-in for the Lambda Runtime API on 127.0.0.1: it hands the
+/// runtime `event` once on `GET …/invocation/next`, sends back the body the
+/// runtime POSTs to `…/response`, and never answers a second `next` (the
+/// test then drops the runtime loop).
+mod runtime_api {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::sync::mpsc;
+
+    pub async fn start(event: String) -> (String, mpsc::Receiver<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (tx, rx) = mpsc::channel(1);
+        let served = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(connection(
+                    stream,
+                    event.clone(),
+                    tx.clone(),
+                    served.clone(),
+                ));
+            }
+        });
+        (addr, rx)
+    }
+
+    async fn connection(
+        stream: TcpStream,
+        event: String,
+        responses: mpsc::Sender<String>,
+        served: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        let mut stream = BufReader::new(stream);
+        loop {
+            let mut request_line = String::new();
+            if stream.read_line(&mut request_line).await.unwrap_or(0) == 0 {
+                return;
+            }
+            let (mut length, mut chunked) = (0usize, false);
+            loop {
+                let mut line = String::new();
+                stream.read_line(&mut line).await.unwrap();
+                let line = line.trim_end().to_ascii_lowercase();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some(v) = line.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                chunked |= line == "transfer-encoding: chunked";
+            }
+            let mut body = vec![0; length];
+            stream.read_exact(&mut body).await.unwrap();
+            if chunked {
+                loop {
+                    let mut size = String::new();
+                    stream.read_line(&mut size).await.unwrap();
+                    let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+                    let mut chunk = vec![0; n + 2];
+                    stream.read_exact(&mut chunk).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    body.extend_from_slice(&chunk[..n]);
+                }
+            }
+            let reply = if request_line.contains("/invocation/next") {
+                if served.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    std::future::pending::<()>().await;
+                }
+                let deadline = (std::time::SystemTime::now() + std::time::Duration::from_secs(30))
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis();
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                     lambda-runtime-aws-request-id: runtime-loop-req-1\r\n\
+                     lambda-runtime-deadline-ms: {deadline}\r\n\
+                     lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:set-pin\r\n\
+                     content-length: {}\r\n\r\n{event}",
+                    event.len()
+                )
+            } else {
+                let _ = responses
+                    .send(String::from_utf8_lossy(&body).into_owned())
+                    .await;
+                "HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}".to_owned()
+            };
+            stream.get_mut().write_all(reply.as_bytes()).await.unwrap();
+        }
+    }
+}
+
+/// The deployed runtime loop (`portguard_api::serve`, lambda_runtime and
+/// all) at `LOG_LEVEL=trace`: the runtime traces the raw event, PIN and
+/// all, unless `shared/api/src/logging.rs` caps it. One event, loopback
+/// only, bounded in time.
+#[tokio::test]
+async fn the_runtime_loop_at_trace_never_logs_the_pin() {
+    captured_logs();
+    const RUNTIME_PIN: &str = "60718293";
+    let store = fresh_store().await;
+    portguard_tests::provision(&store, "t-777", "ACC-7007", "US", &[]).await;
+    let app = &set_pin::App::new(store.clone(), portguard_tests::hasher());
+    let body = json!({ "pin": RUNTIME_PIN }).to_string();
+    let ev = event("PUT", "/v1/pin", As::Admin("t-777"), Some(&body)).to_string();
+    let (addr, mut responses) = runtime_api::start(ev).await;
+    for (k, v) in [
+        ("AWS_LAMBDA_RUNTIME_API", addr.as_str()),
+        ("AWS_LAMBDA_FUNCTION_NAME", "set-pin"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+    ] {
+        std::env::set_var(k, v);
+    }
+    let response = tokio::select! {
+        ended = portguard_api::serve("set-pin", |req| async move { app.route(&req).await }) => {
+            panic!("the runtime loop ended: {ended:?}")
+        }
+        response = responses.recv() => response.expect("a response"),
+        _ = tokio::time::sleep(Duration::from_secs(30)) => panic!("no response within 30 s"),
+    };
+    let response: serde_json::Value = serde_json::from_str(&response).unwrap();
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let logs = captured_logs();
+    assert!(
+        logs.contains("runtime-loop-req-1"),
+        "the request ran inside the runtime's span"
+    );
+    assert!(
+        !logs.contains(RUNTIME_PIN),
+        "the PIN reached a log line through the runtime"
+    );
+}

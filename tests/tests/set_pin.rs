@@ -226,8 +226,14 @@ async fn a_successful_put_clears_failures_and_locks() {
         (a.body["locked"].clone(), a.body["lockedUntil"].clone()),
         (json!(true), json!(null))
     );
+    // Hard-locked: the current PIN must change (SPEC 3, PIN_UNCHANGED).
+    put_pin(&app, "t-100", r#"{"pin": "48151623"}"#)
+        .await
+        .expect_error(400, "PIN_UNCHANGED");
     assert_eq!(
-        put_pin(&app, "t-100", r#"{"pin": "48151623"}"#).await.body["locked"],
+        put_pin(&app, "t-100", r#"{"pin": "2718281828"}"#)
+            .await
+            .body["locked"],
         false
     );
     let tenant = store.get_tenant("t-100").await.unwrap().unwrap();

@@ -12,6 +12,8 @@ pub struct CarrierEvent {
     pub port_out_id: String,
     /// `YYYY-MM-DD`, present exactly for `port_out.foc_confirmed`.
     pub foc_date: Option<String>,
+    /// A cancellation's or rejection's reason, in NFC.
+    pub reason: Option<String>,
 }
 
 /// Why a signed body is not an event: `400 INVALID_EVENT` with this message.
@@ -83,9 +85,15 @@ impl CarrierEvent {
             }
             _ => None,
         };
+        let mut reason = None;
         if matches!(kind, OrderEvent::Cancelled | OrderEvent::Rejected) {
             match map.get("reason") {
-                None | Some(Value::Null) | Some(Value::String(_)) => {}
+                None | Some(Value::Null) => {}
+                Some(Value::String(r)) => {
+                    let text = portguard_validation::free_text(r, "reason")
+                        .map_err(|e| bad(e.to_string()))?;
+                    reason = Some(text);
+                }
                 Some(_) => return Err(bad("reason must be a string")),
             }
         }
@@ -93,6 +101,7 @@ impl CarrierEvent {
             kind,
             port_out_id,
             foc_date,
+            reason,
         })
     }
 
@@ -173,6 +182,22 @@ mod tests {
         ] {
             assert!(parse(body).is_err(), "{body:?} should be refused");
         }
+    }
+
+    #[test]
+    fn reasons_refuse_direction_controls_and_are_nfc() {
+        for c in ["\u{202E}", "\u{2066}", "\u{200B}", "\u{FEFF}", "\u{2060}"] {
+            let body = json_reason(&format!("customer{c}request"));
+            let e = parse(&body).unwrap_err();
+            assert!(e.0.contains("reason"), "{e}");
+        }
+        let e = parse(&json_reason("Cafe\u{0301}")).unwrap();
+        assert_eq!(e.reason.as_deref(), Some("Caf\u{00E9}"));
+    }
+
+    fn json_reason(reason: &str) -> String {
+        serde_json::json!({"type": "port_out.cancelled", "portOutId": "po_1", "reason": reason})
+            .to_string()
     }
 
     #[test]

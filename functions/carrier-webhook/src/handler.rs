@@ -56,7 +56,9 @@ impl App {
             return Err(ApiError::method_not_allowed("POST"));
         }
         // The signature first: nothing else in the request is looked at
-        // until it is known to come from this carrier.
+        // until it is known to come from this carrier. A body over 64 KiB
+        // is not even read for that.
+        portguard_api::check_body_size(req.body())?;
         let body: &[u8] = req.body().as_ref();
         if let Err(e) = self.secrets.verify(carrier, body, req.headers()) {
             let reason = match &e {
@@ -117,6 +119,7 @@ impl App {
     ) -> Result<Response, ApiError> {
         let now = clock::now();
         let mut order = self.order_of(carrier, &event.port_out_id).await?;
+        check_foc_date(event, &order, now)?;
         for _ in 0..DECIDE_ATTEMPTS {
             let to = match decide(order.status, event.kind) {
                 Decision::Invalid => {
@@ -203,6 +206,20 @@ impl App {
             _ => Err(not_found()),
         }
     }
+}
+
+/// SPEC 5: a `focDate` before the order's creation date or more than 120
+/// days after the event is received is `400 INVALID_EVENT` (an order holds
+/// its numbers only so long).
+fn check_foc_date(event: &CarrierEvent, order: &Order, now: i64) -> Result<(), ApiError> {
+    let Some(foc) = event.foc_date.as_deref() else {
+        return Ok(());
+    };
+    let (Some(foc), Some(created)) = (clock::date_start(foc), clock::parse(&order.created_at))
+    else {
+        return Err(invalid_event("focDate must be a date written YYYY-MM-DD"));
+    };
+    portguard_rules::foc::check_foc_date(foc, created, now).map_err(|e| invalid_event(e.message()))
 }
 
 fn invalid_event(message: impl Into<String>) -> ApiError {

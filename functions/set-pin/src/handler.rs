@@ -6,13 +6,13 @@ use portguard_store::{
     clock, conflict_backoff, tenants::Written, Actor, ActorKind, AuditEvent, AuditType, Store,
     TenantRef,
 };
-use portguard_validation::{Pin, PinError};
+use portguard_validation::Pin;
 use serde_json::{json, Value};
 
 /// Everything a request needs, built once per cold start.
 pub struct App {
     pub(crate) store: Store,
-    hasher: PinHasher,
+    pub(crate) hasher: PinHasher,
     pub(crate) paging: Paging,
     pub(crate) allow_loopback_http: bool,
 }
@@ -122,6 +122,7 @@ impl App {
             ));
         }
         let pin = parse_pin(body)?;
+        let mut hard_locked = self.check_new_pin(&tenant, &pin).await?;
         // Inline on purpose: a Lambda process serves one request at a time,
         // and hashing on the one runtime thread keeps a single 19 MiB Argon2
         // block resident instead of one per blocking-pool thread.
@@ -137,14 +138,17 @@ impl App {
             };
             let audit = AuditEvent::new(tenant_id, now, kind, actor.clone())
                 .source_ip(source_ip.as_deref());
+            // Not hard-locked as read: the write also refuses a hard lock
+            // that came since, so PIN_UNCHANGED is decided again.
             let written = self
                 .store
-                .set_pin(
+                .set_pin_if(
                     &tenant,
                     &stored.hash,
                     &stored.pepper_version,
                     &clock::format(now),
                     &audit,
+                    !hard_locked,
                 )
                 .await?;
             match written {
@@ -160,6 +164,7 @@ impl App {
                 Written::Conflict => {
                     conflict_backoff(attempt).await;
                     tenant = self.tenant(tenant_id).await?;
+                    hard_locked = self.recheck_unchanged(&tenant, &pin).await?;
                 }
             }
         }
@@ -175,11 +180,7 @@ fn parse_pin(body: &Body) -> Result<Pin, ApiError> {
         Some(Value::String(s)) => Some(s.as_str()),
         Some(_) => return Err(ApiError::invalid_request("pin must be a string of digits")),
     };
-    Pin::parse_new(pin).map_err(|e| match e {
-        PinError::Required => ApiError::new(400, "PIN_REQUIRED", e.to_string()),
-        PinError::InvalidFormat => ApiError::new(400, "INVALID_PIN_FORMAT", e.to_string()),
-        PinError::Weak => ApiError::new(400, "WEAK_PIN", e.to_string()),
-    })
+    Pin::parse_new(pin).map_err(crate::pin_rules::pin_error)
 }
 
 fn tenant_not_found() -> ApiError {

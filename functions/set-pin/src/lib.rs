@@ -4,6 +4,7 @@
 mod audit_route;
 mod endpoint;
 mod handler;
+mod pin_rules;
 
 pub use handler::App;
 

@@ -111,7 +111,8 @@ pub(crate) fn parse(body: &Body) -> Result<PortOutRequest, ApiError> {
     for raw in &raw_numbers {
         match PhoneNumber::parse(raw) {
             Ok(number) => numbers.push(number),
-            Err(_) => invalid.push(*raw),
+            // As given, but never more than 64 characters of it (SPEC 2).
+            Err(_) => invalid.push(portguard_api::echo(raw)),
         }
     }
     if !invalid.is_empty() {

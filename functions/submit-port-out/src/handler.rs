@@ -16,7 +16,8 @@ pub struct App {
     pub(crate) hasher: PinHasher,
     pub(crate) paging: Paging,
     /// Keys the fingerprint of an idempotent request (it holds the PIN, so
-    /// only a keyed MAC of it is ever stored).
+    /// only a keyed MAC of it is ever stored). Its key outlives a pepper
+    /// rotation, so a retry across one still replays.
     pub(crate) idempotency: TokenSigner,
     pub(crate) policy: LockPolicy,
 }
@@ -24,7 +25,7 @@ pub struct App {
 impl App {
     pub fn new(store: Store, hasher: PinHasher, policy: LockPolicy) -> App {
         let paging = Paging::new(TokenSigner::derive(&hasher, "portguard/next-token/v1"));
-        let idempotency = TokenSigner::derive(&hasher, "portguard/idempotency/v1");
+        let idempotency = TokenSigner::derive_stable(&hasher, "portguard/idempotency/v1");
         App {
             store,
             hasher,

@@ -29,6 +29,8 @@ const DECISION_ROUNDS: usize = 16;
 const IDEMPOTENCY_POLLS: u32 = 12;
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
+mod locked;
+
 /// Who attempts the port-out, for the audit trail and the logs.
 struct Attempt<'a> {
     carrier: &'a str,
@@ -176,7 +178,9 @@ impl App {
             let now = clock::now();
             let status = tenant.lock.status(now);
             if status.is_locked() {
-                return self.reject(attempt, &tenant, locked(status, now)).await;
+                return self
+                    .reject_locked(attempt, &tenant, &tenant.lock, now)
+                    .await;
             }
             // 10: the PIN, in constant time.
             let stored = StoredPin {
@@ -197,7 +201,9 @@ impl App {
                 let (next, after) = tenant.lock.after_failure(now, self.policy);
                 match self.store.write_lock_state(&tenant, &next).await? {
                     Written::Conflict => continue,
-                    Written::Done(()) => return self.wrong_pin(attempt, &tenant, after, now).await,
+                    Written::Done(()) => {
+                        return self.wrong_pin(attempt, &tenant, &next, after, now).await
+                    }
                 }
             }
             // 11 and 12: the numbers, with the order in one transaction.
@@ -283,8 +289,13 @@ impl App {
     /// verifying on the one runtime thread keeps a single 19 MiB Argon2 block
     /// resident instead of one per blocking-pool thread (measured by
     /// `make bench`).
+    ///
+    /// A hash under a pepper version this function was not given is an
+    /// operator's error, not a wrong PIN: `500`, nothing counted or audited.
     async fn verify(&self, pin: &Pin, stored: &StoredPin) -> Result<bool, ApiError> {
-        Ok(self.hasher.verify(pin, stored))
+        self.hasher
+            .check(pin, stored)
+            .map_err(|e| portguard_api::unknown_pepper_version(SERVICE, &e))
     }
 
     /// A wrong PIN whose failure is written: 422, or 429 for the attempt
@@ -293,6 +304,7 @@ impl App {
         &self,
         attempt: &Attempt<'_>,
         tenant: &Tenant,
+        next: &LockState,
         after: LockStatus,
         now: i64,
     ) -> Result<Response, ApiError> {
@@ -319,7 +331,9 @@ impl App {
         );
         let lock = self.audit(attempt, tenant, AuditType::PinLocked, now);
         self.record(&lock).await;
-        self.reject(attempt, tenant, locked(after, now)).await
+        // The first PIN_LOCKED of this lock: recorded, and this carrier's
+        // later attempts in it are not.
+        self.reject_locked(attempt, tenant, next, now).await
     }
 
     /// Writes the reset of a right PIN whose order failed, re-reading on a

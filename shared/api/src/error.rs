@@ -5,6 +5,26 @@ use crate::Response;
 use portguard_store::StoreError;
 use serde_json::{json, Value};
 
+/// SPEC 2: an error never echoes more than this many characters of any one
+/// input value.
+pub const MAX_ECHO_CHARS: usize = 64;
+
+/// An input value as an error may echo it: its first 64 characters.
+pub fn echo(input: &str) -> String {
+    input.chars().take(MAX_ECHO_CHARS).collect()
+}
+
+/// Every string in `details` cut to [`MAX_ECHO_CHARS`]: `details` is where
+/// inputs are echoed, so no route can forget the limit.
+fn clamp(value: Value) -> Value {
+    match value {
+        Value::String(s) if s.chars().count() > MAX_ECHO_CHARS => Value::String(echo(&s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(clamp).collect()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, clamp(v))).collect()),
+        other => other,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     pub status: u16,
@@ -67,6 +87,15 @@ impl ApiError {
         )
     }
 
+    /// SPEC 2: a body over 64 KiB, answered without being parsed.
+    pub fn payload_too_large() -> ApiError {
+        ApiError::new(
+            413,
+            "PAYLOAD_TOO_LARGE",
+            "the request body is over 64 KiB; send a smaller one",
+        )
+    }
+
     pub fn internal() -> ApiError {
         ApiError::new(
             500,
@@ -87,7 +116,7 @@ impl ApiError {
     pub fn into_response(self) -> Response {
         let mut error = json!({"code": self.code, "message": self.message});
         if let Some(details) = self.details {
-            error["details"] = details;
+            error["details"] = clamp(details);
         }
         let mut resp = crate::json(self.status, &json!({ "error": error }));
         if let Some(seconds) = self.retry_after {
@@ -112,5 +141,35 @@ impl From<StoreError> for ApiError {
                 ApiError::internal()
             }
         }
+    }
+}
+
+/// A stored hash whose pepper version is not configured: logged, counted
+/// (`UnknownPepperVersion`, alarmed in the template) and answered `500`;
+/// the caller counts nothing against the tenant.
+pub fn unknown_pepper_version(
+    service: &str,
+    e: &portguard_secrets::UnknownPepperVersion,
+) -> ApiError {
+    tracing::error!(error = %e, "cannot verify a PIN: pepper version not configured");
+    crate::metrics::count(service, "UnknownPepperVersion");
+    ApiError::internal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_never_echo_more_than_64_characters() {
+        let long = "é".repeat(500);
+        let resp = ApiError::invalid_request("m")
+            .details(json!({"numbers": [long, "+12065550100"], "nested": {"a": "x".repeat(65)}}))
+            .into_response();
+        let body: Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        let d = &body["error"]["details"];
+        assert_eq!(d["numbers"][0].as_str().unwrap().chars().count(), 64);
+        assert_eq!(d["numbers"][1], "+12065550100");
+        assert_eq!(d["nested"]["a"].as_str().unwrap().len(), 64);
     }
 }

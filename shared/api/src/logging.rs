@@ -9,10 +9,12 @@ static COLD: AtomicBool = AtomicBool::new(true);
 
 /// The AWS SDK logs whole request and response bodies below `info`; a
 /// tenant item's body holds the PIN hash, so the SDK's crates never log
-/// below `info`, whatever `LOG_LEVEL` asks for.
+/// below `info`, whatever `LOG_LEVEL` asks for. The Lambda runtime logs the
+/// raw event (a request body with its PIN) at `trace`: capped the same way.
 const SDK_CAP: &str = "aws_smithy_runtime=info,aws_smithy_runtime_api=info,\
     aws_smithy_http_client=info,aws_sdk_dynamodb=info,\
-    aws_config=info,hyper=info,hyper_util=info,h2=info,rustls=info";
+    aws_config=info,hyper=info,hyper_util=info,h2=info,rustls=info,\
+    lambda_runtime=info,lambda_runtime_api_client=info,lambda_http=info";
 
 /// The log filter: `level` (a tracing directive such as `info` or `debug`)
 /// for our code, capped at `info` for the SDK.

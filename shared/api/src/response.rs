@@ -12,9 +12,24 @@ pub fn json<T: Serialize + ?Sized>(status: u16, body: &T) -> Response {
         .expect("valid status and header")
 }
 
-/// The request body as a JSON object, or `400 INVALID_REQUEST`. API Gateway
-/// may base64-encode bodies; `lambda_http` has decoded them into bytes.
+/// SPEC 2: the largest body a function reads.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// `413 PAYLOAD_TOO_LARGE` for a body over 64 KiB (decoded bytes), before
+/// anything reads it.
+pub fn check_body_size(body: &Body) -> Result<(), ApiError> {
+    let len = AsRef::<[u8]>::as_ref(body).len();
+    if len > MAX_BODY_BYTES {
+        return Err(ApiError::payload_too_large());
+    }
+    Ok(())
+}
+
+/// The request body as a JSON object, or `400 INVALID_REQUEST` (`413` over
+/// 64 KiB). API Gateway may base64-encode bodies; `lambda_http` has decoded
+/// them into bytes.
 pub fn json_object_body(body: &Body) -> Result<Map<String, Value>, ApiError> {
+    check_body_size(body)?;
     let bytes: &[u8] = body.as_ref();
     if bytes.is_empty() {
         return Err(ApiError::invalid_request("the body must be a JSON object"));

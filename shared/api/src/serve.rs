@@ -18,15 +18,20 @@ pub fn started<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, E> {
     result.inspect_err(|e| tracing::error!(error = %e, "refusing to start: bad configuration"))
 }
 
-/// What the function answers for one raw event: the handler's response, or
-/// `400 INVALID_REQUEST` for an event that describes no HTTP request.
+/// What the function answers for one raw event: the handler's response,
+/// `400 INVALID_REQUEST` for an event that describes no HTTP request, or
+/// `413 PAYLOAD_TOO_LARGE` for a body over 64 KiB, which no handler (nor a
+/// webhook signature check) ever reads.
 pub async fn answer_event<F, Fut>(handler: F, event: Value) -> Response
 where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Response>,
 {
     match request_from_event(event) {
-        Ok(req) => handler(req).await,
+        Ok(req) => match crate::check_body_size(req.body()) {
+            Ok(()) => handler(req).await,
+            Err(too_large) => too_large.into_response(),
+        },
         Err(bad) => ApiError::invalid_request(bad.0).into_response(),
     }
 }

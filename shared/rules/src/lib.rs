@@ -3,9 +3,10 @@
 //! decisions out; the store applies them with conditional writes.
 
 pub mod expiry;
+pub mod foc;
 pub mod lifecycle;
 pub mod lockout;
 pub mod notify;
 
 pub use lifecycle::{Decision, NumberFate, OrderEvent, OrderStatus};
-pub use lockout::{LockPolicy, LockState, LockStatus};
+pub use lockout::{LockId, LockPolicy, LockState, LockStatus};

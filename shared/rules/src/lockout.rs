@@ -33,6 +33,25 @@ pub struct LockState {
     pub recent_locks: Vec<i64>,
 }
 
+/// How long the record of "this carrier already met this hard lock" lives.
+pub const HARD_LOCK_MARKER_SECONDS: i64 = 90 * 86400;
+
+/// One lock: when it started, whether it is hard, and when a record about
+/// it may be forgotten (the end of a timed lock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockId {
+    pub started: i64,
+    pub hard: bool,
+    pub expires_at: i64,
+}
+
+impl LockId {
+    /// A stable name of the lock, for keys: `T{start}` or `H{start}`.
+    pub fn name(&self) -> String {
+        format!("{}{}", if self.hard { 'H' } else { 'T' }, self.started)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockStatus {
     /// Open, with the consecutive failures that still count.
@@ -124,6 +143,33 @@ impl LockState {
         (next != *self).then_some(next)
     }
 
+    /// The lock in force at `now`, for recording only the first locked
+    /// attempt of each carrier per lock (SPEC 4.1); `None` when open.
+    pub fn current_lock(&self, now: i64) -> Option<LockId> {
+        let status = self.status(now);
+        let (hard, expires_at) = match status {
+            LockStatus::Open { .. } => return None,
+            LockStatus::Timed { until } => (false, until),
+            // A hard lock has no end: its record lives long, and if the
+            // lock outlives it the next attempt is simply recorded again.
+            LockStatus::Hard => (true, now + HARD_LOCK_MARKER_SECONDS),
+        };
+        // Every lock pushed its start onto `recent_locks` (a hard lock too,
+        // as the lock that made it hard); the end is a fallback for a state
+        // written by hand.
+        let started = self
+            .recent_locks
+            .last()
+            .copied()
+            .or(self.locked_until)
+            .unwrap_or(0);
+        Some(LockId {
+            started,
+            hard,
+            expires_at,
+        })
+    }
+
     fn recent_locks_at(&self, now: i64) -> Vec<i64> {
         self.recent_locks
             .iter()
@@ -201,6 +247,27 @@ mod tests {
         let (next, status) = s.after_failure(10, P);
         assert_eq!(next, s);
         assert!(status.is_locked());
+    }
+
+    #[test]
+    fn each_lock_has_its_own_id() {
+        assert_eq!(LockState::default().current_lock(0), None);
+        let (s, _) = fail_n(LockState::default(), 5, 100);
+        let first = s.current_lock(200).unwrap();
+        assert_eq!((first.name(), first.expires_at), ("T100".to_owned(), 3700));
+        assert_eq!(s.current_lock(3700), None, "ended");
+        let (s, _) = fail_n(s, 5, 4000);
+        let second = s.current_lock(4000).unwrap();
+        assert_ne!(first.name(), second.name());
+        let (s, _) = fail_n(s, 5, 8000);
+        let hard = s.current_lock(9000).unwrap();
+        assert_eq!(hard.name(), "H8000");
+        assert_eq!(hard.expires_at, 9000 + HARD_LOCK_MARKER_SECONDS);
+        assert_eq!(
+            s.current_lock(99_999).unwrap().name(),
+            "H8000",
+            "same lock later"
+        );
     }
 
     proptest! {

@@ -10,7 +10,10 @@ mod tokens;
 mod webhooks;
 
 pub use endpoint_secret::{new_endpoint_secret, ENDPOINT_SECRET_BYTES};
-pub use pin_hash::{PinHasher, StoredPin, ARGON2_MEMORY_KIB};
+pub use pin_hash::{
+    PinHasher, StoredPin, UnknownPepperVersion, ARGON2_MEMORY_KIB,
+    DEFAULT_IDEMPOTENCY_PEPPER_VERSION,
+};
 pub use source::{load_secret, SecretError};
 pub use tokens::TokenSigner;
 pub use webhooks::{WebhookSecrets, WebhookVerifyError};

@@ -40,6 +40,9 @@ impl fmt::Debug for StoredPin {
 pub struct PinHasher {
     current: String,
     peppers: BTreeMap<String, SecretBox<Vec<u8>>>,
+    /// Keys what must survive a pepper rotation (idempotency fingerprints):
+    /// the secret's `idempotencyKey`, else the pepper of a fixed version.
+    stable: SecretBox<Vec<u8>>,
     /// Argon2's 19 MiB working memory, reused by every hash and check. A
     /// fresh allocation per call lets the allocator keep several such
     /// blocks in its heap (peak RSS, issue 6); one reused block is one.
@@ -62,31 +65,51 @@ impl fmt::Debug for PinHasher {
     }
 }
 
+/// A stored hash names a pepper version this function was not given: an
+/// operator's mistake (a version retired while hashes still use it), never
+/// a wrong PIN.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a stored PIN hash names pepper version {0:?}, which is not configured")]
+pub struct UnknownPepperVersion(pub String);
+
+/// The pepper version whose pepper keys idempotency fingerprints when the
+/// secret carries no `idempotencyKey` (and names no other version).
+pub const DEFAULT_IDEMPOTENCY_PEPPER_VERSION: &str = "v1";
+
 impl PinHasher {
     /// Parses a pepper secret. Either the pepper itself (version `v1`), or
-    /// JSON `{"current": "v2", "peppers": {"v1": "…", "v2": "…"}}` for rotation.
+    /// JSON `{"current": "v2", "peppers": {"v1": "…", "v2": "…"}}` for
+    /// rotation, optionally with `"idempotencyKey": "…"` (at least 32 bytes)
+    /// or `"idempotencyPepperVersion": "v1"`: what keys idempotency
+    /// fingerprints, which must not change when `current` does. Without
+    /// either, the pepper of version `v1` keys them, and a secret without
+    /// `v1` is refused rather than silently keyed by another pepper.
     pub fn from_secret(value: &str, var: &'static str) -> Result<PinHasher, SecretError> {
         let invalid = |reason: &str| SecretError::Invalid {
             var,
             reason: reason.to_owned(),
         };
-        let (current, peppers): (String, BTreeMap<String, String>) =
-            if value.trim_start().starts_with('{') {
-                #[derive(serde::Deserialize)]
-                struct Rotating {
-                    current: String,
-                    peppers: BTreeMap<String, String>,
-                }
-                let r: Rotating = serde_json::from_str(value).map_err(|_| {
-                    invalid(r#"expected {"current": "v2", "peppers": {"v1": "...", "v2": "..."}}"#)
-                })?;
-                (r.current, r.peppers)
-            } else {
-                (
-                    "v1".into(),
-                    BTreeMap::from([("v1".into(), value.to_owned())]),
-                )
-            };
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Rotating {
+            current: String,
+            peppers: BTreeMap<String, String>,
+            idempotency_key: Option<String>,
+            idempotency_pepper_version: Option<String>,
+        }
+        let r: Rotating = if value.trim_start().starts_with('{') {
+            serde_json::from_str(value).map_err(|_| {
+                invalid(r#"expected {"current": "v2", "peppers": {"v1": "...", "v2": "..."}}"#)
+            })?
+        } else {
+            Rotating {
+                current: "v1".into(),
+                peppers: BTreeMap::from([("v1".into(), value.to_owned())]),
+                idempotency_key: None,
+                idempotency_pepper_version: None,
+            }
+        };
+        let (current, peppers) = (r.current, r.peppers);
         if !peppers.contains_key(&current) {
             return Err(invalid(
                 "the current pepper version is not among the peppers",
@@ -95,6 +118,31 @@ impl PinHasher {
         if peppers.values().any(|p| p.len() < MIN_PEPPER_BYTES) {
             return Err(invalid("a pepper must be at least 32 bytes"));
         }
+        let stable = match (r.idempotency_key, r.idempotency_pepper_version) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "give idempotencyKey or idempotencyPepperVersion, not both",
+                ))
+            }
+            (Some(key), None) if key.len() < MIN_PEPPER_BYTES => {
+                return Err(invalid("idempotencyKey must be at least 32 bytes"))
+            }
+            (Some(key), None) => key.into_bytes(),
+            (None, version) => {
+                let version =
+                    version.unwrap_or_else(|| DEFAULT_IDEMPOTENCY_PEPPER_VERSION.to_owned());
+                peppers
+                    .get(&version)
+                    .ok_or_else(|| {
+                        invalid(
+                            "the pepper that keys idempotency fingerprints (idempotencyPepperVersion, \
+                             default v1) is not among the peppers; keep it, or set idempotencyKey",
+                        )
+                    })?
+                    .clone()
+                    .into_bytes()
+            }
+        };
         let peppers = peppers
             .into_iter()
             .map(|(v, p)| (v, SecretBox::new(Box::new(p.into_bytes()))))
@@ -102,6 +150,7 @@ impl PinHasher {
         Ok(PinHasher {
             current,
             peppers,
+            stable: SecretBox::new(Box::new(stable)),
             memory: Mutex::new(Vec::new()),
         })
     }
@@ -119,6 +168,12 @@ impl PinHasher {
     /// The pepper in use, to derive other keys (HMAC tokens) from.
     pub(crate) fn current_pepper(&self) -> &[u8] {
         self.peppers[&self.current].expose_secret()
+    }
+
+    /// The secret that a pepper rotation leaves alone, to derive keys of
+    /// values that outlive a rotation (idempotency fingerprints).
+    pub(crate) fn stable_secret(&self) -> &[u8] {
+        self.stable.expose_secret()
     }
 
     /// Argon2id of `pin` keyed with the pepper `version`, into `out`, in
@@ -175,6 +230,16 @@ impl PinHasher {
             hash,
             pepper_version: self.current.clone(),
         }
+    }
+
+    /// [`PinHasher::verify`], telling an unknown pepper version (an
+    /// operator error: answer 500 and count nothing) from a wrong PIN.
+    pub fn check(&self, pin: &Pin, stored: &StoredPin) -> Result<bool, UnknownPepperVersion> {
+        if !self.peppers.contains_key(&stored.pepper_version) {
+            let shown: String = stored.pepper_version.chars().take(64).collect();
+            return Err(UnknownPepperVersion(shown));
+        }
+        Ok(self.verify(pin, stored))
     }
 
     /// Recomputes the hash with the stored salt and parameters and compares
@@ -277,6 +342,61 @@ mod tests {
         let new = PinHasher::from_secret(&json, "PIN_PEPPER").unwrap();
         assert!(new.verify(&pin("48151623"), &stored));
         assert_eq!(new.hash(&pin("48151623")).pepper_version, "v2");
+    }
+
+    #[test]
+    fn an_unknown_pepper_version_is_not_a_wrong_pin() {
+        let h = PinHasher::from_secret(PEPPER, "PIN_PEPPER").unwrap();
+        let mut stored = h.hash(&pin("48151623"));
+        assert_eq!(h.check(&pin("48151623"), &stored), Ok(true));
+        assert_eq!(h.check(&pin("48151624"), &stored), Ok(false));
+        stored.pepper_version = "v9".into();
+        assert_eq!(
+            h.check(&pin("48151623"), &stored),
+            Err(UnknownPepperVersion("v9".into()))
+        );
+    }
+
+    #[test]
+    fn the_idempotency_secret_survives_rotation() {
+        let v1 = PinHasher::from_secret(PEPPER, "PIN_PEPPER").unwrap();
+        let rotated = format!(
+            r#"{{"current":"v2","peppers":{{"v1":"{PEPPER}","v2":"{}"}}}}"#,
+            "z".repeat(40)
+        );
+        let v2 = PinHasher::from_secret(&rotated, "PIN_PEPPER").unwrap();
+        assert_eq!(v1.stable_secret(), v2.stable_secret());
+        assert_ne!(v1.current_pepper(), v2.current_pepper());
+        // Named explicitly: v1 may then be retired.
+        let own = format!(
+            r#"{{"current":"v2","peppers":{{"v2":"{}"}},"idempotencyKey":"{}"}}"#,
+            "z".repeat(40),
+            "k".repeat(32)
+        );
+        let own = PinHasher::from_secret(&own, "PIN_PEPPER").unwrap();
+        assert_eq!(own.stable_secret(), "k".repeat(32).as_bytes());
+        let named = format!(
+            r#"{{"current":"v3","peppers":{{"v2":"{}","v3":"{}"}},"idempotencyPepperVersion":"v2"}}"#,
+            "z".repeat(40),
+            "y".repeat(40)
+        );
+        let named = PinHasher::from_secret(&named, "PIN_PEPPER").unwrap();
+        assert_eq!(named.stable_secret(), "z".repeat(40).as_bytes());
+        // v1 retired with nothing named: refused, never silently re-keyed.
+        for bad in [
+            format!(
+                r#"{{"current":"v2","peppers":{{"v2":"{}"}}}}"#,
+                "z".repeat(40)
+            ),
+            format!(
+                r#"{{"current":"v2","peppers":{{"v2":"{}"}},"idempotencyKey":"short"}}"#,
+                "z".repeat(40)
+            ),
+        ] {
+            let err = PinHasher::from_secret(&bad, "PIN_PEPPER").unwrap_err();
+            assert!(err.to_string().starts_with("PIN_PEPPER:"), "{err}");
+            assert!(!err.to_string().contains("zzzz"), "never echo the secret");
+        }
     }
 
     #[test]

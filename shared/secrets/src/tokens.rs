@@ -30,6 +30,16 @@ impl TokenSigner {
         }
     }
 
+    /// A key for one `purpose`, derived from the secret a pepper rotation
+    /// does not change (see [`PinHasher::from_secret`]): for values that
+    /// must be recognised across a rotation, such as idempotency
+    /// fingerprints.
+    pub fn derive_stable(hasher: &PinHasher, purpose: &str) -> TokenSigner {
+        TokenSigner {
+            key: mac(hasher.stable_secret(), purpose.as_bytes()),
+        }
+    }
+
     /// A keyed fingerprint, hex.
     pub fn fingerprint(&self, data: &[u8]) -> String {
         mac(&self.key, data)

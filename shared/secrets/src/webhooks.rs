@@ -3,9 +3,13 @@
 //! rotated) or the same JSON from Secrets Manager.
 
 use crate::SecretError;
+use base64::Engine;
 use http::HeaderMap;
 use standardwebhooks::Webhook;
 use std::collections::HashMap;
+
+/// SPEC 9: every `whsec_` secret decodes to 24 to 64 bytes.
+const SECRET_BYTES: std::ops::RangeInclusive<usize> = 24..=64;
 
 pub struct WebhookSecrets {
     by_carrier: HashMap<String, Vec<Webhook>>,
@@ -52,9 +56,17 @@ impl WebhookSecrets {
                         "the secret of carrier {carrier:?} must start with whsec_"
                     )));
                 }
-                hooks.push(Webhook::new(&s).map_err(|_| {
-                    invalid(format!("the secret of carrier {carrier:?} is not base64"))
-                })?);
+                let not_base64 =
+                    || invalid(format!("the secret of carrier {carrier:?} is not base64"));
+                let key = base64::engine::general_purpose::STANDARD
+                    .decode(&s["whsec_".len()..])
+                    .map_err(|_| not_base64())?;
+                if !SECRET_BYTES.contains(&key.len()) {
+                    return Err(invalid(format!(
+                        "the secret of carrier {carrier:?} must decode to 24 to 64 bytes"
+                    )));
+                }
+                hooks.push(Webhook::new(&s).map_err(|_| not_base64())?);
             }
             by_carrier.insert(carrier, hooks);
         }
@@ -90,5 +102,48 @@ impl WebhookSecrets {
         Err(WebhookVerifyError::Invalid(
             last.map(|e| e.to_string()).unwrap_or_default(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::STANDARD;
+
+    fn with_bytes(n: usize) -> String {
+        format!(
+            r#"{{"carrier-a": "whsec_{}"}}"#,
+            STANDARD.encode(vec![7u8; n])
+        )
+    }
+
+    #[test]
+    fn secrets_decode_to_24_to_64_bytes() {
+        for n in [24, 32, 64] {
+            assert!(
+                WebhookSecrets::from_secret(&with_bytes(n), "CARRIER_WEBHOOK_SECRETS").is_ok(),
+                "{n}"
+            );
+        }
+        for n in [0, 1, 16, 23, 65, 128] {
+            let err = WebhookSecrets::from_secret(&with_bytes(n), "CARRIER_WEBHOOK_SECRETS")
+                .err()
+                .unwrap_or_else(|| panic!("{n} bytes accepted"));
+            let message = err.to_string();
+            assert!(message.starts_with("CARRIER_WEBHOOK_SECRETS:"), "{message}");
+            assert!(message.contains("24 to 64 bytes"), "{message}");
+            assert!(
+                !message.contains(&STANDARD.encode(vec![7u8; n.max(1)])),
+                "never the secret"
+            );
+        }
+        // Rotation lists are checked too.
+        let list = format!(
+            r#"{{"carrier-a": ["whsec_{}", "whsec_{}"]}}"#,
+            STANDARD.encode([1u8; 32]),
+            STANDARD.encode([1u8; 8])
+        );
+        assert!(WebhookSecrets::from_secret(&list, "X").is_err());
+        assert!(WebhookSecrets::from_secret(r#"{"c": "whsec_%%%"}"#, "X").is_err());
     }
 }

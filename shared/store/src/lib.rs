@@ -11,6 +11,7 @@ pub mod clock;
 mod deliveries;
 mod error;
 pub mod idempotency;
+pub mod locked_attempts;
 pub mod notify;
 pub mod numbers;
 mod order;

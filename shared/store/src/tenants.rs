@@ -3,7 +3,8 @@
 //! hostile path, knows only the account number: one strongly consistent
 //! read gives it all it decides on. A small pointer, `TENANT#{id}`, takes a
 //! tenant admin from the tenant id in the token to the record, and carries
-//! the country and whether a PIN is set, which is all set-pin decides on.
+//! the country and whether a PIN is set; set-pin reads the record too, for
+//! the hard lock (`PIN_UNCHANGED`).
 //!
 //! Every change to the PIN or the lock is one conditional write on the
 //! record's `stateVersion` (optimistic concurrency: a lost race is retried,
@@ -14,7 +15,8 @@ use crate::{tx, AuditEvent, Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use portguard_rules::LockState;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` is written by hand: it must never print the PIN hash.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Tenant {
     pub tenant_id: String,
     pub account_number: String,
@@ -26,6 +28,32 @@ pub struct Tenant {
     pub pin_updated_at: Option<String>,
     pub lock: LockState,
     pub state_version: i64,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant")
+            .field("tenant_id", &self.tenant_id)
+            .field("account_number", &self.account_number)
+            .field("country", &self.country)
+            .field("name", &self.name)
+            .field("created_at", &self.created_at)
+            .field(
+                "pin",
+                &format_args!(
+                    "{}",
+                    if self.pin.is_some() {
+                        "<redacted>"
+                    } else {
+                        "None"
+                    }
+                ),
+            )
+            .field("pin_updated_at", &self.pin_updated_at)
+            .field("lock", &self.lock)
+            .field("state_version", &self.state_version)
+            .finish()
+    }
 }
 
 /// What the pointer `TENANT#{id}` holds.
@@ -272,6 +300,22 @@ impl Store {
         now: &str,
         audit: &AuditEvent,
     ) -> Result<Written<()>, StoreError> {
+        self.set_pin_if(tenant, hash, pepper_version, now, audit, false)
+            .await
+    }
+
+    /// [`Store::set_pin`]; with `not_hard_locked`, it also conflicts when a
+    /// hard lock came after the caller saw none (the new PIN must then be
+    /// checked against the current one, SPEC 3 `PIN_UNCHANGED`).
+    pub async fn set_pin_if(
+        &self,
+        tenant: &TenantRef,
+        hash: &str,
+        pepper_version: &str,
+        now: &str,
+        audit: &AuditEvent,
+        not_hard_locked: bool,
+    ) -> Result<Written<()>, StoreError> {
         let cleared = LockState::default();
         // No read of the record: the write bumps `stateVersion`, so every
         // decision made on the old PIN or lock fails its condition and
@@ -304,8 +348,16 @@ impl Store {
             tx::update(
                 &self.table,
                 record_key(&tenant.account_number),
-                record,
-                "#tenantId = :t",
+                if not_hard_locked {
+                    record.value(":hard", AttributeValue::Bool(true))
+                } else {
+                    record
+                },
+                if not_hard_locked {
+                    "#tenantId = :t AND NOT hardLocked = :hard"
+                } else {
+                    "#tenantId = :t"
+                },
             ),
             tx::update(
                 &self.table,
@@ -390,3 +442,39 @@ impl Store {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccountTaken;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_the_pin_hash() {
+        let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+        let tenant = Tenant {
+            tenant_id: "t-100".into(),
+            account_number: "ACC-1001".into(),
+            country: "US".into(),
+            name: None,
+            created_at: "2026-12-01T00:00:00Z".into(),
+            pin: Some((hash.into(), "v7".into())),
+            pin_updated_at: None,
+            lock: LockState::default(),
+            state_version: 3,
+        };
+        for shown in [format!("{tenant:?}"), format!("{tenant:#?}")] {
+            assert!(
+                !shown.contains("argon2id") && !shown.contains("aGFzaGhh"),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("<redacted>") && shown.contains("t-100"),
+                "{shown}"
+            );
+        }
+        let blank = Tenant {
+            pin: None,
+            ..tenant
+        };
+        assert!(format!("{blank:?}").contains("pin: None"));
+    }
+}

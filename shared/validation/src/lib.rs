@@ -10,7 +10,7 @@ mod url;
 
 pub use ids::{AccountNumber, CarrierId, Country, IdError, OrderId, TenantId};
 pub use phone::{PhoneError, PhoneNumber};
-pub use pin::{Pin, PinError};
+pub use pin::{KnownDigits, Pin, PinError, WeakReason};
 pub use reason::{ReasonError, RejectReason};
-pub use text::{parse_date, AuthorizedName, Pon, TextError};
+pub use text::{free_text, is_deceptive, parse_date, AuthorizedName, Pon, TextError};
 pub use url::{ip_blocked, NotifyUrl, UrlError, MAX_URL_LEN};

@@ -1,6 +1,7 @@
 //! Free-text fields of a port-out request.
 
 use time::{macros::format_description, Date};
+use unicode_normalization::UnicodeNormalization;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {
@@ -8,6 +9,8 @@ pub enum TextError {
     Pon,
     #[error("authorizedName must be 1 to 100 characters with no control characters")]
     AuthorizedName,
+    #[error("{0} must not contain invisible characters or text-direction controls")]
+    Invisible(&'static str),
     #[error("{0} must be a date written YYYY-MM-DD")]
     Date(&'static str),
 }
@@ -34,17 +37,45 @@ impl Pon {
 pub struct AuthorizedName(String);
 
 impl AuthorizedName {
+    /// Stored in NFC, so the same name typed two ways is the same name.
     pub fn parse(input: &str) -> Result<AuthorizedName, TextError> {
-        let len = input.chars().count();
+        let name = free_text(input, "authorizedName")?;
+        let len = name.chars().count();
         let ok = (1..=100).contains(&len)
-            && !input.trim().is_empty()
-            && !input.chars().any(char::is_control);
-        ok.then(|| AuthorizedName(input.to_owned()))
+            && !name.trim().is_empty()
+            && !name.chars().any(char::is_control);
+        ok.then_some(AuthorizedName(name))
             .ok_or(TextError::AuthorizedName)
     }
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Characters that make text read differently from what it holds: the
+/// bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069), the invisible direction marks (U+200E, U+200F) and the
+/// zero-width characters (U+200B–U+200D, U+2060, U+FEFF). A name shown to a
+/// tenant in its audit trail or console must read as what it is.
+pub fn is_deceptive(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2060}'
+            | '\u{FEFF}'
+    )
+}
+
+/// Free text from a caller (`authorizedName`, a webhook `reason`): refused
+/// with [`TextError::Invisible`] naming `field` when it holds a deceptive
+/// character, else returned in Unicode NFC.
+pub fn free_text(input: &str, field: &'static str) -> Result<String, TextError> {
+    if input.chars().any(is_deceptive) {
+        return Err(TextError::Invisible(field));
+    }
+    Ok(input.nfc().collect())
 }
 
 /// A calendar date written `YYYY-MM-DD`.
@@ -71,6 +102,55 @@ mod tests {
         assert!(parse_date("2026-12-03", "d").is_ok());
         for bad in ["2026-13-01", "2026-02-30", "03/12/2026", "2026-12-3", ""] {
             assert!(parse_date(bad, "d").is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_refuse_invisible_and_direction_controls() {
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}',
+        ] {
+            let name = format!("Jane{c}Doe");
+            assert_eq!(
+                AuthorizedName::parse(&name),
+                Err(TextError::Invisible("authorizedName")),
+                "U+{:04X}",
+                c as u32
+            );
+        }
+        assert!(AuthorizedName::parse("Zoë Ōtsuka-Nguyễn").is_ok());
+        assert!(!TextError::Invisible("authorizedName")
+            .to_string()
+            .contains('\u{202E}'));
+    }
+
+    #[test]
+    fn names_are_stored_in_nfc() {
+        // "Zoë" with a combining diaeresis becomes one precomposed letter.
+        let decomposed = "Zoe\u{0308}";
+        let name = AuthorizedName::parse(decomposed).unwrap();
+        assert_eq!(name.as_str(), "Zo\u{00EB}");
+        assert_eq!(name, AuthorizedName::parse("Zo\u{00EB}").unwrap());
+        assert_eq!(free_text("Cafe\u{0301}", "reason").unwrap(), "Caf\u{00E9}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn free_text_refuses_exactly_the_deceptive(s in "\\PC{0,40}", c in proptest::char::any()) {
+            let text = format!("{s}{c}{s}");
+            let deceptive = text.chars().any(is_deceptive);
+            match free_text(&text, "f") {
+                Ok(nfc) => {
+                    proptest::prop_assert!(!deceptive);
+                    let again: String = nfc.nfc().collect();
+                    proptest::prop_assert_eq!(again, nfc);
+                }
+                Err(e) => {
+                    proptest::prop_assert!(deceptive);
+                    proptest::prop_assert_eq!(e, TextError::Invisible("f"));
+                }
+            }
         }
     }
 

@@ -1,0 +1,54 @@
+//! `429 PIN_LOCKED`, recorded once per lock and carrier (SPEC 4.1): an
+//! attacker hammering a locked tenant fills no audit trail.
+
+use super::{locked, Attempt};
+use crate::handler::SERVICE;
+use crate::App;
+use portguard_api::{metrics, ApiError, Response};
+use portguard_store::{clock, AuditType, Tenant};
+
+impl App {
+    /// Answers `PIN_LOCKED` for `lock` (the tenant's state after the
+    /// attempt: the lock it ran into, or the one it began). Only the first
+    /// such answer of each carrier per lock is audited.
+    pub(super) async fn reject_locked(
+        &self,
+        attempt: &Attempt<'_>,
+        tenant: &Tenant,
+        lock: &portguard_rules::LockState,
+        now: i64,
+    ) -> Result<Response, ApiError> {
+        let status = lock.status(now);
+        let error = locked(status, now);
+        metrics::count(SERVICE, "PortOutRejected");
+        let Some(id) = lock.current_lock(now) else {
+            // Not locked after all: cannot happen (callers checked), but
+            // recording it is the safe side.
+            return self.reject(attempt, tenant, error).await;
+        };
+        let event = self
+            .audit(attempt, tenant, AuditType::PortOutRejected, clock::now())
+            .code(error.code);
+        let recorded = match self
+            .store
+            .record_first_locked_attempt(&event, &id, attempt.carrier, now)
+            .await
+        {
+            Ok(first) => first,
+            Err(e) => {
+                // As for any rejection: the answer stands, the gap is counted.
+                metrics::count(SERVICE, "AuditWriteFailed");
+                tracing::error!(error = %e, "could not record a locked attempt");
+                false
+            }
+        };
+        tracing::info!(
+            carrier_id = attempt.carrier,
+            tenant_id = %tenant.tenant_id,
+            code = error.code,
+            recorded,
+            "port-out rejected"
+        );
+        Err(error)
+    }
+}
