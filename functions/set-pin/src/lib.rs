@@ -3,5 +3,7 @@
 
 mod audit_route;
 mod handler;
+mod protection;
+mod transfer_pins;
 
 pub use handler::App;

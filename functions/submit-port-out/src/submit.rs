@@ -34,6 +34,8 @@ struct Attempt<'a> {
     carrier: &'a str,
     actor: Actor,
     source_ip: Option<String>,
+    /// The requested numbers in E.164, for the audit trail.
+    numbers: Vec<String>,
 }
 
 /// The claimed idempotency record of this request.
@@ -57,6 +59,7 @@ impl App {
                 id: Some(carrier.to_string()),
             },
             source_ip: portguard_api::source_ip(req),
+            numbers: request.e164(),
         };
         let Some(key) = key else {
             return self.decide(&attempt, &request, None).await;
@@ -132,10 +135,11 @@ impl App {
             if round > 0 {
                 conflict_backoff(round - 1).await;
             }
-            // 6: the account.
-            let Some(tenant) = self
+            // 6: the account, with the requested numbers' items: one
+            // consistent read holds all that checks 6 to 10 decide on.
+            let Some(view) = self
                 .store
-                .tenant_by_account(request.account.as_str())
+                .port_out_view(request.account.as_str(), &attempt.numbers)
                 .await?
             else {
                 return Err(ApiError::new(
@@ -144,12 +148,13 @@ impl App {
                     "no account has this account number; check it with the account holder",
                 ));
             };
+            let tenant = &view.tenant;
             // 7: the tenant's country.
             if !tenant.is_us() {
                 return self
                     .reject(
                         attempt,
-                        &tenant,
+                        tenant,
                         ApiError::new(
                             422,
                             "TENANT_NOT_ELIGIBLE",
@@ -163,7 +168,7 @@ impl App {
                 return self
                     .reject(
                         attempt,
-                        &tenant,
+                        tenant,
                         ApiError::new(
                             422,
                             "PIN_NOT_SET",
@@ -172,11 +177,29 @@ impl App {
                     )
                     .await;
             };
-            // 9: the lock.
             let now = clock::now();
+            // 8a: a port-out lock, of the tenant or of a requested number on
+            // its account. Before the PIN is looked at, and counted nowhere:
+            // the right and a wrong PIN answer the same.
+            if let Some(numbers) = view.locked(&attempt.numbers, now) {
+                metrics::count(SERVICE, "PortOutLocked");
+                return self
+                    .reject(
+                        attempt,
+                        tenant,
+                        ApiError::new(
+                            422,
+                            "PORT_OUT_LOCKED",
+                            "the account holder has locked these numbers against port-out; only the account holder can lift the lock",
+                        )
+                        .details(json!({ "numbers": numbers })),
+                    )
+                    .await;
+            }
+            // 9: the lock.
             let status = tenant.lock.status(now);
             if status.is_locked() {
-                return self.reject(attempt, &tenant, locked(status, now)).await;
+                return self.reject(attempt, tenant, locked(status, now)).await;
             }
             // 10: the PIN, in constant time.
             let stored = StoredPin {
@@ -195,9 +218,9 @@ impl App {
             };
             if !right {
                 let (next, after) = tenant.lock.after_failure(now, self.policy);
-                match self.store.write_lock_state(&tenant, &next).await? {
+                match self.store.write_lock_state(tenant, &next).await? {
                     Written::Conflict => continue,
-                    Written::Done(()) => return self.wrong_pin(attempt, &tenant, after, now).await,
+                    Written::Done(()) => return self.wrong_pin(attempt, tenant, after, now).await,
                 }
             }
             // 11 and 12: the numbers, with the order in one transaction.
@@ -215,8 +238,9 @@ impl App {
             let body = serde_json::to_string(&order).expect("an order serialises");
             let location = format!("{COLLECTION}/{}", order.id);
             let audit = self
-                .audit(attempt, &tenant, AuditType::PortOutRequested, now)
-                .port_out(&order.id);
+                .audit(attempt, tenant, AuditType::PortOutRequested, now)
+                .port_out(&order.id)
+                .phone_numbers(&order.phone_numbers);
             let completion = idem.map(|idem| {
                 self.store.idempotency_completion(
                     attempt.carrier,
@@ -232,7 +256,7 @@ impl App {
             });
             let outcome = self
                 .store
-                .create_order(&order, &tenant, reset.as_ref(), &audit, completion)
+                .create_order(&order, tenant, reset.as_ref(), &audit, completion)
                 .await?;
             let (error, numbers) = match outcome {
                 CreateOutcome::Created => {
@@ -270,7 +294,7 @@ impl App {
                 self.keep_reset(tenant.clone(), reset, now).await?;
             }
             let error = error.details(json!({ "numbers": numbers }));
-            return self.reject(attempt, &tenant, error).await;
+            return self.reject(attempt, tenant, error).await;
         }
         tracing::warn!(
             carrier_id = attempt.carrier,
@@ -317,7 +341,13 @@ impl App {
             hard = matches!(after, LockStatus::Hard),
             "too many wrong PINs: tenant locked"
         );
-        let lock = self.audit(attempt, tenant, AuditType::PinLocked, now);
+        let until = match after {
+            LockStatus::Timed { until } => Some(until),
+            _ => None,
+        };
+        let lock = self
+            .audit(attempt, tenant, AuditType::PinLocked, now)
+            .until(until);
         self.record(&lock).await;
         self.reject(attempt, tenant, locked(after, now)).await
     }
@@ -370,7 +400,8 @@ impl App {
         );
         let event = self
             .audit(attempt, tenant, AuditType::PortOutRejected, clock::now())
-            .code(error.code);
+            .code(error.code)
+            .phone_numbers(&attempt.numbers);
         self.record(&event).await;
         Err(error)
     }

@@ -5,6 +5,9 @@
 pub mod expiry;
 pub mod lifecycle;
 pub mod lockout;
+pub mod protection;
+pub mod transfer_pin;
 
 pub use lifecycle::{Decision, NumberFate, OrderEvent, OrderStatus};
 pub use lockout::{LockPolicy, LockState, LockStatus};
+pub use protection::{Change, Setting, SettingView};

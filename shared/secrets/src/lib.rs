@@ -6,9 +6,11 @@
 mod pin_hash;
 mod source;
 mod tokens;
+pub mod transfer_pin;
 mod webhooks;
 
 pub use pin_hash::{PinHasher, StoredPin, ARGON2_MEMORY_KIB};
 pub use source::{load_secret, SecretError};
 pub use tokens::TokenSigner;
+pub use transfer_pin::generate_transfer_pin;
 pub use webhooks::{WebhookSecrets, WebhookVerifyError};

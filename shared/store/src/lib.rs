@@ -13,8 +13,10 @@ pub mod idempotency;
 pub mod numbers;
 pub mod orders;
 pub mod page;
+pub mod protection;
 pub mod schema;
 pub mod tenants;
+pub mod transfer_pins;
 pub mod webhooks;
 
 pub use audit::{Actor, ActorKind, AuditEvent, AuditType};

@@ -25,6 +25,11 @@ pub struct Tenant {
     pub pin: Option<(String, String)>,
     pub pin_updated_at: Option<String>,
     pub lock: LockState,
+    /// Port-out lock and `transferPinRequired` (SPEC 11).
+    pub protection: crate::protection::Protection,
+    /// Transfer PINs neither used nor revoked, expired ones included until
+    /// the next write prunes them (SPEC 12; `transferPins`).
+    pub transfer_pins: Vec<crate::transfer_pins::TransferPinEntry>,
     pub state_version: i64,
 }
 
@@ -60,7 +65,7 @@ fn record_key(account: &str) -> Item {
 }
 
 impl TenantRef {
-    fn from_item(item: &Item) -> Result<TenantRef, StoreError> {
+    pub(crate) fn from_item(item: &Item) -> Result<TenantRef, StoreError> {
         let r = Reader::new(item, "tenant pointer");
         Ok(TenantRef {
             tenant_id: r.s("tenantId")?,
@@ -72,7 +77,7 @@ impl TenantRef {
 }
 
 impl Tenant {
-    fn from_item(item: &Item) -> Result<Tenant, StoreError> {
+    pub(crate) fn from_item(item: &Item) -> Result<Tenant, StoreError> {
         let r = Reader::new(item, "tenant record");
         let pin = match (r.opt_s("pinHash"), r.opt_s("pinPepperVersion")) {
             (Some(h), Some(v)) => Some((h, v)),
@@ -92,6 +97,8 @@ impl Tenant {
                 hard_locked: r.bool("hardLocked"),
                 recent_locks: r.list_n("recentLocks")?,
             },
+            protection: crate::protection::Protection::from_reader(&r)?,
+            transfer_pins: crate::transfer_pins::entries(item)?,
             state_version: r.opt_n("stateVersion")?.unwrap_or(0),
         })
     }
