@@ -38,6 +38,7 @@ ROUTES = {
     ("POST", "/v1/port-outs"): ("submit-port-out", {CARRIER}),
     ("GET", "/v1/port-outs"): ("submit-port-out", {CARRIER, ADMIN}),
     ("GET", "/v1/port-outs/{id}"): ("submit-port-out", {CARRIER, ADMIN}),
+    ("POST", "/v1/port-outs/{id}/reject"): ("submit-port-out", {ADMIN}),
     ("POST", "/v1/carrier-events/{carrierId}"): ("carrier-webhook", None),
 }
 
@@ -119,6 +120,13 @@ ERROR_CODES = {
     },
     ("get", "/v1/port-outs"): {**JWT_CODES, **COMMON_CODES, "400": {"INVALID_REQUEST"}},
     ("get", "/v1/port-outs/{id}"): {**JWT_CODES, **COMMON_CODES, "404": {"PORT_OUT_NOT_FOUND"}},
+    ("post", "/v1/port-outs/{id}/reject"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST"},
+        "404": {"PORT_OUT_NOT_FOUND"},
+        "409": {"INVALID_TRANSITION"},
+    },
     ("post", "/v1/carrier-events/{carrierId}"): {
         **COMMON_CODES,
         "400": {"INVALID_EVENT"},
@@ -558,6 +566,30 @@ def test_openapi_headers(openapi):
     hook = openapi["paths"]["/v1/carrier-events/{carrierId}"]["post"]
     names = {resolve(openapi, p)["name"] for p in hook["parameters"] if resolve(openapi, p)["in"] == "header"}
     assert names == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+
+
+def test_openapi_documents_what_the_functions_send(openapi):
+    """Clients are generated from openapi.yaml: every 503 says Retry-After,
+    every INVALID_TRANSITION has details.status, and ANY /v1/pin lists its
+    methods in standard OpenAPI, not only in the API Gateway extension."""
+    for path, item in openapi["paths"].items():
+        for method in HTTP_METHODS:
+            op = item.get(method)
+            if not op:
+                continue
+            unavailable = resolve(openapi, op["responses"].get("503", {}))
+            if unavailable:
+                assert "Retry-After" in unavailable.get("headers", {}), f"{method} {path} 503"
+            conflict = op["responses"].get("409")
+            if conflict and "INVALID_TRANSITION" in codes_in(
+                openapi, resolve(openapi, conflict)["content"]["application/json"]["schema"]
+            ):
+                assert conflict == {"$ref": "#/components/responses/InvalidTransition"}, f"{method} {path}"
+    transition = resolve(openapi, {"$ref": "#/components/responses/InvalidTransition"})
+    details = transition["content"]["application/json"]["schema"]["allOf"][1]["properties"]["error"]
+    assert "status" in details["properties"]["details"]["required"]
+    pin = openapi["paths"]["/v1/pin"]
+    assert {"get", "put", "delete", "post", "patch"} <= set(pin)
 
 
 def test_openapi_is_valid_3_1(openapi):

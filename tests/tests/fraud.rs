@@ -305,6 +305,37 @@ async fn another_partys_order_answers_as_a_missing_one() {
     }
 }
 
+#[tokio::test]
+async fn another_tenants_order_cannot_be_rejected() {
+    let apps = world(EASY).await;
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, PIN, &numbers("206", 101, 1)),
+    )
+    .await;
+    let id = a.body["id"].as_str().unwrap().to_owned();
+    let before = t100(&apps).await;
+    let order_before = items_of(&apps, &format!("ORDER#{id}")).await;
+    let missing = "po_01JF0000000000000000000000";
+    let reject =
+        |id: &str, who: As| event("POST", &format!("/v1/port-outs/{id}/reject"), who, None);
+    let foreign = send_submit(&apps, &reject(&id, As::Admin("t-200"))).await;
+    let absent = send_submit(&apps, &reject(missing, As::Admin("t-200"))).await;
+    foreign.expect_error(404, "PORT_OUT_NOT_FOUND");
+    assert_eq!(
+        foreign.raw, absent.raw,
+        "indistinguishable from a missing order"
+    );
+    assert_eq!(foreign.headers, absent.headers);
+    // The carrier that holds the order cannot reject it either.
+    send_submit(&apps, &reject(&id, As::Carrier("carrier-a")))
+        .await
+        .expect_error(403, "FORBIDDEN");
+    assert_eq!(t100(&apps).await, before, "t-100 untouched");
+    assert_eq!(items_of(&apps, &format!("ORDER#{id}")).await, order_before);
+}
+
 // ------------------------------------------------------------- POST /v1/carrier-events/{carrierId}
 
 #[tokio::test]

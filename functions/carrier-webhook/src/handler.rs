@@ -6,6 +6,7 @@ use portguard_secrets::{WebhookSecrets, WebhookVerifyError};
 use portguard_store::{
     clock, orders::TransitionOutcome, Actor, ActorKind, AuditEvent, AuditType, Order, Store,
 };
+use portguard_validation::OrderId;
 use serde_json::json;
 
 /// Everything a request needs, built once per cold start.
@@ -15,7 +16,7 @@ pub struct App {
 }
 
 const ROUTE_PREFIX: &str = "/v1/carrier-events/";
-const SERVICE: &str = "carrier-webhook";
+pub const SERVICE: &str = "carrier-webhook";
 
 /// A transition that loses to a concurrent change of the same order is
 /// decided again on a fresh read this many times before answering 503.
@@ -198,23 +199,12 @@ impl App {
                 "no port-out with this id belongs to your carrier",
             )
         };
-        if !could_be_order_id(id) {
-            return Err(not_found());
-        }
-        match self.store.get_order(id).await? {
+        let id = OrderId::parse(id).ok_or_else(not_found)?;
+        match self.store.get_order(id.as_str()).await? {
             Some(order) if order.carrier_id == carrier => Ok(order),
             _ => Err(not_found()),
         }
     }
-}
-
-/// Order ids are `po_` + a ULID; anything far from that shape cannot exist
-/// and is not sent to DynamoDB (a key over its size limit would fail there).
-fn could_be_order_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 fn invalid_event(message: impl Into<String>) -> ApiError {

@@ -6,4 +6,4 @@ mod event;
 mod handler;
 
 pub use event::{CarrierEvent, EventError};
-pub use handler::App;
+pub use handler::{App, SERVICE};

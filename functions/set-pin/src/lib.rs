@@ -7,3 +7,6 @@ mod protection;
 mod transfer_pins;
 
 pub use handler::App;
+
+/// The function's name in logs and metrics.
+pub const SERVICE: &str = "set-pin";

@@ -4,7 +4,7 @@
 // One request at a time per Lambda process: one thread is enough.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    portguard_api::logging::init("set-pin");
+    portguard_api::logging::init(set_pin::SERVICE);
     let app = portguard_api::started(set_pin::App::from_env().await)?;
-    portguard_api::serve("set-pin", |req| app.handle(req)).await
+    portguard_api::serve(set_pin::SERVICE, |req| app.handle(req)).await
 }

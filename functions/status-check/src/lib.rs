@@ -20,7 +20,7 @@ use portguard_store::{
 use serde::Serialize;
 use std::time::{Duration, Instant, SystemTime};
 
-const SERVICE: &str = "status-check";
+pub const SERVICE: &str = "status-check";
 
 /// Stop this long before the function's deadline.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
@@ -58,28 +58,13 @@ pub struct Report {
 }
 
 /// Why a run failed; the runtime reports it with this `errorType`.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum CheckError {
     /// The event has no usable `time`.
+    #[error("{0}")]
     InvalidEvent(&'static str),
-    Store(StoreError),
-}
-
-impl std::fmt::Display for CheckError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CheckError::InvalidEvent(why) => f.write_str(why),
-            CheckError::Store(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for CheckError {}
-
-impl From<StoreError> for CheckError {
-    fn from(e: StoreError) -> Self {
-        CheckError::Store(e)
-    }
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl From<CheckError> for Diagnostic {

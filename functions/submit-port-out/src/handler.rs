@@ -2,7 +2,7 @@ use lambda_http::{http::Method, Request, RequestExt};
 use portguard_api::{ApiError, Caller, Paging, Response, Scope};
 use portguard_rules::LockPolicy;
 use portguard_secrets::{PinHasher, TokenSigner};
-use portguard_store::Store;
+use portguard_store::{Actor, ActorKind, Store};
 
 /// The `service` of logs and metrics.
 pub const SERVICE: &str = "submit-port-out";
@@ -81,6 +81,9 @@ impl App {
             .strip_prefix(COLLECTION)
             .and_then(|rest| rest.strip_prefix('/'))
         {
+            if let Some(id) = id.strip_suffix("/reject") {
+                return self.reject_route(req, id).await;
+            }
             if id.is_empty() || id.contains('/') {
                 return Err(ApiError::not_found());
             }
@@ -91,5 +94,27 @@ impl App {
             return self.get(&caller, id).await;
         }
         Err(ApiError::not_found())
+    }
+
+    /// `POST /v1/port-outs/{id}/reject`: tenant admins only (a carrier's
+    /// token is `403`).
+    async fn reject_route(&self, req: &Request, id: &str) -> Result<Response, ApiError> {
+        if id.is_empty() || id.contains('/') {
+            return Err(ApiError::not_found());
+        }
+        let caller = Caller::from_request(req, &[Scope::Admin])?;
+        let Caller::Admin { tenant_id, subject } = &caller else {
+            return Err(ApiError::forbidden());
+        };
+        if req.method() != Method::POST {
+            return Err(ApiError::method_not_allowed("POST"));
+        }
+        let actor = Actor {
+            kind: ActorKind::TenantAdmin,
+            id: subject.clone(),
+        };
+        let ip = portguard_api::source_ip(req);
+        self.reject_order(tenant_id.as_str(), actor, ip, id, req.body())
+            .await
     }
 }

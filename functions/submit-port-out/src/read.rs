@@ -8,6 +8,7 @@ use portguard_api::{json, ApiError, Caller, Response};
 use portguard_rules::OrderStatus;
 use portguard_store::orders::Owner;
 use portguard_store::Order;
+use portguard_validation::OrderId;
 use serde_json::json;
 
 fn not_found() -> ApiError {
@@ -16,12 +17,6 @@ fn not_found() -> ApiError {
         "PORT_OUT_NOT_FOUND",
         "there is no port-out with this id for you",
     )
-}
-
-/// `po_` and a ULID: anything else cannot name an order.
-fn is_order_id(id: &str) -> bool {
-    id.strip_prefix("po_")
-        .is_some_and(|ulid| ulid.len() == 26 && ulid.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 fn visible_to(order: &Order, caller: &Caller) -> bool {
@@ -33,10 +28,8 @@ fn visible_to(order: &Order, caller: &Caller) -> bool {
 
 impl App {
     pub(crate) async fn get(&self, caller: &Caller, id: &str) -> Result<Response, ApiError> {
-        if !is_order_id(id) {
-            return Err(not_found());
-        }
-        match self.store.get_order(id).await? {
+        let id = OrderId::parse(id).ok_or_else(not_found)?;
+        match self.store.get_order(id.as_str()).await? {
             Some(order) if visible_to(&order, caller) => Ok(json(200, &order)),
             _ => Err(not_found()),
         }

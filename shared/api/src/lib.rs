@@ -16,6 +16,6 @@ pub use error::ApiError;
 pub use identity::{source_ip, Caller, Scope};
 pub use paging::{ListParams, Paging};
 pub use response::{json, json_object_body};
-pub use serve::{answer_event, serve, started};
+pub use serve::{answer_event, serve, serve_events, started};
 
 pub type Response = lambda_http::Response<lambda_http::Body>;

@@ -1,6 +1,7 @@
 //! Structured JSON logs, one object a line, with the fields Powertools users
-//! expect: `service`, `cold_start` and the request id (from the runtime's
-//! span). Nothing secret is ever passed to a log macro.
+//! expect: `service`, `cold_start` and the request id, from the
+//! per-invocation span of `serve`/`serve_events` (lines logged at start-up
+//! carry `service` only). Nothing secret is ever passed to a log macro.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -1,14 +1,16 @@
 //! The runtime loop every HTTP function shares: events are converted by
 //! [`crate::event`] (never lambda_http's panicking conversion), the handler
-//! answers every request (errors are answers too), and the first invocation
-//! counts a cold start.
+//! answers every request (errors are answers too), and every log line of an
+//! invocation carries its span (service, cold start, request id).
 
 use crate::event::{event_response, request_from_event};
 use crate::{logging, metrics, ApiError, Response};
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::{Error, Request};
+use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 use std::future::Future;
+use tracing::Instrument;
 
 /// Logs why the function refuses to start (a bad configuration) and passes
 /// the error on, which fails the cold start.
@@ -29,6 +31,18 @@ where
     }
 }
 
+/// The span every log line of one invocation carries (as Powertools does):
+/// the function, whether this is the process's first invocation, and the
+/// runtime's request id. The first invocation also counts a cold start.
+fn invocation_span(service: &'static str, request_id: &str) -> tracing::Span {
+    let cold_start = logging::cold_start();
+    if cold_start {
+        metrics::count(service, "ColdStart");
+    }
+    tracing::info_span!("invocation", service, cold_start, request_id)
+}
+
+/// The runtime loop of an HTTP function: `handler` answers every request.
 pub async fn serve<F, Fut>(service: &'static str, handler: F) -> Result<(), Error>
 where
     F: Fn(Request) -> Fut,
@@ -38,12 +52,33 @@ where
     // Boxed: the runtime's future is deeply nested, and every function's
     // `main` awaits it (the compiler's type layout depth limit).
     Box::pin(lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: LambdaEvent<Value>| async move {
-            if logging::cold_start() {
-                metrics::count(service, "ColdStart");
+        move |event: LambdaEvent<Value>| {
+            let span = invocation_span(service, &event.context.request_id);
+            async move {
+                let resp = answer_event(handler, event.payload).await;
+                Ok::<_, Error>(event_response(resp))
             }
-            let resp = answer_event(handler, event.payload).await;
-            Ok::<_, Error>(event_response(resp))
+            .instrument(span)
+        },
+    )))
+    .await
+}
+
+/// The twin for functions invoked with other events (schedules, streams):
+/// the same span and cold-start count around `handler`.
+pub async fn serve_events<E, R, F, Fut, Er>(service: &'static str, handler: F) -> Result<(), Error>
+where
+    E: DeserializeOwned + Send,
+    R: Serialize,
+    F: Fn(LambdaEvent<E>) -> Fut,
+    Fut: Future<Output = Result<R, Er>> + Send,
+    Er: Into<lambda_runtime::Diagnostic> + std::fmt::Debug,
+{
+    let handler = &handler;
+    Box::pin(lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<E>| {
+            let span = invocation_span(service, &event.context.request_id);
+            handler(event).instrument(span)
         },
     )))
     .await

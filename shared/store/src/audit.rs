@@ -74,7 +74,7 @@ pub enum ActorKind {
 }
 
 impl ActorKind {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             ActorKind::TenantAdmin => "tenant_admin",
             ActorKind::Carrier => "carrier",
@@ -82,7 +82,7 @@ impl ActorKind {
         }
     }
 
-    fn parse(s: &str) -> Option<ActorKind> {
+    pub fn parse(s: &str) -> Option<ActorKind> {
         [
             ActorKind::TenantAdmin,
             ActorKind::Carrier,

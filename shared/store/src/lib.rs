@@ -11,19 +11,22 @@ pub mod clock;
 mod error;
 pub mod idempotency;
 pub mod numbers;
+mod order;
 pub mod orders;
 pub mod page;
 pub mod protection;
 pub mod schema;
 pub mod tenants;
 pub mod transfer_pins;
+mod tx;
 pub mod webhooks;
 
 pub use audit::{Actor, ActorKind, AuditEvent, AuditType};
 pub use error::StoreError;
-pub use orders::{conflict_backoff, Order};
+pub use orders::Order;
 pub use page::{Page, PageKey};
 pub use tenants::{Tenant, TenantRef};
+pub use tx::conflict_backoff;
 
 use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion};
 use aws_sdk_dynamodb::Client;

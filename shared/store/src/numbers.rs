@@ -2,8 +2,7 @@
 //! number itself, so it can belong to one tenant only; `openPortOutId` marks
 //! it reserved by an open order.
 
-use crate::attr::{s, Reader};
-use crate::orders::number_key;
+use crate::attr::{key, s, Item, Reader};
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
@@ -38,6 +37,10 @@ impl NumberRecord {
             lock_updated_at: r.opt_n("lockUpdatedAt")?,
         })
     }
+}
+
+pub(crate) fn number_key(e164: &str) -> Item {
+    key(format!("NUMBER#{e164}"), "NUMBER")
 }
 
 impl Store {

@@ -10,7 +10,7 @@
 
 use crate::attr::{key, n, s, Item, Reader, Update};
 use crate::numbers::NumberRecord;
-use crate::orders::{is_cancelled, number_key};
+use crate::numbers::number_key;
 use crate::tenants::{Tenant, TenantRef, Written};
 use crate::{AuditEvent, Page, PageKey, Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
@@ -252,7 +252,7 @@ impl Store {
                 .iter()
                 .map(|a| TransactWriteItem::builder().put(a.put(&self.table)).build()),
         );
-        self.transact(items).await
+        self.write_or_conflict(items).await
     }
 
     /// Writes a number's lock decided on `record` as read (lock and
@@ -303,22 +303,18 @@ impl Store {
                 .put(audit.put(&self.table))
                 .build(),
         ];
-        self.transact(items).await
+        self.write_or_conflict(items).await
     }
 
-    /// A transaction whose cancellation means "changed since read".
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Written<()>, StoreError> {
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Written::Done(())),
-            Err(e) if is_cancelled(&e) => Ok(Written::Conflict),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+    /// A transaction whose refusal means "changed since read".
+    async fn write_or_conflict(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Written<()>, StoreError> {
+        Ok(match self.transact(items).await? {
+            Ok(()) => Written::Done(()),
+            Err(_) => Written::Conflict,
+        })
     }
 
     /// One page of a tenant's numbers in E.164 order: a Query of GSI2

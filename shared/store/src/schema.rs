@@ -89,14 +89,4 @@ impl Store {
             .map_err(StoreError::from_sdk)?;
         Ok(true)
     }
-
-    pub async fn delete_table(&self) -> Result<(), StoreError> {
-        self.client
-            .delete_table()
-            .table_name(&self.table)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
-    }
 }

@@ -10,7 +10,7 @@
 //! never lost).
 
 use crate::attr::{key, n, s, Item, Reader, Update};
-use crate::{AuditEvent, Store, StoreError};
+use crate::{tx, AuditEvent, Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use portguard_rules::LockState;
 
@@ -134,36 +134,6 @@ fn versioned(update: Update) -> Update {
     update.value(":zero", n(0))
 }
 
-fn tx_update(table: &str, key: Item, update: Update, condition: &str) -> TransactWriteItem {
-    TransactWriteItem::builder()
-        .update(
-            aws_sdk_dynamodb::types::Update::builder()
-                .table_name(table)
-                .set_key(Some(key))
-                .update_expression(update.expression())
-                .condition_expression(condition)
-                .set_expression_attribute_names(Some(update.names))
-                .set_expression_attribute_values(Some(update.values))
-                .build()
-                .expect("complete update"),
-        )
-        .build()
-}
-
-/// Whether the transaction step at `index` failed its condition.
-fn failed_at<R>(
-    e: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-        R,
-    >,
-    index: usize,
-) -> bool {
-    crate::orders::reasons(e)
-        .get(index)
-        .and_then(|r| r.code())
-        .is_some_and(|c| c == "ConditionalCheckFailed")
-}
-
 impl Store {
     /// The pointer of a tenant id: account number, country, PIN set.
     pub async fn get_tenant_ref(&self, tenant_id: &str) -> Result<Option<TenantRef>, StoreError> {
@@ -206,13 +176,13 @@ impl Store {
                 .set("accountNumber", s(account))
                 .set("country", s(country));
             match &previous {
-                None => tx_update(
+                None => tx::update(
                     &self.table,
                     pointer_key(tenant_id),
                     update,
                     "attribute_not_exists(PK)",
                 ),
-                Some(p) => tx_update(
+                Some(p) => tx::update(
                     &self.table,
                     pointer_key(tenant_id),
                     update.value(":previous", s(&p.account_number)),
@@ -232,7 +202,7 @@ impl Store {
                     .value(":now", s(now))
                     .value(":t", s(tenant_id));
                 vec![
-                    tx_update(
+                    tx::update(
                         &self.table,
                         record_key(account),
                         profile,
@@ -288,16 +258,12 @@ impl Store {
                 ]
             }
         };
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Ok(())),
-            Err(e) if failed_at(&e, 0) => Ok(Err(AccountTaken)),
-            Err(e) => Err(StoreError::from_sdk(e)),
+        match self.transact(items).await? {
+            Ok(()) => Ok(Ok(())),
+            Err(refused) if refused.failed(0) => Ok(Err(AccountTaken)),
+            Err(_) => Err(StoreError::Internal(
+                "the tenant changed while it was being provisioned; run the command again".into(),
+            )),
         }
     }
 
@@ -342,33 +308,24 @@ impl Store {
             pointer
         };
         let items = vec![
-            tx_update(
+            tx::update(
                 &self.table,
                 record_key(&tenant.account_number),
                 record,
                 "#tenantId = :t",
             ),
-            tx_update(
+            tx::update(
                 &self.table,
                 pointer_key(&tenant.tenant_id),
                 pointer,
                 &format!("#accountNumber = :previous AND {pin_set_as_read}"),
             ),
-            TransactWriteItem::builder()
-                .put(audit.put(&self.table))
-                .build(),
+            tx::put(audit.put(&self.table)),
         ];
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Written::Done(())),
-            Err(e) if crate::orders::is_cancelled(&e) => Ok(Written::Conflict),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        Ok(match self.transact(items).await? {
+            Ok(()) => Written::Done(()),
+            Err(_) => Written::Conflict,
+        })
     }
 
     /// Writes a new lock state if the tenant is unchanged since it was read.
@@ -404,7 +361,7 @@ impl Store {
     /// A transaction step applying `update` to the tenant if it is unchanged
     /// since it was read.
     fn guarded_update(&self, tenant: &Tenant, update: Update) -> TransactWriteItem {
-        tx_update(
+        tx::update(
             &self.table,
             record_key(&tenant.account_number),
             update,

@@ -15,7 +15,6 @@
 //! history. Expiry needs no sweep: readers compare `validUntil` with now.
 
 use crate::attr::{key, n, s, Item, Reader, Update};
-use crate::orders::is_cancelled;
 use crate::tenants::Written;
 use crate::{AuditEvent, Page, PageKey, Store, StoreError, Tenant};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
@@ -401,17 +400,11 @@ impl Store {
         &self,
         items: Vec<TransactWriteItem>,
     ) -> Result<Written<()>, StoreError> {
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Written::Done(())),
-            Err(e) if is_cancelled(&e) => Ok(Written::Conflict),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        // After main's tx.rs: one transaction core (conflicts retried there).
+        Ok(match self.transact(items).await? {
+            Ok(()) => Written::Done(()),
+            Err(_) => Written::Conflict,
+        })
     }
 }
 

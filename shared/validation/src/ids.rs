@@ -96,3 +96,44 @@ mod tests {
         assert!(Country::parse("USA").is_err());
     }
 }
+
+/// A port-out order id: `po_` and a ULID (26 characters of Crockford's
+/// base 32). Anything else cannot name an order, so it is never looked up
+/// (every route and the webhook answer 404 for it without a read).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OrderId(String);
+
+impl OrderId {
+    pub fn parse(input: &str) -> Option<OrderId> {
+        let ulid = input.strip_prefix("po_")?;
+        ulid::Ulid::from_string(ulid).ok()?;
+        Some(OrderId(input.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod order_id_tests {
+    use super::OrderId;
+
+    #[test]
+    fn only_po_and_a_ulid_is_an_order_id() {
+        assert!(OrderId::parse("po_01JF0000000000000000000000").is_some());
+        for bad in [
+            "",
+            "po_",
+            "po_1",
+            "01JF0000000000000000000000",
+            "po_01JF000000000000000000000",
+            "po_01JF00000000000000000000000",
+            "po_01JF000000000000000000000U",
+            "po_01JF00000000000000000000-0",
+            "PO_01JF0000000000000000000000",
+        ] {
+            assert!(OrderId::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+}

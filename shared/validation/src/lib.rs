@@ -4,9 +4,11 @@
 mod ids;
 mod phone;
 mod pin;
+mod reason;
 mod text;
 
-pub use ids::{AccountNumber, CarrierId, Country, IdError, TenantId};
+pub use ids::{AccountNumber, CarrierId, Country, IdError, OrderId, TenantId};
 pub use phone::{PhoneError, PhoneNumber};
 pub use pin::{Pin, PinError};
+pub use reason::{ReasonError, RejectReason};
 pub use text::{parse_date, AuthorizedName, Pon, TextError};

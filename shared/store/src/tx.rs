@@ -1,0 +1,127 @@
+//! The one place TransactWriteItems is sent. A transaction is either
+//! committed, refused by a condition (the caller reads which step failed,
+//! and the old item where it asked for it, and maps that to its answer), or
+//! lost to a concurrent transaction on the same items, which is retried here
+//! with a jittered back-off: a conflict says nothing about the conditions,
+//! so sending the same items again is always right.
+
+use crate::attr::{Item, Update};
+use crate::{Store, StoreError};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{CancellationReason, Put, TransactWriteItem};
+use std::time::Duration;
+
+/// Rounds of a transaction that keeps losing to concurrent ones.
+const CONFLICT_RETRIES: u32 = 8;
+
+/// A short, growing, jittered pause before retrying a lost optimistic race,
+/// so that many concurrent writers of one item spread out instead of
+/// colliding again in lockstep.
+pub async fn conflict_backoff(attempt: u32) {
+    let jitter = (ulid::Ulid::new().random() % 20) as u64;
+    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt + 1) + jitter)).await;
+}
+
+/// A transaction cancelled because at least one condition failed: one
+/// reason per step, in the order the steps were sent.
+#[derive(Debug, Clone)]
+pub(crate) struct Refused {
+    reasons: Vec<CancellationReason>,
+}
+
+impl Refused {
+    /// Whether step `index` failed its condition.
+    pub(crate) fn failed(&self, index: usize) -> bool {
+        self.reasons
+            .get(index)
+            .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
+    }
+
+    /// The item as it was when step `index` failed (steps that asked for
+    /// `ReturnValuesOnConditionCheckFailure::AllOld`).
+    pub(crate) fn old_item(&self, index: usize) -> Option<&Item> {
+        self.reasons
+            .get(index)
+            .filter(|_| self.failed(index))
+            .and_then(|r| r.item())
+    }
+}
+
+fn conflicted(reasons: &[CancellationReason]) -> bool {
+    reasons
+        .iter()
+        .any(|r| r.code() == Some("TransactionConflict"))
+}
+
+fn reasons<R>(e: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<CancellationReason>> {
+    match e.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(tc)) => {
+            Some(tc.cancellation_reasons().to_vec())
+        }
+        _ => None,
+    }
+}
+
+impl Store {
+    /// Sends `items` as one transaction: `Ok(Ok(()))` committed,
+    /// `Ok(Err(refused))` a condition failed (nothing was written), `Err` the
+    /// store failed or the conflicts did not stop.
+    pub(crate) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Refused>, StoreError> {
+        for attempt in 0..=CONFLICT_RETRIES {
+            let err = match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(Ok(())),
+                Err(e) => e,
+            };
+            let Some(reasons) = reasons(&err) else {
+                return Err(StoreError::from_sdk(err));
+            };
+            let refused = Refused { reasons };
+            if refused
+                .reasons
+                .iter()
+                .enumerate()
+                .any(|(i, _)| refused.failed(i))
+            {
+                return Ok(Err(refused));
+            }
+            if !conflicted(&refused.reasons) || attempt == CONFLICT_RETRIES {
+                return Err(StoreError::from_sdk(err));
+            }
+            conflict_backoff(attempt).await;
+        }
+        unreachable!("the loop returns on its last attempt")
+    }
+}
+
+/// A transaction step that puts an item.
+pub(crate) fn put(put: Put) -> TransactWriteItem {
+    TransactWriteItem::builder().put(put).build()
+}
+
+/// A transaction step that applies `update` to the item at `key` when
+/// `condition` holds.
+pub(crate) fn update(table: &str, key: Item, update: Update, condition: &str) -> TransactWriteItem {
+    TransactWriteItem::builder()
+        .update(
+            aws_sdk_dynamodb::types::Update::builder()
+                .table_name(table)
+                .set_key(Some(key))
+                .update_expression(update.expression())
+                .condition_expression(condition)
+                .set_expression_attribute_names(Some(update.names))
+                .set_expression_attribute_values(Some(update.values))
+                .build()
+                .expect("complete update"),
+        )
+        .build()
+}
