@@ -35,6 +35,9 @@ CARRIER = "portguard/carrier"
 ROUTES = {
     ("ANY", "/v1/pin"): ("set-pin", {ADMIN}),
     ("GET", "/v1/audit-events"): ("set-pin", {ADMIN}),
+    ("GET", "/v1/transfer-pins"): ("set-pin", {ADMIN}),
+    ("POST", "/v1/transfer-pins"): ("set-pin", {ADMIN}),
+    ("DELETE", "/v1/transfer-pins/{id}"): ("set-pin", {ADMIN}),
     ("POST", "/v1/port-outs"): ("submit-port-out", {CARRIER}),
     ("GET", "/v1/port-outs"): ("submit-port-out", {CARRIER, ADMIN}),
     ("GET", "/v1/port-outs/{id}"): ("submit-port-out", {CARRIER, ADMIN}),
@@ -56,7 +59,7 @@ DYNAMODB_GRANTS = {
     # GET/PUT /v1/pin: GetItem, then a transaction Update tenant + Put audit;
     # GET /v1/audit-events: Query on the table.
     "set-pin": {
-        "table": {"GetItem", "UpdateItem", "PutItem", "ConditionCheckItem", "Query"},
+        "table": {"GetItem", "BatchGetItem", "UpdateItem", "PutItem", "ConditionCheckItem", "Query"},
     },
     "submit-port-out": {
         "table": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "Query"},
@@ -86,6 +89,7 @@ POLICY_ENV_VARS = {
     "PIN_LOCKOUT_SECONDS",
     "PENDING_EXPIRY_HOURS",
     "FOC_GRACE_HOURS",
+    "TRANSFER_PIN_TTL_SECONDS",
 }
 
 COMMON_CODES = {"500": {"INTERNAL"}, "503": {"UNAVAILABLE"}}
@@ -103,6 +107,25 @@ ERROR_CODES = {
     },
     ("delete", "/v1/pin"): {**JWT_CODES, **COMMON_CODES, "405": {"PIN_CANNOT_BE_REMOVED"}},
     ("get", "/v1/audit-events"): {**JWT_CODES, **COMMON_CODES, "400": {"INVALID_REQUEST"}},
+    ("post", "/v1/transfer-pins"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST", "INVALID_PHONE_NUMBER"},
+        "404": {"TENANT_NOT_FOUND"},
+        "409": {"TOO_MANY_TRANSFER_PINS"},
+        "422": {"TENANT_NOT_ELIGIBLE", "NUMBER_NOT_ON_ACCOUNT"},
+    },
+    ("get", "/v1/transfer-pins"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST"},
+        "404": {"TENANT_NOT_FOUND"},
+    },
+    ("delete", "/v1/transfer-pins/{id}"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "404": {"TRANSFER_PIN_NOT_FOUND"},
+    },
     ("post", "/v1/port-outs"): {
         **JWT_CODES,
         **COMMON_CODES,
