@@ -588,6 +588,72 @@ async fn a_lock_leaves_an_open_order_alone() {
     let items = audit(&apps, TENANT).await;
     let changed = of_type(&items, "port_out.status_changed");
     assert_eq!(changed[0]["status"], "foc_confirmed");
+    assert_eq!(changed[0]["phoneNumbers"], json!([n(7)]));
+}
+
+/// The transaction itself refuses a number locked after the port-out's
+/// read, and a tenant lock after the read fails the tenant guard: the
+/// decision is taken again and check 8a answers.
+#[tokio::test]
+async fn a_lock_after_the_read_refuses_the_order_transaction() {
+    use portguard_store::orders::CreateOutcome;
+    use portguard_store::{Actor, ActorKind, AuditEvent, AuditType, Order};
+    let apps = world(DAY).await;
+    let order_of = |tenant_id: &str, numbers: Vec<String>| {
+        Order::new(
+            tenant_id,
+            "carrier-a",
+            ACCOUNT,
+            numbers,
+            "PON-1",
+            None,
+            None,
+            &clock::format(clock::now()),
+        )
+    };
+    let audit = AuditEvent::new(
+        TENANT,
+        clock::now(),
+        AuditType::PortOutRequested,
+        Actor {
+            kind: ActorKind::Carrier,
+            id: Some("carrier-a".into()),
+        },
+    );
+    let view = apps
+        .store
+        .port_out_view(ACCOUNT, &[n(8), n(9)])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.locked(&[n(8), n(9)], clock::now()), None);
+    ok(&patch_number(&apps, TENANT, &n(9), r#"{"lock": true}"#).await);
+    let order = order_of(TENANT, vec![n(8), n(9)]);
+    let outcome = apps
+        .store
+        .create_order(&order, &view.tenant, None, &audit, None)
+        .await
+        .unwrap();
+    assert_eq!(outcome, CreateOutcome::Locked(vec![n(9)]));
+    assert!(apps.store.get_order(&order.id).await.unwrap().is_none());
+
+    // The tenant's lock bumps its version: an order decided before fails.
+    let view = apps.store.port_out_view(ACCOUNT, &[n(8)]).await.unwrap().unwrap();
+    ok(&patch_protection(&apps, TENANT, r#"{"lock": true}"#).await);
+    let order = order_of(TENANT, vec![n(8)]);
+    let outcome = apps
+        .store
+        .create_order(&order, &view.tenant, None, &audit, None)
+        .await
+        .unwrap();
+    assert_eq!(outcome, CreateOutcome::TenantChanged);
+    // And an accepted order bumps it too, so a protection change decided
+    // before the order re-reads.
+    let before = apps.store.get_tenant("t-200").await.unwrap().unwrap();
+    let a = post(&apps, "carrier-a", &port_out_body("ACC-2002", PIN_200, &["+13125550102".to_owned()])).await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+    let after = apps.store.get_tenant("t-200").await.unwrap().unwrap();
+    assert!(after.state_version > before.state_version);
 }
 
 // --------------------------------------------------------------------- races

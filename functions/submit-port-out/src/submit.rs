@@ -271,7 +271,9 @@ impl App {
                     );
                     return Ok(created(body, &location));
                 }
-                CreateOutcome::TenantChanged => continue,
+                // A lock turned on since the read: decided again, check 8a
+                // answers from the fresh read (nothing counted, no reset).
+                CreateOutcome::TenantChanged | CreateOutcome::Locked(_) => continue,
                 CreateOutcome::NotOnAccount(numbers) => (
                     ApiError::new(
                         422,

@@ -369,29 +369,26 @@ impl Store {
         )
     }
 
-    /// The transaction step that holds the tenant as read (PIN and lock
-    /// unchanged) and, when given, writes the lock state after a right PIN.
+    /// The transaction step that holds the tenant as read (PIN, lock and
+    /// protection unchanged) and, when given, writes the lock state after a
+    /// right PIN. It always bumps `stateVersion`: a protection change
+    /// decided on the state before this order then fails its own condition
+    /// and re-reads, so the order and the change are strictly ordered
+    /// (a ConditionCheck would let both commit on the same version).
     pub(crate) fn tenant_guard(
         &self,
         tenant: &Tenant,
         reset: Option<&LockState>,
     ) -> TransactWriteItem {
-        match reset {
-            Some(lock) => self.guarded_update(tenant, versioned(tenant.lock_update(lock))),
-            None => TransactWriteItem::builder()
-                .condition_check(
-                    aws_sdk_dynamodb::types::ConditionCheck::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(record_key(&tenant.account_number)))
-                        .condition_expression(VERSION_UNCHANGED)
-                        .expression_attribute_names("#stateVersion", "stateVersion")
-                        .expression_attribute_values(":read", n(tenant.state_version))
-                        .expression_attribute_values(":zero", n(0))
-                        .build()
-                        .expect("complete condition check"),
-                )
-                .build(),
-        }
+        let update = match reset {
+            Some(lock) => tenant.lock_update(lock),
+            None => Update::default()
+                .set_expr("#stateVersion = :next")
+                .name("stateVersion")
+                .value(":read", n(tenant.state_version))
+                .value(":next", n(tenant.state_version + 1)),
+        };
+        self.guarded_update(tenant, versioned(update))
     }
 }
 
