@@ -38,6 +38,11 @@ ROUTES = {
     ("GET", "/v1/transfer-pins"): ("set-pin", {ADMIN}),
     ("POST", "/v1/transfer-pins"): ("set-pin", {ADMIN}),
     ("DELETE", "/v1/transfer-pins/{id}"): ("set-pin", {ADMIN}),
+    ("GET", "/v1/port-out-protection"): ("set-pin", {ADMIN}),
+    ("PATCH", "/v1/port-out-protection"): ("set-pin", {ADMIN}),
+    ("GET", "/v1/numbers"): ("set-pin", {ADMIN}),
+    ("GET", "/v1/numbers/{phoneNumber}"): ("set-pin", {ADMIN}),
+    ("PATCH", "/v1/numbers/{phoneNumber}"): ("set-pin", {ADMIN}),
     ("POST", "/v1/port-outs"): ("submit-port-out", {CARRIER}),
     ("GET", "/v1/port-outs"): ("submit-port-out", {CARRIER, ADMIN}),
     ("GET", "/v1/port-outs/{id}"): ("submit-port-out", {CARRIER, ADMIN}),
@@ -58,11 +63,14 @@ def index_arn(name: str) -> dict:
 DYNAMODB_GRANTS = {
     # GET/PUT /v1/pin: GetItem, then a transaction Update tenant + Put audit;
     # GET /v1/audit-events: Query on the table.
+    # GET /v1/numbers: Query on GSI2.
     "set-pin": {
         "table": {"GetItem", "BatchGetItem", "UpdateItem", "PutItem", "ConditionCheckItem", "Query"},
+        "GSI2": {"Query"},
     },
+    # POST /v1/port-outs reads tenant and numbers in one BatchGetItem.
     "submit-port-out": {
-        "table": {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "Query"},
+        "table": {"GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem", "Query"},
         "GSI1": {"Query"},
         "GSI2": {"Query"},
     },
@@ -90,6 +98,7 @@ POLICY_ENV_VARS = {
     "PENDING_EXPIRY_HOURS",
     "FOC_GRACE_HOURS",
     "TRANSFER_PIN_TTL_SECONDS",
+    "PROTECTION_DISABLE_DELAY_SECONDS",
 }
 
 COMMON_CODES = {"500": {"INTERNAL"}, "503": {"UNAVAILABLE"}}
@@ -126,6 +135,33 @@ ERROR_CODES = {
         **COMMON_CODES,
         "404": {"TRANSFER_PIN_NOT_FOUND"},
     },
+    ("get", "/v1/port-out-protection"): {**JWT_CODES, **COMMON_CODES, "404": {"TENANT_NOT_FOUND"}},
+    ("patch", "/v1/port-out-protection"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST"},
+        "404": {"TENANT_NOT_FOUND"},
+        "422": {"TENANT_NOT_ELIGIBLE"},
+    },
+    ("get", "/v1/numbers"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST"},
+        "404": {"TENANT_NOT_FOUND"},
+    },
+    ("get", "/v1/numbers/{phoneNumber}"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_PHONE_NUMBER"},
+        "404": {"TENANT_NOT_FOUND", "NUMBER_NOT_FOUND"},
+    },
+    ("patch", "/v1/numbers/{phoneNumber}"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST", "INVALID_PHONE_NUMBER"},
+        "404": {"TENANT_NOT_FOUND", "NUMBER_NOT_FOUND"},
+        "422": {"TENANT_NOT_ELIGIBLE"},
+    },
     ("post", "/v1/port-outs"): {
         **JWT_CODES,
         **COMMON_CODES,
@@ -137,6 +173,7 @@ ERROR_CODES = {
             "TENANT_NOT_ELIGIBLE",
             "PIN_NOT_SET",
             "PIN_MISMATCH",
+            "PORT_OUT_LOCKED",
             "NUMBER_NOT_ON_ACCOUNT",
         },
         "429": {"PIN_LOCKED"},
