@@ -14,7 +14,7 @@ use crate::numbers::number_key;
 use crate::tenants::{Tenant, TenantRef, Written};
 use crate::{AuditEvent, Page, PageKey, Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
-use portguard_rules::Setting;
+pub use portguard_rules::Setting;
 use std::collections::HashMap;
 use std::time::Duration;
 
