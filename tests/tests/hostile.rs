@@ -438,7 +438,14 @@ fn set_pin_survives_arbitrary_events() {
     // A live transfer PIN of t-100, to aim DELETEs at.
     let transfer_pin = w.rt.block_on(async {
         let body = json!({ "phoneNumbers": numbers("206", 100, 2) }).to_string();
-        let ev = event_with("POST", "/v1/transfer-pins", "", As::Admin(TENANT), Some(&body), &[]);
+        let ev = event_with(
+            "POST",
+            "/v1/transfer-pins",
+            "",
+            As::Admin(TENANT),
+            Some(&body),
+            &[],
+        );
         let a = answer(w.apps.pin.handle(portguard_tests::request(&ev)).await);
         assert_eq!(a.status, 201, "{}", a.raw);
         format!("/v1/transfer-pins/{}", a.body["id"].as_str().unwrap())
@@ -489,7 +496,11 @@ fn set_pin_survives_arbitrary_events() {
                 .prop_map(|p| Some(json!({ "phoneNumbers": p }).to_string())),
             (json_value(), json_value(), any::<bool>(), any::<bool>()).prop_map(
                 |(lock, tpr, valid, both)| {
-                    let (lock, tpr) = if valid { (json!(true), json!(false)) } else { (lock, tpr) };
+                    let (lock, tpr) = if valid {
+                        (json!(true), json!(false))
+                    } else {
+                        (lock, tpr)
+                    };
                     Some(if both {
                         json!({ "lock": lock, "transferPinRequired": tpr }).to_string()
                     } else {
@@ -501,9 +512,15 @@ fn set_pin_survives_arbitrary_events() {
         prop_oneof![
             "[a-zA-Z]{0,8}=[ -~]{0,12}",
             prop::sample::select(
-                &["status=active", "status=expired", "status=x", "limit=1", "limit=2&nextToken=x"][..]
+                &[
+                    "status=active",
+                    "status=expired",
+                    "status=x",
+                    "limit=1",
+                    "limit=2&nextToken=x"
+                ][..]
             )
-                .prop_map(str::to_owned),
+            .prop_map(str::to_owned),
         ],
         mutations(),
     );

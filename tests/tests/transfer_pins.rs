@@ -22,11 +22,13 @@ use support::*;
 const PATH: &str = "/v1/transfer-pins";
 
 /// The four functions over one table, set-pin with transfer PINs living
-/// `ttl` seconds.
+/// `ttl` seconds and protections turning off at once.
 fn apps_ttl(store: &Store, policy: LockPolicy, ttl: i64) -> Arc<Apps> {
     Arc::new(Apps {
         store: store.clone(),
-        pin: set_pin::App::new(store.clone(), hasher()).with_transfer_pin_ttl(ttl),
+        pin: set_pin::App::new(store.clone(), hasher())
+            .with_transfer_pin_ttl(ttl)
+            .with_protection_delay(0),
         submit: submit_port_out::App::new(store.clone(), hasher(), policy),
         webhook: carrier_webhook::App::new(
             store.clone(),
@@ -39,8 +41,12 @@ fn apps_ttl(store: &Store, policy: LockPolicy, ttl: i64) -> Arc<Apps> {
 /// t-100 (US, PIN set, 10 numbers +1206555010x), t-200 (US, no PIN, 3
 /// numbers +1312555010x), t-300 (not US).
 async fn world(ttl: i64) -> Arc<Apps> {
+    world_with(ttl, EASY).await
+}
+
+async fn world_with(ttl: i64, policy: LockPolicy) -> Arc<Apps> {
     let store = fresh_store().await;
-    let apps = apps_ttl(&store, EASY, ttl);
+    let apps = apps_ttl(&store, policy, ttl);
     tenant_with_pin(&apps, TENANT, ACCOUNT, PIN, &numbers("206", 100, 10)).await;
     let t200 = numbers("312", 100, 3);
     let refs: Vec<&str> = t200.iter().map(String::as_str).collect();
@@ -177,7 +183,10 @@ async fn a_transfer_pin_is_shown_once_and_stored_only_as_a_hash() {
     assert_eq!(ev["transferPinId"], id.as_str());
     assert_eq!(ev["phoneNumbers"], json!(nums));
     assert_eq!(ev["until"], a.body["expiresAt"]);
-    assert_eq!(ev["actor"], json!({"kind": "tenant_admin", "id": "admin-of-t-100"}));
+    assert_eq!(
+        ev["actor"],
+        json!({"kind": "tenant_admin", "id": "admin-of-t-100"})
+    );
     assert_eq!(ev["sourceIp"], "203.0.113.7");
     let revoked_ev = of_type(&audit, "transfer_pin.revoked");
     assert_eq!(revoked_ev.len(), 1, "{audit:?}");
@@ -326,8 +335,11 @@ async fn concurrent_issues_never_exceed_five_active() {
         .all(|(s, c)| *s == 201 || (*s, c.as_str()) == (409, "TOO_MANY_TRANSFER_PINS")));
     let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
     assert_eq!(tenant.transfer_pins.len(), 5);
-    assert_eq!(items_with_prefix(&apps.store, "TENANT#t-100").await.len(), 1 + 5 + 1 + 5,
-        "pointer, 5 TPIN items, pin.set and 5 transfer_pin.created audit items");
+    assert_eq!(
+        items_with_prefix(&apps.store, "TENANT#t-100").await.len(),
+        1 + 5 + 1 + 5,
+        "pointer, 5 TPIN items, pin.set and 5 transfer_pin.created audit items"
+    );
 }
 
 // ------------------------------------------------------------- GET
@@ -514,12 +526,366 @@ async fn history_items_and_audit_hold_no_hash() {
         .filter(|i| matches!(i.get("SK"), Some(AttributeValue::S(sk)) if sk.starts_with("TPIN#")))
         .collect();
     assert_eq!(tpin.len(), 1);
-    assert_eq!(
-        tpin[0].get("id"),
-        Some(&AttributeValue::S(id.clone()))
-    );
+    assert_eq!(tpin[0].get("id"), Some(&AttributeValue::S(id.clone())));
     for item in &items {
         let text = format!("{item:?}");
         assert!(!text.contains("argon2"), "{text}");
     }
+}
+
+// ------------------------------------------------------------- check 10
+
+async fn protection(apps: &Apps, tenant: &'static str, body: Value) -> Answer {
+    let a = send_pin(
+        apps,
+        &event(
+            "PATCH",
+            "/v1/port-out-protection",
+            As::Admin(tenant),
+            Some(&body.to_string()),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    a
+}
+
+async fn status_of(apps: &Apps, tenant: &'static str, id: &str) -> Value {
+    let l = list(apps, tenant, "").await;
+    l.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} not listed: {}", l.raw))
+}
+
+async fn failed_attempts(apps: &Apps, tenant: &str) -> u32 {
+    let t = apps.store.get_tenant(tenant).await.unwrap().unwrap();
+    t.lock.failed_attempts
+}
+
+#[tokio::test]
+async fn a_covering_transfer_pin_opens_one_port_out_and_is_used() {
+    let apps = world(3600).await;
+    let nums = numbers("206", 100, 3);
+    let (id, pin) = issue(&apps, TENANT, &nums).await;
+    // Any subset of its numbers, in any order.
+    let asked = vec![nums[1].clone(), nums[0].clone()];
+    let a = post(&apps, "carrier-a", &port_out_body(ACCOUNT, &pin, &asked)).await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+    let order = a.body["id"].as_str().unwrap().to_owned();
+
+    // Used, by that order; gone from the record; the audit names it.
+    let shown = status_of(&apps, TENANT, &id).await;
+    assert_eq!(shown["status"], "used");
+    assert_eq!(shown["portOutId"], order.as_str());
+    let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
+    assert!(tenant.transfer_pins.is_empty());
+    let audit = audit_items(&apps, TENANT).await;
+    let requested = of_type(&audit, "port_out.requested");
+    assert_eq!(requested.len(), 1);
+    assert_eq!(requested[0]["transferPinId"], id.as_str());
+    assert_eq!(requested[0]["portOutId"], order.as_str());
+    assert_eq!(requested[0]["phoneNumbers"], json!(asked));
+
+    // A second order with it is a wrong PIN, and counted.
+    let a = post(
+        &apps,
+        "carrier-b",
+        &port_out_body(ACCOUNT, &pin, &nums[2..3]),
+    )
+    .await;
+    a.expect_error(422, "PIN_MISMATCH");
+    assert_eq!(failed_attempts(&apps, TENANT).await, 1);
+    // DELETE answers it as it is.
+    let d = revoke(&apps, TENANT, &id).await;
+    assert_eq!((d.status, &d.body["status"]), (200, &json!("used")));
+    // The tenant's own PIN still opens a port-out (and resets the count);
+    // an order by the tenant's PIN names no transfer PIN.
+    let a = post(
+        &apps,
+        "carrier-b",
+        &port_out_body(ACCOUNT, PIN, &nums[2..3]),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+    assert_eq!(failed_attempts(&apps, TENANT).await, 0);
+    let audit = audit_items(&apps, TENANT).await;
+    assert_eq!(
+        of_type(&audit, "port_out.requested")[0]["transferPinId"],
+        Value::Null
+    );
+    audit_consistency(&apps.store).await;
+}
+
+#[tokio::test]
+async fn a_transfer_pin_opens_nothing_beyond_its_numbers() {
+    let apps = world(3600).await;
+    let nums = numbers("206", 100, 4);
+    let (id, pin) = issue(&apps, TENANT, &nums[..2]).await;
+    let before = items_with_prefix(&apps.store, "ORDER#").await.len();
+    // One number it does not name spoils the request; so does another set.
+    for asked in [&nums[1..3], &nums[2..4]] {
+        let a = post(&apps, "carrier-a", &port_out_body(ACCOUNT, &pin, asked)).await;
+        a.expect_error(422, "PIN_MISMATCH");
+    }
+    assert_eq!(failed_attempts(&apps, TENANT).await, 2, "wrong PINs count");
+    assert_eq!(items_with_prefix(&apps.store, "ORDER#").await.len(), before);
+    // Still active, and still opens what it names.
+    assert_eq!(status_of(&apps, TENANT, &id).await["status"], "active");
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, &pin, &nums[..1]),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+    assert_eq!(
+        failed_attempts(&apps, TENANT).await,
+        0,
+        "a right PIN resets"
+    );
+}
+
+#[tokio::test]
+async fn revoked_and_expired_transfer_pins_open_nothing() {
+    let apps = world(3).await;
+    let nums = numbers("206", 100, 2);
+    let (revoked, revoked_pin) = issue(&apps, TENANT, &nums).await;
+    let (_expiring, expiring_pin) = issue(&apps, TENANT, &nums).await;
+    assert_eq!(revoke(&apps, TENANT, &revoked).await.status, 200);
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, &revoked_pin, &nums[..1]),
+    )
+    .await;
+    a.expect_error(422, "PIN_MISMATCH");
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, &expiring_pin, &nums[..1]),
+    )
+    .await;
+    a.expect_error(422, "PIN_MISMATCH");
+    let l = list(&apps, TENANT, "status=expired").await;
+    assert_eq!(ids(&l).len(), 1, "{}", l.raw);
+    assert!(items_with_prefix(&apps.store, "ORDER#").await.is_empty());
+}
+
+#[tokio::test]
+async fn pin_not_set_only_without_pin_and_live_transfer_pin() {
+    let apps = world(3).await;
+    let nums = numbers("312", 100, 3); // t-200 has no PIN of its own
+    let post_200 = |pin: String, n: Vec<String>| {
+        let apps = apps.clone();
+        async move { post(&apps, "carrier-a", &port_out_body("ACC-2002", &pin, &n)).await }
+    };
+    post_200(WRONG.into(), nums[..1].to_vec())
+        .await
+        .expect_error(422, "PIN_NOT_SET");
+    let (_, first) = issue(&apps, "t-200", &nums[..1]).await;
+    let (_, second) = issue(&apps, "t-200", &nums[1..2]).await;
+    // A live transfer PIN, whatever numbers it names, passes check 8.
+    post_200(WRONG.into(), nums[2..3].to_vec())
+        .await
+        .expect_error(422, "PIN_MISMATCH");
+    let a = post_200(first, nums[..1].to_vec()).await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+    post_200(WRONG.into(), nums[2..3].to_vec())
+        .await
+        .expect_error(422, "PIN_MISMATCH");
+    // Once the last one has expired: no PIN, no port-out.
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    post_200(second, nums[1..2].to_vec())
+        .await
+        .expect_error(422, "PIN_NOT_SET");
+}
+
+#[tokio::test]
+async fn transfer_pin_required_shuts_the_tenants_pin_out() {
+    let apps = world(3600).await;
+    let nums = numbers("206", 100, 4);
+    let (_, pin) = issue(&apps, TENANT, &nums[..2]).await;
+    protection(&apps, TENANT, json!({"transferPinRequired": true})).await;
+    // The tenant's PIN is wrong now (and counted); the transfer PIN opens.
+    post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, PIN, &nums[2..3]),
+    )
+    .await
+    .expect_error(422, "PIN_MISMATCH");
+    assert_eq!(failed_attempts(&apps, TENANT).await, 1);
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, &pin, &nums[..2]),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+    // Turned off (no delay in this configuration): the tenant's PIN again.
+    protection(&apps, TENANT, json!({"transferPinRequired": false})).await;
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, PIN, &nums[2..3]),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+}
+
+#[tokio::test]
+async fn a_transfer_pin_does_not_open_a_lock() {
+    let apps = world(3600).await;
+    let nums = numbers("206", 100, 2);
+    let (id, pin) = issue(&apps, TENANT, &nums).await;
+    protection(&apps, TENANT, json!({"lock": true})).await;
+    let a = post(&apps, "carrier-a", &port_out_body(ACCOUNT, &pin, &nums)).await;
+    a.expect_error(422, "PORT_OUT_LOCKED");
+    assert_eq!(status_of(&apps, TENANT, &id).await["status"], "active");
+    assert_eq!(failed_attempts(&apps, TENANT).await, 0, "nothing counted");
+}
+
+#[tokio::test]
+async fn wrong_transfer_pin_guesses_share_the_tenants_lockout() {
+    let apps = world_with(
+        3600,
+        LockPolicy {
+            max_failed_attempts: 3,
+            lockout_seconds: 3600,
+        },
+    )
+    .await;
+    let nums = numbers("206", 100, 2);
+    let (id, pin) = issue(&apps, TENANT, &nums).await;
+    for (i, guess) in ["5820317946", "7391046285", "1029384756"]
+        .iter()
+        .enumerate()
+    {
+        let a = post(&apps, "carrier-a", &port_out_body(ACCOUNT, guess, &nums)).await;
+        if i < 2 {
+            a.expect_error(422, "PIN_MISMATCH");
+        } else {
+            a.expect_error(429, "PIN_LOCKED");
+        }
+    }
+    // Locked: the right transfer PIN and the right tenant PIN are refused.
+    for right in [pin.as_str(), PIN] {
+        post(&apps, "carrier-b", &port_out_body(ACCOUNT, right, &nums))
+            .await
+            .expect_error(429, "PIN_LOCKED");
+    }
+    assert_eq!(status_of(&apps, TENANT, &id).await["status"], "active");
+}
+
+/// A wrong guess costs one Argon2 run per candidate, at most 6: the tenant's
+/// PIN and the transfer PINs that name every requested number, no others.
+#[tokio::test]
+async fn a_wrong_guess_costs_at_most_six_argon2_runs() {
+    let _ = portguard_tests::captured_logs();
+    let apps = world(3600).await;
+    let nums = numbers("415", 100, 2);
+    let refs: Vec<&str> = nums.iter().map(String::as_str).collect();
+    provision(&apps.store, "t-argon", "ACC-ARGON", "US", &refs).await;
+    let a = put_pin(&apps, "t-argon", PIN).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    for _ in 0..4 {
+        issue(&apps, "t-argon", &nums).await;
+    }
+    issue(&apps, "t-argon", &nums[1..]).await; // names only the second number
+    let runs = |for_number: usize| {
+        let apps = apps.clone();
+        let n = vec![nums[for_number].clone()];
+        async move {
+            let a = post(&apps, "carrier-a", &port_out_body("ACC-ARGON", WRONG, &n)).await;
+            a.expect_error(422, "PIN_MISMATCH");
+            let logs = portguard_tests::captured_logs();
+            let line = logs
+                .lines()
+                .rfind(|l| l.contains("no stored PIN matches") && l.contains("\"t-argon\""))
+                .expect("the mismatch is logged")
+                .to_owned();
+            let v: Value = serde_json::from_str(&line).unwrap();
+            let fields = if v["fields"].is_object() {
+                &v["fields"]
+            } else {
+                &v
+            };
+            fields["argon2_runs"]
+                .as_u64()
+                .expect("argon2_runs is logged")
+        }
+    };
+    assert_eq!(runs(0).await, 5, "the tenant's PIN and the 4 that name it");
+    assert_eq!(runs(1).await, 6, "the tenant's PIN and all 5");
+}
+
+/// Two port-outs with one transfer PIN, for different numbers it names,
+/// sent together: exactly one is accepted, every round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transfer_pin_opens_exactly_one_port_out_under_races() {
+    const ROUNDS: usize = 20;
+    // The loser's wrong PIN counts: no lock may end the run early.
+    let apps = world_with(
+        3600,
+        LockPolicy {
+            max_failed_attempts: 1_000_000,
+            lockout_seconds: 1,
+        },
+    )
+    .await;
+    let nums = numbers("503", 100, 2 * ROUNDS);
+    let refs: Vec<&str> = nums.iter().map(String::as_str).collect();
+    provision(&apps.store, "t-race", "ACC-RACE", "US", &refs).await;
+    // With a PIN of its own the loser's answer is check 10's: PIN_MISMATCH
+    // (without one, and no other live transfer PIN, check 8's PIN_NOT_SET).
+    let a = put_pin(&apps, "t-race", PIN).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    let mut overlapping = 0;
+    for round in 0..ROUNDS {
+        let pair = &nums[2 * round..2 * round + 2];
+        let (id, pin) = issue(&apps, "t-race", pair).await;
+        let tasks = pair.iter().enumerate().map(|(i, n)| {
+            let apps = apps.clone();
+            let body = port_out_body("ACC-RACE", &pin, std::slice::from_ref(n));
+            let carrier = if i == 0 { "carrier-a" } else { "carrier-b" };
+            tokio::spawn(async move {
+                let start = std::time::Instant::now();
+                let a = post(&apps, carrier, &body).await;
+                (start, std::time::Instant::now(), a)
+            })
+        });
+        let timed: Vec<_> = join_all(tasks)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        // Really together: each request started before the other ended.
+        if timed[0].0 < timed[1].1 && timed[1].0 < timed[0].1 {
+            overlapping += 1;
+        }
+        let answers: Vec<Answer> = timed.into_iter().map(|(_, _, a)| a).collect();
+        let accepted: Vec<&Answer> = answers.iter().filter(|a| a.status == 201).collect();
+        assert_eq!(
+            accepted.len(),
+            1,
+            "round {round}: {:?}",
+            answers.iter().map(|a| &a.raw).collect::<Vec<_>>()
+        );
+        let loser = answers.iter().find(|a| a.status != 201).unwrap();
+        loser.expect_error(422, "PIN_MISMATCH");
+        let shown = status_of(&apps, "t-race", &id).await;
+        assert_eq!(shown["status"], "used");
+        assert_eq!(shown["portOutId"], accepted[0].body["id"]);
+    }
+    assert_eq!(items_with_prefix(&apps.store, "ORDER#").await.len(), ROUNDS);
+    assert_eq!(
+        overlapping, ROUNDS,
+        "the two requests of every round overlapped"
+    );
+    audit_consistency(&apps.store).await;
 }

@@ -105,25 +105,54 @@ fn tenant_show_and_numbers_list_show_protection() {
     let cli = Cli::new();
     cli.ok(&["create-table"]);
     cli.ok(&[
-        "tenant", "put", "--tenant-id", "t-100", "--account-number", "ACC-1001", "--country", "US",
+        "tenant",
+        "put",
+        "--tenant-id",
+        "t-100",
+        "--account-number",
+        "ACC-1001",
+        "--country",
+        "US",
     ]);
-    cli.ok(&["numbers", "add", "--tenant-id", "t-100", "+12065550100", "+12065550101"]);
+    cli.ok(&[
+        "numbers",
+        "add",
+        "--tenant-id",
+        "t-100",
+        "+12065550100",
+        "+12065550101",
+    ]);
     let now = clock::now();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store = Store::connect(&cli.table).await;
         let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
         let next = Protection {
-            lock: Setting { on: true, off_at: Some(now + 3600) },
-            transfer_pin_required: Setting { on: true, off_at: None },
+            lock: Setting {
+                on: true,
+                off_at: Some(now + 3600),
+            },
+            transfer_pin_required: Setting {
+                on: true,
+                off_at: None,
+            },
             updated_at: Some(now),
         };
         store.write_protection(&tenant, &next, &[]).await.unwrap();
         let (_, number) = store.admin_number("t-100", "+12065550101").await.unwrap();
-        let actor = Actor { kind: ActorKind::TenantAdmin, id: None };
+        let actor = Actor {
+            kind: ActorKind::TenantAdmin,
+            id: None,
+        };
         let audit = AuditEvent::new("t-100", now, AuditType::ProtectionEnabled, actor);
-        let on = Setting { on: true, off_at: None };
-        store.write_number_lock(&number.unwrap(), on, now, &audit).await.unwrap();
+        let on = Setting {
+            on: true,
+            off_at: None,
+        };
+        store
+            .write_number_lock(&number.unwrap(), on, now, &audit)
+            .await
+            .unwrap();
     });
     let shown: serde_json::Value =
         serde_json::from_str(&cli.ok(&["tenant", "show", "--tenant-id", "t-100"])).unwrap();
@@ -190,7 +219,10 @@ fn tenant_show_lists_active_transfer_pins() {
         live.unwrap()
     });
     let out = cli.ok(&["tenant", "show", "--tenant-id", "t-100"]);
-    assert!(!out.contains("argon2") && !out.contains("ZGlnZXN0"), "{out}");
+    assert!(
+        !out.contains("argon2") && !out.contains("ZGlnZXN0"),
+        "{out}"
+    );
     let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         shown["transferPins"],

@@ -56,7 +56,8 @@ impl App {
         let delay = portguard_api::config::protection_disable_delay()?;
         let ttl = portguard_api::config::transfer_pin_ttl()?;
         let hasher = PinHasher::from_env().await?;
-        Ok(App::new(Store::connect(table).await, hasher).with_protection_delay(delay)
+        Ok(App::new(Store::connect(table).await, hasher)
+            .with_protection_delay(delay)
             .with_transfer_pin_ttl(ttl))
     }
 

@@ -18,7 +18,7 @@ use portguard_secrets::{generate_transfer_pin, StoredPin};
 use portguard_store::tenants::Written;
 use portguard_store::transfer_pins::TransferPin;
 use portguard_store::{clock, conflict_backoff, AuditEvent, AuditType, TenantRef};
-use portguard_validation::{Pin, PhoneNumber};
+use portguard_validation::{PhoneNumber, Pin};
 use serde_json::{json, Value};
 
 /// The collection route; a PIN is `{COLLECTION}/{id}`.
@@ -233,12 +233,11 @@ impl App {
     fn issue(&self, account: &str, numbers: &[String]) -> Result<(Pin, StoredPin, f64), ApiError> {
         // Lead: swap `local_weak::is_weak_for` for the shared SPEC 3 checks
         // of portguard_validation::pin once they land.
-        let pin = generate_transfer_pin(local_weak::is_weak_for(account, numbers)).ok_or_else(
-            || {
+        let pin =
+            generate_transfer_pin(local_weak::is_weak_for(account, numbers)).ok_or_else(|| {
                 tracing::error!("could not draw a transfer PIN that is not weak");
                 ApiError::internal()
-            },
-        )?;
+            })?;
         let started = std::time::Instant::now();
         let stored = self.hasher.hash(&pin);
         Ok((pin, stored, started.elapsed().as_secs_f64() * 1e3))
@@ -359,9 +358,12 @@ mod tests {
     #[test]
     fn invalid_numbers_are_listed_as_given_and_clipped() {
         let long = "9".repeat(100);
-        let e = parse(&json!({"phoneNumbers": ["+12065550100", "555", long]}).to_string())
-            .unwrap_err();
+        let e =
+            parse(&json!({"phoneNumbers": ["+12065550100", "555", long]}).to_string()).unwrap_err();
         assert_eq!(e.code, "INVALID_PHONE_NUMBER");
-        assert_eq!(e.details.unwrap()["numbers"], json!(["555", "9".repeat(64)]));
+        assert_eq!(
+            e.details.unwrap()["numbers"],
+            json!(["555", "9".repeat(64)])
+        );
     }
 }

@@ -9,7 +9,7 @@ use crate::handler::{COLLECTION, SERVICE};
 use crate::App;
 use lambda_http::{Body, Request};
 use portguard_api::{metrics, ApiError, Response};
-use portguard_rules::{LockState, LockStatus};
+use portguard_rules::{transfer_pin, LockState, LockStatus};
 use portguard_secrets::StoredPin;
 use portguard_store::idempotency::{Claim, StoredResponse};
 use portguard_store::orders::CreateOutcome;
@@ -127,8 +127,9 @@ impl App {
         request: &PortOutRequest,
         idem: Option<&Idem<'_>>,
     ) -> Result<Response, ApiError> {
-        // The PIN is verified once per stored hash, however many rounds.
-        let mut verified: Option<(StoredPin, bool)> = None;
+        // The PIN is verified once per stored hash (the tenant's, each
+        // transfer PIN's), however many rounds.
+        let mut verified: Vec<(StoredPin, bool)> = Vec::new();
         // Logged with an accepted order: the deliberate cost, apart.
         let mut argon2 = Duration::ZERO;
         for round in 0..DECISION_ROUNDS as u32 {
@@ -163,8 +164,11 @@ impl App {
                     )
                     .await;
             }
-            // 8: a PIN to compare with.
-            let Some((hash, pepper_version)) = &tenant.pin else {
+            let now = clock::now();
+            // 8: a PIN to compare with: the tenant's, or a live transfer PIN
+            // (whatever numbers it names: check 10 looks at those).
+            let live_transfer_pin = tenant.transfer_pins.iter().any(|e| e.is_live(now));
+            if tenant.pin.is_none() && !live_transfer_pin {
                 return self
                     .reject(
                         attempt,
@@ -176,8 +180,7 @@ impl App {
                         ),
                     )
                     .await;
-            };
-            let now = clock::now();
+            }
             // 8a: a port-out lock, of the tenant or of a requested number on
             // its account. Before the PIN is looked at, and counted nowhere:
             // the right and a wrong PIN answer the same.
@@ -201,28 +204,53 @@ impl App {
             if status.is_locked() {
                 return self.reject(attempt, tenant, locked(status, now)).await;
             }
-            // 10: the PIN, in constant time.
-            let stored = StoredPin {
-                hash: hash.clone(),
-                pepper_version: pepper_version.clone(),
-            };
-            let right = match &verified {
-                Some((seen, right)) if *seen == stored => *right,
-                _ => {
-                    let started = Instant::now();
-                    let right = self.verify(&request.pin, &stored).await?;
-                    argon2 += started.elapsed();
-                    verified = Some((stored, right));
-                    right
+            // 10: the tenant's PIN (not while transferPinRequired is in
+            // force) or a live transfer PIN naming every requested number,
+            // each compared in constant time: at most 1 + 5 Argon2 runs.
+            let required = tenant.protection.transfer_pin_required.effective(now);
+            let candidates = tenant
+                .pin
+                .iter()
+                .filter(|_| transfer_pin::tenant_pin_opens(required))
+                .map(|stored| (None, stored))
+                .chain(
+                    tenant
+                        .transfer_pins
+                        .iter()
+                        .filter(|e| e.opens(&attempt.numbers, now))
+                        .map(|e| (Some(e.id.as_str()), &e.stored)),
+                );
+            // `Some(None)`: the tenant's PIN; `Some(Some(id))`: that transfer PIN.
+            let mut opened: Option<Option<&str>> = None;
+            for (transfer_pin_id, stored) in candidates {
+                let right = match verified.iter().find(|(seen, _)| seen == stored) {
+                    Some((_, right)) => *right,
+                    None => {
+                        let started = Instant::now();
+                        let right = self.verify(&request.pin, stored).await?;
+                        argon2 += started.elapsed();
+                        verified.push((stored.clone(), right));
+                        right
+                    }
+                };
+                if right {
+                    opened = Some(transfer_pin_id);
+                    break;
                 }
-            };
-            if !right {
+            }
+            let Some(transfer_pin_id) = opened else {
+                tracing::debug!(
+                    carrier_id = attempt.carrier,
+                    tenant_id = %tenant.tenant_id,
+                    argon2_runs = verified.len(),
+                    "no stored PIN matches"
+                );
                 let (next, after) = tenant.lock.after_failure(now, self.policy);
                 match self.store.write_lock_state(tenant, &next).await? {
                     Written::Conflict => continue,
                     Written::Done(()) => return self.wrong_pin(attempt, tenant, after, now).await,
                 }
-            }
+            };
             // 11 and 12: the numbers, with the order in one transaction.
             let reset = tenant.lock.after_success(now);
             let order = Order::new(
@@ -241,6 +269,10 @@ impl App {
                 .audit(attempt, tenant, AuditType::PortOutRequested, now)
                 .port_out(&order.id)
                 .phone_numbers(&order.phone_numbers);
+            let audit = match transfer_pin_id {
+                Some(id) => audit.transfer_pin(id),
+                None => audit,
+            };
             let completion = idem.map(|idem| {
                 self.store.idempotency_completion(
                     attempt.carrier,
@@ -256,7 +288,14 @@ impl App {
             });
             let outcome = self
                 .store
-                .create_order(&order, tenant, reset.as_ref(), &audit, completion)
+                .create_order_consuming(
+                    &order,
+                    tenant,
+                    reset.as_ref(),
+                    &audit,
+                    completion,
+                    transfer_pin_id,
+                )
                 .await?;
             let (error, numbers) = match outcome {
                 CreateOutcome::Created => {
@@ -266,6 +305,8 @@ impl App {
                         tenant_id = %tenant.tenant_id,
                         port_out_id = %order.id,
                         numbers = order.phone_numbers.len(),
+                        transfer_pin_id,
+                        argon2_runs = verified.len(),
                         argon2_ms = argon2.as_secs_f64() * 1e3,
                         "port-out accepted"
                     );

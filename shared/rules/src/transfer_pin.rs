@@ -115,7 +115,10 @@ mod tests {
         assert!(opens(&pin, 100, &pin, 50));
         assert!(!opens(&pin, 100, &v(&["+12065550100", "+12065550199"]), 50));
         assert!(!opens(&pin, 100, &v(&["+12065550199"]), 50));
-        assert!(!opens(&pin, 100, &[], 50), "nothing requested opens nothing");
+        assert!(
+            !opens(&pin, 100, &[], 50),
+            "nothing requested opens nothing"
+        );
         assert!(!opens(&pin, 100, &v(&["+12065550100"]), 100), "expired");
     }
 

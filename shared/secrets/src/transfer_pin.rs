@@ -36,10 +36,11 @@ pub fn generate_with(rng: &mut impl RngCore, is_weak: impl Fn(&str) -> bool) -> 
 /// One decimal digit, uniform: values in the last partial block of ten are
 /// rejected (rejection sampling), so no digit is more likely than another.
 fn uniform_digit(rng: &mut impl RngCore) -> char {
-    const LIMIT: u32 = u32::MAX - (u32::MAX % 10 + 1) % 10; // 4_294_967_289 (inclusive)
+    // 2^32 = 429_496_729 blocks of ten and 6 left over: those 6 are redrawn.
+    const BLOCKS_END: u32 = 4_294_967_290;
     loop {
         let x = rng.next_u32();
-        if x <= LIMIT {
+        if x < BLOCKS_END {
             return char::from(b'0' + (x % 10) as u8);
         }
     }
@@ -160,7 +161,11 @@ mod tests {
         words.extend([3u32; 1]);
         let mut rng = Script(words);
         assert_eq!(uniform_digit(&mut rng), '3');
-        assert_eq!(4_294_967_289u32 % 10, 9, "the last accepted value ends a block");
+        assert_eq!(
+            4_294_967_289u32 % 10,
+            9,
+            "the last accepted value ends a block"
+        );
     }
 
     #[test]

@@ -215,7 +215,10 @@ impl AuditEvent {
             }
         }
         if let Some(numbers) = &self.phone_numbers {
-            put("phoneNumbers", AttributeValue::L(numbers.iter().map(s).collect()));
+            put(
+                "phoneNumbers",
+                AttributeValue::L(numbers.iter().map(s).collect()),
+            );
         }
         if let Some(until) = self.until {
             put("until", n(until));

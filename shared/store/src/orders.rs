@@ -58,8 +58,26 @@ impl Store {
         audit: &AuditEvent,
         idempotency: Option<TransactWriteItem>,
     ) -> Result<CreateOutcome, StoreError> {
+        self.create_order_consuming(order, tenant, reset, audit, idempotency, None)
+            .await
+    }
+
+    /// [`Store::create_order`] that also consumes the transfer PIN
+    /// `transfer_pin` (an id of `tenant.transfer_pins`) in the same
+    /// transaction: the tenant guard removes it from the record and its
+    /// history item becomes `used` by the order, on condition it is still
+    /// active and live. Two orders with one transfer PIN never both commit.
+    pub async fn create_order_consuming(
+        &self,
+        order: &Order,
+        tenant: &Tenant,
+        reset: Option<&LockState>,
+        audit: &AuditEvent,
+        idempotency: Option<TransactWriteItem>,
+        transfer_pin: Option<&str>,
+    ) -> Result<CreateOutcome, StoreError> {
         let mut items = vec![
-            self.tenant_guard(tenant, reset),
+            self.tenant_guard(tenant, reset, transfer_pin),
             tx::put(
                 Put::builder()
                     .table_name(&self.table)
@@ -104,12 +122,19 @@ impl Store {
         }
         items.push(tx::put(audit.put(&self.table)));
         items.extend(idempotency);
+        // The tenant guard holds the record as read, so the entry exists;
+        // this step makes the history item say who used it.
+        let consumed_at = transfer_pin.map(|id| {
+            items.push(self.consume_transfer_pin_step(&order.tenant_id, id, &order.id, now));
+            items.len() - 1
+        });
 
         let first_number = 2;
         let Err(refused) = self.transact(items).await? else {
             return Ok(CreateOutcome::Created);
         };
-        if refused.failed(0) {
+        // A transfer PIN used or revoked since the read: decide again.
+        if refused.failed(0) || consumed_at.is_some_and(|i| refused.failed(i)) {
             return Ok(CreateOutcome::TenantChanged);
         }
         let (mut foreign, mut busy, mut locked) = (Vec::new(), Vec::new(), Vec::new());
@@ -125,7 +150,9 @@ impl Store {
                 continue;
             }
             let lock = old
-                .map(|old| crate::protection::setting(&Reader::new(old, "number"), "lockOn", "lockOffAt"))
+                .map(|old| {
+                    crate::protection::setting(&Reader::new(old, "number"), "lockOn", "lockOffAt")
+                })
                 .transpose()?
                 .unwrap_or_default();
             if lock.effective(now) {

@@ -13,6 +13,7 @@ use crate::attr::{key, n, s, Item, Reader, Update};
 use crate::{tx, AuditEvent, Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use portguard_rules::LockState;
+use portguard_secrets::StoredPin;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
@@ -21,8 +22,9 @@ pub struct Tenant {
     pub country: String,
     pub name: Option<String>,
     pub created_at: String,
-    /// Argon2id PHC string and the pepper version that keyed it.
-    pub pin: Option<(String, String)>,
+    /// The PIN's Argon2id hash and pepper version (`Debug` redacts the
+    /// hash); the same type holds each transfer PIN's.
+    pub pin: Option<StoredPin>,
     pub pin_updated_at: Option<String>,
     pub lock: LockState,
     /// Port-out lock and `transferPinRequired` (SPEC 11).
@@ -80,7 +82,10 @@ impl Tenant {
     pub(crate) fn from_item(item: &Item) -> Result<Tenant, StoreError> {
         let r = Reader::new(item, "tenant record");
         let pin = match (r.opt_s("pinHash"), r.opt_s("pinPepperVersion")) {
-            (Some(h), Some(v)) => Some((h, v)),
+            (Some(hash), Some(pepper_version)) => Some(StoredPin {
+                hash,
+                pepper_version,
+            }),
             _ => None,
         };
         Ok(Tenant {
@@ -379,6 +384,7 @@ impl Store {
         &self,
         tenant: &Tenant,
         reset: Option<&LockState>,
+        transfer_pin: Option<&str>,
     ) -> TransactWriteItem {
         let update = match reset {
             Some(lock) => tenant.lock_update(lock),
@@ -387,6 +393,14 @@ impl Store {
                 .name("stateVersion")
                 .value(":read", n(tenant.state_version))
                 .value(":next", n(tenant.state_version + 1)),
+        };
+        // A transfer PIN the order consumes leaves the record with it.
+        let update = match transfer_pin {
+            Some(id) => update
+                .remove_expr("#transferPins.#consumedPin")
+                .name("transferPins")
+                .alias("#consumedPin", id),
+            None => update,
         };
         self.guarded_update(tenant, versioned(update))
     }

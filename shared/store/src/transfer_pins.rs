@@ -50,10 +50,7 @@ impl TransferPinEntry {
     fn attribute(&self) -> AttributeValue {
         AttributeValue::M(HashMap::from([
             ("hash".to_owned(), s(&self.stored.hash)),
-            (
-                "pepperVersion".to_owned(),
-                s(&self.stored.pepper_version),
-            ),
+            ("pepperVersion".to_owned(), s(&self.stored.pepper_version)),
             (
                 "numbers".to_owned(),
                 AttributeValue::L(self.numbers.iter().map(s).collect()),
