@@ -17,7 +17,9 @@ const DAY: i64 = 86_400;
 /// t-300 outside the US; set-pin with turn-offs delayed by `delay` seconds.
 async fn world(delay: i64) -> Arc<Apps> {
     let store = fresh_store().await;
-    let mut inner = Arc::try_unwrap(apps(&store, EASY)).ok().expect("fresh apps");
+    let mut inner = Arc::try_unwrap(apps(&store, EASY))
+        .ok()
+        .expect("fresh apps");
     inner.pin = set_pin::App::new(store.clone(), hasher()).with_protection_delay(delay);
     let apps = Arc::new(inner);
     tenant_with_pin(&apps, TENANT, ACCOUNT, PIN, &numbers("206", 100, 10)).await;
@@ -35,7 +37,14 @@ async fn call(apps: &Apps, method: &str, path: &str, who: As, body: Option<&str>
 }
 
 async fn protection(apps: &Apps, tenant: &'static str) -> Answer {
-    call(apps, "GET", "/v1/port-out-protection", As::Admin(tenant), None).await
+    call(
+        apps,
+        "GET",
+        "/v1/port-out-protection",
+        As::Admin(tenant),
+        None,
+    )
+    .await
 }
 
 async fn patch_protection(apps: &Apps, tenant: &'static str, body: &str) -> Answer {
@@ -147,8 +156,18 @@ async fn the_lock_is_on_at_once_and_off_after_the_delay() {
 #[tokio::test]
 async fn turning_on_cancels_a_waiting_turn_off() {
     let apps = world(DAY).await;
-    ok(&patch_protection(&apps, TENANT, r#"{"lock": true, "transferPinRequired": true}"#).await);
-    let a = patch_protection(&apps, TENANT, r#"{"lock": false, "transferPinRequired": false}"#).await;
+    ok(&patch_protection(
+        &apps,
+        TENANT,
+        r#"{"lock": true, "transferPinRequired": true}"#,
+    )
+    .await);
+    let a = patch_protection(
+        &apps,
+        TENANT,
+        r#"{"lock": false, "transferPinRequired": false}"#,
+    )
+    .await;
     assert_eq!(ok(&a)["lock"]["enabled"], true);
     assert!(a.body["lock"]["disableAt"].is_string());
     assert!(a.body["transferPinRequired"]["disableAt"].is_string());
@@ -200,7 +219,11 @@ async fn a_zero_delay_turns_off_at_once_and_is_still_recorded() {
     let requested = of_type(&items, "protection.disable_requested");
     assert_eq!(requested.len(), 2);
     for r in requested {
-        assert_eq!(time(&r["until"]), time(&r["time"]), "took effect at once: {r}");
+        assert_eq!(
+            time(&r["until"]),
+            time(&r["time"]),
+            "took effect at once: {r}"
+        );
     }
 }
 
@@ -208,17 +231,28 @@ async fn a_zero_delay_turns_off_at_once_and_is_still_recorded() {
 async fn no_op_patches_answer_the_same_and_write_nothing() {
     let apps = world(DAY).await;
     let before = snapshot(&apps.store).await;
-    let a = patch_protection(&apps, TENANT, r#"{"lock": false, "transferPinRequired": false}"#).await;
+    let a = patch_protection(
+        &apps,
+        TENANT,
+        r#"{"lock": false, "transferPinRequired": false}"#,
+    )
+    .await;
     assert_eq!(ok(&a), &ok(&protection(&apps, TENANT).await).clone());
     let a = patch_number(&apps, TENANT, &n(1), r#"{"lock": false}"#).await;
-    assert_eq!(ok(&a), &json!({"phoneNumber": n(1), "lock": off(), "portOutId": null}));
+    assert_eq!(
+        ok(&a),
+        &json!({"phoneNumber": n(1), "lock": off(), "portOutId": null})
+    );
     assert_eq!(snapshot(&apps.store).await, before, "off asked off");
 
     ok(&patch_protection(&apps, TENANT, r#"{"lock": true}"#).await);
     ok(&patch_number(&apps, TENANT, &n(1), r#"{"lock": true}"#).await);
     let before = snapshot(&apps.store).await;
     let shown = ok(&protection(&apps, TENANT).await).clone();
-    assert_eq!(ok(&patch_protection(&apps, TENANT, r#"{"lock": true}"#).await), &shown);
+    assert_eq!(
+        ok(&patch_protection(&apps, TENANT, r#"{"lock": true}"#).await),
+        &shown
+    );
     let a = patch_number(&apps, TENANT, &n(1), r#"{"lock": true}"#).await;
     assert_eq!(ok(&a)["lock"], on());
     assert_eq!(snapshot(&apps.store).await, before, "on asked on");
@@ -228,10 +262,17 @@ async fn no_op_patches_answer_the_same_and_write_nothing() {
     let before = snapshot(&apps.store).await;
     let shown = ok(&protection(&apps, TENANT).await).clone();
     assert!(shown["lock"]["disableAt"].is_string());
-    assert_eq!(ok(&patch_protection(&apps, TENANT, r#"{"lock": false}"#).await), &shown);
+    assert_eq!(
+        ok(&patch_protection(&apps, TENANT, r#"{"lock": false}"#).await),
+        &shown
+    );
     let a = patch_number(&apps, TENANT, &n(1), r#"{"lock": false}"#).await;
     assert!(ok(&a)["lock"]["disableAt"].is_string());
-    assert_eq!(snapshot(&apps.store).await, before, "waiting turn-off asked off");
+    assert_eq!(
+        snapshot(&apps.store).await,
+        before,
+        "waiting turn-off asked off"
+    );
     let items = audit(&apps, TENANT).await;
     assert_eq!(of_type(&items, "protection.enabled").len(), 2);
     assert_eq!(of_type(&items, "protection.disable_requested").len(), 2);
@@ -240,11 +281,19 @@ async fn no_op_patches_answer_the_same_and_write_nothing() {
 #[tokio::test]
 async fn transfer_pin_required_is_stored_and_shown() {
     let apps = world(DAY).await;
-    let a = patch_protection(&apps, TENANT, r#"{"transferPinRequired": true, "note": "x"}"#).await;
+    let a = patch_protection(
+        &apps,
+        TENANT,
+        r#"{"transferPinRequired": true, "note": "x"}"#,
+    )
+    .await;
     assert_eq!(ok(&a)["transferPinRequired"], on());
     assert_eq!(a.body["lock"], off());
     let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
-    assert!(tenant.protection.transfer_pin_required.effective(clock::now()));
+    assert!(tenant
+        .protection
+        .transfer_pin_required
+        .effective(clock::now()));
     assert!(!tenant.protection.lock.effective(clock::now()));
     let items = audit(&apps, TENANT).await;
     let enabled = of_type(&items, "protection.enabled");
@@ -252,7 +301,10 @@ async fn transfer_pin_required_is_stored_and_shown() {
     assert_eq!(enabled[0]["setting"], "transferPinRequired");
     // Settings stay when the PIN changes.
     assert_eq!(put_pin(&apps, TENANT, "2718281828").await.status, 200);
-    assert_eq!(ok(&protection(&apps, TENANT).await)["transferPinRequired"], on());
+    assert_eq!(
+        ok(&protection(&apps, TENANT).await)["transferPinRequired"],
+        on()
+    );
 }
 
 #[tokio::test]
@@ -295,10 +347,18 @@ async fn unknown_tenants_and_tenants_outside_the_us() {
     let apps = world(DAY).await;
     for (method, path, body) in [
         ("GET", "/v1/port-out-protection".to_owned(), None),
-        ("PATCH", "/v1/port-out-protection".to_owned(), Some(r#"{"lock": true}"#)),
+        (
+            "PATCH",
+            "/v1/port-out-protection".to_owned(),
+            Some(r#"{"lock": true}"#),
+        ),
         ("GET", "/v1/numbers".to_owned(), None),
         ("GET", format!("/v1/numbers/{}", n(0)), None),
-        ("PATCH", format!("/v1/numbers/{}", n(0)), Some(r#"{"lock": true}"#)),
+        (
+            "PATCH",
+            format!("/v1/numbers/{}", n(0)),
+            Some(r#"{"lock": true}"#),
+        ),
         ("GET", "/v1/numbers/12".to_owned(), None),
     ] {
         call(&apps, method, &path, As::Admin("t-999"), body)
@@ -315,7 +375,10 @@ async fn unknown_tenants_and_tenants_outside_the_us() {
     assert_eq!(snapshot(&apps.store).await, before);
     // Reading is fine.
     assert_eq!(ok(&protection(&apps, "t-300").await)["lock"], off());
-    assert_eq!(ok(&number(&apps, "t-300", "+12125550100").await)["lock"], off());
+    assert_eq!(
+        ok(&number(&apps, "t-300", "+12125550100").await)["lock"],
+        off()
+    );
 }
 
 #[tokio::test]
@@ -333,10 +396,20 @@ async fn routes_methods_and_scopes() {
             .await
             .expect_error(405, "METHOD_NOT_ALLOWED");
     }
-    call(&apps, "GET", "/v1/numbers/+12065550100/lock", As::Admin(TENANT), None)
-        .await
-        .expect_error(404, "NOT_FOUND");
-    for path in ["/v1/port-out-protection", "/v1/numbers", "/v1/numbers/+12065550100"] {
+    call(
+        &apps,
+        "GET",
+        "/v1/numbers/+12065550100/lock",
+        As::Admin(TENANT),
+        None,
+    )
+    .await
+    .expect_error(404, "NOT_FOUND");
+    for path in [
+        "/v1/port-out-protection",
+        "/v1/numbers",
+        "/v1/numbers/+12065550100",
+    ] {
         call(&apps, "GET", path, As::Nobody, None)
             .await
             .expect_error(401, "UNAUTHENTICATED");
@@ -365,13 +438,28 @@ async fn number_paths_are_parsed_like_port_out_numbers() {
     // Any accepted form locks the same number.
     let a = patch_number(&apps, TENANT, "%28206%29%20555-0100", r#"{"lock": true}"#).await;
     assert_eq!(ok(&a)["phoneNumber"], "+12065550100");
-    assert_eq!(ok(&number(&apps, TENANT, "%2B12065550100").await)["lock"], on());
+    assert_eq!(
+        ok(&number(&apps, TENANT, "%2B12065550100").await)["lock"],
+        on()
+    );
 
     let before = snapshot(&apps.store).await;
-    for segment in ["12", "abc", "%ZZ", "%2B4420718387", "+14165550100", "%FF", "2065550100x"] {
+    for segment in [
+        "12",
+        "abc",
+        "%ZZ",
+        "%2B4420718387",
+        "+14165550100",
+        "%FF",
+        "2065550100x",
+    ] {
         let a = number(&apps, TENANT, segment).await;
         a.expect_error(400, "INVALID_PHONE_NUMBER");
-        assert!(a.body["error"]["details"]["numbers"].is_array(), "{}", a.raw);
+        assert!(
+            a.body["error"]["details"]["numbers"].is_array(),
+            "{}",
+            a.raw
+        );
         patch_number(&apps, TENANT, segment, r#"{"lock": true}"#)
             .await
             .expect_error(400, "INVALID_PHONE_NUMBER");
@@ -379,7 +467,10 @@ async fn number_paths_are_parsed_like_port_out_numbers() {
     let long = "9".repeat(500);
     let a = number(&apps, TENANT, &long).await;
     a.expect_error(400, "INVALID_PHONE_NUMBER");
-    assert!(!a.raw.contains(&"9".repeat(65)), "echoes at most 64 characters");
+    assert!(
+        !a.raw.contains(&"9".repeat(65)),
+        "echoes at most 64 characters"
+    );
     assert_eq!(snapshot(&apps.store).await, before);
 }
 
@@ -390,23 +481,53 @@ async fn another_tenants_number_answers_exactly_like_an_unknown_one() {
     let unknown = "+13125559999";
     let before = snapshot(&apps.store).await;
     for (method, body) in [("GET", None), ("PATCH", Some(r#"{"lock": true}"#))] {
-        let a = call(&apps, method, &format!("/v1/numbers/{theirs}"), As::Admin(TENANT), body).await;
-        let b = call(&apps, method, &format!("/v1/numbers/{unknown}"), As::Admin(TENANT), body).await;
+        let a = call(
+            &apps,
+            method,
+            &format!("/v1/numbers/{theirs}"),
+            As::Admin(TENANT),
+            body,
+        )
+        .await;
+        let b = call(
+            &apps,
+            method,
+            &format!("/v1/numbers/{unknown}"),
+            As::Admin(TENANT),
+            body,
+        )
+        .await;
         a.expect_error(404, "NUMBER_NOT_FOUND");
         assert_eq!(a.raw, b.raw, "byte for byte");
         assert_eq!(a.headers, b.headers);
     }
-    assert_eq!(snapshot(&apps.store).await, before, "t-200's number untouched");
+    assert_eq!(
+        snapshot(&apps.store).await,
+        before,
+        "t-200's number untouched"
+    );
     // Its owner sees it.
-    assert_eq!(ok(&number(&apps, "t-200", theirs).await)["phoneNumber"], theirs);
+    assert_eq!(
+        ok(&number(&apps, "t-200", theirs).await)["phoneNumber"],
+        theirs
+    );
 }
 
 #[tokio::test]
 async fn a_number_lock_is_on_at_once_and_off_after_the_delay() {
     let apps = world(2).await;
     let a = patch_number(&apps, TENANT, &n(2), r#"{"lock": true}"#).await;
-    assert_eq!(ok(&a), &json!({"phoneNumber": n(2), "lock": on(), "portOutId": null}));
-    let record = apps.store.admin_number(TENANT, &n(2)).await.unwrap().1.unwrap();
+    assert_eq!(
+        ok(&a),
+        &json!({"phoneNumber": n(2), "lock": on(), "portOutId": null})
+    );
+    let record = apps
+        .store
+        .admin_number(TENANT, &n(2))
+        .await
+        .unwrap()
+        .1
+        .unwrap();
     assert!(record.lock_updated_at.is_some());
     let a = patch_number(&apps, TENANT, &n(2), r#"{"lock": false}"#).await;
     assert_eq!(ok(&a)["lock"]["enabled"], true);
@@ -421,7 +542,11 @@ async fn a_number_lock_is_on_at_once_and_off_after_the_delay() {
     let p = post(&apps, "carrier-a", &port_out_body(ACCOUNT, PIN, &[n(2)])).await;
     assert_eq!(p.status, 201, "{}", p.raw);
     let a = number(&apps, TENANT, &n(2)).await;
-    assert_eq!(ok(&a)["portOutId"], p.body["id"], "the open order holding it");
+    assert_eq!(
+        ok(&a)["portOutId"],
+        p.body["id"],
+        "the open order holding it"
+    );
 
     let items = audit(&apps, TENANT).await;
     let enabled = of_type(&items, "protection.enabled");
@@ -433,8 +558,18 @@ async fn a_number_lock_is_on_at_once_and_off_after_the_delay() {
     // Every audit item has every field of SPEC 7, null where it does not apply.
     for item in &items {
         for field in [
-            "id", "time", "type", "actor", "sourceIp", "portOutId", "code", "status",
-            "phoneNumbers", "setting", "until", "transferPinId",
+            "id",
+            "time",
+            "type",
+            "actor",
+            "sourceIp",
+            "portOutId",
+            "code",
+            "status",
+            "phoneNumbers",
+            "setting",
+            "until",
+            "transferPinId",
         ] {
             assert!(item.get(field).is_some(), "{field} missing in {item}");
         }
@@ -477,17 +612,25 @@ async fn numbers_are_listed_in_pages_by_number() {
                     None,
                     &[],
                 );
-                send_pin(&apps, &ev).await.expect_error(400, "INVALID_REQUEST");
+                send_pin(&apps, &ev)
+                    .await
+                    .expect_error(400, "INVALID_REQUEST");
                 token = Some(t.to_owned());
             }
             None => break,
         }
     }
-    assert_eq!(seen, numbers("206", 100, 10), "every number once, ascending");
+    assert_eq!(
+        seen,
+        numbers("206", 100, 10),
+        "every number once, ascending"
+    );
     assert!(pages >= 4);
     for query in ["limit=0", "limit=101", "limit=x", "nextToken=forged"] {
         let ev = event_with("GET", "/v1/numbers", query, As::Admin(TENANT), None, &[]);
-        send_pin(&apps, &ev).await.expect_error(400, "INVALID_REQUEST");
+        send_pin(&apps, &ev)
+            .await
+            .expect_error(400, "INVALID_REQUEST");
     }
     let a = call(&apps, "GET", "/v1/numbers", As::Admin("t-200"), None).await;
     assert_eq!(ok(&a)["items"].as_array().unwrap().len(), 5, "its own only");
@@ -506,17 +649,29 @@ async fn a_locked_number_refuses_the_right_and_a_wrong_pin_alike() {
     ok(&patch_number(&apps, TENANT, &n(3), r#"{"lock": true}"#).await);
     let requested = [n(0), "(206) 555-0103".to_owned(), "+13125550100".to_owned()];
     let right = post(&apps, "carrier-a", &port_out_body(ACCOUNT, PIN, &requested)).await;
-    let wrong = post(&apps, "carrier-a", &port_out_body(ACCOUNT, WRONG, &requested)).await;
+    let wrong = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, WRONG, &requested),
+    )
+    .await;
     right.expect_error(422, "PORT_OUT_LOCKED");
     assert_eq!(right.raw, wrong.raw, "no PIN oracle");
     assert_eq!(right.body["error"]["details"], json!({"numbers": [n(3)]}));
     for _ in 0..6 {
-        post(&apps, "carrier-a", &port_out_body(ACCOUNT, WRONG, &requested))
-            .await
-            .expect_error(422, "PORT_OUT_LOCKED");
+        post(
+            &apps,
+            "carrier-a",
+            &port_out_body(ACCOUNT, WRONG, &requested),
+        )
+        .await
+        .expect_error(422, "PORT_OUT_LOCKED");
     }
     let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
-    assert_eq!(tenant.lock.failed_attempts, 1, "nothing counted, nothing burnt");
+    assert_eq!(
+        tenant.lock.failed_attempts, 1,
+        "nothing counted, nothing burnt"
+    );
     assert!(!tenant.lock.status(clock::now()).is_locked());
     let items = audit(&apps, TENANT).await;
     let rejected: Vec<_> = of_type(&items, "port_out.rejected")
@@ -551,19 +706,41 @@ async fn the_tenant_lock_refuses_every_number_of_the_account() {
         );
     }
     assert_eq!(
-        apps.store.get_tenant(TENANT).await.unwrap().unwrap().lock.failed_attempts,
+        apps.store
+            .get_tenant(TENANT)
+            .await
+            .unwrap()
+            .unwrap()
+            .lock
+            .failed_attempts,
         0
     );
     // Another tenant is not affected.
-    let a = post(&apps, "carrier-b", &port_out_body("ACC-2002", PIN_200, &["+13125550101".to_owned()])).await;
+    let a = post(
+        &apps,
+        "carrier-b",
+        &port_out_body("ACC-2002", PIN_200, &["+13125550101".to_owned()]),
+    )
+    .await;
     assert_eq!(a.status, 201, "{}", a.raw);
     // A tenant without a PIN answers PIN_NOT_SET first (check 8 before 8a).
     provision(&apps.store, "t-400", "ACC-4004", "US", &["+14155550100"]).await;
-    let a = call(&apps, "PATCH", "/v1/port-out-protection", As::Admin("t-400"), Some(r#"{"lock": true}"#)).await;
+    let a = call(
+        &apps,
+        "PATCH",
+        "/v1/port-out-protection",
+        As::Admin("t-400"),
+        Some(r#"{"lock": true}"#),
+    )
+    .await;
     ok(&a);
-    post(&apps, "carrier-b", &port_out_body("ACC-4004", PIN, &["+14155550100".to_owned()]))
-        .await
-        .expect_error(422, "PIN_NOT_SET");
+    post(
+        &apps,
+        "carrier-b",
+        &port_out_body("ACC-4004", PIN, &["+14155550100".to_owned()]),
+    )
+    .await
+    .expect_error(422, "PIN_NOT_SET");
 }
 
 #[tokio::test]
@@ -573,7 +750,10 @@ async fn a_lock_leaves_an_open_order_alone() {
     assert_eq!(p.status, 201, "{}", p.raw);
     let id = p.body["id"].as_str().unwrap().to_owned();
     let a = patch_number(&apps, TENANT, &n(7), r#"{"lock": true}"#).await;
-    assert_eq!(ok(&a), &json!({"phoneNumber": n(7), "lock": on(), "portOutId": id}));
+    assert_eq!(
+        ok(&a),
+        &json!({"phoneNumber": n(7), "lock": on(), "portOutId": id})
+    );
     ok(&patch_protection(&apps, TENANT, r#"{"lock": true}"#).await);
     let order = apps.store.get_order(&id).await.unwrap().unwrap();
     assert_eq!(order.status.as_str(), "pending");
@@ -638,7 +818,12 @@ async fn a_lock_after_the_read_refuses_the_order_transaction() {
     assert!(apps.store.get_order(&order.id).await.unwrap().is_none());
 
     // The tenant's lock bumps its version: an order decided before fails.
-    let view = apps.store.port_out_view(ACCOUNT, &[n(8)]).await.unwrap().unwrap();
+    let view = apps
+        .store
+        .port_out_view(ACCOUNT, &[n(8)])
+        .await
+        .unwrap()
+        .unwrap();
     ok(&patch_protection(&apps, TENANT, r#"{"lock": true}"#).await);
     let order = order_of(TENANT, vec![n(8)]);
     let outcome = apps
@@ -650,7 +835,12 @@ async fn a_lock_after_the_read_refuses_the_order_transaction() {
     // And an accepted order bumps it too, so a protection change decided
     // before the order re-reads.
     let before = apps.store.get_tenant("t-200").await.unwrap().unwrap();
-    let a = post(&apps, "carrier-a", &port_out_body("ACC-2002", PIN_200, &["+13125550102".to_owned()])).await;
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body("ACC-2002", PIN_200, &["+13125550102".to_owned()]),
+    )
+    .await;
     assert_eq!(a.status, 201, "{}", a.raw);
     let after = apps.store.get_tenant("t-200").await.unwrap().unwrap();
     assert!(after.state_version > before.state_version);
@@ -670,9 +860,9 @@ async fn a_number_lock_and_a_port_out_racing_never_admit_an_order_after_the_lock
         let lock = {
             let apps = apps.clone();
             let number = number.clone();
-            tokio::spawn(async move {
-                patch_number(&apps, TENANT, &number, r#"{"lock": true}"#).await
-            })
+            tokio::spawn(
+                async move { patch_number(&apps, TENANT, &number, r#"{"lock": true}"#).await },
+            )
         };
         let port = {
             let apps = apps.clone();
@@ -683,7 +873,13 @@ async fn a_number_lock_and_a_port_out_racing_never_admit_an_order_after_the_lock
         };
         let (lock, port) = (lock.await.unwrap(), port.await.unwrap());
         assert_eq!(lock.status, 200, "{}", lock.raw);
-        let record = apps.store.admin_number(TENANT, &number).await.unwrap().1.unwrap();
+        let record = apps
+            .store
+            .admin_number(TENANT, &number)
+            .await
+            .unwrap()
+            .1
+            .unwrap();
         let locked_at = record.lock_updated_at.expect("locked");
         match port.status {
             201 => {

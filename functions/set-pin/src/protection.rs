@@ -107,7 +107,10 @@ fn invalid_number(raw: &str) -> ApiError {
 }
 
 /// The known boolean fields of a PATCH body: at least one, each a boolean.
-fn patch_fields(body: &Body, known: &[&'static str]) -> Result<Vec<(&'static str, bool)>, ApiError> {
+fn patch_fields(
+    body: &Body,
+    known: &[&'static str],
+) -> Result<Vec<(&'static str, bool)>, ApiError> {
     let body: Map<String, Value> = json_object_body(body)?;
     let mut fields = Vec::new();
     for &name in known {
@@ -159,7 +162,11 @@ impl App {
         // SPEC 12's order: tenant, country, body, number.
         let parsed = PhoneNumber::parse_path_segment(segment);
         let (pointer, mut record) = match &parsed {
-            Ok(e164) => self.store.admin_number(admin.tenant_id, e164.as_str()).await?,
+            Ok(e164) => {
+                self.store
+                    .admin_number(admin.tenant_id, e164.as_str())
+                    .await?
+            }
             Err(_) => (self.store.get_tenant_ref(admin.tenant_id).await?, None),
         };
         let pointer = pointer.ok_or_else(tenant_not_found)?;
@@ -234,7 +241,8 @@ impl App {
         let params = self.paging.params(req, caller, "numbers")?;
         let (pointer, page) = tokio::join!(
             self.store.get_tenant_ref(tenant_id),
-            self.store.numbers_page(tenant_id, params.limit, params.start)
+            self.store
+                .numbers_page(tenant_id, params.limit, params.start)
         );
         pointer?.ok_or_else(tenant_not_found)?;
         let page = page?;

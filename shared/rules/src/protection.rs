@@ -146,10 +146,21 @@ mod tests {
     #[test]
     fn no_ops() {
         assert_eq!(on().decide(true, NOW, DAY), Change::Unchanged);
-        assert_eq!(Setting::default().decide(false, NOW, DAY), Change::Unchanged);
+        assert_eq!(
+            Setting::default().decide(false, NOW, DAY),
+            Change::Unchanged
+        );
         let going = on().apply(Change::RequestTurnOff { until: NOW + 10 }, NOW);
-        assert_eq!(going.decide(false, NOW + 1, DAY), Change::Unchanged, "the first turn-off stands");
-        assert_eq!(going.decide(false, NOW + 10, DAY), Change::Unchanged, "already off");
+        assert_eq!(
+            going.decide(false, NOW + 1, DAY),
+            Change::Unchanged,
+            "the first turn-off stands"
+        );
+        assert_eq!(
+            going.decide(false, NOW + 10, DAY),
+            Change::Unchanged,
+            "already off"
+        );
     }
 
     #[test]
@@ -163,7 +174,10 @@ mod tests {
     }
 
     fn setting() -> impl Strategy<Value = Setting> {
-        (any::<bool>(), proptest::option::of(NOW - 2 * DAY..NOW + 2 * DAY))
+        (
+            any::<bool>(),
+            proptest::option::of(NOW - 2 * DAY..NOW + 2 * DAY),
+        )
             .prop_map(|(on, off_at)| Setting { on, off_at })
     }
 
@@ -182,7 +196,7 @@ mod tests {
         fn off_waits_for_the_delay(s in setting(), now in NOW - DAY..NOW + DAY, delay in 0..3 * DAY, dt in 0..6 * DAY) {
             let change = s.decide(false, now, delay);
             let after = s.apply(change, now);
-            if s.effective(now) && !s.view(now).disable_at.is_some() {
+            if s.effective(now) && s.view(now).disable_at.is_none() {
                 prop_assert_eq!(change, Change::RequestTurnOff { until: now + delay });
                 prop_assert_eq!(after.effective(now + dt), dt < delay);
             }

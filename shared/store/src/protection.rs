@@ -9,8 +9,8 @@
 //! re-reads and decides again.
 
 use crate::attr::{key, n, s, Item, Reader, Update};
-use crate::numbers::NumberRecord;
 use crate::numbers::number_key;
+use crate::numbers::NumberRecord;
 use crate::tenants::{Tenant, TenantRef, Written};
 use crate::{AuditEvent, Page, PageKey, Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
@@ -180,13 +180,21 @@ impl Store {
         let mut tenant = None;
         let mut records = HashMap::new();
         for item in &items {
-            match item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str) {
+            match item
+                .get("SK")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+            {
                 Some("ACCOUNT") => tenant = Some(Tenant::from_item(item)?),
                 Some("NUMBER") => {
                     let record = NumberRecord::from_item(item)?;
                     records.insert(record.number.clone(), record);
                 }
-                _ => return Err(StoreError::Corrupt("unexpected item in a port-out read".into())),
+                _ => {
+                    return Err(StoreError::Corrupt(
+                        "unexpected item in a port-out read".into(),
+                    ))
+                }
             }
         }
         Ok(tenant.map(|tenant| PortOutView {
@@ -207,10 +215,18 @@ impl Store {
             .await?;
         let (mut pointer, mut number) = (None, None);
         for item in &items {
-            match item.get("SK").and_then(|v| v.as_s().ok()).map(String::as_str) {
+            match item
+                .get("SK")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+            {
                 Some("TENANT") => pointer = Some(TenantRef::from_item(item)?),
                 Some("NUMBER") => number = Some(NumberRecord::from_item(item)?),
-                _ => return Err(StoreError::Corrupt("unexpected item in a number read".into())),
+                _ => {
+                    return Err(StoreError::Corrupt(
+                        "unexpected item in a number read".into(),
+                    ))
+                }
             }
         }
         Ok((pointer, number))
