@@ -889,3 +889,17 @@ async fn a_transfer_pin_opens_exactly_one_port_out_under_races() {
     );
     audit_consistency(&apps.store).await;
 }
+
+/// The fixtures `make dev` prints are answered as documented.
+#[tokio::test]
+async fn the_local_event_fixtures_work() {
+    let apps = world(3600).await;
+    for (fixture, status) in [
+        (include_str!("../../events/transfer-pins-post.json"), 201),
+        (include_str!("../../events/transfer-pins-list.json"), 200),
+    ] {
+        let ev: Value = serde_json::from_str(fixture).unwrap();
+        let a = send_pin(&apps, &ev).await;
+        assert_eq!(a.status, status, "{}", a.raw);
+    }
+}
