@@ -853,16 +853,21 @@ async fn a_lock_after_the_read_refuses_the_order_transaction() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_number_lock_and_a_port_out_racing_never_admit_an_order_after_the_lock() {
     let apps = world(DAY).await;
-    let rounds = 10;
+    let rounds = 30;
+    let fresh = numbers("206", 200, rounds);
+    let refs: Vec<&str> = fresh.iter().map(String::as_str).collect();
+    provision(&apps.store, TENANT, ACCOUNT, "US", &refs).await;
     let mut accepted = 0;
-    for round in 0..rounds {
-        let number = n(round % 10);
+    for (round, number) in fresh.into_iter().enumerate() {
         let lock = {
             let apps = apps.clone();
             let number = number.clone();
-            tokio::spawn(
-                async move { patch_number(&apps, TENANT, &number, r#"{"lock": true}"#).await },
-            )
+            // Scattered over the port-out's PIN check, so both orders occur.
+            let delay = Duration::from_millis((round as u64 * 37) % 90);
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                patch_number(&apps, TENANT, &number, r#"{"lock": true}"#).await
+            })
         };
         let port = {
             let apps = apps.clone();
