@@ -764,6 +764,20 @@ async fn main() {
         200,
     );
     run(&mut f, "GET /v1/pin", ctx.get_pin(), 200);
+    // SPEC 11: lock one number; the port-out below asks for it.
+    let locked_number = ctx.number();
+    run(
+        &mut f,
+        "PATCH /v1/numbers/{n} (lock a number)",
+        api_event(
+            "PATCH",
+            &format!("/v1/numbers/{locked_number}"),
+            Some(("admin", TENANT)),
+            &json!({"lock": true}),
+            &[],
+        ),
+        200,
+    );
     f.stop();
     let mut f = spawn(&a, "submit-port-out", &penv);
     run(&mut f, "accepted port-out", ctx.port_out(PIN, None), 201);
@@ -784,6 +798,19 @@ async fn main() {
         "accepted port-out with Idempotency-Key",
         ctx.port_out(PIN, Some(format!("key-{suffix}"))),
         201,
+    );
+    run(
+        &mut f,
+        "locked number (PORT_OUT_LOCKED, PIN not looked at)",
+        api_event(
+            "POST",
+            "/v1/port-outs",
+            Some(("carrier", CARRIER)),
+            &json!({"accountNumber": ACCOUNT, "pin": PIN, "phoneNumbers": [locked_number],
+                    "pon": "PON-BENCH", "authorizedName": "Bench Runner"}),
+            &[],
+        ),
+        422,
     );
     f.stop();
     let mut f = spawn(&a, "carrier-webhook", &penv);
