@@ -952,3 +952,31 @@ async fn the_tenant_lock_and_port_outs_racing_never_admit_an_order_after_the_loc
     assert!(!of_type(&items, "protection.enabled").is_empty());
     audit_consistency(&apps.store).await;
 }
+
+// ------------------------------------------------------------ audit fields
+
+/// `pin.locked` carries `until` (the end of the timed lock); a rejection
+/// carries `phoneNumbers` as normalised and no protection fields.
+#[tokio::test]
+async fn pin_locked_carries_until_and_rejections_their_numbers() {
+    let apps = world(DAY).await;
+    let asked = ["(206) 555-0105".to_owned()];
+    for _ in 0..5 {
+        post(&apps, "carrier-a", &port_out_body(ACCOUNT, WRONG, &asked)).await;
+    }
+    let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
+    let until = tenant.lock.locked_until.expect("a timed lock");
+    let items = audit(&apps, TENANT).await;
+    let locked = of_type(&items, "pin.locked");
+    assert_eq!(locked.len(), 1);
+    assert_eq!(time(&locked[0]["until"]), until);
+    assert_eq!(locked[0]["phoneNumbers"], Value::Null);
+    let rejected = of_type(&items, "port_out.rejected");
+    assert!(!rejected.is_empty());
+    for r in rejected {
+        assert_eq!(r["phoneNumbers"], json!([n(5)]), "{r}");
+        assert_eq!(r["setting"], Value::Null);
+        assert_eq!(r["until"], Value::Null);
+        assert_eq!(r["transferPinId"], Value::Null);
+    }
+}
