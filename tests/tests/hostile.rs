@@ -599,6 +599,28 @@ fn port_out_body_strategy() -> BoxedStrategy<String> {
 fn submit_port_out_survives_arbitrary_events() {
     let w = world();
     let tally = Tally::default();
+    // Live transfer PINs of t-100, so that bodies also reach check 10's
+    // transfer-PIN path and the consumption in the order's transaction.
+    let transfer_pins: Vec<String> = w.rt.block_on(async {
+        let mut pins = Vec::new();
+        for i in 0..5 {
+            let body = json!({ "phoneNumbers": numbers("206", 100 + 2 * i, 2) }).to_string();
+            let ev = event_with(
+                "POST",
+                "/v1/transfer-pins",
+                "",
+                As::Admin(TENANT),
+                Some(&body),
+                &[],
+            );
+            let a = answer(w.apps.pin.handle(portguard_tests::request(&ev)).await);
+            assert_eq!(a.status, 201, "{}", a.raw);
+            pins.push(a.body["pin"].as_str().unwrap().to_owned());
+        }
+        pins
+    });
+    let transfer_pin_body = (prop::sample::select(transfer_pins), 0usize..12)
+        .prop_map(|(pin, i)| port_out_body(ACCOUNT, &pin, &numbers("206", 100 + i, 1)).to_string());
     let ids: Vec<String> = w.orders.iter().map(|(id, _)| id.clone()).collect();
     let path = prop_oneof![
         3 => Just("/v1/port-outs".to_owned()),
@@ -615,7 +637,8 @@ fn submit_port_out_survives_arbitrary_events() {
         prop_oneof![
             Just(None),
             port_out_body_strategy().prop_map(Some),
-            junk().prop_map(Some)
+            junk().prop_map(Some),
+            transfer_pin_body.prop_map(Some),
         ],
         prop_oneof![
             Just(String::new()),
