@@ -12,7 +12,7 @@ use crate::attr::{key, n, s, Item, Reader, Update};
 use crate::numbers::number_key;
 use crate::numbers::NumberRecord;
 use crate::tenants::{Tenant, TenantRef, Written};
-use crate::{AuditEvent, Page, PageKey, Store, StoreError};
+use crate::{tx, AuditEvent, Page, PageKey, Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
 pub use portguard_rules::Setting;
 use std::collections::HashMap;
@@ -250,24 +250,13 @@ impl Store {
             .value(":t", s(&tenant.tenant_id))
             .value(":read", n(tenant.state_version))
             .value(":zero", n(0));
-        let mut items = vec![TransactWriteItem::builder()
-            .update(
-                aws_sdk_dynamodb::types::Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(record_key(&tenant.account_number)))
-                    .update_expression(update.expression())
-                    .condition_expression(VERSION_AS_READ)
-                    .set_expression_attribute_names(Some(update.names))
-                    .set_expression_attribute_values(Some(update.values))
-                    .build()
-                    .expect("complete update"),
-            )
-            .build()];
-        items.extend(
-            audits
-                .iter()
-                .map(|a| TransactWriteItem::builder().put(a.put(&self.table)).build()),
-        );
+        let mut items = vec![tx::update(
+            &self.table,
+            record_key(&tenant.account_number),
+            update,
+            VERSION_AS_READ,
+        )];
+        items.extend(audits.iter().map(|a| tx::put(a.put(&self.table))));
         self.write_or_conflict(items).await
     }
 
@@ -302,22 +291,13 @@ impl Store {
             &mut conds,
         );
         let items = vec![
-            TransactWriteItem::builder()
-                .update(
-                    aws_sdk_dynamodb::types::Update::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(number_key(&record.number)))
-                        .update_expression(update.expression())
-                        .condition_expression(conds.join(" AND "))
-                        .set_expression_attribute_names(Some(update.names))
-                        .set_expression_attribute_values(Some(update.values))
-                        .build()
-                        .expect("complete update"),
-                )
-                .build(),
-            TransactWriteItem::builder()
-                .put(audit.put(&self.table))
-                .build(),
+            tx::update(
+                &self.table,
+                number_key(&record.number),
+                update,
+                &conds.join(" AND "),
+            ),
+            tx::put(audit.put(&self.table)),
         ];
         self.write_or_conflict(items).await
     }
