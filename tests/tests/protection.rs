@@ -980,3 +980,37 @@ async fn pin_locked_carries_until_and_rejections_their_numbers() {
         assert_eq!(r["transferPinId"], Value::Null);
     }
 }
+
+/// Not a check: in-process latency of a number PATCH and of a
+/// `PORT_OUT_LOCKED` answer against DynamoDB Local (`--ignored --nocapture`).
+#[tokio::test]
+#[ignore]
+async fn measure_lock_latency() {
+    let apps = world(0).await;
+    let (mut patch, mut locked) = (Vec::new(), Vec::new());
+    for i in 0..40 {
+        let want = if i % 2 == 0 { "true" } else { "false" };
+        let started = std::time::Instant::now();
+        let a = patch_number(&apps, TENANT, &n(9), &format!(r#"{{"lock": {want}}}"#)).await;
+        patch.push(started.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(a.status, 200);
+    }
+    ok(&patch_number(&apps, TENANT, &n(8), r#"{"lock": true}"#).await);
+    for _ in 0..40 {
+        let started = std::time::Instant::now();
+        let a = post(&apps, "carrier-a", &port_out_body(ACCOUNT, PIN, &[n(8)])).await;
+        locked.push(started.elapsed().as_secs_f64() * 1e3);
+        a.expect_error(422, "PORT_OUT_LOCKED");
+    }
+    for (what, v) in [
+        ("PATCH /v1/numbers/{n}", &mut patch),
+        ("PORT_OUT_LOCKED", &mut locked),
+    ] {
+        v.sort_by(f64::total_cmp);
+        eprintln!(
+            "{what}: p50 {:.1} ms, p90 {:.1} ms",
+            v[v.len() / 2],
+            v[v.len() * 9 / 10]
+        );
+    }
+}
