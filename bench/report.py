@@ -34,6 +34,14 @@ MINIMUM = {
         "record would save one round trip on the attacker's path but double its write units "
         "(2 WCU per transactional item). The counter is the security state and is written "
         "first; the audit record follows."),
+    ("set-pin", "PATCH /v1/numbers/{n} (lock a number)"): (
+        2, "one read (pointer and number in one BatchGetItem) and one transaction (number + audit)",
+        "None needed: the tenant pointer (exists? US?) and the number (its own? as read?) come in one "
+        "BatchGetItem; the lock and its audit record are one transaction."),
+    ("submit-port-out", "locked number (PORT_OUT_LOCKED, PIN not looked at)"): (
+        2, "one read (tenant record and numbers in one BatchGetItem) and one write (the audit record)",
+        "None needed: the lock state comes with the read every port-out makes; nothing is counted, "
+        "only the rejection is recorded."),
     ("carrier-webhook", "pending → foc_confirmed"): (
         2, "one read (the order) and one transaction",
         "None needed: the dedupe record is Put inside the transaction; only an event the life "

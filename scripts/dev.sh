@@ -66,6 +66,8 @@ cat <<EOF
     $INVOKE submit-port-out --data-file events/port-outs-list.json
     $INVOKE submit-port-out --data-file events/port-out-get.json
     $INVOKE set-pin --data-file events/audit-events-list.json
+    $INVOKE set-pin --data-file events/transfer-pins-post.json
+    $INVOKE set-pin --data-file events/transfer-pins-list.json
     # a webhook signature is valid for 300 s: sign one for an order id first
     cargo run -q -p carrier-webhook --example sign -- --port-out-id po_... --type port_out.completed > /tmp/webhook.json
     $INVOKE carrier-webhook --data-file /tmp/webhook.json

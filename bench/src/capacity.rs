@@ -3,10 +3,10 @@
 //! round trip and its consumed capacity, and status-check over the tables of
 //! closed orders.
 
-use crate::requests::status_of;
+use crate::requests::{api_event, status_of};
 use crate::runtime::Function;
 use crate::setup::{env_for, spawn, Setup, DUE};
-use crate::{proxy, Args, FUNCTIONS, PIN, WRONG_PIN};
+use crate::{proxy, Args, ACCOUNT, CARRIER, FUNCTIONS, PIN, TENANT, WRONG_PIN};
 use serde_json::{json, Value};
 
 /// One entry per scenario: function, label, status, response, calls.
@@ -64,6 +64,20 @@ pub fn run(
         200,
     );
     run(&mut f, "GET /v1/pin", ctx.get_pin(), 200);
+    // SPEC 11: lock one number; the port-out below asks for it.
+    let locked_number = ctx.number();
+    run(
+        &mut f,
+        "PATCH /v1/numbers/{n} (lock a number)",
+        api_event(
+            "PATCH",
+            &format!("/v1/numbers/{locked_number}"),
+            Some(("admin", TENANT)),
+            &json!({"lock": true}),
+            &[],
+        ),
+        200,
+    );
     f.stop();
     let mut f = spawn(a, "submit-port-out", &penv);
     run(&mut f, "accepted port-out", ctx.port_out(PIN, None), 201);
@@ -84,6 +98,19 @@ pub fn run(
         "accepted port-out with Idempotency-Key",
         ctx.port_out(PIN, Some(format!("key-{suffix}"))),
         201,
+    );
+    run(
+        &mut f,
+        "locked number (PORT_OUT_LOCKED, PIN not looked at)",
+        api_event(
+            "POST",
+            "/v1/port-outs",
+            Some(("carrier", CARRIER)),
+            &json!({"accountNumber": ACCOUNT, "pin": PIN, "phoneNumbers": [locked_number],
+                    "pon": "PON-BENCH", "authorizedName": "Bench Runner"}),
+            &[],
+        ),
+        422,
     );
     f.stop();
     let mut f = spawn(a, "carrier-webhook", &penv);

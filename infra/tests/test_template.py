@@ -36,6 +36,14 @@ ROUTES = {
     ("ANY", "/v1/pin"): ("set-pin", {ADMIN}),
     ("GET", "/v1/audit-events"): ("set-pin", {ADMIN}),
     ("ANY", "/v1/notification-endpoint"): ("set-pin", {ADMIN}),
+    ("GET", "/v1/transfer-pins"): ("set-pin", {ADMIN}),
+    ("POST", "/v1/transfer-pins"): ("set-pin", {ADMIN}),
+    ("DELETE", "/v1/transfer-pins/{id}"): ("set-pin", {ADMIN}),
+    ("GET", "/v1/port-out-protection"): ("set-pin", {ADMIN}),
+    ("PATCH", "/v1/port-out-protection"): ("set-pin", {ADMIN}),
+    ("GET", "/v1/numbers"): ("set-pin", {ADMIN}),
+    ("GET", "/v1/numbers/{phoneNumber}"): ("set-pin", {ADMIN}),
+    ("PATCH", "/v1/numbers/{phoneNumber}"): ("set-pin", {ADMIN}),
     ("POST", "/v1/port-outs"): ("submit-port-out", {CARRIER}),
     ("GET", "/v1/port-outs"): ("submit-port-out", {CARRIER, ADMIN}),
     ("GET", "/v1/port-outs/{id}"): ("submit-port-out", {CARRIER, ADMIN}),
@@ -60,28 +68,32 @@ def index_arn(name: str) -> dict:
 DYNAMODB_GRANTS = {
     # GET /v1/pin: pointer then record; PUT: a transaction updating both and
     # putting the audit item; the `known` rule queries the tenant's numbers
-    # on GSI2; GET /v1/audit-events queries the tenant's partition;
-    # DELETE /v1/notification-endpoint deletes the tenant's endpoint item.
+    # on GSI2; GET /v1/audit-events and /v1/transfer-pins query the tenant's
+    # partition; number routes and POST /v1/transfer-pins read with one
+    # BatchGetItem; protection, transfer PINs and number locks are updates;
+    # the notification endpoint is read, updated and deleted by its key.
     "set-pin": {
         "table": {
-            "GetItem": {"TENANT#", "ACCOUNT#"},
-            "UpdateItem": {"TENANT#", "ACCOUNT#"},
+            "GetItem": {"TENANT#", "ACCOUNT#", "ENDPOINT#tenant#"},
+            "BatchGetItem": {"TENANT#", "ACCOUNT#", "NUMBER#"},
+            "UpdateItem": {"TENANT#", "ACCOUNT#", "NUMBER#", "ENDPOINT#tenant#"},
             "PutItem": {"TENANT#"},
             "Query": {"TENANT#"},
             "DeleteItem": {"ENDPOINT#tenant#"},
         },
         "GSI2": {"Query": {"TENANT#"}},
     },
-    # The tenant record (lock state, ConditionCheck in the order's
-    # transaction), orders, number reservations, audit items and
-    # locked-attempt markers (TENANT#), idempotency records (a failed
-    # request deletes its claim). Lists are served by GSI1/GSI2 only.
+    # The port-out's one BatchGetItem (record and numbers); the order's
+    # transaction (tenant guard update, order, reservations, a consumed
+    # transfer PIN, audit), locked-attempt markers (TENANT#), idempotency
+    # records (a failed request deletes its claim); the tenant's reject
+    # updates the order. Lists are served by GSI1/GSI2 only.
     "submit-port-out": {
         "table": {
             "GetItem": {"ACCOUNT#", "ORDER#", "IDEMPOTENCY#"},
+            "BatchGetItem": {"ACCOUNT#", "NUMBER#"},
             "PutItem": {"ORDER#", "TENANT#", "IDEMPOTENCY#"},
-            "UpdateItem": {"ACCOUNT#", "NUMBER#"},
-            "ConditionCheckItem": {"ACCOUNT#"},
+            "UpdateItem": {"ACCOUNT#", "NUMBER#", "TENANT#", "ORDER#"},
             "DeleteItem": {"IDEMPOTENCY#"},
         },
         "GSI1": {"Query": {"CARRIER#"}},
@@ -138,6 +150,8 @@ POLICY_ENV_VARS = {
     "PIN_LOCKOUT_SECONDS",
     "PENDING_EXPIRY_HOURS",
     "FOC_GRACE_HOURS",
+    "TRANSFER_PIN_TTL_SECONDS",
+    "PROTECTION_DISABLE_DELAY_SECONDS",
 }
 
 # SPEC 2: every route answers 413 for a body over 64 KiB, unparsed.
@@ -168,6 +182,52 @@ ERROR_CODES = {
         "404": {"TENANT_NOT_FOUND"},
     },
     ("delete", "/v1/notification-endpoint"): {**JWT_CODES, **COMMON_CODES},
+    ("post", "/v1/transfer-pins"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST", "INVALID_PHONE_NUMBER"},
+        "404": {"TENANT_NOT_FOUND"},
+        "409": {"TOO_MANY_TRANSFER_PINS"},
+        "422": {"TENANT_NOT_ELIGIBLE", "NUMBER_NOT_ON_ACCOUNT"},
+    },
+    ("get", "/v1/transfer-pins"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST"},
+        "404": {"TENANT_NOT_FOUND"},
+    },
+    ("delete", "/v1/transfer-pins/{id}"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "404": {"TRANSFER_PIN_NOT_FOUND"},
+    },
+    ("get", "/v1/port-out-protection"): {**JWT_CODES, **COMMON_CODES, "404": {"TENANT_NOT_FOUND"}},
+    ("patch", "/v1/port-out-protection"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST"},
+        "404": {"TENANT_NOT_FOUND"},
+        "422": {"TENANT_NOT_ELIGIBLE"},
+    },
+    ("get", "/v1/numbers"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST"},
+        "404": {"TENANT_NOT_FOUND"},
+    },
+    ("get", "/v1/numbers/{phoneNumber}"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_PHONE_NUMBER"},
+        "404": {"TENANT_NOT_FOUND", "NUMBER_NOT_FOUND"},
+    },
+    ("patch", "/v1/numbers/{phoneNumber}"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST", "INVALID_PHONE_NUMBER"},
+        "404": {"TENANT_NOT_FOUND", "NUMBER_NOT_FOUND"},
+        "422": {"TENANT_NOT_ELIGIBLE"},
+    },
     ("post", "/v1/port-outs"): {
         **JWT_CODES,
         **COMMON_CODES,
@@ -179,6 +239,7 @@ ERROR_CODES = {
             "TENANT_NOT_ELIGIBLE",
             "PIN_NOT_SET",
             "PIN_MISMATCH",
+            "PORT_OUT_LOCKED",
             "NUMBER_NOT_ON_ACCOUNT",
         },
         "429": {"PIN_LOCKED"},

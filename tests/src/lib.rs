@@ -226,14 +226,32 @@ pub async fn snapshot(store: &Store) -> Vec<String> {
     let mut out: Vec<String> = scan_items(store, None)
         .await
         .iter()
-        .map(|item| {
-            let sorted: std::collections::BTreeMap<&String, String> =
-                item.iter().map(|(k, v)| (k, format!("{v:?}"))).collect();
-            format!("{sorted:?}")
-        })
+        .map(canonical_item)
         .collect();
     out.sort();
     out
+}
+
+/// An item as text with its attributes sorted, nested maps and sets too
+/// (their `Debug` follows a `HashMap`'s random order).
+pub fn canonical_item(item: &HashMap<String, AttributeValue>) -> String {
+    let sorted: std::collections::BTreeMap<&String, String> =
+        item.iter().map(|(k, v)| (k, canonical(v))).collect();
+    format!("{sorted:?}")
+}
+
+fn canonical(v: &AttributeValue) -> String {
+    let sorted = |mut xs: Vec<String>| {
+        xs.sort();
+        xs
+    };
+    match v {
+        AttributeValue::M(m) => format!("M({})", canonical_item(m)),
+        AttributeValue::L(l) => format!("L({:?})", l.iter().map(canonical).collect::<Vec<_>>()),
+        AttributeValue::Ss(xs) => format!("Ss({:?})", sorted(xs.clone())),
+        AttributeValue::Ns(xs) => format!("Ns({:?})", sorted(xs.clone())),
+        other => format!("{other:?}"),
+    }
 }
 
 /// Every attribute of every item of the table, as text, to search for secrets.

@@ -32,13 +32,7 @@ async fn items_of(apps: &Apps, prefix: &str) -> Vec<String> {
     let mut v: Vec<String> = items_with_prefix(&apps.store, prefix)
         .await
         .iter()
-        .map(|i| {
-            let sorted: std::collections::BTreeMap<_, _> = i
-                .iter()
-                .map(|(k, v)| (k.clone(), format!("{v:?}")))
-                .collect();
-            format!("{sorted:?}")
-        })
+        .map(portguard_tests::canonical_item)
         .collect();
     v.sort();
     v
@@ -217,6 +211,193 @@ async fn post_port_out_cannot_cross_tenants() {
     let a = post(&apps, "carrier-a", &b).await;
     assert_eq!(a.status, 201, "{}", a.raw);
     assert_eq!(a.body["carrierId"], "carrier-a");
+}
+
+// ------------------------------------------------------------- /v1/transfer-pins
+
+#[tokio::test]
+async fn transfer_pins_cannot_cross_tenants() {
+    let apps = world(EASY).await;
+    let t100_numbers = numbers("206", 100, 2);
+    let body = json!({ "phoneNumbers": t100_numbers }).to_string();
+    let a = send_pin(
+        &apps,
+        &event("POST", "/v1/transfer-pins", As::Admin(TENANT), Some(&body)),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+    let id = a.body["id"].as_str().unwrap().to_owned();
+    let pin = a.body["pin"].as_str().unwrap().to_owned();
+    let before = (t100(&apps).await, items_of(&apps, "ACCOUNT#ACC-1001").await);
+
+    // t-200 does not see it, whatever names t-100 in the request.
+    let l = send_pin(
+        &apps,
+        &event_with(
+            "GET",
+            "/v1/transfer-pins",
+            "tenantId=t-100&tenant_id=t-100",
+            As::Admin("t-200"),
+            None,
+            &[("x-tenant-id", "t-100")],
+        ),
+    )
+    .await;
+    assert_eq!(l.status, 200, "{}", l.raw);
+    assert_eq!(l.body, json!({"items": [], "nextToken": null}));
+    // Its id answers t-200 exactly as an id that does not exist.
+    let revoke = |path: String| event("DELETE", &path, As::Admin("t-200"), None);
+    let foreign = send_pin(&apps, &revoke(format!("/v1/transfer-pins/{id}"))).await;
+    let absent = send_pin(
+        &apps,
+        &revoke("/v1/transfer-pins/tp_01JF0000000000000000000000".into()),
+    )
+    .await;
+    foreign.expect_error(404, "TRANSFER_PIN_NOT_FOUND");
+    assert_eq!(
+        foreign.raw, absent.raw,
+        "indistinguishable from a missing one"
+    );
+    assert_eq!(foreign.headers, absent.headers);
+    // t-200 cannot bind t-100's numbers to a PIN of its own.
+    let a = send_pin(
+        &apps,
+        &event("POST", "/v1/transfer-pins", As::Admin("t-200"), Some(&body)),
+    )
+    .await;
+    a.expect_error(422, "NUMBER_NOT_ON_ACCOUNT");
+    assert_eq!(a.body["error"]["details"]["numbers"], json!(t100_numbers));
+    // t-100's transfer PIN opens nothing of t-200's (a wrong PIN there).
+    let a = post(
+        &apps,
+        "carrier-b",
+        &port_out_body("ACC-2002", &pin, &numbers("312", 100, 1)),
+    )
+    .await;
+    a.expect_error(422, "PIN_MISMATCH");
+    // A carrier token reaches no transfer-PIN route.
+    let a = send_pin(
+        &apps,
+        &event("GET", "/v1/transfer-pins", As::Carrier("carrier-a"), None),
+    )
+    .await;
+    a.expect_error(403, "FORBIDDEN");
+    assert_eq!(
+        (t100(&apps).await, items_of(&apps, "ACCOUNT#ACC-1001").await),
+        before,
+        "t-100 untouched"
+    );
+    // And it still opens t-100's port-out of its numbers.
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, &pin, &t100_numbers[..1]),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+}
+
+// ------------------------------------------------- /v1/port-out-protection, /v1/numbers
+
+#[tokio::test]
+async fn protection_routes_cannot_cross_tenants() {
+    let apps = world(EASY).await;
+    let theirs = numbers("206", 100, 1).remove(0);
+    let before = (t100(&apps).await, items_of(&apps, "ACCOUNT#ACC-1001").await);
+    // t-200 locking or reading t-100's number is told exactly what an
+    // unknown number answers, whatever in the request names t-100.
+    for (method, body) in [("GET", None), ("PATCH", Some(r#"{"lock": true}"#))] {
+        let as_t200 = |path: String| {
+            event_with(
+                method,
+                &path,
+                "tenantId=t-100",
+                As::Admin("t-200"),
+                body,
+                &[("x-tenant-id", "t-100")],
+            )
+        };
+        let foreign = send_pin(&apps, &as_t200(format!("/v1/numbers/{theirs}"))).await;
+        let encoded = send_pin(&apps, &as_t200("/v1/numbers/%2B12065550100".into())).await;
+        let absent = send_pin(&apps, &as_t200("/v1/numbers/+12065559999".into())).await;
+        foreign.expect_error(404, "NUMBER_NOT_FOUND");
+        assert_eq!(foreign.raw, absent.raw, "byte for byte");
+        assert_eq!(encoded.raw, absent.raw, "byte for byte");
+        assert_eq!(foreign.headers, absent.headers);
+    }
+    // Its protection and its numbers list are its own.
+    let p = send_pin(
+        &apps,
+        &event_with(
+            "PATCH",
+            "/v1/port-out-protection",
+            "tenantId=t-100",
+            As::Admin("t-200"),
+            Some(r#"{"lock": true, "tenantId": "t-100"}"#),
+            &[("x-tenant-id", "t-100")],
+        ),
+    )
+    .await;
+    assert_eq!(p.status, 200, "{}", p.raw);
+    assert_eq!(p.body["tenantId"], "t-200");
+    let l = send_pin(
+        &apps,
+        &event_with(
+            "GET",
+            "/v1/numbers",
+            "tenantId=t-100",
+            As::Admin("t-200"),
+            None,
+            &[],
+        ),
+    )
+    .await;
+    let listed: Vec<&str> = l.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["phoneNumber"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, numbers("312", 100, 5));
+    // A carrier token reaches none of the routes.
+    for path in [
+        "/v1/port-out-protection",
+        "/v1/numbers",
+        "/v1/numbers/+12065550100",
+    ] {
+        send_pin(&apps, &event("GET", path, As::Carrier("carrier-a"), None))
+            .await
+            .expect_error(403, "FORBIDDEN");
+    }
+    assert_eq!(
+        (t100(&apps).await, items_of(&apps, "ACCOUNT#ACC-1001").await),
+        before,
+        "t-100 untouched"
+    );
+    // t-200's lock does not lock t-100's port-outs.
+    let a = post(&apps, "carrier-a", &port_out_body(ACCOUNT, PIN, &[theirs])).await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+    // And t-100's locked number cannot be probed through t-200's account
+    // (locked by t-200's own lock above): t-100's number is not listed.
+    let a = send_pin(
+        &apps,
+        &event(
+            "PATCH",
+            "/v1/numbers/+12065550101",
+            As::Admin(TENANT),
+            Some(r#"{"lock": true}"#),
+        ),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    let a = post(
+        &apps,
+        "carrier-b",
+        &port_out_body("ACC-2002", PIN_200, &numbers("206", 101, 1)),
+    )
+    .await;
+    a.expect_error(422, "PORT_OUT_LOCKED");
+    assert_eq!(a.body["error"]["details"], json!({"numbers": []}));
 }
 
 // ------------------------------------------------------------- GET /v1/port-outs

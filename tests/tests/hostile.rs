@@ -300,8 +300,16 @@ enum Target {
 /// Whether an answer is one of those that SPEC allows to write.
 fn may_write(target: Target, method: &str, a: &Answer) -> bool {
     match target {
-        // Only a successful PUT stores anything (SPEC 3).
-        Target::Pin => method == "PUT" && a.status == 200,
+        // Only a successful PUT stores anything (SPEC 3); a transfer PIN
+        // issued (201) or revoked (200) is stored and audited (SPEC 12).
+        Target::Pin => {
+            (method == "PUT" && a.status == 200)
+                || (method == "POST" && a.status == 201)
+                || (method == "DELETE" && a.status == 200)
+                // a protection change (SPEC 11); a no-op PATCH writes
+                // nothing, which the tally does not require
+                || (method == "PATCH" && a.status == 200)
+        }
         // An accepted order; and every attempt on a known tenant is
         // recorded (SPEC 7), a wrong PIN counts (SPEC 4.1).
         Target::Submit => {
@@ -313,6 +321,7 @@ fn may_write(target: Target, method: &str, a: &Answer) -> bool {
                     "PIN_NOT_SET",
                     "PIN_LOCKED",
                     "PIN_MISMATCH",
+                    "PORT_OUT_LOCKED",
                     "NUMBER_NOT_ON_ACCOUNT",
                     "PORT_OUT_IN_PROGRESS",
                 ]
@@ -426,17 +435,52 @@ fn world() -> World {
 fn set_pin_survives_arbitrary_events() {
     let w = world();
     let tally = Tally::default();
+    // A live transfer PIN of t-100, to aim DELETEs at.
+    let transfer_pin = w.rt.block_on(async {
+        let body = json!({ "phoneNumbers": numbers("206", 100, 2) }).to_string();
+        let ev = event_with(
+            "POST",
+            "/v1/transfer-pins",
+            "",
+            As::Admin(TENANT),
+            Some(&body),
+            &[],
+        );
+        let a = answer(w.apps.pin.handle(portguard_tests::request(&ev)).await);
+        assert_eq!(a.status, 201, "{}", a.raw);
+        format!("/v1/transfer-pins/{}", a.body["id"].as_str().unwrap())
+    });
     let strategy = (
         prop::sample::select(&["GET", "PUT", "DELETE", "POST", "PATCH"][..]),
         prop::sample::select(
-            &[
+            [
                 "/v1/pin",
                 "/v1/pin/",
                 "/v1/audit-events",
                 "/v1/PIN",
                 "/",
                 "/v1/pin/x",
-            ][..],
+                "/v1/transfer-pins",
+                "/v1/transfer-pins/",
+                "/v1/transfer-pins/tp_01JF0000000000000000000000",
+                "/v1/transfer-pins/x",
+                "/v1/transfer-pins/a/b",
+                "/v1/port-out-protection",
+                "/v1/port-out-protection/x",
+                "/v1/numbers",
+                "/v1/numbers/",
+                "/v1/numbers/+12065550100",
+                "/v1/numbers/%2B12065550101",
+                "/v1/numbers/%28206%29%20555-0102",
+                "/v1/numbers/+13125550100",
+                "/v1/numbers/%zz",
+                "/v1/numbers/%FF%FE",
+                "/v1/numbers/a/b",
+                &transfer_pin,
+                &format!("{transfer_pin}/x"),
+            ]
+            .map(str::to_owned)
+            .to_vec(),
         ),
         who(),
         prop_oneof![
@@ -448,14 +492,42 @@ fn set_pin_survives_arbitrary_events() {
             } else {
                 json!({ "pin": p }).to_string()
             })),
+            prop::collection::vec(phone(), 0..4)
+                .prop_map(|p| Some(json!({ "phoneNumbers": p }).to_string())),
+            (json_value(), json_value(), any::<bool>(), any::<bool>()).prop_map(
+                |(lock, tpr, valid, both)| {
+                    let (lock, tpr) = if valid {
+                        (json!(true), json!(false))
+                    } else {
+                        (lock, tpr)
+                    };
+                    Some(if both {
+                        json!({ "lock": lock, "transferPinRequired": tpr }).to_string()
+                    } else {
+                        json!({ "lock": lock }).to_string()
+                    })
+                }
+            ),
         ],
-        "[a-zA-Z]{0,8}=[ -~]{0,12}",
+        prop_oneof![
+            "[a-zA-Z]{0,8}=[ -~]{0,12}",
+            prop::sample::select(
+                &[
+                    "status=active",
+                    "status=expired",
+                    "status=x",
+                    "limit=1",
+                    "limit=2&nextToken=x"
+                ][..]
+            )
+            .prop_map(str::to_owned),
+        ],
         mutations(),
     );
     let mut run = runner(96);
     let result = run.run(&strategy, |(method, path, who, body, query, muts)| {
         let ev = apply(
-            event_with(method, path, &query, who, body.as_deref(), &[]),
+            event_with(method, &path, &query, who, body.as_deref(), &[]),
             &muts,
         );
         w.rt.block_on(check(&w.apps, Target::Pin, &ev, &tally));
@@ -527,6 +599,28 @@ fn port_out_body_strategy() -> BoxedStrategy<String> {
 fn submit_port_out_survives_arbitrary_events() {
     let w = world();
     let tally = Tally::default();
+    // Live transfer PINs of t-100, so that bodies also reach check 10's
+    // transfer-PIN path and the consumption in the order's transaction.
+    let transfer_pins: Vec<String> = w.rt.block_on(async {
+        let mut pins = Vec::new();
+        for i in 0..5 {
+            let body = json!({ "phoneNumbers": numbers("206", 100 + 2 * i, 2) }).to_string();
+            let ev = event_with(
+                "POST",
+                "/v1/transfer-pins",
+                "",
+                As::Admin(TENANT),
+                Some(&body),
+                &[],
+            );
+            let a = answer(w.apps.pin.handle(portguard_tests::request(&ev)).await);
+            assert_eq!(a.status, 201, "{}", a.raw);
+            pins.push(a.body["pin"].as_str().unwrap().to_owned());
+        }
+        pins
+    });
+    let transfer_pin_body = (prop::sample::select(transfer_pins), 0usize..12)
+        .prop_map(|(pin, i)| port_out_body(ACCOUNT, &pin, &numbers("206", 100 + i, 1)).to_string());
     let ids: Vec<String> = w.orders.iter().map(|(id, _)| id.clone()).collect();
     let path = prop_oneof![
         3 => Just("/v1/port-outs".to_owned()),
@@ -543,7 +637,8 @@ fn submit_port_out_survives_arbitrary_events() {
         prop_oneof![
             Just(None),
             port_out_body_strategy().prop_map(Some),
-            junk().prop_map(Some)
+            junk().prop_map(Some),
+            transfer_pin_body.prop_map(Some),
         ],
         prop_oneof![
             Just(String::new()),

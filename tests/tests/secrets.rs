@@ -5,7 +5,9 @@
 //! unreachable table), then every captured log line (trace level, the SDK
 //! at info), every response and every table item is searched for every PIN
 //! used (valid or not), the pepper and the webhook secrets; logs and
-//! responses also for the stored PIN hashes.
+//! responses also for the stored PIN hashes. Generated transfer PINs are
+//! issued, listed, used, refused and revoked: each appears in its one `201`
+//! and nowhere else.
 
 mod notify_support;
 mod support;
@@ -65,6 +67,15 @@ fn needles(pin: &str) -> Vec<String> {
         v.push(digits);
     }
     v
+}
+
+async fn issue_transfer_pin(apps: &Apps, nums: &[String]) -> Answer {
+    let body = json!({ "phoneNumbers": nums }).to_string();
+    send_pin(
+        apps,
+        &event("POST", "/v1/transfer-pins", As::Admin(TENANT), Some(&body)),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,6 +292,133 @@ async fn no_pin_pepper_hash_or_webhook_secret_anywhere() {
     assert_eq!(a.status, 201, "{}", a.raw);
     let order_b = a.body["id"].as_str().unwrap().to_owned();
 
+    // --- transfer PINs: each shown in its one 201 (kept apart from `seen`),
+    // listed, used by a port-out, refused when used again, revoked.
+    let first = issue_transfer_pin(&apps, &nums[10..12]).await;
+    assert_eq!(first.status, 201, "{}", first.raw);
+    let second = issue_transfer_pin(&apps, &nums[11..12]).await;
+    assert_eq!(second.status, 201, "{}", second.raw);
+    let transfer_pins: Vec<String> = [&first, &second]
+        .iter()
+        .map(|a| a.body["pin"].as_str().unwrap().to_owned())
+        .collect();
+    let transfer_hashes: Vec<String> = store
+        .get_tenant(TENANT)
+        .await
+        .unwrap()
+        .unwrap()
+        .transfer_pins
+        .iter()
+        .map(|e| e.stored.hash.clone())
+        .collect();
+    assert_eq!(transfer_hashes.len(), 2);
+    let issued = [&first, &second].map(|a| format!("{:?} {}", a.headers, a.raw));
+    seen.push(
+        send_pin(
+            &apps,
+            &event("GET", "/v1/transfer-pins", As::Admin(TENANT), None),
+        )
+        .await,
+    );
+    let a = seen.push(
+        post(
+            &apps,
+            "carrier-a",
+            &port_out_body(ACCOUNT, &transfer_pins[0], &nums[10..11]),
+        )
+        .await,
+    );
+    assert_eq!(a.status, 201, "{}", a.raw);
+    let a = seen.push(
+        post(
+            &apps,
+            "carrier-b",
+            &port_out_body(ACCOUNT, &transfer_pins[0], &nums[11..12]),
+        )
+        .await,
+    );
+    assert_eq!(a.code(), "PIN_MISMATCH", "used: {}", a.raw);
+    let second_id = second.body["id"].as_str().unwrap();
+    let a = seen.push(
+        send_pin(
+            &apps,
+            &event(
+                "DELETE",
+                &format!("/v1/transfer-pins/{second_id}"),
+                As::Admin(TENANT),
+                None,
+            ),
+        )
+        .await,
+    );
+    assert_eq!(a.body["status"], "revoked", "{}", a.raw);
+    let a = seen.push(
+        post(
+            &apps,
+            "carrier-b",
+            &port_out_body(ACCOUNT, &transfer_pins[1], &nums[11..12]),
+        )
+        .await,
+    );
+    assert_eq!(a.code(), "PIN_MISMATCH", "revoked: {}", a.raw);
+    seen.push(
+        send_pin(
+            &apps,
+            &event_with(
+                "GET",
+                "/v1/transfer-pins",
+                "status=used",
+                As::Admin(TENANT),
+                None,
+                &[],
+            ),
+        )
+        .await,
+    );
+
+    // --- protection (SPEC 11): a locked number refuses the right and a
+    // wrong PIN alike; the lock, the settings and the numbers are read.
+    let a = seen.push(
+        send_pin(
+            &apps,
+            &event(
+                "PATCH",
+                &format!("/v1/numbers/{}", nums[8]),
+                As::Admin(TENANT),
+                Some(r#"{"lock": true}"#),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(a.status, 200, "{}", a.raw);
+    for pin in [SET_SECOND, WRONG_GUESSES[0]] {
+        let a = seen.push(
+            post(
+                &apps,
+                "carrier-a",
+                &port_out_body(ACCOUNT, pin, &nums[8..9]),
+            )
+            .await,
+        );
+        assert_eq!(a.code(), "PORT_OUT_LOCKED", "{}", a.raw);
+    }
+    for (method, path, body) in [
+        (
+            "PATCH",
+            "/v1/port-out-protection",
+            Some(r#"{"transferPinRequired": false, "pin": "48151623"}"#),
+        ),
+        ("GET", "/v1/port-out-protection", None),
+        ("GET", "/v1/numbers", None),
+        (
+            "PATCH",
+            "/v1/numbers/+12065550108",
+            Some(r#"{"lock": "48151623"}"#),
+        ),
+    ] {
+        seen.push(send_pin(&apps, &event(method, path, As::Admin(TENANT), body)).await);
+    }
+
     // --- reads.
     for (who, path, q) in [
         (As::Carrier("carrier-a"), "/v1/port-outs", "limit=1"),
@@ -386,6 +524,15 @@ async fn no_pin_pepper_hash_or_webhook_secret_anywhere() {
     let down = support::apps(&down, LOCK);
     let a = seen.push(put_pin(&down, TENANT, SET_FIRST).await);
     assert_eq!(a.status, 503);
+    let body = json!({ "phoneNumbers": &nums[10..12] }).to_string();
+    let a = seen.push(
+        send_pin(
+            &down,
+            &event("POST", "/v1/transfer-pins", As::Admin(TENANT), Some(&body)),
+        )
+        .await,
+    );
+    assert_eq!(a.status, 503);
     let a = seen.push(
         post(
             &down,
@@ -412,11 +559,18 @@ async fn no_pin_pepper_hash_or_webhook_secret_anywhere() {
         .filter_map(|i| i.get("pinHash").and_then(|h| h.as_s().ok()).cloned())
         .collect();
     assert_eq!(hashes.len(), 2, "t-100 and t-200 have hashes");
+    let mut hashes = hashes;
+    hashes.extend(transfer_hashes);
+    // Each transfer PIN is in its own 201, and (below) nowhere else.
+    for (pin, answer) in transfer_pins.iter().zip(&issued) {
+        assert_eq!(answer.matches(pin.as_str()).count(), 1, "{answer}");
+    }
 
     let mut pins: Vec<&str> = vec![SET_FIRST, SET_SECOND, T200_PIN];
     pins.extend(WRONG_GUESSES);
     pins.extend(WEAK);
     pins.extend(MALFORMED);
+    pins.extend(transfer_pins.iter().map(String::as_str));
     let mut leaks = Vec::new();
     for (name, text) in [("logs", &logs), ("responses", &answers), ("table", &table)] {
         for pin in &pins {

@@ -73,7 +73,6 @@ async fn order_at(
     );
     order.status = status;
     order.foc_date = foc_date.map(str::to_owned);
-    let tenant = store.tenant_by_account(ACCOUNT).await.unwrap().unwrap();
     let audit = AuditEvent::new(
         TENANT,
         created_at,
@@ -84,12 +83,21 @@ async fn order_at(
         },
     )
     .port_out(&order.id);
-    let out = store
-        .create_order(&order, &tenant, None, &audit, None)
-        .await
-        .unwrap();
-    assert_eq!(out, CreateOutcome::Created);
-    order
+    // An order created while the tenant changed (a failed attempt, a
+    // protection change) re-reads it, as submit-port-out does.
+    for _ in 0..50 {
+        let tenant = store.tenant_by_account(ACCOUNT).await.unwrap().unwrap();
+        let out = store
+            .create_order(&order, &tenant, None, &audit, None)
+            .await
+            .unwrap();
+        if out != CreateOutcome::TenantChanged {
+            assert_eq!(out, CreateOutcome::Created);
+            return order;
+        }
+        portguard_store::conflict_backoff(0).await;
+    }
+    panic!("the tenant kept changing");
 }
 
 async fn pending_at(store: &Store, nums: &[String], created_at: i64) -> Order {

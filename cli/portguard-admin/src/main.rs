@@ -165,6 +165,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(fail)?
                 .ok_or(format!("tenant {tenant_id} not found"))?;
             let status = tenant.lock.status(clock::now());
+            let setting = |s: portguard_store::protection::Setting| {
+                let view = s.view(clock::now());
+                json!({"enabled": view.enabled, "disableAt": view.disable_at.map(clock::format)})
+            };
             let shown = json!({
                 "tenantId": tenant.tenant_id,
                 "accountNumber": tenant.account_number,
@@ -177,6 +181,21 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "locked": status.is_locked(),
                 "hardLocked": tenant.lock.hard_locked,
                 "lockedUntil": tenant.lock.locked_until.filter(|_| status.is_locked()).map(clock::format),
+                // Port-out protection (SPEC 11) as in force now.
+                "portOutLock": setting(tenant.protection.lock),
+                "transferPinRequired": setting(tenant.protection.transfer_pin_required),
+                "protectionUpdatedAt": tenant.protection.updated_at.map(clock::format),
+                // Active transfer PINs: never the PIN or its hash.
+                "transferPins": tenant
+                    .transfer_pins
+                    .iter()
+                    .filter(|e| e.is_live(clock::now()))
+                    .map(|e| json!({
+                        "id": e.id,
+                        "phoneNumbers": e.numbers,
+                        "expiresAt": clock::format(e.expires_at),
+                    }))
+                    .collect::<Vec<_>>(),
             });
             println!("{}", serde_json::to_string_pretty(&shown).expect("json"));
         }
@@ -224,11 +243,19 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Carrier(command) => carrier(&store, command, &now).await?,
         Command::Numbers(NumbersCommand::List { tenant_id }) => {
+            let now = clock::now();
             for n in store.list_numbers(&tenant_id).await.map_err(fail)? {
-                match n.open_port_out_id {
-                    Some(id) => println!("{}\treserved by {id}", n.number),
-                    None => println!("{}", n.number),
+                let mut line = n.number.clone();
+                let lock = n.lock.view(now);
+                match lock.disable_at {
+                    Some(at) => line.push_str(&format!("\tlocked until {}", clock::format(at))),
+                    None if lock.enabled => line.push_str("\tlocked"),
+                    None => {}
                 }
+                if let Some(id) = n.open_port_out_id {
+                    line.push_str(&format!("\treserved by {id}"));
+                }
+                println!("{line}");
             }
         }
     }

@@ -91,6 +91,147 @@ fn provisioning_round_trip() {
     assert_eq!(shown["pinSet"], false);
     assert_eq!(shown["locked"], false);
     assert!(shown.get("pinHash").is_none());
+    let off = serde_json::json!({"enabled": false, "disableAt": null});
+    assert_eq!(shown["portOutLock"], off);
+    assert_eq!(shown["transferPinRequired"], off);
+    assert_eq!(shown["protectionUpdatedAt"], serde_json::Value::Null);
+}
+
+/// `tenant show` and `numbers list` show the port-out locks in force.
+#[test]
+fn tenant_show_and_numbers_list_show_protection() {
+    use portguard_store::protection::{Protection, Setting};
+    use portguard_store::{clock, Actor, ActorKind, AuditEvent, AuditType, Store};
+    let cli = Cli::new();
+    cli.ok(&["create-table"]);
+    cli.ok(&[
+        "tenant",
+        "put",
+        "--tenant-id",
+        "t-100",
+        "--account-number",
+        "ACC-1001",
+        "--country",
+        "US",
+    ]);
+    cli.ok(&[
+        "numbers",
+        "add",
+        "--tenant-id",
+        "t-100",
+        "+12065550100",
+        "+12065550101",
+    ]);
+    let now = clock::now();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = Store::connect(&cli.table).await;
+        let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+        let next = Protection {
+            lock: Setting {
+                on: true,
+                off_at: Some(now + 3600),
+            },
+            transfer_pin_required: Setting {
+                on: true,
+                off_at: None,
+            },
+            updated_at: Some(now),
+        };
+        store.write_protection(&tenant, &next, &[]).await.unwrap();
+        let (_, number) = store.admin_number("t-100", "+12065550101").await.unwrap();
+        let actor = Actor {
+            kind: ActorKind::TenantAdmin,
+            id: None,
+        };
+        let audit = AuditEvent::new("t-100", now, AuditType::ProtectionEnabled, actor);
+        let on = Setting {
+            on: true,
+            off_at: None,
+        };
+        store
+            .write_number_lock(&number.unwrap(), on, now, &audit)
+            .await
+            .unwrap();
+    });
+    let shown: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["tenant", "show", "--tenant-id", "t-100"])).unwrap();
+    assert_eq!(
+        shown["portOutLock"],
+        serde_json::json!({"enabled": true, "disableAt": clock::format(now + 3600)})
+    );
+    assert_eq!(
+        shown["transferPinRequired"],
+        serde_json::json!({"enabled": true, "disableAt": null})
+    );
+    assert_eq!(shown["protectionUpdatedAt"], clock::format(now));
+    let list = cli.ok(&["numbers", "list", "--tenant-id", "t-100"]);
+    assert_eq!(list, "+12065550100\n+12065550101\tlocked\n");
+}
+
+/// `tenant show` lists the active transfer PINs (id, numbers, expiry),
+/// never a PIN or its hash.
+#[test]
+fn tenant_show_lists_active_transfer_pins() {
+    use portguard_store::transfer_pins::TransferPin;
+    use portguard_store::{clock, Actor, ActorKind, AuditEvent, AuditType, Store};
+    let cli = Cli::new();
+    cli.ok(&["create-table"]);
+    cli.ok(&[
+        "tenant",
+        "put",
+        "--tenant-id",
+        "t-100",
+        "--account-number",
+        "ACC-1001",
+        "--country",
+        "US",
+    ]);
+    cli.ok(&["numbers", "add", "--tenant-id", "t-100", "+12065550100"]);
+    let shown: serde_json::Value =
+        serde_json::from_str(&cli.ok(&["tenant", "show", "--tenant-id", "t-100"])).unwrap();
+    assert_eq!(shown["transferPins"], serde_json::json!([]));
+
+    // Issue one live and one already expired, as set-pin would.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let live = rt.block_on(async {
+        let store = Store::connect(&cli.table).await;
+        let now = clock::now();
+        let mut live = None;
+        for ttl in [3600, -1] {
+            let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+            let tp = TransferPin::new("t-100", vec!["+12065550100".into()], now, ttl);
+            let stored = portguard_secrets::StoredPin {
+                hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$ZGlnZXN0".into(),
+                pepper_version: "v1".into(),
+            };
+            let actor = Actor {
+                kind: ActorKind::TenantAdmin,
+                id: None,
+            };
+            let audit = AuditEvent::new("t-100", now, AuditType::TransferPinCreated, actor);
+            store
+                .create_transfer_pin(&tenant, &tp, &stored, now, &audit)
+                .await
+                .unwrap();
+            live.get_or_insert(tp);
+        }
+        live.unwrap()
+    });
+    let out = cli.ok(&["tenant", "show", "--tenant-id", "t-100"]);
+    assert!(
+        !out.contains("argon2") && !out.contains("ZGlnZXN0"),
+        "{out}"
+    );
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        shown["transferPins"],
+        serde_json::json!([{
+            "id": live.id,
+            "phoneNumbers": ["+12065550100"],
+            "expiresAt": portguard_store::clock::format(live.expires_at),
+        }])
+    );
 }
 
 #[test]

@@ -157,7 +157,8 @@ impl App {
             )
             .source_ip(source_ip)
             .port_out(&order.id)
-            .status(to.as_str());
+            .status(to.as_str())
+            .phone_numbers(&order.phone_numbers);
             let dedupe = self
                 .store
                 .webhook_record(carrier, webhook_id, "applied", now);

@@ -9,12 +9,18 @@ use portguard_store::{
 use portguard_validation::Pin;
 use serde_json::{json, Value};
 
+use crate::protection::Admin;
+
 /// Everything a request needs, built once per cold start.
 pub struct App {
     pub(crate) store: Store,
     pub(crate) hasher: PinHasher,
     pub(crate) paging: Paging,
     pub(crate) allow_loopback_http: bool,
+    /// `PROTECTION_DISABLE_DELAY_SECONDS` (SPEC 11).
+    pub(crate) protection_delay: i64,
+    /// `TRANSFER_PIN_TTL_SECONDS` (SPEC 12).
+    pub(crate) transfer_pin_ttl: i64,
 }
 
 /// Conflicting writes (a failed attempt landing between our read and our
@@ -29,15 +35,34 @@ impl App {
             hasher,
             paging,
             allow_loopback_http: false,
+            protection_delay: 86_400,
+            transfer_pin_ttl: 604_800,
         }
+    }
+
+    /// How long a turn-off of a protection waits (tests use short ones).
+    pub fn with_protection_delay(mut self, seconds: i64) -> App {
+        self.protection_delay = seconds;
+        self
+    }
+
+    /// How long a transfer PIN lives (tests use short ones).
+    pub fn with_transfer_pin_ttl(mut self, seconds: i64) -> App {
+        self.transfer_pin_ttl = seconds;
+        self
     }
 
     /// Reads the configuration of SPEC section 9; fails naming the variable.
     pub async fn from_env() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
         let table = portguard_api::config::table_name()?;
+        let delay = portguard_api::config::protection_disable_delay()?;
+        let ttl = portguard_api::config::transfer_pin_ttl()?;
         let hasher = PinHasher::from_env().await?;
         let loopback = portguard_api::config::allow_loopback_http()?;
-        Ok(App::new(Store::connect(table).await, hasher).allow_loopback_http(loopback))
+        Ok(App::new(Store::connect(table).await, hasher)
+            .allow_loopback_http(loopback)
+            .with_protection_delay(delay)
+            .with_transfer_pin_ttl(ttl))
     }
 
     /// Never fails: every outcome is an HTTP answer (tests call this).
@@ -71,6 +96,37 @@ impl App {
                     )),
                     _ => Err(ApiError::method_not_allowed("GET, PUT")),
                 }
+            }
+            "/v1/port-out-protection" => {
+                let caller = Caller::from_request(req, &[Scope::Admin])?;
+                self.protection_route(req, admin(req, &caller)?).await
+            }
+            "/v1/numbers" => {
+                let caller = Caller::from_request(req, &[Scope::Admin])?;
+                let tenant_id = admin(req, &caller)?.tenant_id;
+                self.list_numbers(req, &caller, tenant_id).await
+            }
+            _ if path.starts_with("/v1/numbers/") => {
+                let segment = &path["/v1/numbers/".len()..];
+                if segment.contains('/') {
+                    return Err(ApiError::not_found());
+                }
+                let caller = Caller::from_request(req, &[Scope::Admin])?;
+                self.number_route(req, admin(req, &caller)?, segment).await
+            }
+            crate::transfer_pins::COLLECTION => {
+                let caller = Caller::from_request(req, &[Scope::Admin])?;
+                self.transfer_pins_route(req, &caller, admin(req, &caller)?, None)
+                    .await
+            }
+            _ if path.starts_with("/v1/transfer-pins/") => {
+                let id = &path["/v1/transfer-pins/".len()..];
+                if id.contains('/') {
+                    return Err(ApiError::not_found());
+                }
+                let caller = Caller::from_request(req, &[Scope::Admin])?;
+                self.transfer_pins_route(req, &caller, admin(req, &caller)?, Some(id))
+                    .await
             }
             "/v1/audit-events" => {
                 let caller = Caller::from_request(req, &[Scope::Admin])?;
@@ -183,7 +239,22 @@ fn parse_pin(body: &Body) -> Result<Pin, ApiError> {
     Pin::parse_new(pin).map_err(crate::pin_rules::pin_error)
 }
 
-fn tenant_not_found() -> ApiError {
+/// The tenant admin behind `caller`, for routes and their audit records.
+fn admin<'a>(req: &Request, caller: &'a Caller) -> Result<Admin<'a>, ApiError> {
+    let Caller::Admin { tenant_id, subject } = caller else {
+        return Err(ApiError::forbidden());
+    };
+    Ok(Admin {
+        tenant_id: tenant_id.as_str(),
+        actor: Actor {
+            kind: ActorKind::TenantAdmin,
+            id: subject.clone(),
+        },
+        source_ip: portguard_api::source_ip(req),
+    })
+}
+
+pub(crate) fn tenant_not_found() -> ApiError {
     ApiError::new(
         404,
         "TENANT_NOT_FOUND",

@@ -5,6 +5,8 @@ mod audit_route;
 mod endpoint;
 mod handler;
 mod pin_rules;
+mod protection;
+mod transfer_pins;
 
 pub use handler::App;
 

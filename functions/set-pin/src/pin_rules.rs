@@ -5,7 +5,6 @@
 use crate::handler::App;
 use portguard_api::ApiError;
 use portguard_rules::LockStatus;
-use portguard_secrets::StoredPin;
 use portguard_store::{clock, Tenant, TenantRef};
 use portguard_validation::{KnownDigits, Pin, PinError};
 use serde_json::json;
@@ -75,16 +74,12 @@ impl App {
         if record.lock.status(clock::now()) != LockStatus::Hard {
             return Ok(false);
         }
-        let Some((hash, pepper_version)) = &record.pin else {
+        let Some(stored) = &record.pin else {
             return Ok(true);
-        };
-        let stored = StoredPin {
-            hash: hash.clone(),
-            pepper_version: pepper_version.clone(),
         };
         let same = self
             .hasher
-            .check(pin, &stored)
+            .check(pin, stored)
             .map_err(|e| portguard_api::unknown_pepper_version(SERVICE, &e))?;
         if same {
             return Err(ApiError::new(

@@ -11,6 +11,20 @@ fn a_bad_configuration_fails_at_start_up() {
     refuses(BIN, &but("TABLE_NAME", None), "TABLE_NAME");
     refuses(BIN, &but("PIN_PEPPER", None), "PIN_PEPPER");
     refuses(BIN, &but("PIN_PEPPER", Some("too short")), "PIN_PEPPER");
+    for bad in ["-1", "2592001", "1.5", "a day"] {
+        refuses(
+            BIN,
+            &but("PROTECTION_DISABLE_DELAY_SECONDS", Some(bad)),
+            "PROTECTION_DISABLE_DELAY_SECONDS",
+        );
+    }
+    for bad in ["0", "604801", "-5", "a week"] {
+        refuses(
+            BIN,
+            &but("TRANSFER_PIN_TTL_SECONDS", Some(bad)),
+            "TRANSFER_PIN_TTL_SECONDS",
+        );
+    }
 }
 
 #[test]

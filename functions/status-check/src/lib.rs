@@ -247,7 +247,8 @@ impl App {
                 },
             )
             .port_out(&order.id)
-            .status(to.as_str());
+            .status(to.as_str())
+            .phone_numbers(&order.phone_numbers);
             let outcome = self
                 .store
                 .transition_order(&order, to, None, &clock::format(now), &audit, None)

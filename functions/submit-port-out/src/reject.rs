@@ -85,7 +85,8 @@ impl App {
             )
             .source_ip(source_ip.as_deref())
             .port_out(&order.id)
-            .status(OrderStatus::Rejected.as_str());
+            .status(OrderStatus::Rejected.as_str())
+            .phone_numbers(&order.phone_numbers);
             let outcome = self
                 .store
                 .transition_order(

@@ -9,7 +9,7 @@ use crate::handler::{COLLECTION, SERVICE};
 use crate::App;
 use lambda_http::{Body, Request};
 use portguard_api::{metrics, ApiError, Response};
-use portguard_rules::{LockState, LockStatus};
+use portguard_rules::{transfer_pin, LockState, LockStatus};
 use portguard_secrets::StoredPin;
 use portguard_store::idempotency::{Claim, StoredResponse};
 use portguard_store::orders::CreateOutcome;
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 /// A decision whose write loses a race is redone from a fresh read at most
 /// this many times (each lost race means another request made progress).
-const DECISION_ROUNDS: usize = 16;
+const DECISION_ROUNDS: usize = 32;
 /// A request whose idempotency key is being handled by another request waits
 /// for that one this many times, `POLL_INTERVAL` apart (about 3 s in all).
 const IDEMPOTENCY_POLLS: u32 = 12;
@@ -36,6 +36,8 @@ struct Attempt<'a> {
     carrier: &'a str,
     actor: Actor,
     source_ip: Option<String>,
+    /// The requested numbers in E.164, for the audit trail.
+    numbers: Vec<String>,
 }
 
 /// The claimed idempotency record of this request.
@@ -59,6 +61,7 @@ impl App {
                 id: Some(carrier.to_string()),
             },
             source_ip: portguard_api::source_ip(req),
+            numbers: request.e164(),
         };
         let Some(key) = key else {
             return self.decide(&attempt, &request, None).await;
@@ -126,18 +129,20 @@ impl App {
         request: &PortOutRequest,
         idem: Option<&Idem<'_>>,
     ) -> Result<Response, ApiError> {
-        // The PIN is verified once per stored hash, however many rounds.
-        let mut verified: Option<(StoredPin, bool)> = None;
+        // The PIN is verified once per stored hash (the tenant's, each
+        // transfer PIN's), however many rounds.
+        let mut verified: Vec<(StoredPin, bool)> = Vec::new();
         // Logged with an accepted order: the deliberate cost, apart.
         let mut argon2 = Duration::ZERO;
         for round in 0..DECISION_ROUNDS as u32 {
             if round > 0 {
                 conflict_backoff(round - 1).await;
             }
-            // 6: the account.
-            let Some(tenant) = self
+            // 6: the account, with the requested numbers' items: one
+            // consistent read holds all that checks 6 to 10 decide on.
+            let Some(view) = self
                 .store
-                .tenant_by_account(request.account.as_str())
+                .port_out_view(request.account.as_str(), &attempt.numbers)
                 .await?
             else {
                 return Err(ApiError::new(
@@ -146,12 +151,13 @@ impl App {
                     "no account has this account number; check it with the account holder",
                 ));
             };
+            let tenant = &view.tenant;
             // 7: the tenant's country.
             if !tenant.is_us() {
                 return self
                     .reject(
                         attempt,
-                        &tenant,
+                        tenant,
                         ApiError::new(
                             422,
                             "TENANT_NOT_ELIGIBLE",
@@ -160,12 +166,15 @@ impl App {
                     )
                     .await;
             }
-            // 8: a PIN to compare with.
-            let Some((hash, pepper_version)) = &tenant.pin else {
+            let now = clock::now();
+            // 8: a PIN to compare with: the tenant's, or a live transfer PIN
+            // (whatever numbers it names: check 10 looks at those).
+            let live_transfer_pin = tenant.transfer_pins.iter().any(|e| e.is_live(now));
+            if tenant.pin.is_none() && !live_transfer_pin {
                 return self
                     .reject(
                         attempt,
-                        &tenant,
+                        tenant,
                         ApiError::new(
                             422,
                             "PIN_NOT_SET",
@@ -173,39 +182,79 @@ impl App {
                         ),
                     )
                     .await;
-            };
-            // 9: the lock.
-            let now = clock::now();
-            let status = tenant.lock.status(now);
-            if status.is_locked() {
+            }
+            // 8a: a port-out lock, of the tenant or of a requested number on
+            // its account. Before the PIN is looked at, and counted nowhere:
+            // the right and a wrong PIN answer the same.
+            if let Some(numbers) = view.locked(&attempt.numbers, now) {
+                metrics::count(SERVICE, "PortOutLocked");
                 return self
-                    .reject_locked(attempt, &tenant, &tenant.lock, now)
+                    .reject(
+                        attempt,
+                        tenant,
+                        ApiError::new(
+                            422,
+                            "PORT_OUT_LOCKED",
+                            "the account holder has locked these numbers against port-out; only the account holder can lift the lock",
+                        )
+                        .details(json!({ "numbers": numbers })),
+                    )
                     .await;
             }
-            // 10: the PIN, in constant time.
-            let stored = StoredPin {
-                hash: hash.clone(),
-                pepper_version: pepper_version.clone(),
-            };
-            let right = match &verified {
-                Some((seen, right)) if *seen == stored => *right,
-                _ => {
-                    let started = Instant::now();
-                    let right = self.verify(&request.pin, &stored).await?;
-                    argon2 += started.elapsed();
-                    verified = Some((stored, right));
-                    right
-                }
-            };
-            if !right {
-                let (next, after) = tenant.lock.after_failure(now, self.policy);
-                match self.store.write_lock_state(&tenant, &next).await? {
-                    Written::Conflict => continue,
-                    Written::Done(()) => {
-                        return self.wrong_pin(attempt, &tenant, &next, after, now).await
+            // 9: the lock.
+            let status = tenant.lock.status(now);
+            if status.is_locked() {
+                return self.reject_locked(attempt, tenant, &tenant.lock, now).await;
+            }
+            // 10: the tenant's PIN (not while transferPinRequired is in
+            // force) or a live transfer PIN naming every requested number,
+            // each compared in constant time: at most 1 + 5 Argon2 runs.
+            let required = tenant.protection.transfer_pin_required.effective(now);
+            let candidates = tenant
+                .pin
+                .iter()
+                .filter(|_| transfer_pin::tenant_pin_opens(required))
+                .map(|stored| (None, stored))
+                .chain(
+                    tenant
+                        .transfer_pins
+                        .iter()
+                        .filter(|e| e.opens(&attempt.numbers, now))
+                        .map(|e| (Some(e.id.as_str()), &e.stored)),
+                );
+            // `Some(None)`: the tenant's PIN; `Some(Some(id))`: that transfer PIN.
+            let mut opened: Option<Option<&str>> = None;
+            for (transfer_pin_id, stored) in candidates {
+                let right = match verified.iter().find(|(seen, _)| seen == stored) {
+                    Some((_, right)) => *right,
+                    None => {
+                        let started = Instant::now();
+                        let right = self.verify(&request.pin, stored).await?;
+                        argon2 += started.elapsed();
+                        verified.push((stored.clone(), right));
+                        right
                     }
+                };
+                if right {
+                    opened = Some(transfer_pin_id);
+                    break;
                 }
             }
+            let Some(transfer_pin_id) = opened else {
+                tracing::debug!(
+                    carrier_id = attempt.carrier,
+                    tenant_id = %tenant.tenant_id,
+                    argon2_runs = verified.len(),
+                    "no stored PIN matches"
+                );
+                let (next, after) = tenant.lock.after_failure(now, self.policy);
+                match self.store.write_lock_state(tenant, &next).await? {
+                    Written::Conflict => continue,
+                    Written::Done(()) => {
+                        return self.wrong_pin(attempt, tenant, &next, after, now).await
+                    }
+                }
+            };
             // 11 and 12: the numbers, with the order in one transaction.
             let reset = tenant.lock.after_success(now);
             let order = Order::new(
@@ -221,8 +270,13 @@ impl App {
             let body = serde_json::to_string(&order).expect("an order serialises");
             let location = format!("{COLLECTION}/{}", order.id);
             let audit = self
-                .audit(attempt, &tenant, AuditType::PortOutRequested, now)
-                .port_out(&order.id);
+                .audit(attempt, tenant, AuditType::PortOutRequested, now)
+                .port_out(&order.id)
+                .phone_numbers(&order.phone_numbers);
+            let audit = match transfer_pin_id {
+                Some(id) => audit.transfer_pin(id),
+                None => audit,
+            };
             let completion = idem.map(|idem| {
                 self.store.idempotency_completion(
                     attempt.carrier,
@@ -238,7 +292,14 @@ impl App {
             });
             let outcome = self
                 .store
-                .create_order(&order, &tenant, reset.as_ref(), &audit, completion)
+                .create_order_consuming(
+                    &order,
+                    tenant,
+                    reset.as_ref(),
+                    &audit,
+                    completion,
+                    transfer_pin_id,
+                )
                 .await?;
             let (error, numbers) = match outcome {
                 CreateOutcome::Created => {
@@ -248,12 +309,16 @@ impl App {
                         tenant_id = %tenant.tenant_id,
                         port_out_id = %order.id,
                         numbers = order.phone_numbers.len(),
+                        transfer_pin_id,
+                        argon2_runs = verified.len(),
                         argon2_ms = argon2.as_secs_f64() * 1e3,
                         "port-out accepted"
                     );
                     return Ok(created(body, &location));
                 }
-                CreateOutcome::TenantChanged => continue,
+                // A lock turned on since the read: decided again, check 8a
+                // answers from the fresh read (nothing counted, no reset).
+                CreateOutcome::TenantChanged | CreateOutcome::Locked(_) => continue,
                 CreateOutcome::NotOnAccount(numbers) => (
                     ApiError::new(
                         422,
@@ -276,7 +341,7 @@ impl App {
                 self.keep_reset(tenant.clone(), reset, now).await?;
             }
             let error = error.details(json!({ "numbers": numbers }));
-            return self.reject(attempt, &tenant, error).await;
+            return self.reject(attempt, tenant, error).await;
         }
         tracing::warn!(
             carrier_id = attempt.carrier,
@@ -329,7 +394,13 @@ impl App {
             hard = matches!(after, LockStatus::Hard),
             "too many wrong PINs: tenant locked"
         );
-        let lock = self.audit(attempt, tenant, AuditType::PinLocked, now);
+        let until = match after {
+            LockStatus::Timed { until } => Some(until),
+            _ => None,
+        };
+        let lock = self
+            .audit(attempt, tenant, AuditType::PinLocked, now)
+            .until(until);
         self.record(&lock).await;
         // The first PIN_LOCKED of this lock: recorded, and this carrier's
         // later attempts in it are not.
@@ -384,7 +455,8 @@ impl App {
         );
         let event = self
             .audit(attempt, tenant, AuditType::PortOutRejected, clock::now())
-            .code(error.code);
+            .code(error.code)
+            .phone_numbers(&attempt.numbers);
         self.record(&event).await;
         Err(error)
     }

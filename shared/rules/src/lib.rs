@@ -7,6 +7,9 @@ pub mod foc;
 pub mod lifecycle;
 pub mod lockout;
 pub mod notify;
+pub mod protection;
+pub mod transfer_pin;
 
 pub use lifecycle::{Decision, NumberFate, OrderEvent, OrderStatus};
 pub use lockout::{LockId, LockPolicy, LockState, LockStatus};
+pub use protection::{Change, Setting, SettingView};

@@ -7,6 +7,7 @@ mod endpoint_secret;
 mod pin_hash;
 mod source;
 mod tokens;
+pub mod transfer_pin;
 mod webhooks;
 
 pub use endpoint_secret::{new_endpoint_secret, ENDPOINT_SECRET_BYTES};
@@ -16,4 +17,5 @@ pub use pin_hash::{
 };
 pub use source::{load_secret, SecretError};
 pub use tokens::TokenSigner;
+pub use transfer_pin::generate_transfer_pin;
 pub use webhooks::{WebhookSecrets, WebhookVerifyError};

@@ -120,6 +120,19 @@ impl Update {
         self
     }
 
+    /// `REMOVE` of a path written with placeholders (a map entry).
+    pub fn remove_expr(mut self, expr: &str) -> Self {
+        self.removes.push(expr.to_owned());
+        self
+    }
+
+    /// A name placeholder for a name that is not a valid placeholder
+    /// itself (a map key such as a transfer PIN id).
+    pub fn alias(mut self, placeholder: &str, name: &str) -> Self {
+        self.names.insert(placeholder.to_owned(), name.to_owned());
+        self
+    }
+
     pub fn name(mut self, name: &str) -> Self {
         self.names.insert(format!("#{name}"), name.to_owned());
         self

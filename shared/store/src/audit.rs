@@ -21,18 +21,30 @@ pub enum AuditType {
     PortOutRejected,
     #[serde(rename = "port_out.status_changed")]
     PortOutStatusChanged,
+    #[serde(rename = "protection.enabled")]
+    ProtectionEnabled,
+    #[serde(rename = "protection.disable_requested")]
+    ProtectionDisableRequested,
+    #[serde(rename = "transfer_pin.created")]
+    TransferPinCreated,
+    #[serde(rename = "transfer_pin.revoked")]
+    TransferPinRevoked,
     #[serde(rename = "notification_endpoint.changed")]
     NotificationEndpointChanged,
 }
 
 impl AuditType {
-    const ALL: [AuditType; 7] = [
+    const ALL: [AuditType; 11] = [
         AuditType::PinSet,
         AuditType::PinChanged,
         AuditType::PinLocked,
         AuditType::PortOutRequested,
         AuditType::PortOutRejected,
         AuditType::PortOutStatusChanged,
+        AuditType::ProtectionEnabled,
+        AuditType::ProtectionDisableRequested,
+        AuditType::TransferPinCreated,
+        AuditType::TransferPinRevoked,
         AuditType::NotificationEndpointChanged,
     ];
 
@@ -44,6 +56,10 @@ impl AuditType {
             AuditType::PortOutRequested => "port_out.requested",
             AuditType::PortOutRejected => "port_out.rejected",
             AuditType::PortOutStatusChanged => "port_out.status_changed",
+            AuditType::ProtectionEnabled => "protection.enabled",
+            AuditType::ProtectionDisableRequested => "protection.disable_requested",
+            AuditType::TransferPinCreated => "transfer_pin.created",
+            AuditType::TransferPinRevoked => "transfer_pin.revoked",
             AuditType::NotificationEndpointChanged => "notification_endpoint.changed",
         }
     }
@@ -101,12 +117,27 @@ pub struct AuditEvent {
     pub port_out_id: Option<String>,
     pub code: Option<String>,
     pub status: Option<String>,
+    /// E.164 numbers the event is about (SPEC 7).
+    pub phone_numbers: Option<Vec<String>>,
+    /// `lock` or `transferPinRequired` for protection changes.
+    pub setting: Option<String>,
+    /// When a lock, a turn-off or a transfer PIN ends.
+    #[serde(serialize_with = "ser_opt_time")]
+    pub until: Option<i64>,
+    pub transfer_pin_id: Option<String>,
     #[serde(skip)]
     pub tenant_id: String,
 }
 
 fn ser_time<S: serde::Serializer>(ts: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&clock::format(*ts))
+}
+
+fn ser_opt_time<S: serde::Serializer>(ts: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match ts {
+        Some(ts) => s.serialize_str(&clock::format(*ts)),
+        None => s.serialize_none(),
+    }
 }
 
 impl AuditEvent {
@@ -121,6 +152,10 @@ impl AuditEvent {
             port_out_id: None,
             code: None,
             status: None,
+            phone_numbers: None,
+            setting: None,
+            until: None,
+            transfer_pin_id: None,
             tenant_id: tenant_id.to_owned(),
         }
     }
@@ -141,6 +176,22 @@ impl AuditEvent {
         self.status = Some(status.to_owned());
         self
     }
+    pub fn phone_numbers<S: AsRef<str>>(mut self, numbers: &[S]) -> Self {
+        self.phone_numbers = Some(numbers.iter().map(|n| n.as_ref().to_owned()).collect());
+        self
+    }
+    pub fn setting(mut self, setting: &str) -> Self {
+        self.setting = Some(setting.to_owned());
+        self
+    }
+    pub fn until(mut self, until: Option<i64>) -> Self {
+        self.until = until;
+        self
+    }
+    pub fn transfer_pin(mut self, id: &str) -> Self {
+        self.transfer_pin_id = Some(id.to_owned());
+        self
+    }
 
     fn item(&self) -> Item {
         let mut item = key(format!("TENANT#{}", self.tenant_id), &self.sort_key());
@@ -159,11 +210,22 @@ impl AuditEvent {
             ("portOutId", &self.port_out_id),
             ("code", &self.code),
             ("status", &self.status),
+            ("setting", &self.setting),
+            ("transferPinId", &self.transfer_pin_id),
         ];
         for (k, v) in optional {
             if let Some(v) = v {
                 put(k, s(v));
             }
+        }
+        if let Some(numbers) = &self.phone_numbers {
+            put(
+                "phoneNumbers",
+                AttributeValue::L(numbers.iter().map(s).collect()),
+            );
+        }
+        if let Some(until) = self.until {
+            put("until", n(until));
         }
         item
     }
@@ -187,6 +249,13 @@ impl AuditEvent {
             port_out_id: r.opt_s("portOutId"),
             code: r.opt_s("code"),
             status: r.opt_s("status"),
+            phone_numbers: match item.contains_key("phoneNumbers") {
+                true => Some(r.list_s("phoneNumbers")?),
+                false => None,
+            },
+            setting: r.opt_s("setting"),
+            until: r.opt_n("until")?,
+            transfer_pin_id: r.opt_s("transferPinId"),
             tenant_id: r.s("tenantId")?,
         })
     }

@@ -17,8 +17,10 @@ pub mod numbers;
 mod order;
 pub mod orders;
 pub mod page;
+pub mod protection;
 pub mod schema;
 pub mod tenants;
+pub mod transfer_pins;
 mod tx;
 pub mod webhooks;
 

@@ -16,8 +16,27 @@ pub enum AddOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NumberRecord {
     pub number: String,
+    pub tenant_id: String,
     pub added_at: String,
     pub open_port_out_id: Option<String>,
+    /// The number's own port-out lock (SPEC 11): `lockOn`, `lockOffAt`.
+    pub lock: portguard_rules::Setting,
+    /// When the lock was last changed (`lockUpdatedAt`).
+    pub lock_updated_at: Option<i64>,
+}
+
+impl NumberRecord {
+    pub(crate) fn from_item(item: &crate::attr::Item) -> Result<NumberRecord, StoreError> {
+        let r = Reader::new(item, "number");
+        Ok(NumberRecord {
+            number: r.s("number")?,
+            tenant_id: r.s("tenantId")?,
+            added_at: r.s("addedAt")?,
+            open_port_out_id: r.opt_s("openPortOutId"),
+            lock: crate::protection::setting(&r, "lockOn", "lockOffAt")?,
+            lock_updated_at: r.opt_n("lockUpdatedAt")?,
+        })
+    }
 }
 
 pub(crate) fn number_key(e164: &str) -> Item {
@@ -91,12 +110,7 @@ impl Store {
                 .await
                 .map_err(StoreError::from_sdk)?;
             for item in page.items() {
-                let r = Reader::new(item, "number");
-                out.push(NumberRecord {
-                    number: r.s("number")?,
-                    added_at: r.s("addedAt")?,
-                    open_port_out_id: r.opt_s("openPortOutId"),
-                });
+                out.push(NumberRecord::from_item(item)?);
             }
             start = page.last_evaluated_key().cloned();
             if start.is_none() {

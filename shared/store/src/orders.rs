@@ -27,6 +27,9 @@ pub enum CreateOutcome {
     NotOnAccount(Vec<String>),
     /// Numbers (E.164) already in an open port-out.
     InProgress(Vec<String>),
+    /// Numbers (E.164) of the tenant whose own lock was turned on since
+    /// they were read (SPEC 11, check 8a).
+    Locked(Vec<String>),
     /// The tenant's PIN or lock changed since it was read: decide again.
     TenantChanged,
 }
@@ -55,8 +58,31 @@ impl Store {
         audit: &AuditEvent,
         idempotency: Option<TransactWriteItem>,
     ) -> Result<CreateOutcome, StoreError> {
+        self.create_order_consuming(order, tenant, reset, audit, idempotency, None)
+            .await
+    }
+
+    /// [`Store::create_order`] that also consumes the transfer PIN
+    /// `transfer_pin` (an id of `tenant.transfer_pins`) in the same
+    /// transaction: the tenant guard removes it from the record and its
+    /// history item becomes `used` by the order, on condition it is still
+    /// active and live. Two orders with one transfer PIN never both commit.
+    pub async fn create_order_consuming(
+        &self,
+        order: &Order,
+        tenant: &Tenant,
+        reset: Option<&LockState>,
+        audit: &AuditEvent,
+        idempotency: Option<TransactWriteItem>,
+        transfer_pin: Option<&str>,
+    ) -> Result<CreateOutcome, StoreError> {
         let mut items = vec![
-            self.tenant_guard(tenant, reset),
+            self.tenant_guard(
+                tenant,
+                reset,
+                transfer_pin,
+                clock::parse(&order.created_at).unwrap_or_else(clock::now),
+            ),
             tx::put(
                 Put::builder()
                     .table_name(&self.table)
@@ -66,6 +92,10 @@ impl Store {
                     .expect("complete put"),
             ),
         ];
+        // A number is reserved only while its own lock is not in force at
+        // the order's time: a lock turned on after the port-out's read
+        // refuses the whole transaction.
+        let now = clock::parse(&order.created_at).unwrap_or_else(clock::now);
         for number in &order.phone_numbers {
             items.push(
                 TransactWriteItem::builder()
@@ -75,10 +105,17 @@ impl Store {
                             .set_key(Some(number_key(number)))
                             .update_expression("SET openPortOutId = :id")
                             .condition_expression(
-                                "tenantId = :t AND attribute_not_exists(openPortOutId)",
+                                "tenantId = :t AND attribute_not_exists(openPortOutId) \
+                                 AND (attribute_not_exists(lockOn) OR lockOn = :false \
+                                 OR lockOffAt <= :now)",
                             )
                             .expression_attribute_values(":id", s(&order.id))
                             .expression_attribute_values(":t", s(&order.tenant_id))
+                            .expression_attribute_values(
+                                ":false",
+                                aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+                            )
+                            .expression_attribute_values(":now", n(now))
                             .return_values_on_condition_check_failure(
                                 ReturnValuesOnConditionCheckFailure::AllOld,
                             )
@@ -90,28 +127,48 @@ impl Store {
         }
         items.push(tx::put(audit.put(&self.table)));
         items.extend(idempotency);
+        // The tenant guard holds the record as read, so the entry exists;
+        // this step makes the history item say who used it.
+        let consumed_at = transfer_pin.map(|id| {
+            items.push(self.consume_transfer_pin_step(&order.tenant_id, id, &order.id, now));
+            items.len() - 1
+        });
 
         let first_number = 2;
         let Err(refused) = self.transact(items).await? else {
             return Ok(CreateOutcome::Created);
         };
-        if refused.failed(0) {
+        // A transfer PIN used or revoked since the read: decide again.
+        if refused.failed(0) || consumed_at.is_some_and(|i| refused.failed(i)) {
             return Ok(CreateOutcome::TenantChanged);
         }
-        let (mut foreign, mut busy) = (Vec::new(), Vec::new());
+        let (mut foreign, mut busy, mut locked) = (Vec::new(), Vec::new(), Vec::new());
         for (i, number) in order.phone_numbers.iter().enumerate() {
             if !refused.failed(first_number + i) {
                 continue;
             }
             // No old item: the number is on nobody's account.
-            let owner = refused
-                .old_item(first_number + i)
-                .and_then(|old| Reader::new(old, "number").opt_s("tenantId"));
-            if owner.as_deref() == Some(order.tenant_id.as_str()) {
-                busy.push(number.clone());
-            } else {
+            let old = refused.old_item(first_number + i);
+            let owner = old.and_then(|old| Reader::new(old, "number").opt_s("tenantId"));
+            if owner.as_deref() != Some(order.tenant_id.as_str()) {
                 foreign.push(number.clone());
+                continue;
             }
+            let lock = old
+                .map(|old| {
+                    crate::protection::setting(&Reader::new(old, "number"), "lockOn", "lockOffAt")
+                })
+                .transpose()?
+                .unwrap_or_default();
+            if lock.effective(now) {
+                locked.push(number.clone());
+            } else {
+                busy.push(number.clone());
+            }
+        }
+        // Check 8a comes before 11 and 12.
+        if !locked.is_empty() {
+            return Ok(CreateOutcome::Locked(locked));
         }
         if !foreign.is_empty() {
             return Ok(CreateOutcome::NotOnAccount(foreign));

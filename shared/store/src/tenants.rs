@@ -14,46 +14,31 @@ use crate::attr::{key, n, s, Item, Reader, Update};
 use crate::{tx, AuditEvent, Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use portguard_rules::LockState;
+use portguard_secrets::StoredPin;
 
-/// `Debug` is written by hand: it must never print the PIN hash.
-#[derive(Clone, PartialEq, Eq)]
+/// `Debug` never prints a PIN hash: `StoredPin`'s own `Debug` redacts it,
+/// for the tenant's PIN and every transfer PIN alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
     pub tenant_id: String,
     pub account_number: String,
     pub country: String,
     pub name: Option<String>,
     pub created_at: String,
-    /// Argon2id PHC string and the pepper version that keyed it.
-    pub pin: Option<(String, String)>,
+    /// The PIN's Argon2id hash and pepper version (`Debug` redacts the
+    /// hash); the same type holds each transfer PIN's.
+    pub pin: Option<StoredPin>,
     pub pin_updated_at: Option<String>,
     pub lock: LockState,
+    /// Port-out lock and `transferPinRequired` (SPEC 11).
+    pub protection: crate::protection::Protection,
+    /// Transfer PINs neither used nor revoked, expired ones included until
+    /// the next write prunes them (SPEC 12; `transferPins`).
+    pub transfer_pins: Vec<crate::transfer_pins::TransferPinEntry>,
+    /// When the latest accepted order was created (epoch seconds): a
+    /// protection change conditions on it (see `tenant_guard`).
+    pub last_order_at: Option<i64>,
     pub state_version: i64,
-}
-
-impl std::fmt::Debug for Tenant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tenant")
-            .field("tenant_id", &self.tenant_id)
-            .field("account_number", &self.account_number)
-            .field("country", &self.country)
-            .field("name", &self.name)
-            .field("created_at", &self.created_at)
-            .field(
-                "pin",
-                &format_args!(
-                    "{}",
-                    if self.pin.is_some() {
-                        "<redacted>"
-                    } else {
-                        "None"
-                    }
-                ),
-            )
-            .field("pin_updated_at", &self.pin_updated_at)
-            .field("lock", &self.lock)
-            .field("state_version", &self.state_version)
-            .finish()
-    }
 }
 
 /// What the pointer `TENANT#{id}` holds.
@@ -88,7 +73,7 @@ fn record_key(account: &str) -> Item {
 }
 
 impl TenantRef {
-    fn from_item(item: &Item) -> Result<TenantRef, StoreError> {
+    pub(crate) fn from_item(item: &Item) -> Result<TenantRef, StoreError> {
         let r = Reader::new(item, "tenant pointer");
         Ok(TenantRef {
             tenant_id: r.s("tenantId")?,
@@ -100,10 +85,13 @@ impl TenantRef {
 }
 
 impl Tenant {
-    fn from_item(item: &Item) -> Result<Tenant, StoreError> {
+    pub(crate) fn from_item(item: &Item) -> Result<Tenant, StoreError> {
         let r = Reader::new(item, "tenant record");
         let pin = match (r.opt_s("pinHash"), r.opt_s("pinPepperVersion")) {
-            (Some(h), Some(v)) => Some((h, v)),
+            (Some(hash), Some(pepper_version)) => Some(StoredPin {
+                hash,
+                pepper_version,
+            }),
             _ => None,
         };
         Ok(Tenant {
@@ -120,6 +108,9 @@ impl Tenant {
                 hard_locked: r.bool("hardLocked"),
                 recent_locks: r.list_n("recentLocks")?,
             },
+            protection: crate::protection::Protection::from_reader(&r)?,
+            transfer_pins: crate::transfer_pins::entries(item)?,
+            last_order_at: r.opt_n("lastOrderAt")?,
             state_version: r.opt_n("stateVersion")?.unwrap_or(0),
         })
     }
@@ -414,29 +405,44 @@ impl Store {
         )
     }
 
-    /// The transaction step that holds the tenant as read (PIN and lock
-    /// unchanged) and, when given, writes the lock state after a right PIN.
+    /// The transaction step that holds the tenant as read (PIN, lock and
+    /// protection unchanged) and records `lastOrderAt`, the order's time.
+    ///
+    /// A protection change conditions on `lastOrderAt` as it read it, so an
+    /// order committed after that read (whose time may be later than the
+    /// change's) makes the change re-read and take a later time: no order
+    /// is ever accepted with a time after a lock's. Concurrent orders of
+    /// one tenant do not bump `stateVersion`, so they do not invalidate each
+    /// other's reads (a bump would serialise every port-out of a tenant).
+    /// The version is bumped when the order also writes the lock state
+    /// after a right PIN, or consumes a transfer PIN (which leaves the
+    /// record with it).
     pub(crate) fn tenant_guard(
         &self,
         tenant: &Tenant,
         reset: Option<&LockState>,
+        transfer_pin: Option<&str>,
+        at: i64,
     ) -> TransactWriteItem {
-        match reset {
-            Some(lock) => self.guarded_update(tenant, versioned(tenant.lock_update(lock))),
-            None => TransactWriteItem::builder()
-                .condition_check(
-                    aws_sdk_dynamodb::types::ConditionCheck::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(record_key(&tenant.account_number)))
-                        .condition_expression(VERSION_UNCHANGED)
-                        .expression_attribute_names("#stateVersion", "stateVersion")
-                        .expression_attribute_values(":read", n(tenant.state_version))
-                        .expression_attribute_values(":zero", n(0))
-                        .build()
-                        .expect("complete condition check"),
-                )
-                .build(),
-        }
+        let read = Update::default()
+            .name("stateVersion")
+            .value(":read", n(tenant.state_version));
+        let update = match (reset, transfer_pin) {
+            (Some(lock), _) => tenant.lock_update(lock),
+            (None, Some(_)) => read
+                .set_expr("#stateVersion = :next")
+                .value(":next", n(tenant.state_version + 1)),
+            (None, None) => read,
+        };
+        // A transfer PIN the order consumes leaves the record with it.
+        let update = match transfer_pin {
+            Some(id) => update
+                .remove_expr("#transferPins.#consumedPin")
+                .name("transferPins")
+                .alias("#consumedPin", id),
+            None => update,
+        };
+        self.guarded_update(tenant, versioned(update.set("lastOrderAt", n(at))))
     }
 }
 
@@ -456,9 +462,23 @@ mod tests {
             country: "US".into(),
             name: None,
             created_at: "2026-12-01T00:00:00Z".into(),
-            pin: Some((hash.into(), "v7".into())),
+            pin: Some(StoredPin {
+                hash: hash.into(),
+                pepper_version: "v7".into(),
+            }),
             pin_updated_at: None,
             lock: LockState::default(),
+            protection: Default::default(),
+            last_order_at: None,
+            transfer_pins: vec![crate::transfer_pins::TransferPinEntry {
+                id: "tp_01JF0000000000000000000000".into(),
+                stored: StoredPin {
+                    hash: hash.into(),
+                    pepper_version: "v7".into(),
+                },
+                numbers: vec!["+12065550100".into()],
+                expires_at: 0,
+            }],
             state_version: 3,
         };
         for shown in [format!("{tenant:?}"), format!("{tenant:#?}")] {

@@ -15,12 +15,14 @@ use std::time::Duration;
 /// Rounds of a transaction that keeps losing to concurrent ones.
 const CONFLICT_RETRIES: u32 = 8;
 
-/// A short, growing, jittered pause before retrying a lost optimistic race,
-/// so that many concurrent writers of one item spread out instead of
-/// colliding again in lockstep.
+/// A jittered pause before retrying a lost optimistic race: uniform over a
+/// window that doubles with each lost round (10 ms up to 320 ms), so that
+/// many concurrent writers of one item spread out instead of colliding again
+/// in lockstep ("full jitter").
 pub async fn conflict_backoff(attempt: u32) {
-    let jitter = (ulid::Ulid::new().random() % 20) as u64;
-    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt + 1) + jitter)).await;
+    let window = 10u64 << attempt.min(5);
+    let pause = 2 + (ulid::Ulid::new().random() % u128::from(window)) as u64;
+    tokio::time::sleep(Duration::from_millis(pause)).await;
 }
 
 /// A transaction cancelled because at least one condition failed: one

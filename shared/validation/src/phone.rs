@@ -54,9 +54,38 @@ impl PhoneNumber {
         }
     }
 
+    /// A number written in a URL path segment (SPEC 11): percent-encoded
+    /// as a client sends it (`%2B12065550100`, `(206)%20555-0100`) or plain
+    /// (`+12065550100`), then parsed as [`PhoneNumber::parse`]. A bad escape
+    /// or bytes that are not UTF-8 make it invalid, like any other garbage.
+    pub fn parse_path_segment(raw: &str) -> Result<PhoneNumber, PhoneError> {
+        let decoded = percent_decode(raw).ok_or_else(|| PhoneError(raw.to_owned()))?;
+        PhoneNumber::parse(&decoded).map_err(|_| PhoneError(decoded))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// `%XX` escapes decoded (a `+` stays a `+`: it is a space only in query
+/// strings); `None` for a broken escape or a result that is not UTF-8.
+fn percent_decode(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 impl fmt::Display for PhoneNumber {
@@ -109,7 +138,40 @@ mod tests {
         }
     }
 
+    #[test]
+    fn path_segments_are_percent_decoded() {
+        for s in [
+            "+12065550100",
+            "%2B12065550100",
+            "%2b12065550100",
+            "%28206%29%20555-0100",
+            "(206)%20555-0100",
+            "2065550100",
+        ] {
+            assert_eq!(
+                PhoneNumber::parse_path_segment(s).map(|p| p.0).as_deref(),
+                Ok("+12065550100"),
+                "{s:?}"
+            );
+        }
+        for s in [
+            "%2",
+            "%zz12065550100",
+            "%FF2065550100",
+            "%2B1206555010",
+            "",
+            "%00",
+        ] {
+            assert!(PhoneNumber::parse_path_segment(s).is_err(), "{s:?}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn path_segment_never_panics(s in any::<String>()) {
+            let _ = PhoneNumber::parse_path_segment(&s);
+        }
+
         #[test]
         fn never_panics(s in any::<String>()) {
             let _ = PhoneNumber::parse(&s);
