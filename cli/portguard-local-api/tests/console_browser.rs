@@ -27,7 +27,8 @@ fn root() -> PathBuf {
 }
 
 fn api_url() -> String {
-    std::env::var("PORTGUARD_LOCAL_API_URL").expect("PORTGUARD_LOCAL_API_URL: the local API under test")
+    std::env::var("PORTGUARD_LOCAL_API_URL")
+        .expect("PORTGUARD_LOCAL_API_URL: the local API under test")
 }
 
 fn shots() -> PathBuf {
@@ -40,15 +41,23 @@ fn token(subject: Subject) -> String {
     let key = std::env::var("PORTGUARD_DEV_JWT_KEY_FILE")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join(".local/dev-jwt.key"));
-    Authorizer::dev_from_file(&key).unwrap().sign(&dev_claims(&subject, now())).unwrap()
+    Authorizer::dev_from_file(&key)
+        .unwrap()
+        .sign(&dev_claims(&subject, now()))
+        .unwrap()
 }
 
 /// A call to the local API, as a client other than the browser.
 async fn http(method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
     let url = api_url();
-    let hostport = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let hostport = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
     let stream = TcpStream::connect(&hostport).await.unwrap();
-    let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
     tokio::spawn(conn);
     let req = Request::builder()
         .method(method)
@@ -56,12 +65,17 @@ async fn http(method: &str, path: &str, token: &str, body: Option<Value>) -> (u1
         .header("host", hostport)
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.map(|b| b.to_string()).unwrap_or_default())))
+        .body(Full::new(Bytes::from(
+            body.map(|b| b.to_string()).unwrap_or_default(),
+        )))
         .unwrap();
     let res = tx.send_request(req).await.unwrap();
     let status = res.status().as_u16();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// Injects axe-core and fails on any serious or critical violation.
@@ -69,8 +83,12 @@ async fn axe(s: &Session, page: &str) {
     let path = std::env::var("PORTGUARD_AXE")
         .map(PathBuf::from)
         .unwrap_or_else(|_| root().join(".local/axe/node_modules/axe-core/axe.min.js"));
-    let src = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (PORTGUARD_BROWSER=1 scripts/bootstrap.sh installs it)", path.display()));
+    let src = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (PORTGUARD_BROWSER=1 scripts/bootstrap.sh installs it)",
+            path.display()
+        )
+    });
     s.exec(&format!("{src}\nreturn true;"), json!([])).await;
     let script = "const done = arguments[arguments.length - 1];\
         axe.run(document, {resultTypes: ['violations']})\
@@ -84,7 +102,11 @@ async fn axe(s: &Session, page: &str) {
         .iter()
         .filter(|x| matches!(x["impact"].as_str(), Some("serious" | "critical")))
         .collect();
-    assert!(bad.is_empty(), "axe on {page}: {}", serde_json::to_string_pretty(&bad).unwrap());
+    assert!(
+        bad.is_empty(),
+        "axe on {page}: {}",
+        serde_json::to_string_pretty(&bad).unwrap()
+    );
     let minor = v.as_array().unwrap().len();
     if minor > 0 {
         eprintln!("axe on {page}: {minor} minor/moderate finding(s): {v}");
@@ -106,7 +128,11 @@ async fn visit(s: &Session, hash: &str, heading: &str) {
 async fn sign_in(s: &Session, tenant: &str) {
     s.goto(&format!("{}/", api_url())).await;
     s.find("#tenant").await;
-    s.exec("document.getElementById('tenant').value = arguments[0];", json!([tenant])).await;
+    s.exec(
+        "document.getElementById('tenant').value = arguments[0];",
+        json!([tenant]),
+    )
+    .await;
     axe(s, "sign-in").await;
     s.screenshot(&shots().join("sign-in.png")).await;
     s.click(&s.find("form button[type=submit]").await).await;
@@ -127,20 +153,31 @@ async fn pin_orders_and_audit_trail_in_the_console() {
     visit(&s, "#/pin", "Port out PIN").await;
     let weak = "123456";
     let (status, expected) = http("PUT", "/v1/pin", &admin, Some(json!({"pin": weak}))).await;
-    assert_eq!((status, expected["error"]["code"].as_str()), (400, Some("WEAK_PIN")));
+    assert_eq!(
+        (status, expected["error"]["code"].as_str()),
+        (400, Some("WEAK_PIN"))
+    );
     let message = expected["error"]["message"].as_str().unwrap().to_string();
     let input = s.find("#pin").await;
     s.type_in(&input, weak).await;
     s.click(&s.find("#pin-save").await).await;
     let shown = s.wait_text("#pin-error", &message).await;
-    assert_eq!(shown.trim(), message, "the contract's message under the field");
-    assert_eq!(s.exec("return document.activeElement.id", json!([])).await, "pin");
+    assert_eq!(
+        shown.trim(),
+        message,
+        "the contract's message under the field"
+    );
+    assert_eq!(
+        s.exec("return document.activeElement.id", json!([])).await,
+        "pin"
+    );
     axe(&s, "pin (error)").await;
     s.screenshot(&shots().join("pin-weak.png")).await;
     // Keyboard only: type the good PIN and press Enter.
     s.clear(&input).await;
     s.type_in(&input, "48151623\u{E007}").await;
-    s.wait_text("[role=status]", "Your port out PIN is saved.").await;
+    s.wait_text("[role=status]", "Your port out PIN is saved.")
+        .await;
     s.wait_text("#pin-status", "Set").await;
     axe(&s, "pin").await;
     s.screenshot(&shots().join("pin.png")).await;
@@ -172,7 +209,7 @@ async fn pin_orders_and_audit_trail_in_the_console() {
     let reject = s
         .wait_for(
             "the reject button",
-            "return [...document.querySelectorAll('main button')].find(b => b.textContent === 'Reject ' + arguments[0]) || null;",
+            "return [...document.querySelectorAll('main button')].find(b => b.getAttribute('aria-label') === 'Reject order ' + arguments[0]) || null;",
             json!([id]),
         )
         .await;
@@ -182,14 +219,21 @@ async fn pin_orders_and_audit_trail_in_the_console() {
     axe(&s, "orders (reject)").await;
     s.screenshot(&shots().join("orders-reject.png")).await;
     s.click(&s.find("main form button.danger").await).await;
-    s.wait_text("[role=status]", &format!("Order {id} is rejected.")).await;
+    s.wait_text("[role=status]", &format!("Order {id} is rejected."))
+        .await;
     let (_, after) = http("GET", &format!("/v1/port-outs/{id}"), &admin, None).await;
-    assert_eq!((after["status"].as_str(), after["closedBy"].as_str()), (Some("rejected"), Some("tenant_admin")));
+    assert_eq!(
+        (after["status"].as_str(), after["closedBy"].as_str()),
+        (Some("rejected"), Some("tenant_admin"))
+    );
 
     // The audit trail shows the PIN change, the order and its rejection.
     visit(&s, "#/audit", "Audit trail").await;
     let text = s.wait_text("main table", &id).await;
-    assert!(text.contains("pin.set") || text.contains("pin.changed"), "{text}");
+    assert!(
+        text.contains("pin.set") || text.contains("pin.changed"),
+        "{text}"
+    );
     assert!(text.contains("port_out.requested"), "{text}");
     assert!(text.contains("status rejected"), "{text}");
     assert!(text.contains("admin dev-admin-t-100"), "{text}");
@@ -224,12 +268,13 @@ async fn lock_a_number_and_see_a_port_out_refused() {
     let button = s
         .wait_for(
             "the lock button",
-            "return [...document.querySelectorAll('main button')].find(b => b.textContent === 'Lock +12065550102') || null;",
+            "return [...document.querySelectorAll('main button')].find(b => b.getAttribute('aria-label') === 'Lock +12065550102') || null;",
             json!([]),
         )
         .await;
     s.exec("arguments[0].click();", json!([button])).await;
-    s.wait_text("[role=status]", "+12065550102 is locked.").await;
+    s.wait_text("[role=status]", "+12065550102 is locked.")
+        .await;
     let carrier = token(Subject::Carrier("carrier-a".into()));
     let (status, body) = http(
         "POST",
@@ -238,7 +283,10 @@ async fn lock_a_number_and_see_a_port_out_refused() {
         Some(json!({"accountNumber": "ACC-1001", "pin": "48151623", "phoneNumbers": ["+12065550102"], "pon": "PON-WEB-2"})),
     )
     .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("PORT_OUT_LOCKED")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("PORT_OUT_LOCKED"))
+    );
     visit(&s, "#/audit", "Audit trail").await;
     s.wait_text("main table", "protection.enabled").await;
     s.quit().await;
@@ -259,10 +307,16 @@ async fn a_transfer_pin_is_shown_exactly_once() {
     .await;
     s.click(&s.find("form button[type=submit]").await).await;
     let pin = s.text(&s.find("#tp-secret").await).await;
-    assert!(pin.len() == 10 && pin.bytes().all(|b| b.is_ascii_digit()), "{pin}");
+    assert!(
+        pin.len() == 10 && pin.bytes().all(|b| b.is_ascii_digit()),
+        "{pin}"
+    );
     visit(&s, "#/transfer-pins", "Transfer PINs").await;
     let page = s.exec("return document.body.textContent;", json!([])).await;
-    assert!(!page.as_str().unwrap().contains(&pin), "the PIN is shown only once");
+    assert!(
+        !page.as_str().unwrap().contains(&pin),
+        "the PIN is shown only once"
+    );
     visit(&s, "#/audit", "Audit trail").await;
     s.wait_text("main table", "transfer_pin.created").await;
     s.quit().await;
@@ -277,7 +331,8 @@ async fn notification_endpoint_set_and_rotated() {
     sign_in(&s, "t-100").await;
     visit(&s, "#/notifications", "Notifications").await;
     let url = s.find("#ne-url").await;
-    s.type_in(&url, "https://hooks.example.com/portguard\u{E007}").await;
+    s.type_in(&url, "https://hooks.example.com/portguard\u{E007}")
+        .await;
     s.wait_text(".once .secret", "whsec_").await;
     s.wait_text("[role=status]", "Endpoint saved.").await;
     s.quit().await;

@@ -385,3 +385,39 @@ async fn console_files_are_served_and_nothing_outside() {
         assert_eq!(send(addr, "GET", p, None, None).await.status, 404, "{p}");
     }
 }
+
+/// The console's first page loads everything in console/ (HTML, CSS, the JS
+/// modules, config.json): all of it stays under 150 KB, uncompressed.
+#[test]
+fn the_console_is_under_150_kb_and_loads_nothing_from_elsewhere() {
+    fn walk(dir: &std::path::Path, total: &mut u64, files: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, total, files);
+            } else {
+                *total += p.metadata().unwrap().len();
+                files.push(p);
+            }
+        }
+    }
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../console"));
+    let (mut total, mut files) = (0, Vec::new());
+    walk(dir, &mut total, &mut files);
+    assert!(total < 150 * 1024, "console/ is {total} bytes");
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        for bad in [
+            "src=\"http",
+            "href=\"http",
+            "from 'http",
+            "@import url(http",
+        ] {
+            assert!(
+                !text.contains(bad),
+                "{} loads from elsewhere: {bad}",
+                f.display()
+            );
+        }
+    }
+}

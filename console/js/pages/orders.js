@@ -45,7 +45,7 @@ export async function render(root) {
           h('td', {}, o.id), h('td', {}, o.status), h('td', {}, (o.phoneNumbers || []).join(', ')),
           h('td', {}, o.carrierId), h('td', {}, o.pon), h('td', {}, when(o.createdAt)));
         row.append(h('td', {}, OPEN.has(o.status)
-          ? h('button', { type: 'button', class: 'danger', onclick: () => rejectForm(o, row) }, `Reject ${o.id}`)
+          ? h('button', { type: 'button', class: 'danger', 'aria-label': `Reject order ${o.id}`, onclick: () => rejectForm(o, row) }, 'Reject')
           : (o.closedBy ? `closed by ${o.closedBy.replace('_', ' ')}` : '—')));
         return row;
       });

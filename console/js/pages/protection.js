@@ -59,8 +59,8 @@ export async function render(root) {
         const on = n.lock && n.lock.enabled && !n.lock.disableAt;
         rows.push(h('tr', {},
           h('td', {}, n.phoneNumber), h('td', {}, state(n.lock)), h('td', {}, n.portOutId || '—'),
-          h('td', {}, h('button', { type: 'button', class: 'secondary', onclick: () => lockNumber(n.phoneNumber, !on) },
-            on ? `Unlock ${n.phoneNumber}` : `Lock ${n.phoneNumber}`))));
+          h('td', {}, h('button', { type: 'button', class: 'secondary', 'aria-label': `${on ? 'Unlock' : 'Lock'} ${n.phoneNumber}`, onclick: () => lockNumber(n.phoneNumber, !on) },
+            on ? 'Unlock' : 'Lock'))));
       }
       numbers.replaceChildren(table('Your numbers', ['Number', 'Lock', 'Open port-out', 'Action'], rows),
         next ? h('div', { class: 'pager' }, h('button', { type: 'button', class: 'secondary', onclick: () => loadNumbers(false) }, 'More numbers')) : '');

@@ -42,7 +42,7 @@ export async function render(root) {
           h('td', {}, t.id), h('td', {}, t.status), h('td', {}, (t.phoneNumbers || []).join(', ')),
           h('td', {}, when(t.createdAt)), h('td', {}, when(t.expiresAt)), h('td', {}, t.portOutId || '—'),
           h('td', {}, t.status === 'active'
-            ? h('button', { type: 'button', class: 'danger', onclick: () => revoke(t.id) }, `Revoke ${t.id}`) : '—')))));
+            ? h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke transfer PIN ${t.id}`, onclick: () => revoke(t.id) }, 'Revoke') : '—')))));
     } catch (e) { list.replaceChildren(); listMsgs.error(e); }
   };
   filter.addEventListener('change', load);

@@ -37,7 +37,11 @@ impl Drop for Driver {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn which(names: &[&str]) -> Option<String> {
@@ -53,7 +57,12 @@ fn which(names: &[&str]) -> Option<String> {
     None
 }
 
-async fn call(addr: SocketAddr, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+async fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, String> {
     let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
     let (mut tx, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
@@ -64,12 +73,20 @@ async fn call(addr: SocketAddr, method: &str, path: &str, body: Option<Value>) -
         .uri(path)
         .header("host", addr.to_string())
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.map(|b| b.to_string()).unwrap_or_default())))
+        .body(Full::new(Bytes::from(
+            body.map(|b| b.to_string()).unwrap_or_default(),
+        )))
         .unwrap();
     let res = tx.send_request(req).await.map_err(|e| e.to_string())?;
     let status = res.status();
-    let bytes = res.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-    let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&bytes)))?;
+    let bytes = res
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    let v: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{e}: {}", String::from_utf8_lossy(&bytes)))?;
     if !status.is_success() {
         return Err(format!("{method} {path}: {status}: {}", v["value"]));
     }
@@ -84,7 +101,8 @@ impl Driver {
             .or_else(|| which(&["chromedriver"]))
             .expect("chromedriver (scripts/bootstrap.sh with PORTGUARD_BROWSER=1 installs it)");
         let port = free_port();
-        let profile = std::env::temp_dir().join(format!("portguard-chrome-{}-{port}", std::process::id()));
+        let profile =
+            std::env::temp_dir().join(format!("portguard-chrome-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&profile).unwrap();
         let child = Command::new(bin)
             .arg(format!("--port={port}"))
@@ -96,7 +114,10 @@ impl Driver {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         while call(addr, "GET", "/status", None).await.is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not answer on {addr}");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not answer on {addr}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Driver {
@@ -129,7 +150,9 @@ impl Driver {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": binary, "args": args}
         }}});
-        let v = call(self.addr, "POST", "/session", Some(caps)).await.expect("a browser session");
+        let v = call(self.addr, "POST", "/session", Some(caps))
+            .await
+            .expect("a browser session");
         Session {
             addr: self.addr,
             id: v["sessionId"].as_str().unwrap().to_string(),
@@ -147,34 +170,58 @@ pub struct Element(String);
 
 impl Session {
     async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
-        call(self.addr, method, &format!("/session/{}{path}", self.id), body).await
+        call(
+            self.addr,
+            method,
+            &format!("/session/{}{path}", self.id),
+            body,
+        )
+        .await
     }
 
     pub async fn goto(&self, url: &str) {
-        self.cmd("POST", "/url", Some(json!({ "url": url }))).await.unwrap();
-    }
-
-    pub async fn window(&self, width: u32, height: u32) {
-        self.cmd("POST", "/window/rect", Some(json!({"width": width, "height": height})))
+        self.cmd("POST", "/url", Some(json!({ "url": url })))
             .await
             .unwrap();
     }
 
+    pub async fn window(&self, width: u32, height: u32) {
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        )
+        .await
+        .unwrap();
+    }
+
     pub async fn exec(&self, script: &str, args: Value) -> Value {
-        self.cmd("POST", "/execute/sync", Some(json!({"script": script, "args": args})))
-            .await
-            .unwrap_or_else(|e| panic!("script failed: {e}"))
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("script failed: {e}"))
     }
 
     pub async fn exec_async(&self, script: &str, args: Value) -> Value {
-        self.cmd("POST", "/execute/async", Some(json!({"script": script, "args": args})))
-            .await
-            .unwrap_or_else(|e| panic!("script failed: {e}"))
+        self.cmd(
+            "POST",
+            "/execute/async",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("script failed: {e}"))
     }
 
     pub async fn try_find(&self, css: &str) -> Option<Element> {
         let v = self
-            .cmd("POST", "/element", Some(json!({"using": "css selector", "value": css})))
+            .cmd(
+                "POST",
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
             .await
             .ok()?;
         Some(Element(v[ELEMENT].as_str()?.to_string()))
@@ -209,7 +256,14 @@ impl Session {
     pub async fn wait_text(&self, css: &str, needle: &str) -> String {
         let script = "const e = document.querySelector(arguments[0]); \
                       return e && e.textContent.includes(arguments[1]) ? e.textContent : null;";
-        match self.wait_for(&format!("{needle:?} in {css}"), script, json!([css, needle])).await {
+        match self
+            .wait_for(
+                &format!("{needle:?} in {css}"),
+                script,
+                json!([css, needle]),
+            )
+            .await
+        {
             Value::String(s) => s,
             v => v.to_string(),
         }
@@ -229,9 +283,13 @@ impl Session {
 
     /// Types `text` into `e` (WebDriver key codes: "\u{E007}" is Enter).
     pub async fn type_in(&self, e: &Element, text: &str) {
-        self.cmd("POST", &format!("/element/{}/value", e.0), Some(json!({ "text": text })))
-            .await
-            .unwrap();
+        self.cmd(
+            "POST",
+            &format!("/element/{}/value", e.0),
+            Some(json!({ "text": text })),
+        )
+        .await
+        .unwrap();
     }
 
     pub async fn text(&self, e: &Element) -> String {
