@@ -177,7 +177,9 @@ run_browser() {
   PORTGUARD_BROWSER=1 "$ROOT/scripts/bootstrap.sh" || return 1
   seed_demo_tenants || return 1
   ensure_dev_jwt_key "$DEV_KEY"
-  with_timeout "$BUILD_TIMEOUT" cargo build -p portguard-local-api --bins --tests || return 1
+  # --workspace, as the test stage: the same features, so nothing rebuilds
+  # (building an integration test builds its package's binary too).
+  with_timeout "$BUILD_TIMEOUT" cargo test --workspace --test console_browser --no-run || return 1
   local port api
   # shellcheck disable=SC2119
   port="$(free_port)"
@@ -193,7 +195,7 @@ run_browser() {
   PORTGUARD_LOCAL_API_URL="$api" PORTGUARD_DEV_JWT_KEY_FILE="$DEV_KEY" \
     PORTGUARD_SCREENSHOTS="$RUN_DIR/screenshots" \
     with_timeout "${PORTGUARD_BROWSER_TIMEOUT:-600}" \
-    cargo test -p portguard-local-api --test console_browser -- --ignored --test-threads 1 ${filter:+"$filter"}
+    cargo test --workspace --test console_browser -- --ignored --test-threads 1 ${filter:+"$filter"}
 }
 
 if [ "${PORTGUARD_SKIP_BROWSER:-0}" = 1 ]; then

@@ -35,7 +35,7 @@ export async function render(root) {
       list.replaceChildren(table(`Audit events, newest first (page ${page + 1})`, ['Time', 'Event', 'By', 'Source IP', 'Details'],
         r.items.map((e) => h('tr', {},
           h('td', {}, when(e.time)), h('td', {}, e.type), h('td', {}, actor(e.actor)),
-          h('td', {}, e.sourceIp || '—'), h('td', {}, details(e))))));
+          h('td', {}, e.sourceIp || '—'), h('td', { class: 'wrap' }, details(e))))));
       pager.replaceChildren(
         page > 0 ? h('button', { type: 'button', class: 'secondary', onclick: () => { page -= 1; load(); } }, 'Newer events') : '',
         r.nextToken ? h('button', { type: 'button', class: 'secondary', onclick: () => { page += 1; load(); } }, 'Older events') : '');

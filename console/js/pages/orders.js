@@ -32,7 +32,7 @@ export async function render(root) {
         await load();
       } catch (e) { msgs.error(e); }
     });
-    row.after(h('tr', {}, h('td', { colspan: 7 }, form)));
+    row.after(h('tr', {}, h('td', { colspan: 7, class: 'wrap' }, form)));
     reason.focus();
   };
 
@@ -42,7 +42,7 @@ export async function render(root) {
       pages[page + 1] = r.nextToken;
       const rows = r.items.map((o) => {
         const row = h('tr', {},
-          h('td', {}, o.id), h('td', {}, o.status), h('td', {}, (o.phoneNumbers || []).join(', ')),
+          h('td', {}, o.id), h('td', {}, o.status), h('td', { class: 'wrap' }, (o.phoneNumbers || []).join(', ')),
           h('td', {}, o.carrierId), h('td', {}, o.pon), h('td', {}, when(o.createdAt)));
         row.append(h('td', {}, OPEN.has(o.status)
           ? h('button', { type: 'button', class: 'danger', 'aria-label': `Reject order ${o.id}`, onclick: () => rejectForm(o, row) }, 'Reject')

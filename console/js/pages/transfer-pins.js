@@ -39,7 +39,7 @@ export async function render(root) {
       const r = await api('GET', `/v1/transfer-pins${qs({ status: filter.value, limit: 50 })}`);
       list.replaceChildren(table('Transfer PINs', ['Id', 'Status', 'Numbers', 'Created', 'Expires', 'Order', 'Action'],
         r.items.map((t) => h('tr', {},
-          h('td', {}, t.id), h('td', {}, t.status), h('td', {}, (t.phoneNumbers || []).join(', ')),
+          h('td', {}, t.id), h('td', {}, t.status), h('td', { class: 'wrap' }, (t.phoneNumbers || []).join(', ')),
           h('td', {}, when(t.createdAt)), h('td', {}, when(t.expiresAt)), h('td', {}, t.portOutId || '—'),
           h('td', {}, t.status === 'active'
             ? h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke transfer PIN ${t.id}`, onclick: () => revoke(t.id) }, 'Revoke') : '—')))));
