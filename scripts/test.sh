@@ -11,8 +11,8 @@
 #   PORTGUARD_SKIP_E2E=1        skip the end-to-end stage
 #   PORTGUARD_SKIP_FUZZ=1       skip the fuzz smoke stage (scripts/fuzz.sh)
 #   PORTGUARD_SKIP_BROWSER=1    skip the console's browser stage
-#   PORTGUARD_BROWSER_TESTS     name filter for the browser tests (default: the
-#                               ones whose routes exist; "" runs them all)
+#   PORTGUARD_BROWSER_TESTS     name filter for the browser tests (default
+#                               console_: those whose routes exist; "" runs all)
 #   PORTGUARD_FAIL_FAST=1       stop at the first failing stage
 #   PORTGUARD_WATCH_CONCURRENCY instances per function under watch (default 8)
 #   PORTGUARD_BUILD_TIMEOUT     seconds for each cargo stage (default 3600)
@@ -190,7 +190,7 @@ run_browser() {
     --listen "127.0.0.1:$port" --watch "${PORTGUARD_WATCH_URL#http://}" \
     --key-file "$DEV_KEY" --console-dir "$ROOT/console"
   wait_for_http 30 "$api/" GET || { log "the local API did not start"; tail -n 20 "$LOCAL_API_LOG" >&2; return 1; }
-  local filter=${PORTGUARD_BROWSER_TESTS-pin_orders_and_audit_trail_in_the_console}
+  local filter=${PORTGUARD_BROWSER_TESTS-console_}
   log "console at $api; screenshots in $RUN_DIR/screenshots (log $LOCAL_API_LOG)"
   PORTGUARD_LOCAL_API_URL="$api" PORTGUARD_DEV_JWT_KEY_FILE="$DEV_KEY" \
     PORTGUARD_SCREENSHOTS="$RUN_DIR/screenshots" \

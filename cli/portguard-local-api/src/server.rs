@@ -293,7 +293,7 @@ async fn static_file(dir: &Path, path: &str, head: bool) -> Reply {
             ("x-content-type-options".into(), "nosniff".into()),
             (
                 "content-security-policy".into(),
-                "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'".into(),
+                "default-src 'self'; connect-src 'self' https: http://127.0.0.1:* http://localhost:*; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'".into(),
             ),
         ],
         body: if head { Vec::new() } else { bytes },

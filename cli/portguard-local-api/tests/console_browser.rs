@@ -4,7 +4,7 @@
 //! +12065550100..102) provisioned. Run by `make test`'s browser stage:
 //!
 //!   PORTGUARD_LOCAL_API_URL=http://127.0.0.1:PORT PORTGUARD_DEV_JWT_KEY_FILE=... \
-//!   cargo test -p portguard-local-api --test console_browser -- --ignored --test-threads 1
+//!   cargo test -p portguard-local-api --test console_browser -- --ignored --test-threads 1 console_
 //!
 //! Each page gets an axe-core check (no serious or critical violation) and a
 //! screenshot in PORTGUARD_SCREENSHOTS (default .local/run/screenshots).
@@ -142,7 +142,7 @@ async fn sign_in(s: &Session, tenant: &str) {
 /// The seed's PIN panel, port orders and the audit trail (routes on this branch).
 #[tokio::test]
 #[ignore = "needs the local stack: make test's browser stage"]
-async fn pin_orders_and_audit_trail_in_the_console() {
+async fn console_pin_orders_and_audit_trail() {
     let driver = Driver::start().await;
     let s = driver.session().await;
     let admin = token(Subject::Tenant("t-100".into()));
@@ -336,4 +336,202 @@ async fn notification_endpoint_set_and_rotated() {
     s.wait_text(".once .secret", "whsec_").await;
     s.wait_text("[role=status]", "Endpoint saved.").await;
     s.quit().await;
+}
+
+/// A stand-in OpenID provider: discovery, an authorization endpoint that
+/// approves at once (remembering the PKCE challenge), and a token endpoint
+/// that checks the verifier against it before minting a token the local API
+/// accepts. Answers with CORS headers, as a real provider does for SPAs.
+async fn stub_issuer(key: Vec<u8>) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use base64::Engine;
+    use std::sync::{Arc, Mutex};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let challenge: Arc<Mutex<Option<(String, String)>>> = Arc::default();
+    let (b, log) = (base.clone(), seen.clone());
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (base, log, challenge, key) =
+                (b.clone(), log.clone(), challenge.clone(), key.clone());
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let (base, log, challenge, key) =
+                        (base.clone(), log.clone(), challenge.clone(), key.clone());
+                    async move {
+                        let path = req.uri().path().to_string();
+                        let query = req.uri().query().unwrap_or("").to_string();
+                        let form = |s: &str| -> std::collections::HashMap<String, String> {
+                            s.split('&')
+                                .filter_map(|p| p.split_once('='))
+                                .map(|(k, v)| {
+                                    (
+                                        k.to_string(),
+                                        portguard_local_api::event::decode_component(
+                                            &v.replace('+', " "),
+                                        ),
+                                    )
+                                })
+                                .collect()
+                        };
+                        log.lock().unwrap().push(path.clone());
+                        let res =
+                            hyper::Response::builder().header("access-control-allow-origin", "*");
+                        let res = match path.as_str() {
+                            "/.well-known/openid-configuration" => res
+                                .header("content-type", "application/json")
+                                .body(Full::new(Bytes::from(
+                                    json!({"issuer": base, "authorization_endpoint": format!("{base}/authorize"),
+                                           "token_endpoint": format!("{base}/token")})
+                                    .to_string(),
+                                ))),
+                            "/authorize" => {
+                                let q = form(&query);
+                                assert_eq!(q["response_type"], "code");
+                                assert_eq!(q["client_id"], "console-test");
+                                assert_eq!(q["code_challenge_method"], "S256");
+                                assert!(q["scope"].contains("portguard/admin"));
+                                *challenge.lock().unwrap() = Some((q["code_challenge"].clone(), q["redirect_uri"].clone()));
+                                let to = format!("{}?code=code-1&state={}", q["redirect_uri"], q["state"]);
+                                res.status(302).header("location", to).body(Full::new(Bytes::new()))
+                            }
+                            "/token" => {
+                                let body = req.into_body().collect().await.unwrap().to_bytes();
+                                let f = form(&String::from_utf8_lossy(&body));
+                                let (want, redirect) = challenge.lock().unwrap().clone().expect("authorize first");
+                                let digest = <sha2::Sha256 as sha2::Digest>::digest(f["code_verifier"].as_bytes());
+                                let got = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
+                                let ok = got == want
+                                    && f["grant_type"] == "authorization_code"
+                                    && f["code"] == "code-1"
+                                    && f["client_id"] == "console-test"
+                                    && f["redirect_uri"] == redirect;
+                                if ok {
+                                    let a = Authorizer::new(key, portguard_local_api::auth::DEV_ISSUER, vec![]);
+                                    let t = a.sign(&dev_claims(&Subject::Tenant("t-100".into()), now())).unwrap();
+                                    res.header("content-type", "application/json").body(Full::new(Bytes::from(
+                                        json!({"access_token": t, "token_type": "Bearer", "expires_in": 3600}).to_string(),
+                                    )))
+                                } else {
+                                    res.status(400).body(Full::new(Bytes::from(r#"{"error":"invalid_grant"}"#)))
+                                }
+                            }
+                            _ => res.status(404).body(Full::new(Bytes::new())),
+                        };
+                        Ok::<_, std::convert::Infallible>(res.unwrap())
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    (base, seen)
+}
+
+/// The AWS sign-in: authorization code with PKCE (S256) against the issuer
+/// of config.json, then the API called with the access token. Needs only
+/// Chromium: the console is served by an in-process local API whose
+/// "functions" echo their event.
+#[tokio::test]
+#[ignore = "needs chromium: make test's browser stage"]
+async fn console_oidc_sign_in_with_pkce() {
+    let key = b"oidc-test-key-0123456789abcdef0123456789".to_vec();
+    let (issuer, seen) = stub_issuer(key.clone()).await;
+    // The console with a deployed config.json.
+    let dir = std::env::temp_dir().join(format!("portguard-console-oidc-{}", std::process::id()));
+    copy_dir(&root().join("console"), &dir);
+    std::fs::write(
+        dir.join("config.json"),
+        json!({"mode": "oidc", "issuer": issuer, "clientId": "console-test", "apiUrl": ""})
+            .to_string(),
+    )
+    .unwrap();
+    let watch = echo_functions().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(portguard_local_api::server::serve(
+        listener,
+        portguard_local_api::server::Config {
+            routes: portguard_local_api::routes::routes(),
+            authorizer: Authorizer::new(
+                key,
+                portguard_local_api::auth::DEV_ISSUER,
+                vec![portguard_local_api::auth::DEV_AUDIENCE.into()],
+            ),
+            watch,
+            timeout: std::time::Duration::from_secs(10),
+            console_dir: Some(dir.clone()),
+            dev_sign_in: false,
+        },
+    ));
+
+    let driver = Driver::start().await;
+    let s = driver.session().await;
+    s.goto(&format!("{api}/")).await;
+    s.wait_text("main h1", "Sign in").await;
+    assert!(
+        s.try_find("#tenant").await.is_none(),
+        "no development sign-in in oidc mode"
+    );
+    axe(&s, "sign-in (oidc)").await;
+    s.click(&s.find("main button").await).await;
+    // Back from the issuer: the code is traded, the URL cleaned, the PIN page loads.
+    s.wait_text("#who", "t-100").await;
+    s.wait_text("main h1", "Port out PIN").await;
+    let url = s.exec("return location.href;", json!([])).await;
+    assert!(!url.as_str().unwrap().contains("code="), "{url}");
+    let paths = seen.lock().unwrap().clone();
+    assert!(
+        paths.contains(&"/authorize".to_string()) && paths.contains(&"/token".to_string()),
+        "{paths:?}"
+    );
+    s.quit().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let target = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &target);
+        } else {
+            std::fs::copy(&p, &target).unwrap();
+        }
+    }
+}
+
+/// Functions that answer every invocation with 200 and their event.
+async fn echo_functions() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(
+                    |req: Request<hyper::body::Incoming>| async move {
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        let event: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                        let tenant = event["requestContext"]["authorizer"]["jwt"]["claims"]
+                            ["tenant_id"]
+                            .clone();
+                        let out = json!({"statusCode": 200, "headers": {"content-type": "application/json"},
+                        "body": json!({"tenantId": tenant, "pinSet": false, "updatedAt": null, "locked": false, "lockedUntil": null}).to_string()});
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                            Bytes::from(out.to_string()),
+                        )))
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
 }
