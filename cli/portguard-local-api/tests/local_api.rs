@@ -421,3 +421,20 @@ fn the_console_is_under_150_kb_and_loads_nothing_from_elsewhere() {
         }
     }
 }
+
+#[test]
+fn help_says_development_only_and_loopback_is_enforced() {
+    let bin = env!("CARGO_BIN_EXE_portguard-local-api");
+    let out = std::process::Command::new(bin)
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.contains("DEVELOPMENT TOOL, never deployed"), "{help}");
+    let out = std::process::Command::new(bin)
+        .args(["--listen", "0.0.0.0:0", "--key-file", "/nonexistent"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback only"));
+}
