@@ -227,9 +227,9 @@ impl Session {
         Some(Element(v[ELEMENT].as_str()?.to_string()))
     }
 
-    /// The first element matching `css`, waiting up to 10 s for it.
+    /// The first element matching `css`, waiting up to 20 s for it.
     pub async fn find(&self, css: &str) -> Element {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(e) = self.try_find(css).await {
                 return e;
@@ -239,9 +239,9 @@ impl Session {
         }
     }
 
-    /// Waits up to 10 s until `script` (a function body) returns a truthy value; returns it.
+    /// Waits up to 20 s until `script` (a function body) returns a truthy value; returns it.
     pub async fn wait_for(&self, what: &str, script: &str, args: Value) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let v = self.exec(script, args.clone()).await;
             if !(v.is_null() || v == json!(false) || v == json!("")) {
