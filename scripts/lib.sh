@@ -180,3 +180,26 @@ stop_child() {
     CHILD_PID=
   fi
 }
+
+# ensure_dev_jwt_key PATH: the development signing key of portguard-local-api
+# (HS256, 32 random bytes as hex), created when missing. Trusted only by the
+# local API on loopback.
+ensure_dev_jwt_key() {
+  local key=$1
+  if [ ! -s "$key" ]; then
+    mkdir -p "$(dirname "$key")"
+    (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$key.tmp" && mv "$key.tmp" "$key")
+  fi
+}
+
+# seed_demo_tenants: the demo tenants of `make dev` in $TABLE_NAME (the
+# console's development sign-in offers them). Idempotent.
+#   t-100  ACC-1001  US  "Demo Tenant"        +12065550100..102
+#   t-200  ACC-2001  GB  "Demo Tenant (GB)"   +12065550200  (not eligible for a PIN)
+seed_demo_tenants() {
+  local admin=(cargo run -q -p portguard-admin --)
+  "${admin[@]}" tenant put --tenant-id t-100 --account-number ACC-1001 --country US --name "Demo Tenant" >/dev/null &&
+    "${admin[@]}" numbers add --tenant-id t-100 +12065550100 +12065550101 +12065550102 >/dev/null &&
+    "${admin[@]}" tenant put --tenant-id t-200 --account-number ACC-2001 --country GB --name "Demo Tenant (GB)" >/dev/null &&
+    "${admin[@]}" numbers add --tenant-id t-200 +12065550200 >/dev/null
+}

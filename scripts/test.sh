@@ -10,6 +10,9 @@
 # Environment knobs (all optional):
 #   PORTGUARD_SKIP_E2E=1        skip the end-to-end stage
 #   PORTGUARD_SKIP_FUZZ=1       skip the fuzz smoke stage (scripts/fuzz.sh)
+#   PORTGUARD_SKIP_BROWSER=1    skip the console's browser stage
+#   PORTGUARD_BROWSER_TESTS     name filter for the browser tests (default
+#                               console_: those whose routes exist; "" runs all)
 #   PORTGUARD_FAIL_FAST=1       stop at the first failing stage
 #   PORTGUARD_WATCH_CONCURRENCY instances per function under watch (default 8)
 #   PORTGUARD_BUILD_TIMEOUT     seconds for each cargo stage (default 3600)
@@ -25,6 +28,9 @@ E2E_TIMEOUT=${PORTGUARD_E2E_TIMEOUT:-1200}
 CONCURRENCY=${PORTGUARD_WATCH_CONCURRENCY:-8}
 DDB_NAME="test-$$"
 WATCH_PIDFILE="$RUN_DIR/watch-test-$$.pid"
+LOCAL_API_PIDFILE="$RUN_DIR/local-api-test-$$.pid"
+LOCAL_API_LOG="$RUN_DIR/local-api-test-$$.log"
+DEV_KEY="$RUN_DIR/dev-jwt-test-$$.key"
 export PORTGUARD_WATCH_LOG="$RUN_DIR/watch-test-$$.log"
 
 declare -a SUMMARY=()
@@ -35,11 +41,13 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   set +e
+  stop_tree "$LOCAL_API_PIDFILE" 5
   stop_tree "$WATCH_PIDFILE" 10
+  rm -f "$DEV_KEY"
   "$ROOT/scripts/dynamodb-local.sh" stop "$DDB_NAME" >/dev/null 2>&1
   # Keep the logs only when something failed.
   if ((rc == 0 && FAILED == 0)); then
-    rm -f "$PORTGUARD_WATCH_LOG" "$RUN_DIR/dynamodb-$DDB_NAME.log"
+    rm -f "$PORTGUARD_WATCH_LOG" "$LOCAL_API_LOG" "$RUN_DIR/dynamodb-$DDB_NAME.log"
   fi
   if ((rc == 130 || rc == 143)); then SUMMARY+=("interrupted (exit $rc)"); fi
   if ((${#SUMMARY[@]} > 0)); then
@@ -156,6 +164,42 @@ elif printf '%s\n' "${SUMMARY[@]}" | grep -Eq '^FAILED +(clippy|test) '; then
   skip "e2e" "the build or the tests failed"
 else
   stage "e2e" run_e2e
+fi
+
+# ── browser: the console in headless Chromium, through the local API ─────
+# Reuses the e2e stage's table and `cargo lambda watch`; adds the demo tenants
+# and portguard-local-api (a fresh signing key per run) in front of watch.
+run_browser() {
+  PORTGUARD_BROWSER=1 "$ROOT/scripts/bootstrap.sh" || return 1
+  seed_demo_tenants || return 1
+  ensure_dev_jwt_key "$DEV_KEY"
+  # --workspace, as the test stage: the same features, so nothing rebuilds
+  # (building an integration test builds its package's binary too).
+  with_timeout "$BUILD_TIMEOUT" cargo test --workspace --test console_browser --no-run || return 1
+  local port api
+  # shellcheck disable=SC2119
+  port="$(free_port)"
+  api="http://127.0.0.1:$port"
+  : >"$LOCAL_API_LOG"
+  spawn_detached "$LOCAL_API_PIDFILE" "$LOCAL_API_LOG" "$ROOT" \
+    "${CARGO_TARGET_DIR:-$ROOT/target}/debug/portguard-local-api" \
+    --listen "127.0.0.1:$port" --watch "${PORTGUARD_WATCH_URL#http://}" \
+    --key-file "$DEV_KEY" --console-dir "$ROOT/console"
+  wait_for_http 30 "$api/" GET || { log "the local API did not start"; tail -n 20 "$LOCAL_API_LOG" >&2; return 1; }
+  local filter=${PORTGUARD_BROWSER_TESTS-console_}
+  log "console at $api; screenshots in $RUN_DIR/screenshots (log $LOCAL_API_LOG)"
+  PORTGUARD_LOCAL_API_URL="$api" PORTGUARD_DEV_JWT_KEY_FILE="$DEV_KEY" \
+    PORTGUARD_SCREENSHOTS="$RUN_DIR/screenshots" \
+    with_timeout "${PORTGUARD_BROWSER_TIMEOUT:-600}" \
+    cargo test --workspace --test console_browser -- --ignored --test-threads 1 ${filter:+"$filter"}
+}
+
+if [ "${PORTGUARD_SKIP_BROWSER:-0}" = 1 ]; then
+  skip "browser" "PORTGUARD_SKIP_BROWSER=1"
+elif ! printf '%s\n' "${SUMMARY[@]}" | grep -Eq '^ok +e2e '; then
+  skip "browser" "it runs against the e2e stage's stack, which did not pass"
+else
+  stage "browser" run_browser
 fi
 
 # ── fuzz smoke: each cargo-fuzz target briefly (scripts/fuzz.sh) ──────────

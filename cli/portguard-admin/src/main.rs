@@ -43,6 +43,20 @@ enum Command {
     /// Phone numbers on a tenant's account.
     #[command(subcommand)]
     Numbers(NumbersCommand),
+    /// Development only: print a bearer token for portguard-local-api (`make dev`), signed
+    /// with the local development key. Worthless against a deployed API.
+    #[command(group(clap::ArgGroup::new("who").required(true).args(["tenant_id", "carrier_id"])))]
+    DevToken {
+        /// A tenant admin's token (claim tenant_id, scope portguard/admin).
+        #[arg(long)]
+        tenant_id: Option<String>,
+        /// A gaining carrier's token (claim carrier_id, scope portguard/carrier).
+        #[arg(long)]
+        carrier_id: Option<String>,
+        /// The development signing key that `make dev` creates.
+        #[arg(long, default_value = portguard_local_api::auth::DEV_KEY_FILE, env = "PORTGUARD_DEV_JWT_KEY_FILE")]
+        key_file: std::path::PathBuf,
+    },
     /// Gaining carriers: their notification endpoints.
     #[command(subcommand)]
     Carrier(CarrierCommand),
@@ -122,6 +136,14 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    if let Command::DevToken {
+        tenant_id,
+        carrier_id,
+        key_file,
+    } = &cli.command
+    {
+        return dev_token(tenant_id.as_deref(), carrier_id.as_deref(), key_file);
+    }
     let table = cli
         .table
         .filter(|t| !t.is_empty())
@@ -242,6 +264,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Carrier(command) => carrier(&store, command, &now).await?,
+        Command::DevToken { .. } => unreachable!("handled before the table is needed"),
         Command::Numbers(NumbersCommand::List { tenant_id }) => {
             let now = clock::now();
             for n in store.list_numbers(&tenant_id).await.map_err(fail)? {
@@ -328,4 +351,28 @@ async fn carrier(store: &Store, command: CarrierCommand, now: &str) -> Result<()
             Ok(())
         }
     }
+}
+
+/// Prints a development token for portguard-local-api (no table involved).
+fn dev_token(
+    tenant_id: Option<&str>,
+    carrier_id: Option<&str>,
+    key_file: &std::path::Path,
+) -> Result<(), String> {
+    use portguard_local_api::auth::{self, Authorizer, Subject};
+    let subject = match (tenant_id, carrier_id) {
+        (Some(t), None) => Subject::Tenant(t.to_string()),
+        (None, Some(c)) => Subject::Carrier(c.to_string()),
+        _ => return Err("give exactly one of --tenant-id and --carrier-id".into()),
+    };
+    let (Subject::Tenant(id) | Subject::Carrier(id)) = &subject;
+    if !auth::valid_subject_id(id) {
+        return Err("an id is 1 to 64 of A-Z a-z 0-9 - _ .".into());
+    }
+    let authorizer = Authorizer::dev_from_file(key_file)?;
+    println!(
+        "{}",
+        authorizer.sign(&auth::dev_claims(&subject, auth::now()))?
+    );
+    Ok(())
 }

@@ -1,0 +1,66 @@
+// Port orders: SPEC 4.2 (list, filter by status) and 13 (reject).
+import { h, messages, table, uid, when } from '../dom.js';
+import { api, qs } from '../api.js';
+
+export const title = 'Port orders';
+const STATUSES = ['', 'pending', 'foc_confirmed', 'completed', 'cancelled', 'rejected', 'expired'];
+const OPEN = new Set(['pending', 'foc_confirmed']);
+
+export async function render(root) {
+  const msgs = messages();
+  const list = h('div', {});
+  const filter = h('select', { id: 'po-status', name: 'status' },
+    STATUSES.map((s) => h('option', { value: s }, s || 'All')));
+  const pages = [null];
+  let page = 0;
+  const pager = h('div', { class: 'pager' });
+
+  const rejectForm = (o, row) => {
+    const id = uid('po-reason');
+    const reason = h('textarea', { id, rows: 2, maxlength: 500 });
+    const form = h('form', { class: 'card' },
+      h('div', { class: 'field' }, h('label', { for: id }, `Why reject ${o.id}? (optional, up to 500 characters)`), reason),
+      h('div', { class: 'pager' },
+        h('button', { type: 'submit', class: 'danger' }, 'Confirm rejection'),
+        h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Keep the order')));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        const body = reason.value.trim() ? { reason: reason.value.trim() } : {};
+        const r = await api('POST', `/v1/port-outs/${encodeURIComponent(o.id)}/reject`, body);
+        msgs.ok(`Order ${r.id} is ${r.status}.`);
+        await load();
+      } catch (e) { msgs.error(e); }
+    });
+    row.after(h('tr', {}, h('td', { colspan: 7, class: 'wrap' }, form)));
+    reason.focus();
+  };
+
+  const load = async () => {
+    try {
+      const r = await api('GET', `/v1/port-outs${qs({ status: filter.value, limit: 20, nextToken: pages[page] })}`);
+      pages[page + 1] = r.nextToken;
+      const rows = r.items.map((o) => {
+        const row = h('tr', {},
+          h('td', {}, o.id), h('td', {}, o.status), h('td', { class: 'wrap' }, (o.phoneNumbers || []).join(', ')),
+          h('td', {}, o.carrierId), h('td', {}, o.pon), h('td', {}, when(o.createdAt)));
+        row.append(h('td', {}, OPEN.has(o.status)
+          ? h('button', { type: 'button', class: 'danger', 'aria-label': `Reject order ${o.id}`, onclick: () => rejectForm(o, row) }, 'Reject')
+          : (o.closedBy ? `closed by ${o.closedBy.replace('_', ' ')}` : '—')));
+        return row;
+      });
+      list.replaceChildren(table('Port orders, newest first', ['Order', 'Status', 'Numbers', 'Carrier', 'PON', 'Created', 'Action'], rows));
+      pager.replaceChildren(
+        page > 0 ? h('button', { type: 'button', class: 'secondary', onclick: () => { page -= 1; load(); } }, 'Newer orders') : '',
+        r.nextToken ? h('button', { type: 'button', class: 'secondary', onclick: () => { page += 1; load(); } }, 'Older orders') : '');
+    } catch (e) { list.replaceChildren(); msgs.error(e); }
+  };
+  filter.addEventListener('change', () => { pages.length = 1; page = 0; load(); });
+  root.append(h('h1', {}, title),
+    h('section', { class: 'card', 'aria-labelledby': 'po-h' },
+      h('h2', { id: 'po-h' }, 'Port-out requests for your numbers'),
+      h('p', { class: 'muted' }, 'Reject any port-out you did not ask for: its numbers stay with you and the carrier is told.'),
+      h('div', { class: 'field' }, h('label', { for: 'po-status' }, 'Status'), filter),
+      msgs.alert, msgs.status, list, pager));
+  await load();
+}

@@ -1,0 +1,65 @@
+// "Set or change your port out PIN": SPEC section 3.
+import { h, messages, when } from '../dom.js';
+import { api } from '../api.js';
+
+export const title = 'Port out PIN';
+
+function statusOf(s) {
+  let lock = 'Not locked';
+  if (s.locked) lock = s.lockedUntil ? `Locked after failed attempts until ${when(s.lockedUntil)}` : 'Locked until a new PIN is set';
+  return h('dl', { class: 'kv', id: 'pin-status' },
+    h('dt', {}, 'PIN'), h('dd', {}, s.pinSet ? 'Set' : 'Not set'),
+    h('dt', {}, 'Last changed'), h('dd', {}, when(s.updatedAt)),
+    h('dt', {}, 'Lock'), h('dd', {}, lock));
+}
+
+export async function render(root) {
+  const msgs = messages();
+  msgs.alert.id = 'pin-error';
+  const status = h('div', {}, h('p', {}, 'Loading…'));
+  const load = async () => {
+    try { status.replaceChildren(statusOf(await api('GET', '/v1/pin'))); } catch (e) { status.replaceChildren(); msgs.error(e); }
+  };
+  const input = h('input', {
+    id: 'pin', name: 'pin', type: 'password', inputmode: 'numeric', autocomplete: 'new-password',
+    'aria-describedby': 'pin-rules pin-error', maxlength: 64, spellcheck: 'false',
+  });
+  const show = h('input', { type: 'checkbox', id: 'pin-show' });
+  show.addEventListener('change', () => { input.type = show.checked ? 'text' : 'password'; });
+  const save = h('button', { type: 'submit', id: 'pin-save' }, 'Save');
+  const form = h('form', { class: 'card', 'aria-labelledby': 'pin-form-title' },
+    h('h2', { id: 'pin-form-title' }, 'Set or change your port out PIN'),
+    h('div', { class: 'row' },
+      h('div', {},
+        h('div', { class: 'field' }, h('label', { for: 'pin' }, 'New PIN'), input),
+        h('label', { class: 'check', for: 'pin-show' }, show, 'Show the PIN while typing'),
+        h('p', {}, save)),
+      h('div', {},
+        h('p', { id: 'pin-rules-title' }, h('strong', {}, 'The PIN must be')),
+        h('ul', { class: 'rules', id: 'pin-rules', 'aria-labelledby': 'pin-rules-title' },
+          h('li', {}, '6 to 10 digits (0–9 only, no spaces or signs)'),
+          h('li', {}, 'not one digit repeated (000000)'),
+          h('li', {}, 'not a sequence up or down (123456, 987654)'),
+          h('li', {}, 'not a short block repeated (121212, 123123)'),
+          h('li', {}, 'not part of your account number or phone numbers')),
+        h('p', { class: 'muted' }, 'Gaining carriers must quote this PIN to move your numbers. It cannot be removed once set; portguard never shows it again.'))),
+    msgs.alert, msgs.status);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    save.disabled = true;
+    try {
+      const s = await api('PUT', '/v1/pin', { pin: input.value });
+      input.value = '';
+      status.replaceChildren(statusOf(s));
+      msgs.ok('Your port out PIN is saved.');
+    } catch (e) {
+      msgs.error(e);
+      input.setAttribute('aria-invalid', 'true');
+      input.focus();
+    } finally { save.disabled = false; }
+  });
+  input.addEventListener('input', () => input.removeAttribute('aria-invalid'));
+  root.append(h('h1', {}, title), h('section', { class: 'card', 'aria-labelledby': 'pin-status-title' },
+    h('h2', { id: 'pin-status-title' }, 'Status'), status), form);
+  await load();
+}
