@@ -9,6 +9,7 @@ use crate::handler::{COLLECTION, SERVICE};
 use crate::App;
 use lambda_http::{Body, Request};
 use portguard_api::{metrics, ApiError, Response};
+use portguard_rules::admission::{admit, Admission, Facts};
 use portguard_rules::{transfer_pin, LockState, LockStatus};
 use portguard_secrets::StoredPin;
 use portguard_store::idempotency::{Claim, StoredResponse};
@@ -152,46 +153,33 @@ impl App {
                 ));
             };
             let tenant = &view.tenant;
-            // 7: the tenant's country.
-            if !tenant.is_us() {
-                return self
-                    .reject(
-                        attempt,
-                        tenant,
-                        ApiError::new(
-                            422,
-                            "TENANT_NOT_ELIGIBLE",
-                            "port-out PINs are only used for organisations in the United States",
-                        ),
-                    )
-                    .await;
-            }
             let now = clock::now();
-            // 8: a PIN to compare with: the tenant's, or a live transfer PIN
-            // (whatever numbers it names: check 10 looks at those).
-            let live_transfer_pin = tenant.transfer_pins.iter().any(|e| e.is_live(now));
-            if tenant.pin.is_none() && !live_transfer_pin {
-                return self
-                    .reject(
-                        attempt,
-                        tenant,
-                        ApiError::new(
-                            422,
-                            "PIN_NOT_SET",
-                            "the account holder has not set a port-out PIN, so no port-out can be accepted",
-                        ),
-                    )
-                    .await;
-            }
-            // 8a: a port-out lock, of the tenant or of a requested number on
-            // its account. Before the PIN is looked at, and counted nowhere:
-            // the right and a wrong PIN answer the same.
-            if let Some(numbers) = view.locked(&attempt.numbers, now) {
-                metrics::count(SERVICE, "PortOutLocked");
-                return self
-                    .reject(
-                        attempt,
-                        tenant,
+            // 7, 8, 8a and 9, in order, before the PIN is looked at: a lock
+            // (8a) answers the same whatever PIN came, and counts nowhere.
+            let facts = Facts {
+                eligible: tenant.is_us(),
+                // The tenant's PIN, or a live transfer PIN (whatever numbers
+                // it names: check 10 looks at those).
+                has_pin: tenant.pin.is_some()
+                    || tenant.transfer_pins.iter().any(|e| e.is_live(now)),
+                locked_numbers: view.locked(&attempt.numbers, now),
+                pin_lock: tenant.lock.status(now),
+            };
+            let refusal = match admit(facts) {
+                Admission::Proceed => None,
+                Admission::NotEligible => Some(ApiError::new(
+                    422,
+                    "TENANT_NOT_ELIGIBLE",
+                    "port-out PINs are only used for organisations in the United States",
+                )),
+                Admission::PinNotSet => Some(ApiError::new(
+                    422,
+                    "PIN_NOT_SET",
+                    "the account holder has not set a port-out PIN, so no port-out can be accepted",
+                )),
+                Admission::PortOutLocked(numbers) => {
+                    metrics::count(SERVICE, "PortOutLocked");
+                    Some(
                         ApiError::new(
                             422,
                             "PORT_OUT_LOCKED",
@@ -199,12 +187,13 @@ impl App {
                         )
                         .details(json!({ "numbers": numbers })),
                     )
-                    .await;
-            }
-            // 9: the lock.
-            let status = tenant.lock.status(now);
-            if status.is_locked() {
-                return self.reject_locked(attempt, tenant, &tenant.lock, now).await;
+                }
+                Admission::PinLocked(_) => {
+                    return self.reject_locked(attempt, tenant, &tenant.lock, now).await
+                }
+            };
+            if let Some(error) = refusal {
+                return self.reject(attempt, tenant, error).await;
             }
             // 10: the tenant's PIN (not while transferPinRequired is in
             // force) or a live transfer PIN naming every requested number,

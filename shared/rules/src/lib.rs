@@ -2,6 +2,7 @@
 //! transitions are allowed, when an open order has gone stale. Values in,
 //! decisions out; the store applies them with conditional writes.
 
+pub mod admission;
 pub mod expiry;
 pub mod foc;
 pub mod lifecycle;

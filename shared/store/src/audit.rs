@@ -311,16 +311,6 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        let items = out
-            .items()
-            .iter()
-            .map(AuditEvent::from_item)
-            .collect::<Result<_, _>>()?;
-        let next = out.last_evaluated_key().and_then(PageKey::from_item);
-        Ok(Page {
-            items,
-            next,
-            read_units: 0.0,
-        })
+        Page::from_query(&out, AuditEvent::from_item)
     }
 }

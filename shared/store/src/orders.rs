@@ -261,19 +261,7 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        let items = out
-            .items()
-            .iter()
-            .map(Order::from_item)
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next: out.last_evaluated_key().and_then(PageKey::from_item),
-            read_units: out
-                .consumed_capacity()
-                .and_then(|c| c.capacity_units())
-                .unwrap_or(0.0),
-        })
+        Page::from_query(&out, Order::from_item)
     }
 
     /// Moves `order` (as read) to `to`, and its numbers where `to` sends

@@ -33,3 +33,21 @@ pub struct Page<T> {
     /// Read capacity the query consumed, where it was asked for.
     pub read_units: f64,
 }
+
+impl<T> Page<T> {
+    /// One Query's answer as a page of `T`: its items parsed, the key to
+    /// continue from, and the read capacity it reports (if it was asked).
+    pub(crate) fn from_query(
+        out: &aws_sdk_dynamodb::operation::query::QueryOutput,
+        parse: fn(&Item) -> Result<T, crate::StoreError>,
+    ) -> Result<Page<T>, crate::StoreError> {
+        Ok(Page {
+            items: out.items().iter().map(parse).collect::<Result<_, _>>()?,
+            next: out.last_evaluated_key().and_then(PageKey::from_item),
+            read_units: out
+                .consumed_capacity()
+                .and_then(|c| c.capacity_units())
+                .unwrap_or(0.0),
+        })
+    }
+}

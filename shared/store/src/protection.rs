@@ -344,15 +344,6 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
-        let items = out
-            .items()
-            .iter()
-            .map(NumberRecord::from_item)
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next: out.last_evaluated_key().and_then(PageKey::from_item),
-            read_units: 0.0,
-        })
+        Page::from_query(&out, NumberRecord::from_item)
     }
 }
