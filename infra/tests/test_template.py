@@ -828,3 +828,14 @@ def test_openapi_is_valid_3_1(openapi):
     assert openapi["openapi"].startswith("3.1")
     validator = pytest.importorskip("openapi_spec_validator")
     validator.validate(openapi)
+
+
+def test_default_members_are_every_member_but_bench():
+    """`cargo lambda watch` (make dev, the e2e stage) runs the functions with
+    a bare `cargo run --bin NAME`, which only sees the default members: a
+    function missing there never starts locally."""
+    import tomllib
+
+    workspace = tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]
+    assert set(workspace["default-members"]) == set(workspace["members"]) - {"bench"}
+
