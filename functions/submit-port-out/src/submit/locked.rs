@@ -28,7 +28,8 @@ impl App {
         };
         let event = self
             .audit(attempt, tenant, AuditType::PortOutRejected, clock::now())
-            .code(error.code);
+            .code(error.code)
+            .phone_numbers(&attempt.numbers);
         let recorded = match self
             .store
             .record_first_locked_attempt(&event, &id, attempt.carrier, now)
