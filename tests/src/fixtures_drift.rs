@@ -55,8 +55,11 @@ fn webhook_secrets_are_the_per_carrier_secrets_derived_as_documented() {
 }
 
 #[test]
-fn dev_sh_provisions_the_fixture_tenant_and_numbers() {
-    let dev = read("scripts/dev.sh");
+fn make_dev_provisions_the_fixture_tenant_and_numbers() {
+    // dev.sh provisions through lib.sh's seed_demo_tenants (the local API's
+    // dev sign-in offers the same tenants).
+    let dev = read("scripts/dev.sh") + &read("scripts/lib.sh");
+    assert!(dev.contains("seed_demo_tenants"));
     assert!(dev.contains(&format!(
         "tenant put --tenant-id {TENANT} --account-number {ACCOUNT} --country US"
     )));
