@@ -169,22 +169,14 @@ impl Store {
             .value(":read", n(i64::from(delivery.attempts)))
             .value(":pending", s(DeliveryStatus::Pending.as_str()))
             .name("status");
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(delivery.key()))
-            .update_expression(update.expression())
-            .condition_expression("#attempts = :read AND #status = :pending")
-            .set_expression_attribute_names(Some(update.names))
-            .set_expression_attribute_values(Some(update.values))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(Some(claimed)),
-            Err(e) if is_condition_failure(&e) => Ok(None),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        let applied = self
+            .update_if(
+                delivery.key(),
+                update,
+                "#attempts = :read AND #status = :pending",
+            )
+            .await?;
+        Ok(applied.then_some(claimed))
     }
 
     /// Records how the attempt this caller claimed ended. A delivered or
@@ -213,23 +205,11 @@ impl Store {
                 .remove("DUEPK")
                 .remove("DUESK"),
         };
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(delivery.key()))
-            .update_expression(update.expression())
-            .condition_expression("#attempts = :claimed")
-            .set_expression_attribute_names(Some(update.names))
-            .set_expression_attribute_values(Some(update.values))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            // Taken over meanwhile (our lease ran out): the other run reports.
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        // Not applied: taken over meanwhile (our lease ran out), and the
+        // other run reports.
+        self.update_if(delivery.key(), update, "#attempts = :claimed")
+            .await?;
+        Ok(())
     }
 
     /// Forgets a pending delivery whose endpoint is gone: nothing piles up.

@@ -112,6 +112,37 @@ impl Store {
         Ok(out.item)
     }
 
+    /// One UpdateItem applied only when `condition` holds: `true` applied,
+    /// `false` the condition failed (nothing written).
+    pub(crate) async fn update_if(
+        &self,
+        key: attr::Item,
+        update: attr::Update,
+        condition: &str,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update.expression())
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(update.names))
+            .set_expression_attribute_values(Some(update.values))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
     /// [`Store::get_consistent`], parsed into the item's type.
     pub(crate) async fn get_as<T>(
         &self,

@@ -224,21 +224,9 @@ impl Store {
                 .set("lastFailureAt", at)
                 .set("lastFailure", s(reason)),
         };
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(endpoint_key(target)))
-            .update_expression(update.expression())
-            .condition_expression("attribute_exists(PK)")
-            .set_expression_attribute_names(Some(update.names))
-            .set_expression_attribute_values(Some(update.values))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        // Not applied: the endpoint was deleted meanwhile, and stays so.
+        self.update_if(endpoint_key(target), update, "attribute_exists(PK)")
+            .await?;
+        Ok(())
     }
 }
