@@ -195,16 +195,8 @@ impl App {
                 None => issued.insert(self.issue(&pointer.account_number, &numbers)?),
             };
             let tp = TransferPin::new(tenant_id, numbers.clone(), now, self.transfer_pin_ttl);
-            let audit = AuditEvent::new(
-                tenant_id,
-                now,
-                AuditType::TransferPinCreated,
-                admin.actor.clone(),
-            )
-            .source_ip(admin.source_ip.as_deref())
-            .transfer_pin(&tp.id)
-            .phone_numbers(&tp.numbers)
-            .until(Some(tp.expires_at));
+            let audit =
+                transfer_pin_audit(tenant_id, admin, AuditType::TransferPinCreated, &tp, now);
             match self
                 .store
                 .create_transfer_pin(&read.tenant, &tp, stored, now, &audit)
@@ -291,16 +283,8 @@ impl App {
             let Some(tenant) = self.store.get_tenant(tenant_id).await? else {
                 return Err(tenant_not_found());
             };
-            let audit = AuditEvent::new(
-                tenant_id,
-                now,
-                AuditType::TransferPinRevoked,
-                admin.actor.clone(),
-            )
-            .source_ip(admin.source_ip.as_deref())
-            .transfer_pin(&tp.id)
-            .phone_numbers(&tp.numbers)
-            .until(Some(tp.expires_at));
+            let audit =
+                transfer_pin_audit(tenant_id, admin, AuditType::TransferPinRevoked, &tp, now);
             match self
                 .store
                 .revoke_transfer_pin(&tenant, &tp, now, &audit)
@@ -317,6 +301,22 @@ impl App {
         }
         Err(ApiError::unavailable())
     }
+}
+
+/// The audit event of a transfer PIN issued or revoked (SPEC 7): its id,
+/// its numbers and its expiry.
+fn transfer_pin_audit(
+    tenant_id: &str,
+    admin: &Admin<'_>,
+    kind: AuditType,
+    tp: &TransferPin,
+    now: i64,
+) -> AuditEvent {
+    AuditEvent::new(tenant_id, now, kind, admin.actor.clone())
+        .source_ip(admin.source_ip.as_deref())
+        .transfer_pin(&tp.id)
+        .phone_numbers(&tp.numbers)
+        .until(Some(tp.expires_at))
 }
 
 #[cfg(test)]
