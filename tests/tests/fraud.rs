@@ -517,6 +517,63 @@ async fn another_tenants_order_cannot_be_rejected() {
     assert_eq!(items_of(&apps, &format!("ORDER#{id}")).await, order_before);
 }
 
+#[tokio::test]
+async fn a_notification_endpoint_is_only_the_callers_tenants() {
+    let apps = world(EASY).await;
+    // The endpoint routes allow a loopback URL only with the development
+    // switch; an https URL on a public name needs none.
+    let body = json!({"url": "https://hooks.example.com/t-100"}).to_string();
+    let put = |who: As, body: &str| event("PUT", "/v1/notification-endpoint", who, Some(body));
+    let a = send_pin(&apps, &put(As::Admin(TENANT), &body)).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    let before = items_of(&apps, "ENDPOINT#").await;
+    // t-200 sees none, and its own PUT and DELETE touch only its own.
+    let get = send_pin(
+        &apps,
+        &event("GET", "/v1/notification-endpoint", As::Admin("t-200"), None),
+    )
+    .await;
+    get.expect_error(404, "NOTIFICATION_ENDPOINT_NOT_FOUND");
+    assert!(!get.raw.contains("hooks.example.com"), "{}", get.raw);
+    // 204 has no body, so not through the JSON-checking helper.
+    let gone = apps
+        .pin
+        .handle(portguard_tests::request(&event(
+            "DELETE",
+            "/v1/notification-endpoint",
+            As::Admin("t-200"),
+            None,
+        )))
+        .await;
+    assert_eq!(gone.status(), 204);
+    assert_eq!(
+        items_of(&apps, "ENDPOINT#").await,
+        before,
+        "t-100's endpoint untouched"
+    );
+    let theirs = json!({"url": "https://hooks.example.com/t-200"}).to_string();
+    let a = send_pin(&apps, &put(As::Admin("t-200"), &theirs)).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    let mine = send_pin(
+        &apps,
+        &event("GET", "/v1/notification-endpoint", As::Admin(TENANT), None),
+    )
+    .await;
+    assert_eq!(mine.body["url"], "https://hooks.example.com/t-100");
+    // A carrier's token reaches none of it.
+    send_pin(
+        &apps,
+        &event(
+            "GET",
+            "/v1/notification-endpoint",
+            As::Carrier("carrier-a"),
+            None,
+        ),
+    )
+    .await
+    .expect_error(403, "FORBIDDEN");
+}
+
 // ------------------------------------------------------------- POST /v1/carrier-events/{carrierId}
 
 #[tokio::test]
