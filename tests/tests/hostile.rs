@@ -452,40 +452,51 @@ fn set_pin_survives_arbitrary_events() {
         assert_eq!(a.status, 201, "{}", a.raw);
         format!("/v1/transfer-pins/{}", a.body["id"].as_str().unwrap())
     });
+    const METHODS: [&str; 5] = ["GET", "PUT", "DELETE", "POST", "PATCH"];
+    let paths = [
+        "/v1/pin",
+        "/v1/pin/",
+        "/v1/audit-events",
+        "/v1/PIN",
+        "/",
+        "/v1/pin/x",
+        "/v1/transfer-pins",
+        "/v1/transfer-pins/",
+        "/v1/transfer-pins/tp_01JF0000000000000000000000",
+        "/v1/transfer-pins/x",
+        "/v1/transfer-pins/a/b",
+        "/v1/port-out-protection",
+        "/v1/port-out-protection/x",
+        "/v1/notification-endpoint",
+        "/v1/notification-endpoint/x",
+        "/v1/numbers",
+        "/v1/numbers/",
+        "/v1/numbers/+12065550100",
+        "/v1/numbers/%2B12065550101",
+        "/v1/numbers/%28206%29%20555-0102",
+        "/v1/numbers/+13125550100",
+        "/v1/numbers/%zz",
+        "/v1/numbers/%FF%FE",
+        "/v1/numbers/a/b",
+        &transfer_pin,
+        &format!("{transfer_pin}/x"),
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    // Every method on every path once, as the tenant's admin with no body,
+    // before the random cases: rare answers (the 204 of a DELETE of the
+    // notification endpoint) are then checked on every run, not by chance.
+    w.rt.block_on(async {
+        for method in METHODS {
+            for path in &paths {
+                let ev = event_with(method, path, "", As::Admin(TENANT), None, &[]);
+                check(&w.apps, Target::Pin, &ev, &tally).await;
+            }
+        }
+    });
     let strategy = (
-        prop::sample::select(&["GET", "PUT", "DELETE", "POST", "PATCH"][..]),
-        prop::sample::select(
-            [
-                "/v1/pin",
-                "/v1/pin/",
-                "/v1/audit-events",
-                "/v1/PIN",
-                "/",
-                "/v1/pin/x",
-                "/v1/transfer-pins",
-                "/v1/transfer-pins/",
-                "/v1/transfer-pins/tp_01JF0000000000000000000000",
-                "/v1/transfer-pins/x",
-                "/v1/transfer-pins/a/b",
-                "/v1/port-out-protection",
-                "/v1/port-out-protection/x",
-                "/v1/notification-endpoint",
-                "/v1/notification-endpoint/x",
-                "/v1/numbers",
-                "/v1/numbers/",
-                "/v1/numbers/+12065550100",
-                "/v1/numbers/%2B12065550101",
-                "/v1/numbers/%28206%29%20555-0102",
-                "/v1/numbers/+13125550100",
-                "/v1/numbers/%zz",
-                "/v1/numbers/%FF%FE",
-                "/v1/numbers/a/b",
-                &transfer_pin,
-                &format!("{transfer_pin}/x"),
-            ]
-            .map(str::to_owned)
-            .to_vec(),
-        ),
+        prop::sample::select(&METHODS[..]),
+        prop::sample::select(paths),
         who(),
         prop_oneof![
             Just(None),

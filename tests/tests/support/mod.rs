@@ -162,6 +162,9 @@ pub fn signed(carrier: &str, body: &Value) -> Value {
 
 /// Every error is the SPEC 2 envelope, never a 5xx other than 503.
 pub fn assert_envelope(a: &Answer, what: &str) {
+    if a.status == 204 {
+        return;
+    }
     if a.status < 400 {
         assert!(
             a.body.is_object(),
