@@ -125,6 +125,18 @@ async fn visit(s: &Session, hash: &str, heading: &str) {
     .await;
 }
 
+/// The PIN the carriers present, set through the API when it is not yet
+/// (each browser test stands alone, in any order).
+async fn ensure_pin(admin: &str) {
+    let (status, body) = http("PUT", "/v1/pin", admin, Some(json!({"pin": PIN}))).await;
+    assert!(
+        status == 200 || body["error"]["code"] == "PIN_UNCHANGED",
+        "{status} {body}"
+    );
+}
+
+const PIN: &str = "48151623";
+
 async fn sign_in(s: &Session, tenant: &str) {
     s.goto(&format!("{}/", api_url())).await;
     s.find("#tenant").await;
@@ -259,8 +271,22 @@ async fn console_pin_orders_and_audit_trail() {
 
 /// SPEC 11: lock a number in the console and see a port-out refused.
 #[tokio::test]
-#[ignore = "fails against the SPEC 11/12/14 routes: the console pages need work (issue 16)"]
-async fn lock_a_number_and_see_a_port_out_refused() {
+#[ignore = "needs the local stack: make test's browser stage"]
+async fn console_lock_a_number_and_see_a_port_out_refused() {
+    let admin = token(Subject::Tenant("t-100".into()));
+    ensure_pin(&admin).await;
+    // A number of t-100 without a lock and without an open port-out, the
+    // last first: +12065550102, which the other tests leave alone.
+    let (_, numbers) = http("GET", "/v1/numbers?limit=100", &admin, None).await;
+    let number = numbers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|n| n["lock"]["enabled"] != true && n["portOutId"].is_null())
+        .and_then(|n| n["phoneNumber"].as_str())
+        .expect("an unlocked number of t-100 without an open port-out")
+        .to_string();
     let driver = Driver::start().await;
     let s = driver.session().await;
     sign_in(&s, "t-100").await;
@@ -268,34 +294,45 @@ async fn lock_a_number_and_see_a_port_out_refused() {
     let button = s
         .wait_for(
             "the lock button",
-            "return [...document.querySelectorAll('main button')].find(b => b.getAttribute('aria-label') === 'Lock +12065550102') || null;",
-            json!([]),
+            "return [...document.querySelectorAll('main button')].find(b => b.getAttribute('aria-label') === 'Lock ' + arguments[0]) || null;",
+            json!([number]),
         )
         .await;
     s.exec("arguments[0].click();", json!([button])).await;
-    s.wait_text("[role=status]", "+12065550102 is locked.")
+    s.wait_text("[role=status]", &format!("{number} is locked."))
         .await;
+    // The table now offers to unlock it.
+    s.wait_for(
+        "the unlock button",
+        "return [...document.querySelectorAll('main button')].find(b => b.getAttribute('aria-label') === 'Unlock ' + arguments[0]) || null;",
+        json!([number]),
+    )
+    .await;
+    axe(&s, "protection (locked)").await;
     let carrier = token(Subject::Carrier("carrier-a".into()));
     let (status, body) = http(
         "POST",
         "/v1/port-outs",
         &carrier,
-        Some(json!({"accountNumber": "ACC-1001", "pin": "48151623", "phoneNumbers": ["+12065550102"], "pon": "PON-WEB-2"})),
+        Some(json!({"accountNumber": "ACC-1001", "pin": PIN, "phoneNumbers": [number], "pon": "PON-WEB-2"})),
     )
     .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (422, Some("PORT_OUT_LOCKED"))
+        (422, Some("PORT_OUT_LOCKED")),
+        "{body}"
     );
+    // The refusal and the lock are both in the audit trail.
     visit(&s, "#/audit", "Audit trail").await;
-    s.wait_text("main table", "protection.enabled").await;
+    let text = s.wait_text("main table", "PORT_OUT_LOCKED").await;
+    assert!(text.contains("protection.enabled"), "{text}");
     s.quit().await;
 }
 
 /// SPEC 12: a transfer PIN is shown exactly once.
 #[tokio::test]
-#[ignore = "fails against the SPEC 11/12/14 routes: the console pages need work (issue 16)"]
-async fn a_transfer_pin_is_shown_exactly_once() {
+#[ignore = "needs the local stack: make test's browser stage"]
+async fn console_transfer_pin_is_shown_exactly_once() {
     let driver = Driver::start().await;
     let s = driver.session().await;
     sign_in(&s, "t-100").await;
@@ -311,30 +348,66 @@ async fn a_transfer_pin_is_shown_exactly_once() {
         pin.len() == 10 && pin.bytes().all(|b| b.is_ascii_digit()),
         "{pin}"
     );
+    s.wait_text("main table", "+12065550100").await;
+    axe(&s, "transfer PINs (created)").await;
+    s.screenshot(&shots().join("transfer-pins-created.png"))
+        .await;
+    // Away and back: the list shows the PIN's id, never the PIN.
+    visit(&s, "#/audit", "Audit trail").await;
+    s.wait_text("main table", "transfer_pin.created").await;
     visit(&s, "#/transfer-pins", "Transfer PINs").await;
+    s.wait_text("main table", "+12065550100").await;
     let page = s.exec("return document.body.textContent;", json!([])).await;
     assert!(
         !page.as_str().unwrap().contains(&pin),
         "the PIN is shown only once"
     );
-    visit(&s, "#/audit", "Audit trail").await;
-    s.wait_text("main table", "transfer_pin.created").await;
     s.quit().await;
 }
 
 /// SPEC 14: the notification endpoint and its secret, shown once.
 #[tokio::test]
-#[ignore = "fails against the SPEC 11/12/14 routes: the console pages need work (issue 16)"]
-async fn notification_endpoint_set_and_rotated() {
+#[ignore = "needs the local stack: make test's browser stage"]
+async fn console_notification_endpoint_set_and_rotated() {
+    // From no endpoint, so the secret of a new one is shown.
+    let admin = token(Subject::Tenant("t-100".into()));
+    let (status, _) = http("DELETE", "/v1/notification-endpoint", &admin, None).await;
+    assert_eq!(status, 204);
     let driver = Driver::start().await;
     let s = driver.session().await;
     sign_in(&s, "t-100").await;
     visit(&s, "#/notifications", "Notifications").await;
+    s.wait_text("main", "No endpoint yet").await;
     let url = s.find("#ne-url").await;
     s.type_in(&url, "https://hooks.example.com/portguard\u{E007}")
         .await;
-    s.wait_text(".once .secret", "whsec_").await;
     s.wait_text("[role=status]", "Endpoint saved.").await;
+    let first = s.wait_text(".once .secret", "whsec_").await;
+    s.wait_text("main dl", "https://hooks.example.com/portguard")
+        .await;
+    axe(&s, "notifications (secret shown)").await;
+    s.screenshot(&shots().join("notifications-secret.png"))
+        .await;
+    // Rotating shows a new secret, once; the old one is gone from the page.
+    let rotate = s
+        .wait_for(
+            "the rotate button",
+            "return [...document.querySelectorAll('main button')].find(b => b.textContent === 'Rotate secret') || null;",
+            json!([]),
+        )
+        .await;
+    s.exec("arguments[0].click();", json!([rotate])).await;
+    s.wait_text("[role=status]", "A new secret is in force.")
+        .await;
+    let second = s.wait_text(".once .secret", "whsec_").await;
+    assert_ne!(first, second, "a rotation makes a new secret");
+    let page = s.exec("return document.body.textContent;", json!([])).await;
+    assert!(!page.as_str().unwrap().contains(first.trim()));
+    // The API never shows it again.
+    let (status, ep) = http("GET", "/v1/notification-endpoint", &admin, None).await;
+    assert_eq!((status, ep.get("secret")), (200, None), "{ep}");
+    visit(&s, "#/audit", "Audit trail").await;
+    s.wait_text("main table", "notification_endpoint").await;
     s.quit().await;
 }
 

@@ -37,10 +37,10 @@ export async function render(root) {
         return [h('dt', {}, label), h('dd', {},
           state(s), ' ',
           h('button', { type: 'button', class: on ? 'secondary' : '', onclick: () => patch({ [key]: !on }) },
-            on ? `Turn off ${label.toLowerCase()}` : `Turn on ${label.toLowerCase()}`),
+            `${on ? 'Turn off' : 'Turn on'} ${label[0].toLowerCase()}${label.slice(1)}`),
           h('div', { class: 'muted' }, help))];
       })),
-    h('p', { class: 'muted' }, `Last changed ${when(p.updatedAt)}. A turn-off takes effect a day later, so a stolen session cannot unlock and port at once.`));
+    h('p', { class: 'muted' }, `${p.updatedAt ? `Last changed ${when(p.updatedAt)}` : 'Never changed'}. A turn-off takes effect a day later, so a stolen session cannot unlock and port at once.`));
   };
   const lockNumber = async (n, lock) => {
     try {

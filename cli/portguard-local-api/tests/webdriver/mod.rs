@@ -8,6 +8,7 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,7 +16,9 @@ use tokio::net::TcpStream;
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-/// chromedriver, stopped (by its own pid) when dropped.
+/// chromedriver in a process group of its own, which is killed when
+/// dropped: so a failing test (whose session never quits) does not leave
+/// the Chromium it started behind.
 pub struct Driver {
     child: Child,
     addr: SocketAddr,
@@ -31,6 +34,10 @@ impl Drop for TempDir {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // The group is the one `start` made: chromedriver and its browser.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -105,6 +112,7 @@ impl Driver {
             std::env::temp_dir().join(format!("portguard-chrome-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&profile).unwrap();
         let child = Command::new(bin)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .arg("--allowed-ips=127.0.0.1")
             .stdout(Stdio::null())
@@ -252,10 +260,11 @@ impl Session {
         }
     }
 
-    /// Waits until the text of the first `css` element contains `needle`; returns the text.
+    /// Waits until the text of any `css` element contains `needle` (a page
+    /// has one status region per section); returns that element's text.
     pub async fn wait_text(&self, css: &str, needle: &str) -> String {
-        let script = "const e = document.querySelector(arguments[0]); \
-                      return e && e.textContent.includes(arguments[1]) ? e.textContent : null;";
+        let script = "return [...document.querySelectorAll(arguments[0])] \
+                      .map(e => e.textContent).find(t => t.includes(arguments[1])) || null;";
         match self
             .wait_for(
                 &format!("{needle:?} in {css}"),
