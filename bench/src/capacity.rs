@@ -1,12 +1,15 @@
-//! Phase 3, capacity and round trips: every binary again with DynamoDB behind
+//! Phase 4, capacity and round trips: every binary again with DynamoDB behind
 //! the recording proxy (`ReturnConsumedCapacity: INDEXES`); per scenario each
 //! round trip and its consumed capacity, and status-check over the tables of
 //! closed orders.
 
+use crate::notify::{batch, Hooks};
 use crate::requests::{api_event, status_of};
 use crate::runtime::Function;
-use crate::setup::{env_for, spawn, Setup, DUE};
-use crate::{proxy, Args, ACCOUNT, CARRIER, FUNCTIONS, PIN, TENANT, WRONG_PIN};
+use crate::setup::{env_for, prot_numbers, spawn, Setup, DUE};
+use crate::{
+    proxy, Args, ACCOUNT, CARRIER, FUNCTIONS, PIN, PROT_ACCOUNT, PROT_TENANT, TENANT, WRONG_PIN,
+};
 use serde_json::{json, Value};
 
 /// One entry per scenario: function, label, status, response, calls.
@@ -15,6 +18,7 @@ pub fn run(
     table: &str,
     suffix: &str,
     s: &mut Setup,
+    hooks: &Hooks,
     failures: &mut Vec<String>,
 ) -> Vec<Value> {
     eprintln!("[bench] capacity: every scenario through the recording proxy");
@@ -32,7 +36,7 @@ pub fn run(
     let proxy = proxy::Proxy::start(&upstream);
     let penv = env_for(&proxy.url, table);
     let mut capacity = Vec::new();
-    let mut run = |f: &mut Function, label: &str, req: Value, expect: i64| {
+    let mut run = |f: &mut Function, label: &str, req: Value, expect: i64| -> Value {
         proxy.take();
         let (_, out) = f.invoke(&req).unwrap_or_else(|e| panic!("{e}"));
         let calls = proxy.take();
@@ -53,8 +57,15 @@ pub fn run(
         }
         capacity.push(
             json!({"function": f.name, "scenario": label, "status": status,
-                             "response": out.body, "calls": calls}),
+                             "response": out.body.clone(), "calls": calls}),
         );
+        out.body
+    };
+    let admin = |method: &str, path: &str, body: Value| {
+        api_event(method, path, Some(("admin", TENANT)), &body, &[])
+    };
+    let body_of = |answer: &Value| -> Value {
+        serde_json::from_str(answer["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
     };
     let mut f = spawn(a, "set-pin", &penv);
     run(
@@ -77,6 +88,99 @@ pub fn run(
             &[],
         ),
         200,
+    );
+    // SPEC 11: the protection settings and the numbers.
+    run(
+        &mut f,
+        "GET /v1/port-out-protection",
+        admin("GET", "/v1/port-out-protection", Value::Null),
+        200,
+    );
+    run(
+        &mut f,
+        "PATCH /v1/port-out-protection (tenant lock on)",
+        api_event(
+            "PATCH",
+            "/v1/port-out-protection",
+            Some(("admin", PROT_TENANT)),
+            &json!({"lock": true}),
+            &[],
+        ),
+        200,
+    );
+    run(
+        &mut f,
+        "GET /v1/numbers (a page of 50)",
+        admin("GET", "/v1/numbers?limit=50", Value::Null),
+        200,
+    );
+    // SPEC 12: a transfer PIN for one number (the port-out below uses it),
+    // the list, and one revoked.
+    let tp_number = ctx.number();
+    let issued = run(
+        &mut f,
+        "POST /v1/transfer-pins (one number)",
+        admin(
+            "POST",
+            "/v1/transfer-pins",
+            json!({"phoneNumbers": [tp_number]}),
+        ),
+        201,
+    );
+    let transfer_pin = body_of(&issued)["pin"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    run(
+        &mut f,
+        "GET /v1/transfer-pins",
+        admin("GET", "/v1/transfer-pins", Value::Null),
+        200,
+    );
+    let spare = ctx.number();
+    let other = run(
+        &mut f,
+        "POST /v1/transfer-pins (for the revoke below)",
+        admin(
+            "POST",
+            "/v1/transfer-pins",
+            json!({"phoneNumbers": [spare]}),
+        ),
+        201,
+    );
+    let other_id = body_of(&other)["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    run(
+        &mut f,
+        "DELETE /v1/transfer-pins/{id} (revoke)",
+        admin(
+            "DELETE",
+            &format!("/v1/transfer-pins/{other_id}"),
+            Value::Null,
+        ),
+        200,
+    );
+    // SPEC 14: the tenant's endpoint.
+    let hook = format!("{}/hook/{TENANT}", hooks.url.trim_end_matches('/'));
+    run(
+        &mut f,
+        "PUT /v1/notification-endpoint (create)",
+        admin("PUT", "/v1/notification-endpoint", json!({"url": hook})),
+        200,
+    );
+    run(
+        &mut f,
+        "GET /v1/notification-endpoint",
+        admin("GET", "/v1/notification-endpoint", Value::Null),
+        200,
+    );
+    run(
+        &mut f,
+        "DELETE /v1/notification-endpoint",
+        admin("DELETE", "/v1/notification-endpoint", Value::Null),
+        204,
     );
     f.stop();
     let mut f = spawn(a, "submit-port-out", &penv);
@@ -111,6 +215,42 @@ pub fn run(
             &[],
         ),
         422,
+    );
+    run(
+        &mut f,
+        "locked account (tenant lock: PORT_OUT_LOCKED)",
+        api_event(
+            "POST",
+            "/v1/port-outs",
+            Some(("carrier", CARRIER)),
+            &json!({"accountNumber": PROT_ACCOUNT, "pin": PIN, "phoneNumbers": [prot_numbers()[0]],
+                    "pon": "PON-BENCH", "authorizedName": "Bench Runner"}),
+            &[],
+        ),
+        422,
+    );
+    run(
+        &mut f,
+        "accepted port-out with a transfer PIN (consumed)",
+        api_event(
+            "POST",
+            "/v1/port-outs",
+            Some(("carrier", CARRIER)),
+            &json!({"accountNumber": ACCOUNT, "pin": transfer_pin, "phoneNumbers": [tp_number],
+                    "pon": "PON-BENCH", "authorizedName": "Bench Runner"}),
+            &[],
+        ),
+        201,
+    );
+    run(
+        &mut f,
+        "POST /v1/port-outs/{id}/reject (the tenant rejects)",
+        admin(
+            "POST",
+            &format!("/v1/port-outs/{}/reject", order_for[6]),
+            json!({"reason": "not requested"}),
+        ),
+        200,
     );
     f.stop();
     let mut f = spawn(a, "carrier-webhook", &penv);
@@ -154,6 +294,21 @@ pub fn run(
         );
         f.stop();
     }
+    let mut f = spawn(a, "notifier", &penv);
+    run(
+        &mut f,
+        "stream record, tenant with an endpoint (one delivery)",
+        batch(&hooks.tenants[..1]).0,
+        200,
+    );
+    run(
+        &mut f,
+        "stream record, tenant without an endpoint",
+        batch(std::slice::from_ref(&hooks.no_endpoint_tenant)).0,
+        200,
+    );
+    run(&mut f, "scheduled run (nothing due)", ctx.scheduled(), 200);
+    f.stop();
     let mut floor = spawn(a, "floor-sdk", &penv);
     for function in FUNCTIONS {
         let op = ctx.floor_op(function);

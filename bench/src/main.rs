@@ -9,14 +9,19 @@
 //!
 //! 1. cold starts: every binary, round-robin, `--cold` times: spawn → first
 //!    Runtime API poll (init) and the first invocation;
-//! 2. warm: each function beside a `floor-sdk` process doing the same
+//! 2. cold starts with TLS (`--tls-endpoint`: DynamoDB Local behind
+//!    stunnel): init, the first request and the same request warm, for every
+//!    function and for `floor-sdk` and its twin that connects at init;
+//! 3. warm: each function beside a `floor-sdk` process doing the same
 //!    DynamoDB calls, invocations interleaved one for one, `--warm` each;
 //!    Argon2 hash/verify timed in-process in the same loop; peak RSS (VmHWM)
 //!    of every process at the end;
-//! 3. capacity: every binary again with DynamoDB behind a recording proxy
+//! 4. capacity: every binary again with DynamoDB behind a recording proxy
 //!    (`ReturnConsumedCapacity: INDEXES`), per scenario: each round trip and
 //!    its consumed capacity; status-check over tables of 1k and 10k closed
-//!    orders.
+//!    orders;
+//! 5. the notifier: batches of 100 deliveries to a loopback HTTPS receiver
+//!    beside `floor-post`'s plain POSTs, and batches with a dead endpoint.
 //!
 //! Raw samples go to `<out>/results.json`; `bench/report.py` turns them into
 //! the report and the chart.
@@ -24,11 +29,14 @@
 mod capacity;
 mod cold;
 mod http;
+mod notify;
 mod proxy;
+mod receiver;
 mod report;
 mod requests;
 mod runtime;
 mod setup;
+mod tls;
 mod warm;
 
 use std::path::PathBuf;
@@ -36,6 +44,11 @@ use std::time::{Duration, Instant};
 
 const TENANT: &str = "t-bench";
 const ACCOUNT: &str = "ACC-BENCH";
+/// The tenant whose PIN `PUT /v1/pin` changes back and forth.
+const PIN_TENANT: &str = "t-bench-pin";
+/// The tenant whose port-out lock the capacity phase turns on.
+const PROT_TENANT: &str = "t-bench-prot";
+const PROT_ACCOUNT: &str = "ACC-BENCH-PROT";
 const CARRIER: &str = "carrier-a";
 const PIN: &str = "48151623";
 const WRONG_PIN: &str = "11223344";
@@ -52,6 +65,11 @@ struct Args {
     out: PathBuf,
     cold: usize,
     warm: usize,
+    /// DynamoDB Local behind TLS (`https://localhost:PORT`).
+    tls_endpoint: String,
+    /// Where the webhook receiver listens (plain), and its HTTPS URL.
+    hook_listen: String,
+    hook_url: String,
 }
 
 fn args() -> Args {
@@ -61,6 +79,9 @@ fn args() -> Args {
         out: "bench/results/raw".into(),
         cold: 20,
         warm: 1000,
+        tls_endpoint: String::new(),
+        hook_listen: String::new(),
+        hook_url: String::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -71,13 +92,32 @@ fn args() -> Args {
             "--out" => a.out = v.into(),
             "--cold" => a.cold = v.parse().expect("--cold N"),
             "--warm" => a.warm = v.parse().expect("--warm N"),
-            _ => panic!("unknown flag {flag}; flags: --bins --endpoint --out --cold --warm"),
+            "--tls-endpoint" => a.tls_endpoint = v,
+            "--hook-listen" => a.hook_listen = v,
+            "--hook-url" => a.hook_url = v,
+            _ => panic!(
+                "unknown flag {flag}; flags: --bins --endpoint --out --cold --warm \
+                 --tls-endpoint --hook-listen --hook-url"
+            ),
         }
     }
-    assert!(
-        !a.endpoint.is_empty(),
-        "--endpoint (DynamoDB Local URL) is required"
-    );
+    for (flag, v) in [
+        ("--endpoint (DynamoDB Local URL)", &a.endpoint),
+        (
+            "--tls-endpoint (DynamoDB Local behind TLS)",
+            &a.tls_endpoint,
+        ),
+        (
+            "--hook-listen (the receiver's plain address)",
+            &a.hook_listen,
+        ),
+        ("--hook-url (the receiver's HTTPS URL)", &a.hook_url),
+    ] {
+        assert!(
+            !v.is_empty(),
+            "{flag} is required (scripts/bench.sh sets it)"
+        );
+    }
     a
 }
 
@@ -91,10 +131,13 @@ async fn main() {
     // The driver's own SDK clients (set-up) talk to the same DynamoDB Local.
     std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", &a.endpoint);
     std::fs::create_dir_all(&a.out).expect("out dir");
-    for f in FUNCTIONS
-        .iter()
-        .chain(&["floor-hello", "floor-sdk", "argon2-timer"])
-    {
+    for f in FUNCTIONS.iter().chain(&[
+        "notifier",
+        "floor-hello",
+        "floor-sdk",
+        "floor-post",
+        "argon2-timer",
+    ]) {
         let _ = std::fs::remove_file(a.out.join(format!("{f}.log")));
         assert!(
             a.bins.join(f).exists(),
@@ -108,11 +151,22 @@ async fn main() {
     let table = format!("bench-{suffix}");
 
     let mut s = setup::run(&a, &table).await;
+    let hooks = notify::setup(
+        &portguard_store::Store::connect(&table).await,
+        &a.hook_listen,
+        &a.hook_url,
+    )
+    .await;
     let mut failures: Vec<String> = Vec::new();
-    let cold = cold::run(&a, &s.env, &mut s.ctx, &mut failures);
+    let cold = cold::run(&a, &s.env, &mut s.ctx, &hooks, &mut failures);
+    let tls_env = setup::env_for(&a.tls_endpoint, &table);
+    let tls_cold = tls::run(&a, &tls_env, &mut s.ctx, &hooks, &mut failures);
     let warm = warm::run(&a, &s.env, &mut s.ctx, &mut failures);
     let load_after_timing = report::loadavg();
-    let capacity = capacity::run(&a, &table, &suffix, &mut s, &mut failures);
+    // Capacity before the notifier phase: that phase leaves a failed
+    // delivery due for a retry, which a scheduled run would then attempt.
+    let capacity = capacity::run(&a, &table, &suffix, &mut s, &hooks, &mut failures);
+    let notifier = notify::run(&a, &s.env, &hooks, &mut failures);
     report::write(
         &a,
         report::Run {
@@ -120,8 +174,10 @@ async fn main() {
             load_before,
             load_after_timing,
             cold,
+            tls_cold,
             warm,
             capacity,
+            notifier,
             failures,
         },
     );

@@ -20,8 +20,10 @@ pub struct Run {
     pub load_before: Value,
     pub load_after_timing: Value,
     pub cold: HashMap<&'static str, Vec<Value>>,
+    pub tls_cold: HashMap<&'static str, Vec<Value>>,
     pub warm: Warm,
     pub capacity: Vec<Value>,
+    pub notifier: Value,
     pub failures: Vec<String>,
 }
 
@@ -32,8 +34,10 @@ pub fn write(a: &Args, r: Run) {
         load_before,
         load_after_timing,
         cold,
+        tls_cold,
         warm,
         capacity,
+        notifier,
         failures,
     } = r;
     let results = json!({
@@ -46,11 +50,13 @@ pub fn write(a: &Args, r: Run) {
         },
         "params": {"cold": a.cold, "warm": a.warm, "argon2_memory_kib": portguard_secrets::ARGON2_MEMORY_KIB},
         "cold": cold,
+        "tls_cold": tls_cold,
         "warm": warm.functions,
         "hello_warm": {"samples_ms": warm.hello_samples, "rss_kib": warm.hello_rss},
         "argon2": {"hash_ms": warm.argon2_hash, "verify_ms": warm.argon2_verify},
         "malloc_arena_max_1": warm.arena1,
         "capacity": capacity,
+        "notifier": notifier,
         "failures": failures,
     });
     let path = a.out.join("results.json");

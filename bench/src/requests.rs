@@ -2,7 +2,7 @@
 //! functions, the raw DynamoDB operations for `floor-sdk`, and how an answer
 //! is checked.
 
-use crate::{ACCOUNT, CARRIER, PIN, TENANT};
+use crate::{ACCOUNT, CARRIER, PIN, PIN_TENANT, TENANT};
 use portguard_store::clock;
 use serde_json::{json, Value};
 
@@ -44,6 +44,16 @@ pub fn api_event(
     })
 }
 
+/// A FOC date 1 to 28 days ahead, changing with `seq` (SPEC 5 refuses
+/// dates in the past and more than 120 days ahead).
+fn foc_date(seq: u64) -> String {
+    let day = clock::now() + 86_400 * (1 + (seq % 28) as i64);
+    clock::format(day)[..10].to_owned()
+}
+
+/// The other PIN `set_pin` alternates with.
+const PIN_B: &str = "90817263";
+
 /// What the driver needs to build requests: fresh numbers, orders, secrets.
 pub struct Ctx {
     pub numbers: Vec<String>,
@@ -53,6 +63,8 @@ pub struct Ctx {
     pub warm_order: String,
     pub floor_order: String,
     pub seq: u64,
+    /// PIN changes of `PIN_TENANT` so far (which PIN is next).
+    pub pin_changes: u64,
 }
 
 impl Ctx {
@@ -66,12 +78,21 @@ impl Ctx {
         n
     }
 
-    pub fn set_pin(&self) -> Value {
+    /// A PIN change of `PIN_TENANT`, alternating between two PINs: the same
+    /// PIN again is `400 PIN_UNCHANGED` (SPEC 3). The port-outs use
+    /// `TENANT`, whose PIN stays `PIN`.
+    pub fn set_pin(&mut self) -> Value {
+        self.pin_changes += 1;
+        let pin = if self.pin_changes.is_multiple_of(2) {
+            PIN
+        } else {
+            PIN_B
+        };
         api_event(
             "PUT",
             "/v1/pin",
-            Some(("admin", TENANT)),
-            &json!({"pin": PIN}),
+            Some(("admin", PIN_TENANT)),
+            &json!({ "pin": pin }),
             &[],
         )
     }
@@ -99,7 +120,7 @@ impl Ctx {
         self.seq += 1;
         let mut body = json!({"type": format!("port_out.{kind}"), "portOutId": order});
         match kind {
-            "foc_confirmed" => body["focDate"] = json!(format!("2030-01-{:02}", 1 + self.seq % 28)),
+            "foc_confirmed" => body["focDate"] = json!(foc_date(self.seq)),
             "cancelled" | "rejected" => body["reason"] = json!("bench"),
             _ => {}
         }
@@ -157,7 +178,7 @@ impl Ctx {
                 self.seq += 1;
                 json!({"op": "webhook", "tenant": TENANT, "carrier": CARRIER, "order": self.floor_order,
                        "webhookId": format!("msg_{}", ulid::Ulid::new()),
-                       "focDate": format!("2030-01-{:02}", 1 + self.seq % 28)})
+                       "focDate": foc_date(self.seq)})
             }
             "status-check" => {
                 let now = clock::now();
@@ -176,15 +197,17 @@ pub fn check(failures: &mut Vec<String>, what: &str, out: &Value, expected: i64)
     }
 }
 
-/// Whether a response is the success the scenario expects.
+/// Whether a response is the success the scenario expects: an HTTP
+/// status, or 200 for a scheduled run's report and a stream batch without
+/// failed records.
 pub fn status_of(out: &Value) -> i64 {
+    let report = out.get("examined").is_some() || out.get("attempted").is_some();
+    let batch_ok = out["batchItemFailures"]
+        .as_array()
+        .is_some_and(Vec::is_empty);
     out["statusCode"]
         .as_i64()
-        .unwrap_or(if out.get("examined").is_some() {
-            200
-        } else {
-            0
-        })
+        .unwrap_or(if report || batch_ok { 200 } else { 0 })
 }
 
 /// The status code a function's success answer has.

@@ -4,7 +4,7 @@
 
 use crate::requests::Ctx;
 use crate::runtime::Function;
-use crate::{Args, ACCOUNT, CARRIER, PIN, TENANT};
+use crate::{Args, ACCOUNT, CARRIER, PIN, PIN_TENANT, PROT_ACCOUNT, PROT_TENANT, TENANT};
 use futures::{stream, StreamExt};
 use portguard_rules::OrderStatus;
 use portguard_secrets::PinHasher;
@@ -16,8 +16,8 @@ use std::collections::HashMap;
 /// What the phases share after set-up.
 pub struct Setup {
     pub ctx: Ctx,
-    /// Six open orders: [0] for the warm webhooks, [1] for the floor's,
-    /// [2..6] for the capacity scenarios.
+    /// Seven open orders: [0] for the warm webhooks, [1] for the floor's,
+    /// [2..6] for the capacity scenarios' webhooks, [6] for the tenant's reject.
     pub orders: Vec<String>,
     /// Status-check tables of 1k and 10k closed orders (and `DUE` due ones).
     pub closed: Vec<(usize, Store)>,
@@ -37,7 +37,11 @@ pub async fn run(a: &Args, table: &str) -> Setup {
     let store = Store::connect(table).await;
     store.create_table().await.expect("create table");
     let pool = numbers(a.cold * 3 + a.warm * 2 + 200);
-    let pin_hash = provision(&store, &hasher, &pool).await;
+    let pin_hash = provision(&store, &hasher, TENANT, ACCOUNT, &pool).await;
+    // The tenant whose PIN set-pin changes, and the one whose port-out
+    // protection the capacity phase turns on (its own numbers).
+    provision(&store, &hasher, PIN_TENANT, "ACC-BENCH-PIN", &[]).await;
+    provision(&store, &hasher, PROT_TENANT, PROT_ACCOUNT, &prot_numbers()).await;
     let mut ctx = Ctx {
         numbers: pool,
         next_number: 0,
@@ -49,9 +53,10 @@ pub async fn run(a: &Args, table: &str) -> Setup {
         warm_order: String::new(),
         floor_order: String::new(),
         seq: 0,
+        pin_changes: 0,
     };
     let mut orders = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..7 {
         let n = ctx.number();
         orders.push(create_order(&store, &n).await);
     }
@@ -87,7 +92,17 @@ pub fn env_for(endpoint: &str, table: &str) -> Vec<(String, String)> {
     .collect();
     env.push(("AWS_ENDPOINT_URL_DYNAMODB".into(), endpoint.into()));
     env.push(("TABLE_NAME".into(), table.into()));
+    // Notification endpoints on the loopback receiver (https://localhost).
+    env.push(("NOTIFY_ALLOW_LOOPBACK_HTTP".into(), "true".into()));
+    if let Ok(bundle) = std::env::var("BENCH_CA_BUNDLE") {
+        env.push(("SSL_CERT_FILE".into(), bundle));
+    }
     env
+}
+
+/// `PROT_TENANT`'s numbers (another exchange than the pool's).
+pub fn prot_numbers() -> Vec<String> {
+    (0..4).map(|i| format!("+1206555{:04}", 100 + i)).collect()
 }
 
 pub fn spawn(a: &Args, name: &str, env: &[(String, String)]) -> Function {
@@ -109,21 +124,27 @@ fn numbers(count: usize) -> Vec<String> {
         .collect()
 }
 
-async fn provision(store: &Store, hasher: &PinHasher, numbers: &[String]) -> String {
+async fn provision(
+    store: &Store,
+    hasher: &PinHasher,
+    tenant_id: &str,
+    account: &str,
+    numbers: &[String],
+) -> String {
     let now = clock::format(clock::now());
     store
-        .put_tenant(TENANT, ACCOUNT, "US", Some("Bench tenant"), &now)
+        .put_tenant(tenant_id, account, "US", Some("Bench tenant"), &now)
         .await
         .expect("store")
         .expect("account");
     let added: Vec<_> = stream::iter(numbers)
-        .map(|n| store.add_number(TENANT, n, &now))
+        .map(|n| store.add_number(tenant_id, n, &now))
         .buffer_unordered(16)
         .collect()
         .await;
     assert!(added.iter().all(Result::is_ok), "numbers added");
     let tenant = store
-        .get_tenant_ref(TENANT)
+        .get_tenant_ref(tenant_id)
         .await
         .expect("store")
         .expect("tenant");
@@ -132,7 +153,7 @@ async fn provision(store: &Store, hasher: &PinHasher, numbers: &[String]) -> Str
         kind: ActorKind::TenantAdmin,
         id: Some("bench".into()),
     };
-    let audit = AuditEvent::new(TENANT, clock::now(), AuditType::PinSet, actor);
+    let audit = AuditEvent::new(tenant_id, clock::now(), AuditType::PinSet, actor);
     store
         .set_pin(&tenant, &stored.hash, &stored.pepper_version, &now, &audit)
         .await

@@ -1,4 +1,4 @@
-//! Phase 2, warm: each function beside a `floor-sdk` process doing the same
+//! Phase 3, warm: each function beside a `floor-sdk` process doing the same
 //! DynamoDB calls, invocations interleaved one for one; Argon2 hash/verify
 //! timed by `argon2-timer` in the same loop; peak RSS of every process at the
 //! end. Then the single-arena diagnosis and the bare `floor-hello` loop.

@@ -417,3 +417,25 @@ async fn dynamodb_dies_mid_burst_and_comes_back() {
     drop(local);
     let _ = (answer, request);
 }
+
+/// Init opens the DynamoDB connection (`Store::open_connection`), best
+/// effort: against an endpoint that refuses, and one that accepts and never
+/// answers, it returns within its 1 s bound and the cold start goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_the_connection_at_init_never_fails_a_cold_start() {
+    let refused = format!("http://127.0.0.1:{}", free_port());
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let held = std::thread::spawn(move || silent.accept().map(|(s, _)| s));
+    for url in [refused, silent_url] {
+        let store = connect(&url, "portguard-faults-init").await;
+        let started = Instant::now();
+        store.open_connection("TENANT").await;
+        assert!(
+            started.elapsed() < Duration::from_millis(1_500),
+            "{url}: {:?}",
+            started.elapsed()
+        );
+    }
+    drop(held);
+}

@@ -15,6 +15,10 @@
 //! | `port-out` | GetItem tenant record (by account); TransactWriteItems (ConditionCheck record, Put order, Update number, Put audit) |
 //! | `webhook` | GetItem order; TransactWriteItems (Update order, Put audit, Put dedupe) |
 //! | `status-check` | Query OpenOrders `OPEN#pending`; Query OpenOrders `OPEN#foc_confirmed` |
+//!
+//! With `FLOOR_CONNECT_AT_INIT=1` it is the twin that opens its connection
+//! during init, as the functions do (`Store::open_connection`: one GetItem of
+//! an item that never exists, at most 1 s, its outcome ignored).
 
 use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion};
 use aws_sdk_dynamodb::types::{
@@ -245,6 +249,15 @@ async fn main() -> Result<(), Error> {
         .load()
         .await;
     let client = Client::new(&config);
+    if std::env::var("FLOOR_CONNECT_AT_INIT").as_deref() == Ok("1") {
+        let get = client
+            .get_item()
+            .table_name(&table)
+            .set_key(Some(key("TENANT#warm-up", "WARM-UP")))
+            .projection_expression("PK")
+            .send();
+        let _ = tokio::time::timeout(Duration::from_secs(1), get).await;
+    }
     let (client, table) = (&client, table.as_str());
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         handle(client, table, event.payload).await

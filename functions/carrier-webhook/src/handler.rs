@@ -37,7 +37,9 @@ impl App {
         let table = portguard_api::config::table_name()?;
         let secrets = WebhookSecrets::from_env().await?;
         tracing::info!(secrets = ?secrets, "webhook secrets loaded");
-        Ok(App::new(Store::connect(table).await, secrets))
+        let store = Store::connect(table).await;
+        store.open_connection("ORDER").await;
+        Ok(App::new(store, secrets))
     }
 
     /// Never fails: every outcome is an HTTP answer (tests call this).

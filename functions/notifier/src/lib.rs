@@ -106,7 +106,9 @@ impl App {
         let table = portguard_api::config::table_name()?;
         let loopback = portguard_api::config::allow_loopback_http()?;
         let sender = Sender::new(loopback)?;
-        Ok(App::new(Store::connect(table).await, sender))
+        let store = Store::connect(table).await;
+        store.open_connection("ORDER").await;
+        Ok(App::new(store, sender))
     }
 
     /// One invocation, whichever it is: the stream's batch answers its

@@ -58,8 +58,11 @@ impl App {
         let delay = portguard_api::config::protection_disable_delay()?;
         let ttl = portguard_api::config::transfer_pin_ttl()?;
         let hasher = PinHasher::from_env().await?;
+        hasher.prepare();
         let loopback = portguard_api::config::allow_loopback_http()?;
-        Ok(App::new(Store::connect(table).await, hasher)
+        let store = Store::connect(table).await;
+        store.open_connection("TENANT").await;
+        Ok(App::new(store, hasher)
             .allow_loopback_http(loopback)
             .with_protection_delay(delay)
             .with_transfer_pin_ttl(ttl))

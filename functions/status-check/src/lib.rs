@@ -120,7 +120,9 @@ impl App {
     pub async fn from_env() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
         let table = portguard_api::config::table_name()?;
         let policy = portguard_api::config::expiry_policy()?;
-        Ok(App::new(Store::connect(table).await, policy))
+        let store = Store::connect(table).await;
+        store.open_connection("ORDER").await;
+        Ok(App::new(store, policy))
     }
 
     /// One scheduled invocation: the event's `time` is now.

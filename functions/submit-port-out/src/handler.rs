@@ -40,7 +40,10 @@ impl App {
         let table = portguard_api::config::table_name()?;
         let policy = portguard_api::config::lock_policy()?;
         let hasher = PinHasher::from_env().await?;
-        Ok(App::new(Store::connect(table).await, hasher, policy))
+        hasher.prepare();
+        let store = Store::connect(table).await;
+        store.open_connection("ACCOUNT").await;
+        Ok(App::new(store, hasher, policy))
     }
 
     /// Never fails: every outcome is an HTTP answer (tests call this).

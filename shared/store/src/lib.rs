@@ -94,6 +94,38 @@ impl Store {
         Store::new(Client::new(&config), table)
     }
 
+    /// Opens the pooled HTTPS connection to DynamoDB at init, so that the
+    /// first request does not pay for the TCP and TLS handshakes: one
+    /// eventually consistent GetItem of an item that never exists, under a
+    /// partition prefix `pk_prefix` the function may read (its IAM policy
+    /// limits the leading keys). Best effort: a failure or a slow answer
+    /// (bounded at 1 s) is logged and the cold start goes on, so it can never
+    /// fail one; the first request then connects as it would have.
+    pub async fn open_connection(&self, pk_prefix: &str) {
+        let started = std::time::Instant::now();
+        let key = attr::Item::from([
+            ("PK".to_owned(), attr::s(format!("{pk_prefix}#warm-up"))),
+            ("SK".to_owned(), attr::s("WARM-UP")),
+        ]);
+        let get = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .projection_expression("PK")
+            .send();
+        let outcome = match tokio::time::timeout(Duration::from_secs(1), get).await {
+            Ok(Ok(_)) => "open",
+            Ok(Err(_)) => "error",
+            Err(_) => "timeout",
+        };
+        tracing::debug!(
+            outcome,
+            ms = started.elapsed().as_secs_f64() * 1000.0,
+            "connection to DynamoDB opened at init"
+        );
+    }
+
     /// One item by key, strongly consistent: every read that decides a write
     /// must see the latest committed state.
     pub(crate) async fn get_consistent(
