@@ -284,10 +284,15 @@ impl App {
             outcome = ?outcome,
             "delivery attempt"
         );
-        self.store.end_attempt(delivery, end, now).await?;
-        self.store
-            .note_endpoint_result(&delivery.target, now, reason.as_deref())
-            .await?;
+        // Two items, independent of each other: written at once, so the
+        // bookkeeping holds the batch's concurrency slot for one round trip.
+        let (ended, noted) = futures::join!(
+            self.store.end_attempt(delivery, end, now),
+            self.store
+                .note_endpoint_result(&delivery.target, now, reason.as_deref()),
+        );
+        ended?;
+        noted?;
         if outcome == Outcome::Abandoned {
             tracing::warn!(audit_id = %delivery.audit_id, target = %delivery.target, "delivery abandoned after the last attempt");
             portguard_api::metrics::count(SERVICE, "NotificationAbandoned");
