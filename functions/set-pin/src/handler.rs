@@ -59,6 +59,7 @@ impl App {
         let ttl = portguard_api::config::transfer_pin_ttl()?;
         let hasher = PinHasher::from_env().await?;
         hasher.prepare();
+        portguard_validation::PhoneNumber::prepare();
         let loopback = portguard_api::config::allow_loopback_http()?;
         let store = Store::connect(table).await;
         store.open_connection("TENANT").await;

@@ -41,6 +41,7 @@ impl App {
         let policy = portguard_api::config::lock_policy()?;
         let hasher = PinHasher::from_env().await?;
         hasher.prepare();
+        portguard_validation::PhoneNumber::prepare();
         let store = Store::connect(table).await;
         store.open_connection("ACCOUNT").await;
         Ok(App::new(store, hasher, policy))

@@ -21,6 +21,12 @@ pub struct PhoneNumber(String);
 pub struct PhoneError(pub String);
 
 impl PhoneNumber {
+    /// Parses the bundled metadata and compiles the patterns a parse uses,
+    /// now (at init) rather than on the first request that carries a number.
+    pub fn prepare() {
+        let _ = PhoneNumber::parse("+12065550100");
+    }
+
     /// Accepts E.164 (`+12065550100`) or 10/11 digits (`(206) 555-0100`,
     /// `1.206.555.0100`); spaces, dots, dashes and parentheses are ignored.
     /// The number must be valid for the US under libphonenumber's rules
