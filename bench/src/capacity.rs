@@ -4,12 +4,10 @@
 //! closed orders.
 
 use crate::notify::{batch, Hooks};
-use crate::requests::{api_event, status_of};
+use crate::requests::{api_event, port_out, status_of};
 use crate::runtime::Function;
 use crate::setup::{env_for, prot_numbers, spawn, Setup, DUE};
-use crate::{
-    proxy, Args, ACCOUNT, CARRIER, FUNCTIONS, PIN, PROT_ACCOUNT, PROT_TENANT, TENANT, WRONG_PIN,
-};
+use crate::{proxy, Args, ACCOUNT, FUNCTIONS, PIN, PROT_ACCOUNT, PROT_TENANT, TENANT, WRONG_PIN};
 use serde_json::{json, Value};
 
 /// One entry per scenario: function, label, status, response, calls.
@@ -206,40 +204,19 @@ pub fn run(
     run(
         &mut f,
         "locked number (PORT_OUT_LOCKED, PIN not looked at)",
-        api_event(
-            "POST",
-            "/v1/port-outs",
-            Some(("carrier", CARRIER)),
-            &json!({"accountNumber": ACCOUNT, "pin": PIN, "phoneNumbers": [locked_number],
-                    "pon": "PON-BENCH", "authorizedName": "Bench Runner"}),
-            &[],
-        ),
+        port_out(ACCOUNT, PIN, &locked_number, None),
         422,
     );
     run(
         &mut f,
         "locked account (tenant lock: PORT_OUT_LOCKED)",
-        api_event(
-            "POST",
-            "/v1/port-outs",
-            Some(("carrier", CARRIER)),
-            &json!({"accountNumber": PROT_ACCOUNT, "pin": PIN, "phoneNumbers": [prot_numbers()[0]],
-                    "pon": "PON-BENCH", "authorizedName": "Bench Runner"}),
-            &[],
-        ),
+        port_out(PROT_ACCOUNT, PIN, &prot_numbers()[0], None),
         422,
     );
     run(
         &mut f,
         "accepted port-out with a transfer PIN (consumed)",
-        api_event(
-            "POST",
-            "/v1/port-outs",
-            Some(("carrier", CARRIER)),
-            &json!({"accountNumber": ACCOUNT, "pin": transfer_pin, "phoneNumbers": [tp_number],
-                    "pon": "PON-BENCH", "authorizedName": "Bench Runner"}),
-            &[],
-        ),
+        port_out(ACCOUNT, &transfer_pin, &tp_number, None),
         201,
     );
     run(

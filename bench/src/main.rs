@@ -36,9 +36,9 @@ mod report;
 mod requests;
 mod runtime;
 mod setup;
-mod tls;
 mod warm;
 
+use cold::Transport::{Plain, Tls};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -158,9 +158,9 @@ async fn main() {
     )
     .await;
     let mut failures: Vec<String> = Vec::new();
-    let cold = cold::run(&a, &s.env, &mut s.ctx, &hooks, &mut failures);
+    let cold = cold::run(&a, &s.env, Plain, &mut s.ctx, &hooks, &mut failures);
     let tls_env = setup::env_for(&a.tls_endpoint, &table);
-    let tls_cold = tls::run(&a, &tls_env, &mut s.ctx, &hooks, &mut failures);
+    let tls_cold = cold::run(&a, &tls_env, Tls, &mut s.ctx, &hooks, &mut failures);
     let warm = warm::run(&a, &s.env, &mut s.ctx, &mut failures);
     let load_after_timing = report::loadavg();
     // Capacity before the notifier phase: that phase leaves a failed

@@ -51,6 +51,19 @@ fn foc_date(seq: u64) -> String {
     clock::format(day)[..10].to_owned()
 }
 
+/// A carrier's `POST /v1/port-outs` for one number of `account`.
+pub fn port_out(account: &str, pin: &str, number: &str, key: Option<String>) -> Value {
+    let headers: Vec<(&str, String)> = key.map(|k| ("idempotency-key", k)).into_iter().collect();
+    api_event(
+        "POST",
+        "/v1/port-outs",
+        Some(("carrier", CARRIER)),
+        &json!({"accountNumber": account, "pin": pin, "phoneNumbers": [number],
+                "pon": "PON-BENCH", "authorizedName": "Bench Runner"}),
+        &headers,
+    )
+}
+
 /// The other PIN `set_pin` alternates with.
 const PIN_B: &str = "90817263";
 
@@ -103,16 +116,7 @@ impl Ctx {
 
     pub fn port_out(&mut self, pin: &str, key: Option<String>) -> Value {
         let number = self.number();
-        let headers: Vec<(&str, String)> =
-            key.map(|k| ("idempotency-key", k)).into_iter().collect();
-        api_event(
-            "POST",
-            "/v1/port-outs",
-            Some(("carrier", CARRIER)),
-            &json!({"accountNumber": ACCOUNT, "pin": pin, "phoneNumbers": [number],
-                    "pon": "PON-BENCH", "authorizedName": "Bench Runner"}),
-            &headers,
-        )
+        port_out(ACCOUNT, pin, &number, key)
     }
 
     /// A signed carrier event; `id` reuses a webhook id (a duplicate).
