@@ -3,7 +3,8 @@
 //! it waits for an attempt (see `notify.rs` for the endpoints).
 
 use crate::attr::{key, n, s, Item, Reader, Update};
-use crate::notify::{is_condition_failure, Target};
+use crate::error::applied;
+use crate::notify::Target;
 use crate::schema::DUE_DELIVERIES;
 use crate::{clock, Page, PageKey, Store, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -144,11 +145,7 @@ impl Store {
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        applied(out)
     }
 
     /// Takes a due delivery for one more attempt: counts the attempt and
@@ -224,11 +221,8 @@ impl Store {
             .expression_attribute_values(":read", n(i64::from(delivery.attempts)))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        // Someone else took it since: theirs to finish.
+        applied(out).map(|_| ())
     }
 
     /// A page of deliveries due at `now`, the longest due first.

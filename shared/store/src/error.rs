@@ -23,6 +23,28 @@ const UNAVAILABLE_CODES: [&str; 6] = [
     "LimitExceededException",
 ];
 
+/// A conditional write's answer: `true` applied, `false` its condition did
+/// not hold (nothing written), or the error sorted as [`StoreError::from_sdk`].
+pub(crate) fn applied<O, E>(out: Result<O, SdkError<E, HttpResponse>>) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match out {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failure(&e) => Ok(false),
+        Err(e) => Err(StoreError::from_sdk(e)),
+    }
+}
+
+pub(crate) fn is_condition_failure<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .and_then(|se| se.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
 impl StoreError {
     /// Sorts an SDK error into unavailable (retry later) or internal.
     pub fn from_sdk<E>(err: SdkError<E, HttpResponse>) -> StoreError

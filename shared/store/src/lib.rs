@@ -163,16 +163,7 @@ impl Store {
             .set_expression_attribute_values(Some(update.values))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        error::applied(out)
     }
 
     /// [`Store::get_consistent`], parsed into the item's type.

@@ -118,15 +118,6 @@ pub enum Decided<T> {
     Conflict,
 }
 
-pub(crate) fn is_condition_failure<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    e.as_service_error()
-        .and_then(|se| se.code())
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
-}
-
 impl Store {
     pub async fn get_endpoint(&self, target: &Target) -> Result<Option<Endpoint>, StoreError> {
         self.get_as(endpoint_key(target), Endpoint::from_item).await

@@ -92,27 +92,15 @@ impl Store {
         Ok(item.and_then(|i| Reader::new(&i, "number").opt_s("tenantId")))
     }
 
-    /// Every number of a tenant, in E.164 order.
+    /// Every number of a tenant, in E.164 order: [`Store::numbers_page`]
+    /// until the last page.
     pub async fn list_numbers(&self, tenant_id: &str) -> Result<Vec<NumberRecord>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(crate::schema::GSI2)
-                .key_condition_expression("GSI2PK = :pk AND begins_with(GSI2SK, :prefix)")
-                .expression_attribute_values(":pk", s(format!("TENANT#{tenant_id}")))
-                .expression_attribute_values(":prefix", s("NUMBER#"))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in page.items() {
-                out.push(NumberRecord::from_item(item)?);
-            }
-            start = page.last_evaluated_key().cloned();
+            let page = self.numbers_page(tenant_id, 1_000, start).await?;
+            out.extend(page.items);
+            start = page.next;
             if start.is_none() {
                 return Ok(out);
             }

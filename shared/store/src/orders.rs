@@ -185,25 +185,21 @@ impl Store {
         self.get_as(order_key(id), Order::from_item).await
     }
 
-    /// An owner's orders, newest first, optionally only those in `status`.
-    /// With a status filter, DynamoDB's `Limit` counts items before the
-    /// filter, so pages are read until `limit` items match, at most
-    /// `MAX_PAGES` reads per call.
+    /// An owner's orders, newest first, optionally only those in `status`
+    /// ([`Page::collect_filtered`] reads on until `limit` match).
     pub async fn list_orders(
         &self,
         owner: Owner<'_>,
         status: Option<OrderStatus>,
         limit: i32,
-        mut start: Option<PageKey>,
+        start: Option<PageKey>,
     ) -> Result<Page<Order>, StoreError> {
-        const MAX_PAGES: usize = 10;
         let (index, pk_attr, sk_attr, pk) = match owner {
             Owner::Carrier(id) => (GSI1, "GSI1PK", "GSI1SK", format!("CARRIER#{id}")),
             Owner::Tenant(id) => (GSI2, "GSI2PK", "GSI2SK", format!("TENANT#{id}")),
         };
-        let mut items = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let mut q = self
+        Page::collect_filtered(limit, start, Order::from_item, |limit, start| {
+            let q = self
                 .client
                 .query()
                 .table_name(&self.table)
@@ -214,28 +210,17 @@ impl Store {
                 .expression_attribute_values(":pk", s(&pk))
                 .expression_attribute_values(":prefix", s("ORDER#"))
                 .scan_index_forward(false)
-                .limit(limit - items.len() as i32)
-                .set_exclusive_start_key(start.take().map(PageKey::into_item));
-            if let Some(status) = status {
-                q = q
+                .limit(limit)
+                .set_exclusive_start_key(start);
+            match status {
+                Some(status) => q
                     .filter_expression("#status = :status")
                     .expression_attribute_names("#status", "status")
-                    .expression_attribute_values(":status", s(status.as_str()));
+                    .expression_attribute_values(":status", s(status.as_str())),
+                None => q,
             }
-            let out = q.send().await.map_err(StoreError::from_sdk)?;
-            for item in out.items() {
-                items.push(Order::from_item(item)?);
-            }
-            start = out.last_evaluated_key().and_then(PageKey::from_item);
-            if start.is_none() || items.len() as i32 >= limit {
-                break;
-            }
-        }
-        Ok(Page {
-            items,
-            next: start,
-            read_units: 0.0,
         })
+        .await
     }
 
     /// Open orders in `status` whose expiry clock is before `cutoff`, oldest

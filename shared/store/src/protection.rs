@@ -13,7 +13,7 @@ use crate::numbers::number_key;
 use crate::numbers::NumberRecord;
 use crate::tenants::{Tenant, TenantRef, Written};
 use crate::{tx, AuditEvent, Page, PageKey, Store, StoreError};
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 pub use portguard_rules::Setting;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -310,17 +310,6 @@ impl Store {
             tx::put(audit.put(&self.table)),
         ];
         self.write_or_conflict(items).await
-    }
-
-    /// A transaction whose refusal means "changed since read".
-    async fn write_or_conflict(
-        &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<Written<()>, StoreError> {
-        Ok(match self.transact(items).await? {
-            Ok(()) => Written::Done(()),
-            Err(_) => Written::Conflict,
-        })
     }
 
     /// One page of a tenant's numbers in E.164 order: a Query of GSI2

@@ -241,7 +241,7 @@ impl Store {
                 .put(audit.put(&self.table))
                 .build(),
         ];
-        self.transact_or_conflict(items).await
+        self.write_or_conflict(items).await
     }
 
     /// A tenant's transfer PIN by id; `None` for an unknown, malformed or
@@ -295,7 +295,7 @@ impl Store {
                 .put(audit.put(&self.table))
                 .build(),
         ];
-        self.transact_or_conflict(items).await
+        self.write_or_conflict(items).await
     }
 
     /// The transaction step of an accepted port-out that consumes transfer
@@ -332,27 +332,24 @@ impl Store {
     }
 
     /// A tenant's transfer PINs, newest first, optionally only those whose
-    /// status at `now` is `status`. The filter runs in DynamoDB; its `Limit`
-    /// counts items before the filter, so pages are read until `limit`
-    /// match, at most `MAX_PAGES` reads per call.
+    /// status at `now` is `status`. The filter runs in DynamoDB
+    /// ([`Page::collect_filtered`] reads on until `limit` match).
     pub async fn list_transfer_pins(
         &self,
         tenant_id: &str,
         status: Option<TransferPinStatus>,
         now: i64,
         limit: i32,
-        mut start: Option<PageKey>,
+        start: Option<PageKey>,
     ) -> Result<Page<TransferPin>, StoreError> {
-        const MAX_PAGES: usize = 10;
         let filter = status.map(|status| match status {
             TransferPinStatus::Active => "#status = :active AND #validUntil > :now",
             TransferPinStatus::Expired => "#status = :active AND #validUntil <= :now",
             TransferPinStatus::Used => "#status = :used",
             TransferPinStatus::Revoked => "#status = :revoked",
         });
-        let mut items = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let mut q = self
+        Page::collect_filtered(limit, start, TransferPin::from_item, |limit, start| {
+            let q = self
                 .client
                 .query()
                 .table_name(&self.table)
@@ -360,48 +357,25 @@ impl Store {
                 .expression_attribute_values(":pk", s(format!("TENANT#{tenant_id}")))
                 .expression_attribute_values(":prefix", s(SK_PREFIX))
                 .scan_index_forward(false)
-                .limit(limit - items.len() as i32)
-                .set_exclusive_start_key(start.take().map(PageKey::into_item));
-            if let (Some(filter), Some(status)) = (filter, status) {
-                q = q
-                    .filter_expression(filter)
-                    .expression_attribute_names("#status", "status");
-                q = match status {
-                    TransferPinStatus::Active | TransferPinStatus::Expired => q
-                        .expression_attribute_names("#validUntil", "validUntil")
-                        .expression_attribute_values(":active", s("active"))
-                        .expression_attribute_values(":now", n(now)),
-                    other => q.expression_attribute_values(
-                        format!(":{}", other.as_str()),
-                        s(other.as_str()),
-                    ),
-                };
+                .limit(limit)
+                .set_exclusive_start_key(start);
+            let (Some(filter), Some(status)) = (filter, status) else {
+                return q;
+            };
+            let q = q
+                .filter_expression(filter)
+                .expression_attribute_names("#status", "status");
+            match status {
+                TransferPinStatus::Active | TransferPinStatus::Expired => q
+                    .expression_attribute_names("#validUntil", "validUntil")
+                    .expression_attribute_values(":active", s("active"))
+                    .expression_attribute_values(":now", n(now)),
+                other => {
+                    q.expression_attribute_values(format!(":{}", other.as_str()), s(other.as_str()))
+                }
             }
-            let out = q.send().await.map_err(StoreError::from_sdk)?;
-            for item in out.items() {
-                items.push(TransferPin::from_item(item)?);
-            }
-            start = out.last_evaluated_key().and_then(PageKey::from_item);
-            if start.is_none() || items.len() as i32 >= limit {
-                break;
-            }
-        }
-        Ok(Page {
-            items,
-            next: start,
-            read_units: 0.0,
         })
-    }
-
-    async fn transact_or_conflict(
-        &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<Written<()>, StoreError> {
-        // After main's tx.rs: one transaction core (conflicts retried there).
-        Ok(match self.transact(items).await? {
-            Ok(()) => Written::Done(()),
-            Err(_) => Written::Conflict,
-        })
+        .await
     }
 }
 

@@ -66,6 +66,18 @@ fn reasons<R>(e: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<Cancellati
 }
 
 impl Store {
+    /// A transaction whose refusal means "changed since read": the caller
+    /// reads again and decides again.
+    pub(crate) async fn write_or_conflict(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<crate::tenants::Written<()>, StoreError> {
+        Ok(match self.transact(items).await? {
+            Ok(()) => crate::tenants::Written::Done(()),
+            Err(_) => crate::tenants::Written::Conflict,
+        })
+    }
+
     /// Sends `items` as one transaction: `Ok(Ok(()))` committed,
     /// `Ok(Err(refused))` a condition failed (nothing was written), `Err` the
     /// store failed or the conflicts did not stop.

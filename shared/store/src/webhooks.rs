@@ -73,15 +73,6 @@ impl Store {
             .set_expression_attribute_values(put.expression_attribute_values)
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        crate::error::applied(out)
     }
 }
