@@ -131,10 +131,12 @@ run_e2e() {
   with_timeout "$BUILD_TIMEOUT" cargo run -q -p portguard-admin -- create-table || return 1
 
   # Build the binaries first, so watch starts them at once and a compile error
-  # shows here rather than as a hanging invocation.
-  local pkgs=() fn
-  for fn in "${PORTGUARD_FUNCTIONS[@]}"; do pkgs+=(-p "$fn"); done
-  with_timeout "$BUILD_TIMEOUT" cargo build "${pkgs[@]}" --bins || return 1
+  # shows here rather than as a hanging invocation. Watch runs `cargo run
+  # --bin NAME` with no package flag, so features are unified over the
+  # workspace's default members: built the same way here (no -p), nothing is
+  # compiled twice (with -p per function, the SDK was built once for this
+  # selection and parts of it again for watch's).
+  with_timeout "$BUILD_TIMEOUT" cargo build --bins || return 1
 
   local port
   # shellcheck disable=SC2119
