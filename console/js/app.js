@@ -45,7 +45,7 @@ function signInPage() {
       h('button', { type: 'submit' }, 'Sign in'), msgs.alert);
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      try { await devSignIn(sel.value); location.hash = '#/pin'; route(); } catch (e) { msgs.error(e); }
+      try { await devSignIn(sel.value); go('#/pin'); } catch (e) { msgs.error(e); }
     });
     main.append(h('h1', {}, 'Sign in'), form);
   } else {
@@ -71,7 +71,17 @@ function header() {
   }
 }
 
+// Navigations can overlap (a page still loading when the next is asked for):
+// each has a number, and only the latest may put its page in <main>.
+let navigation = 0;
+
+/** Shows `hash`: through the hashchange listener, or at once if already there. */
+function go(hash) {
+  if (location.hash === hash) route(); else location.hash = hash;
+}
+
 async function route() {
+  const mine = ++navigation;
   if (!token() || !claims()) {
     header();
     if (location.hash !== '#/sign-in') history.replaceState(null, '', '#/sign-in');
@@ -88,6 +98,7 @@ async function route() {
   } catch (e) {
     const m = messages(); m.error(e); root.replaceChildren(h('h1', {}, page.title), m.alert);
   }
+  if (mine !== navigation) return; // a later navigation owns <main> now
   main.replaceChildren(root);
   main.focus();
 }
