@@ -36,7 +36,9 @@ pub async fn run(a: &Args, table: &str) -> Setup {
     eprintln!("[bench] setup: table {table}, tenant, numbers, orders, 1k/10k closed-order tables");
     let store = Store::connect(table).await;
     store.create_table().await.expect("create table");
-    let pool = numbers(a.cold * 3 + a.warm * 2 + 200);
+    // Port-outs: a cold start each (plain), 1 + 5 each with TLS, the warm
+    // phase (function and floor, and the arena diagnosis), capacity.
+    let pool = numbers(a.cold * 10 + a.warm * 3 + 400);
     let pin_hash = provision(&store, &hasher, TENANT, ACCOUNT, &pool).await;
     // The tenant whose PIN set-pin changes, and the one whose port-out
     // protection the capacity phase turns on (its own numbers).
