@@ -46,6 +46,8 @@ const TENANT: &str = "t-bench";
 const ACCOUNT: &str = "ACC-BENCH";
 /// The tenant whose PIN `PUT /v1/pin` changes back and forth.
 const PIN_TENANT: &str = "t-bench-pin";
+/// Its twin for the floor's raw calls (its stored hash is the floor's own).
+const FLOOR_PIN_TENANT: &str = "t-bench-floor";
 /// The tenant whose port-out lock the capacity phase turns on.
 const PROT_TENANT: &str = "t-bench-prot";
 const PROT_ACCOUNT: &str = "ACC-BENCH-PROT";

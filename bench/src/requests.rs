@@ -2,7 +2,7 @@
 //! functions, the raw DynamoDB operations for `floor-sdk`, and how an answer
 //! is checked.
 
-use crate::{ACCOUNT, CARRIER, PIN, PIN_TENANT, TENANT};
+use crate::{ACCOUNT, CARRIER, FLOOR_PIN_TENANT, PIN, PIN_TENANT, TENANT};
 use portguard_store::clock;
 use serde_json::{json, Value};
 
@@ -175,7 +175,9 @@ impl Ctx {
     /// The raw DynamoDB work of `function`'s request, for `floor-sdk`.
     pub fn floor_op(&mut self, function: &str) -> Value {
         match function {
-            "set-pin" => json!({"op": "set-pin", "tenant": TENANT, "hash": self.pin_hash}),
+            "set-pin" => {
+                json!({"op": "set-pin", "tenant": FLOOR_PIN_TENANT, "hash": self.pin_hash})
+            }
             "submit-port-out" => json!({"op": "port-out", "tenant": TENANT, "account": ACCOUNT,
                                        "carrier": CARRIER, "number": self.number()}),
             "carrier-webhook" => {

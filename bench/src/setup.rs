@@ -4,7 +4,9 @@
 
 use crate::requests::Ctx;
 use crate::runtime::Function;
-use crate::{Args, ACCOUNT, CARRIER, PIN, PIN_TENANT, PROT_ACCOUNT, PROT_TENANT, TENANT};
+use crate::{
+    Args, ACCOUNT, CARRIER, FLOOR_PIN_TENANT, PIN, PIN_TENANT, PROT_ACCOUNT, PROT_TENANT, TENANT,
+};
 use futures::{stream, StreamExt};
 use portguard_rules::OrderStatus;
 use portguard_secrets::PinHasher;
@@ -43,6 +45,7 @@ pub async fn run(a: &Args, table: &str) -> Setup {
     // The tenant whose PIN set-pin changes, and the one whose port-out
     // protection the capacity phase turns on (its own numbers).
     provision(&store, &hasher, PIN_TENANT, "ACC-BENCH-PIN", &[]).await;
+    provision(&store, &hasher, FLOOR_PIN_TENANT, "ACC-BENCH-FLOOR", &[]).await;
     provision(&store, &hasher, PROT_TENANT, PROT_ACCOUNT, &prot_numbers()).await;
     let mut ctx = Ctx {
         numbers: pool,

@@ -11,7 +11,7 @@
 //! |---|---|
 //! | `noop` | none |
 //! | `get` | GetItem tenant pointer |
-//! | `set-pin` | GetItem tenant pointer; TransactWriteItems (Update tenant record, Update pointer, Put audit) |
+//! | `set-pin` | GetItem tenant pointer; GetItem tenant record (the stored hash); Query GSI2 (the tenant's numbers); TransactWriteItems (Update tenant record, Update pointer, Put audit) |
 //! | `port-out` | GetItem tenant record (by account); TransactWriteItems (ConditionCheck record, Put order, Update number, Put audit) |
 //! | `webhook` | GetItem order; TransactWriteItems (Update order, Put audit, Put dedupe) |
 //! | `status-check` | Query OpenOrders `OPEN#pending`; Query OpenOrders `OPEN#foc_confirmed` |
@@ -109,6 +109,17 @@ async fn handle(client: &Client, table: &str, event: Value) -> Result<Value, Err
                 .and_then(|p| p.get("accountNumber"))
                 .and_then(|a| a.as_s().ok())
                 .ok_or("no tenant pointer")?;
+            // PIN_UNCHANGED needs the stored hash, the `known` rule the numbers.
+            get(client, table, key(format!("ACCOUNT#{account}"), "ACCOUNT")).await?;
+            client
+                .query()
+                .table_name(table)
+                .index_name("GSI2")
+                .key_condition_expression("GSI2PK = :pk AND begins_with(GSI2SK, :prefix)")
+                .expression_attribute_values(":pk", s(format!("TENANT#{tenant}")))
+                .expression_attribute_values(":prefix", s("NUMBER#"))
+                .send()
+                .await?;
             let update = Update::builder()
                 .table_name(table)
                 .set_key(Some(key(format!("ACCOUNT#{account}"), "ACCOUNT")))
