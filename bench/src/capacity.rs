@@ -112,6 +112,12 @@ pub fn run(
         admin("GET", "/v1/numbers?limit=50", Value::Null),
         200,
     );
+    run(
+        &mut f,
+        "GET /v1/numbers/{n} (one number and its lock)",
+        admin("GET", &format!("/v1/numbers/{locked_number}"), Value::Null),
+        200,
+    );
     // SPEC 12: a transfer PIN for one number (the port-out below uses it),
     // the list, and one revoked.
     let tp_number = ctx.number();
