@@ -149,7 +149,30 @@ pub struct Answer {
     pub raw: String,
 }
 
+/// `GET /v1/audit-events?limit=100` as `tenant`'s admin: how the tests read
+/// a tenant's audit trail.
+pub fn audit_trail_event(tenant: &'static str) -> Value {
+    event_with(
+        "GET",
+        "/v1/audit-events",
+        "limit=100",
+        As::Admin(tenant),
+        None,
+        &[],
+    )
+}
+
 impl Answer {
+    /// The `id` of every item of a list answer, in order.
+    pub fn item_ids(&self) -> Vec<String> {
+        self.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }

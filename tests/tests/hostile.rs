@@ -337,6 +337,23 @@ fn may_write(target: Target, method: &str, a: &Answer) -> bool {
     }
 }
 
+/// A transfer PIN of `TENANT` for `phone_numbers`, issued through set-pin:
+/// the `201` answer's body (with its one-time `pin`).
+async fn issue_transfer_pin(apps: &Apps, phone_numbers: Vec<String>) -> Value {
+    let body = json!({ "phoneNumbers": phone_numbers }).to_string();
+    let ev = event_with(
+        "POST",
+        "/v1/transfer-pins",
+        "",
+        As::Admin(TENANT),
+        Some(&body),
+        &[],
+    );
+    let a = answer(apps.pin.handle(portguard_tests::request(&ev)).await);
+    assert_eq!(a.status, 201, "{}", a.raw);
+    a.body
+}
+
 /// Handles one generated event exactly as the deployed runtime loop does
 /// (`portguard_api::answer_event`) and checks the invariants. Events that
 /// describe no HTTP request must be answered `400 INVALID_REQUEST` without
@@ -439,18 +456,8 @@ fn set_pin_survives_arbitrary_events() {
     let tally = Tally::default();
     // A live transfer PIN of t-100, to aim DELETEs at.
     let transfer_pin = w.rt.block_on(async {
-        let body = json!({ "phoneNumbers": numbers("206", 100, 2) }).to_string();
-        let ev = event_with(
-            "POST",
-            "/v1/transfer-pins",
-            "",
-            As::Admin(TENANT),
-            Some(&body),
-            &[],
-        );
-        let a = answer(w.apps.pin.handle(portguard_tests::request(&ev)).await);
-        assert_eq!(a.status, 201, "{}", a.raw);
-        format!("/v1/transfer-pins/{}", a.body["id"].as_str().unwrap())
+        let issued = issue_transfer_pin(&w.apps, numbers("206", 100, 2)).await;
+        format!("/v1/transfer-pins/{}", issued["id"].as_str().unwrap())
     });
     const METHODS: [&str; 5] = ["GET", "PUT", "DELETE", "POST", "PATCH"];
     let paths = [
@@ -619,18 +626,8 @@ fn submit_port_out_survives_arbitrary_events() {
     let transfer_pins: Vec<String> = w.rt.block_on(async {
         let mut pins = Vec::new();
         for i in 0..5 {
-            let body = json!({ "phoneNumbers": numbers("206", 100 + 2 * i, 2) }).to_string();
-            let ev = event_with(
-                "POST",
-                "/v1/transfer-pins",
-                "",
-                As::Admin(TENANT),
-                Some(&body),
-                &[],
-            );
-            let a = answer(w.apps.pin.handle(portguard_tests::request(&ev)).await);
-            assert_eq!(a.status, 201, "{}", a.raw);
-            pins.push(a.body["pin"].as_str().unwrap().to_owned());
+            let issued = issue_transfer_pin(&w.apps, numbers("206", 100 + 2 * i, 2)).await;
+            pins.push(issued["pin"].as_str().unwrap().to_owned());
         }
         pins
     });

@@ -97,20 +97,7 @@ async fn deliver(env: &mut Env) -> Value {
 }
 
 async fn audit_items(env: &Env, tenant: &'static str) -> Vec<Value> {
-    let a = answer(
-        call(
-            &env.endpoints,
-            &portguard_tests::event_with(
-                "GET",
-                "/v1/audit-events",
-                "limit=100",
-                As::Admin(tenant),
-                None,
-                &[],
-            ),
-        )
-        .await,
-    );
+    let a = answer(call(&env.endpoints, &portguard_tests::audit_trail_event(tenant)).await);
     a.body["items"].as_array().unwrap().clone()
 }
 

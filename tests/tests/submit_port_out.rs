@@ -863,25 +863,17 @@ async fn lists_are_newest_first_filtered_and_paged() {
     assert_eq!(c.status, 201, "{}", c.raw);
     let c_id = c.body["id"].as_str().unwrap().to_owned();
 
-    let ids_of = |a: &Answer| -> Vec<String> {
-        a.body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
     // Carrier a: its six orders across two tenants, newest first.
     let all = get(&env.app, As::Carrier("carrier-a"), PATH, "").await;
     assert_eq!(all.status, 200, "{}", all.raw);
     let mut expected: Vec<String> = ids.iter().rev().cloned().collect();
     expected.insert(0, c_id.clone());
-    assert_eq!(ids_of(&all), expected);
+    assert_eq!(all.item_ids(), expected);
     assert_eq!(all.body["nextToken"], Value::Null);
     assert!(all.body["items"][0].get("tenantId").is_none());
     // Tenant t-100's admin: its six orders from both carriers, not t-200's.
     let admin = get(&env.app, As::Admin(TENANT), PATH, "").await;
-    let admin_ids = ids_of(&admin);
+    let admin_ids = admin.item_ids();
     assert_eq!(admin_ids.len(), 6);
     assert_eq!(admin_ids[0], b.body["id"].as_str().unwrap());
     assert!(!admin_ids.contains(&c_id));
@@ -893,7 +885,7 @@ async fn lists_are_newest_first_filtered_and_paged() {
     loop {
         let page = get(&env.app, As::Carrier("carrier-a"), PATH, &query).await;
         assert_eq!(page.status, 200, "{}", page.raw);
-        pages.push(ids_of(&page));
+        pages.push(page.item_ids());
         match page.body["nextToken"].as_str() {
             Some(token) => {
                 tokens.push(token.to_owned());
@@ -930,7 +922,7 @@ async fn lists_are_newest_first_filtered_and_paged() {
         .await
         .unwrap();
     let cancelled = get(&env.app, As::Carrier("carrier-a"), PATH, "status=cancelled").await;
-    assert_eq!(ids_of(&cancelled), [ids[0].clone()]);
+    assert_eq!(cancelled.item_ids(), [ids[0].clone()]);
     assert_eq!(cancelled.body["items"][0]["status"], "cancelled");
     let pending = get(
         &env.app,
@@ -939,7 +931,7 @@ async fn lists_are_newest_first_filtered_and_paged() {
         "status=pending&limit=3",
     )
     .await;
-    assert_eq!(ids_of(&pending), expected[..3]);
+    assert_eq!(pending.item_ids(), expected[..3]);
     let token = pending.body["nextToken"].as_str().unwrap().to_owned();
     let rest = get(
         &env.app,
@@ -948,7 +940,7 @@ async fn lists_are_newest_first_filtered_and_paged() {
         &format!("status=pending&limit=3&nextToken={token}"),
     )
     .await;
-    assert_eq!(ids_of(&rest), expected[3..5]);
+    assert_eq!(rest.item_ids(), expected[3..5]);
 
     // Bad parameters and foreign tokens.
     for query in [

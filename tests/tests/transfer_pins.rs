@@ -87,18 +87,7 @@ async fn revoke(apps: &Apps, tenant: &'static str, id: &str) -> Answer {
 }
 
 async fn audit_items(apps: &Apps, tenant: &'static str) -> Vec<Value> {
-    let a = send_pin(
-        apps,
-        &event_with(
-            "GET",
-            "/v1/audit-events",
-            "limit=100",
-            As::Admin(tenant),
-            None,
-            &[],
-        ),
-    )
-    .await;
+    let a = send_pin(apps, &portguard_tests::audit_trail_event(tenant)).await;
     assert_eq!(a.status, 200, "{}", a.raw);
     a.body["items"].as_array().unwrap().clone()
 }
@@ -108,15 +97,6 @@ fn of_type(items: &[Value], kind: &str) -> Vec<Value> {
         .iter()
         .filter(|i| i["type"] == kind)
         .cloned()
-        .collect()
-}
-
-fn ids(a: &Answer) -> Vec<String> {
-    a.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_owned())
         .collect()
 }
 
@@ -279,7 +259,7 @@ async fn refusals_come_in_spec_order_and_write_nothing() {
         .expect_error(400, "INVALID_REQUEST");
     assert_eq!(snapshot(&apps.store).await, before);
     let l = list(&apps, TENANT, "status=active").await;
-    assert_eq!(ids(&l).len(), 5);
+    assert_eq!(l.item_ids().len(), 5);
 }
 
 #[tokio::test]
@@ -358,7 +338,7 @@ async fn lists_are_newest_first_filtered_and_paginated() {
     let all = list(&apps, TENANT, "").await;
     assert_eq!(all.status, 200, "{}", all.raw);
     assert_eq!(
-        ids(&all),
+        all.item_ids(),
         [&active, &revoked, &second, &old].map(String::clone),
         "newest first"
     );
@@ -378,7 +358,7 @@ async fn lists_are_newest_first_filtered_and_paginated() {
     ] {
         let l = list(&apps, TENANT, &format!("status={status}")).await;
         assert_eq!(l.status, 200, "{}", l.raw);
-        assert_eq!(ids(&l), want, "{status}");
+        assert_eq!(l.item_ids(), want, "{status}");
         assert_eq!(l.body["nextToken"], Value::Null);
     }
 
@@ -388,7 +368,7 @@ async fn lists_are_newest_first_filtered_and_paginated() {
     loop {
         let l = list(&apps, TENANT, &query).await;
         assert_eq!(l.status, 200, "{}", l.raw);
-        seen.extend(ids(&l));
+        seen.extend(l.item_ids());
         match l.body["nextToken"].as_str() {
             Some(t) => query = format!("status=active&limit=1&nextToken={t}"),
             None => break,
@@ -416,7 +396,10 @@ async fn lists_are_newest_first_filtered_and_paginated() {
     list(&apps, "t-200", &format!("nextToken={token}"))
         .await
         .expect_error(400, "INVALID_REQUEST");
-    assert_eq!(ids(&list(&apps, "t-200", "").await), Vec::<String>::new());
+    assert_eq!(
+        list(&apps, "t-200", "").await.item_ids(),
+        Vec::<String>::new()
+    );
     list(&apps, "t-404", "")
         .await
         .expect_error(404, "TENANT_NOT_FOUND");
@@ -511,7 +494,7 @@ async fn another_tenants_unknown_and_malformed_ids_answer_alike() {
     assert_eq!(snapshot(&apps.store).await, before);
     // Still active for its owner.
     let l = list(&apps, "t-200", "status=active").await;
-    assert_eq!(ids(&l), [theirs]);
+    assert_eq!(l.item_ids(), [theirs]);
 }
 
 /// The hash is stored where SPEC 12 says and nowhere else: never on the
@@ -672,7 +655,7 @@ async fn revoked_and_expired_transfer_pins_open_nothing() {
     .await;
     a.expect_error(422, "PIN_MISMATCH");
     let l = list(&apps, TENANT, "status=expired").await;
-    assert_eq!(ids(&l).len(), 1, "{}", l.raw);
+    assert_eq!(l.item_ids().len(), 1, "{}", l.raw);
     assert!(items_with_prefix(&apps.store, "ORDER#").await.is_empty());
 }
 

@@ -9,6 +9,23 @@ struct Cli {
 }
 
 impl Cli {
+    /// A fresh table with tenant t-100 (US, ACC-1001) in it.
+    fn with_us_tenant() -> Cli {
+        let cli = Cli::new();
+        cli.ok(&["create-table"]);
+        cli.ok(&[
+            "tenant",
+            "put",
+            "--tenant-id",
+            "t-100",
+            "--account-number",
+            "ACC-1001",
+            "--country",
+            "US",
+        ]);
+        cli
+    }
+
     fn new() -> Cli {
         assert!(
             std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_ok(),
@@ -102,18 +119,7 @@ fn provisioning_round_trip() {
 fn tenant_show_and_numbers_list_show_protection() {
     use portguard_store::protection::{Protection, Setting};
     use portguard_store::{clock, Actor, ActorKind, AuditEvent, AuditType, Store};
-    let cli = Cli::new();
-    cli.ok(&["create-table"]);
-    cli.ok(&[
-        "tenant",
-        "put",
-        "--tenant-id",
-        "t-100",
-        "--account-number",
-        "ACC-1001",
-        "--country",
-        "US",
-    ]);
+    let cli = Cli::with_us_tenant();
     cli.ok(&[
         "numbers",
         "add",
@@ -175,18 +181,7 @@ fn tenant_show_and_numbers_list_show_protection() {
 fn tenant_show_lists_active_transfer_pins() {
     use portguard_store::transfer_pins::TransferPin;
     use portguard_store::{clock, Actor, ActorKind, AuditEvent, AuditType, Store};
-    let cli = Cli::new();
-    cli.ok(&["create-table"]);
-    cli.ok(&[
-        "tenant",
-        "put",
-        "--tenant-id",
-        "t-100",
-        "--account-number",
-        "ACC-1001",
-        "--country",
-        "US",
-    ]);
+    let cli = Cli::with_us_tenant();
     cli.ok(&["numbers", "add", "--tenant-id", "t-100", "+12065550100"]);
     let shown: serde_json::Value =
         serde_json::from_str(&cli.ok(&["tenant", "show", "--tenant-id", "t-100"])).unwrap();
