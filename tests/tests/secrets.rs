@@ -329,6 +329,7 @@ async fn no_pin_pepper_hash_or_webhook_secret_anywhere() {
         .await,
     );
     assert_eq!(a.status, 201, "{}", a.raw);
+    let transfer_pin_order = a.body["id"].as_str().unwrap().to_owned();
     let a = seen.push(
         post(
             &apps,
@@ -441,6 +442,35 @@ async fn no_pin_pepper_hash_or_webhook_secret_anywhere() {
         )
         .await,
     );
+
+    // --- the tenant's reject (SPEC 13): a PIN where the reason should be (a
+    // number: refused, not echoed), the carrier trying it, and the admin's
+    // reject.
+    let reject = format!("/v1/port-outs/{transfer_pin_order}/reject");
+    for (who, body) in [
+        (
+            As::Admin(TENANT),
+            json!({ "reason": SET_FIRST.parse::<u64>().unwrap() }),
+        ),
+        (As::Carrier("carrier-a"), json!({ "reason": "not ours" })),
+    ] {
+        let a = seen
+            .push(send_submit(&apps, &event("POST", &reject, who, Some(&body.to_string()))).await);
+        assert!(a.status >= 400, "{}", a.raw);
+    }
+    let a = seen.push(
+        send_submit(
+            &apps,
+            &event(
+                "POST",
+                &reject,
+                As::Admin(TENANT),
+                Some(&json!({ "reason": "we did not ask for this" }).to_string()),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(a.status, 200, "{}", a.raw);
 
     // --- webhooks: applied, duplicate, forged, stale, malformed, wrong carrier.
     let foc =
