@@ -37,8 +37,7 @@ impl App {
         let table = portguard_api::config::table_name()?;
         let secrets = WebhookSecrets::from_env().await?;
         tracing::info!(secrets = ?secrets, "webhook secrets loaded");
-        let store = Store::connect(table).await;
-        store.open_connection("ORDER").await;
+        let store = Store::connect_at_init(table, "ORDER").await;
         Ok(App::new(store, secrets))
     }
 

@@ -106,8 +106,7 @@ impl App {
         let table = portguard_api::config::table_name()?;
         let loopback = portguard_api::config::allow_loopback_http()?;
         let sender = Sender::new(loopback)?;
-        let store = Store::connect(table).await;
-        store.open_connection("ORDER").await;
+        let store = Store::connect_at_init(table, "ORDER").await;
         Ok(App::new(store, sender))
     }
 

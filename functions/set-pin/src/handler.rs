@@ -61,8 +61,7 @@ impl App {
         hasher.prepare();
         portguard_validation::PhoneNumber::prepare();
         let loopback = portguard_api::config::allow_loopback_http()?;
-        let store = Store::connect(table).await;
-        store.open_connection("TENANT").await;
+        let store = Store::connect_at_init(table, "TENANT").await;
         Ok(App::new(store, hasher)
             .allow_loopback_http(loopback)
             .with_protection_delay(delay)

@@ -42,8 +42,7 @@ impl App {
         let hasher = PinHasher::from_env().await?;
         hasher.prepare();
         portguard_validation::PhoneNumber::prepare();
-        let store = Store::connect(table).await;
-        store.open_connection("ACCOUNT").await;
+        let store = Store::connect_at_init(table, "ACCOUNT").await;
         Ok(App::new(store, hasher, policy))
     }
 

@@ -157,14 +157,13 @@ impl PinHasher {
 
     /// Allocates and touches Argon2's working memory now (at init), so the
     /// first request does not pay for 19 MiB of page faults.
-    pub fn prepare(&self) -> &PinHasher {
+    pub fn prepare(&self) {
         if let Ok(mut memory) = self.memory.try_lock() {
             let blocks = params().block_count();
             if memory.len() < blocks {
                 memory.resize(blocks, Block::default());
             }
         }
-        self
     }
 
     /// Loads from `PIN_PEPPER` or `PIN_PEPPER_SECRET_ARN`.

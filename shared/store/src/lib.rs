@@ -72,6 +72,14 @@ impl Store {
         .await
     }
 
+    /// [`Store::connect`] for a function's cold start: the client, with its
+    /// connection already open ([`Store::open_connection`] under `pk_prefix`).
+    pub async fn connect_at_init(table: impl Into<String>, pk_prefix: &str) -> Store {
+        let store = Store::connect(table).await;
+        store.open_connection(pk_prefix).await;
+        store
+    }
+
     /// The same with other time limits: tools and tests on a busy machine
     /// (table creation is a control-plane call and slower) use longer ones.
     pub async fn connect_with(
