@@ -19,6 +19,15 @@ mod fixtures_drift;
 /// The development pepper and webhook secrets (`make dev` and `make test` use the same).
 pub use fixtures::{PEPPER, WEBHOOK_SECRETS};
 
+/// The UTC calendar date `days` after today, `YYYY-MM-DD`, by the clock the
+/// functions use. Tests never write a calendar date a rule compares with
+/// "now" (a FOC date, a requested date): a fixed one expires
+/// (tests/tests/dates.rs guards it).
+pub fn date_in(days: i64) -> String {
+    let t = portguard_store::clock::now() + days * 86_400;
+    portguard_store::clock::format(t)[..10].to_owned()
+}
+
 pub fn hasher() -> PinHasher {
     PinHasher::from_secret(PEPPER, "PIN_PEPPER").expect("valid test pepper")
 }
@@ -193,7 +202,7 @@ pub fn answer(resp: lambda_http::Response<lambda_http::Body>) -> Answer {
         .collect();
     let raw = String::from_utf8_lossy(resp.body().as_ref()).into_owned();
     let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
-    // `204 No Content` (DELETE /v1/notification-endpoint, SPEC 14) is the
+    // `204 No Content` (DELETE /v1/notification-endpoint, contract §14) is the
     // one answer without a body; every other answer is JSON.
     if status == 204 {
         assert!(raw.is_empty(), "a 204 has no body: {raw}");

@@ -1,6 +1,6 @@
-//! `carrier-webhook` (SPEC 5) against DynamoDB Local, through real API
-//! Gateway v2 events signed as Standard Webhooks: every row of the SPEC 5
-//! table, every transition of SPEC 4.3, where the numbers go, dedupe, the
+//! `carrier-webhook` (contract §5) against DynamoDB Local, through real API
+//! Gateway v2 events signed as Standard Webhooks: every row of the contract §5
+//! table, every transition of contract §4.3, where the numbers go, dedupe, the
 //! audit trail, and that no secret is ever logged.
 //!
 //! Signatures are made by the harness (`portguard_tests::sign`, `hmac` +
@@ -85,6 +85,11 @@ fn signed(carrier: &str, body: &Value) -> Value {
 fn completed(id: &str) -> Value {
     json!({"type": "port_out.completed", "portOutId": id})
 }
+/// A date `n` days from today (FOC dates are checked against the clock).
+fn day(n: i64) -> String {
+    portguard_tests::date_in(n)
+}
+
 fn foc(id: &str, date: &str) -> Value {
     json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": date})
 }
@@ -123,7 +128,7 @@ fn new_order(carrier: &str, numbers: &[&str]) -> Order {
         numbers.iter().map(|n| n.to_string()).collect(),
         "PON-7781",
         Some("Jane Doe"),
-        Some("2026-12-03"),
+        Some(day(7).as_str()),
         &clock::format(clock::now()),
     )
 }
@@ -270,7 +275,7 @@ async fn drive_to(env: &Env, order: &Order, to: OrderStatus) {
         OrderStatus::Completed => completed(&order.id),
         OrderStatus::Cancelled => cancelled(&order.id),
         OrderStatus::Rejected => rejected(&order.id),
-        OrderStatus::FocConfirmed => foc(&order.id, "2026-12-03"),
+        OrderStatus::FocConfirmed => foc(&order.id, &day(7)),
         OrderStatus::Expired => {
             let current = status_of(&env.store, &order.id).await;
             let now = clock::now();
@@ -652,7 +657,7 @@ async fn signed_but_malformed_is_400_and_its_id_can_be_retried() {
         json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": "2026-02-30"}).to_string(),
         json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": "12/03/2026"}).to_string(),
         json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": "2026-12-3"}).to_string(),
-        json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": "2026-12-03T00:00:00Z"}).to_string(),
+        json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": format!("{}T00:00:00Z", day(7))}).to_string(),
         json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": 20261203}).to_string(),
         json!({"type": "port_out.cancelled", "portOutId": id, "reason": ["x"]}).to_string(),
     ];
@@ -674,11 +679,11 @@ async fn signed_but_malformed_is_400_and_its_id_can_be_retried() {
     // The same webhook id, now with a good body, is handled afresh.
     let a = send(
         &env.app,
-        &signed_with_id("carrier-a", &webhook_id, &foc(&order.id, "2026-12-03")),
+        &signed_with_id("carrier-a", &webhook_id, &foc(&order.id, &day(7))),
     )
     .await;
     assert_result(&a, "applied");
-    assert_eq!(a.body["portOut"]["focDate"], "2026-12-03");
+    assert_eq!(a.body["portOut"]["focDate"], day(7));
 }
 
 #[tokio::test]
@@ -714,7 +719,7 @@ async fn unknown_or_other_carriers_orders_are_404() {
         long.as_str(),
         theirs.id.as_str(),
     ] {
-        for body in [completed(id), foc(id, "2026-12-03"), cancelled(id)] {
+        for body in [completed(id), foc(id, &day(7)), cancelled(id)] {
             let a = send(&env.app, &signed_with_id("carrier-a", &webhook_id, &body)).await;
             assert_error(&a, 404, "PORT_OUT_NOT_FOUND");
         }
@@ -748,7 +753,7 @@ async fn a_processed_webhook_id_is_a_duplicate_and_changes_nothing() {
     let env = setup().await;
     let order = open_order(&env.store, "carrier-a", &N[..2]).await;
     let id = new_id();
-    let first = signed_with_id("carrier-a", &id, &foc(&order.id, "2026-12-03"));
+    let first = signed_with_id("carrier-a", &id, &foc(&order.id, &day(7)));
     assert_result(&send(&env.app, &first).await, "applied");
     let after_first = status_of(&env.store, &order.id).await;
     let audits = status_changes(&env.store).await.len();
@@ -757,8 +762,8 @@ async fn a_processed_webhook_id_is_a_duplicate_and_changes_nothing() {
     // id carrying another event: all duplicates.
     let again = [
         first.clone(),
-        signed_with_id("carrier-a", &id, &foc(&order.id, "2026-12-03")),
-        signed_with_id("carrier-a", &id, &foc(&order.id, "2026-12-24")),
+        signed_with_id("carrier-a", &id, &foc(&order.id, &day(7))),
+        signed_with_id("carrier-a", &id, &foc(&order.id, &day(21))),
         signed_with_id("carrier-a", &id, &completed(&order.id)),
     ];
     for e in &again {
@@ -821,20 +826,20 @@ async fn a_terminal_order_already_in_the_state_is_unchanged() {
 }
 
 // ---------------------------------------------------------------------------
-// the life cycle of SPEC 4.3
+// the life cycle of contract §4.3
 // ---------------------------------------------------------------------------
 
 #[tokio::test]
 async fn pending_to_foc_confirmed() {
     let env = setup().await;
     let order = open_order(&env.store, "carrier-a", &N[..2]).await;
-    let a = send_body(&env, "carrier-a", &foc(&order.id, "2026-12-03")).await;
+    let a = send_body(&env, "carrier-a", &foc(&order.id, &day(7))).await;
     assert_result(&a, "applied");
     let po = &a.body["portOut"];
     assert_eq!(po["id"], order.id.as_str());
     assert_eq!(po["status"], "foc_confirmed");
-    assert_eq!(po["focDate"], "2026-12-03");
-    assert_eq!(po["requestedFocDate"], "2026-12-03");
+    assert_eq!(po["focDate"], day(7));
+    assert_eq!(po["requestedFocDate"], day(7));
     assert_eq!(po["carrierId"], "carrier-a");
     assert_eq!(po["accountNumber"], ACCOUNT);
     assert_eq!(po["phoneNumbers"], json!(N[..2]));
@@ -849,7 +854,7 @@ async fn pending_to_foc_confirmed() {
     );
     let stored = status_of(&env.store, &order.id).await;
     assert_eq!(stored.status, OrderStatus::FocConfirmed);
-    assert_eq!(stored.foc_date.as_deref(), Some("2026-12-03"));
+    assert_eq!(stored.foc_date.as_deref(), Some(day(7).as_str()));
     assert_eq!(serde_json::to_value(&stored).unwrap(), *po);
     // Still reserved: a confirmed order is open.
     assert_reserved(&env.store, &N[..2], &order.id).await;
@@ -860,24 +865,24 @@ async fn foc_confirmed_again_moves_the_date() {
     let env = setup().await;
     let order = open_order(&env.store, "carrier-a", &N[..1]).await;
     assert_result(
-        &send_body(&env, "carrier-a", &foc(&order.id, "2026-12-03")).await,
+        &send_body(&env, "carrier-a", &foc(&order.id, &day(7))).await,
         "applied",
     );
-    let a = send_body(&env, "carrier-a", &foc(&order.id, "2026-12-10")).await;
+    let a = send_body(&env, "carrier-a", &foc(&order.id, &day(14))).await;
     assert_result(&a, "applied");
     assert_eq!(a.body["portOut"]["status"], "foc_confirmed");
-    assert_eq!(a.body["portOut"]["focDate"], "2026-12-10");
-    let a = send_body(&env, "carrier-a", &foc(&order.id, "2026-12-01")).await;
-    assert_eq!(a.body["portOut"]["focDate"], "2026-12-01");
+    assert_eq!(a.body["portOut"]["focDate"], day(14));
+    let a = send_body(&env, "carrier-a", &foc(&order.id, &day(0))).await;
+    assert_eq!(a.body["portOut"]["focDate"], day(0));
     assert_eq!(
         status_of(&env.store, &order.id).await.foc_date.as_deref(),
-        Some("2026-12-01")
+        Some(day(0).as_str())
     );
     // The OpenOrders key follows the date (the status check reads it).
     let item = items_with_prefix(&env.store, &format!("ORDER#{}", order.id)).await;
     assert_eq!(
         item[0]["OPENSK"].as_s().unwrap(),
-        &format!("2026-12-01T00:00:00Z#{}", order.id)
+        &format!("{}T00:00:00Z#{}", day(0), order.id)
     );
     assert_eq!(item[0]["OPENPK"].as_s().unwrap(), "OPEN#foc_confirmed");
     assert_reserved(&env.store, &N[..1], &order.id).await;
@@ -910,7 +915,7 @@ async fn completed_removes_the_numbers_from_the_inventory() {
     );
     assert_eq!(
         status_of(&env.store, &via_foc.id).await.foc_date.as_deref(),
-        Some("2026-12-03"),
+        Some(day(7).as_str()),
         "completing keeps the FOC date"
     );
     // The untouched numbers are still the tenant's.
@@ -955,7 +960,7 @@ async fn no_terminal_state_moves_to_another() {
         let before = status_of(&env.store, &order.id).await;
         let audits = status_changes(&env.store).await.len();
         for (body, target) in [
-            (foc(&order.id, "2026-12-03"), OrderStatus::FocConfirmed),
+            (foc(&order.id, &day(7)), OrderStatus::FocConfirmed),
             (completed(&order.id), OrderStatus::Completed),
             (cancelled(&order.id), OrderStatus::Cancelled),
             (rejected(&order.id), OrderStatus::Rejected),
@@ -991,7 +996,7 @@ async fn out_of_order_events() {
         &send_body(&env, "carrier-a", &completed(&order.id)).await,
         "applied",
     );
-    let a = send_body(&env, "carrier-a", &foc(&order.id, "2026-12-03")).await;
+    let a = send_body(&env, "carrier-a", &foc(&order.id, &day(7))).await;
     assert_error(&a, 409, "INVALID_TRANSITION");
     let stored = status_of(&env.store, &order.id).await;
     assert_eq!(stored.status, OrderStatus::Completed);
@@ -1008,16 +1013,16 @@ async fn out_of_order_events() {
     // Two foc_confirmed with different ids: the later one moves the date.
     let order = open_order(&env.store, "carrier-a", &N[2..3]).await;
     assert_result(
-        &send_body(&env, "carrier-a", &foc(&order.id, "2026-12-03")).await,
+        &send_body(&env, "carrier-a", &foc(&order.id, &day(7))).await,
         "applied",
     );
     assert_result(
-        &send_body(&env, "carrier-a", &foc(&order.id, "2026-12-17")).await,
+        &send_body(&env, "carrier-a", &foc(&order.id, &day(14))).await,
         "applied",
     );
     assert_eq!(
         status_of(&env.store, &order.id).await.foc_date.as_deref(),
-        Some("2026-12-17")
+        Some(day(14).as_str())
     );
 }
 
@@ -1091,7 +1096,7 @@ async fn each_transition_is_audited() {
     let env = setup().await;
     let order = open_order(&env.store, "carrier-a", &N[..1]).await;
     assert_result(
-        &send_body(&env, "carrier-a", &foc(&order.id, "2026-12-03")).await,
+        &send_body(&env, "carrier-a", &foc(&order.id, &day(7))).await,
         "applied",
     );
     assert_result(
@@ -1202,7 +1207,8 @@ async fn secrets_never_reach_logs_or_answers() {
     assert!(!table.contains("whsec_") && !table.contains(SECRET_A.trim_start_matches("whsec_")));
 }
 
-/// `events/carrier-webhook.json` is a real API Gateway v2 event: as
+/// `events/carrier-webhook.json` is a real API Gateway v2 event (a
+/// `port_out.completed`: it carries no date, so it never expires): as
 /// committed its signature has expired (401); re-signed as
 /// `examples/sign.rs` does, it is applied.
 #[tokio::test]
@@ -1239,5 +1245,5 @@ async fn the_committed_fixture() {
     fresh["headers"]["webhook-signature"] = json!(sign(SECRET_A, &id, now, body));
     let a = send(&env.app, &fresh).await;
     assert_result(&a, "applied");
-    assert_eq!(a.body["portOut"]["focDate"], "2026-12-03");
+    assert_eq!(a.body["portOut"]["status"], "completed");
 }

@@ -309,7 +309,8 @@ async fn dynamodb_dies_mid_burst_and_comes_back() {
                 "port_out.cancelled",
                 "port_out.completed",
             ][i % 3];
-            let wh = json!({"type": kind, "portOutId": order, "focDate": "2026-12-03"});
+            let wh =
+                json!({"type": kind, "portOutId": order, "focDate": portguard_tests::date_in(7)});
             assert_ok_or_503(
                 &send_webhook(&apps, &signed("carrier-a", &wh)).await,
                 "webhook",

@@ -622,7 +622,7 @@ async fn a_stolen_webhook_replayed_later_is_refused() {
     )
     .await;
     let id = a.body["id"].as_str().unwrap().to_owned();
-    let body = json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": "2026-12-03"})
+    let body = json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": portguard_tests::date_in(7)})
         .to_string();
     // Signed 297 s ago (still inside the 300 s tolerance): applied.
     let signed_at = clock::now() - 297;

@@ -122,7 +122,7 @@ async fn a_hard_locked_tenant_must_change_its_pin() {
         "{}",
         a.raw
     );
-    // Not hard-locked: the same PIN again is fine (SPEC 3).
+    // Not hard-locked: the same PIN again is fine (contract §3).
     assert_eq!(put_pin(&app, "31415926").await.status, 200);
     // A timed lock is not a hard lock.
     let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
@@ -455,7 +455,9 @@ async fn foc_dates_are_bounded_by_creation_and_120_days() {
     let foc =
         |date: String| json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": date});
     let before = snapshot(&store).await;
-    for date in [day(-1), day(121), day(-4000), "9999-12-31".to_owned()] {
+    // fixed-date: the last day there is, far ahead on purpose.
+    let last_day = "9999-12-31".to_owned(); // fixed-date: as above
+    for date in [day(-1), day(121), day(-4000), last_day] {
         let a = webhook(&apps, &foc(date.clone())).await;
         a.expect_error(400, "INVALID_EVENT");
         assert!(

@@ -170,7 +170,7 @@ async fn one_request(
             };
             let body = match rng.below(5) {
                 0 | 1 => {
-                    json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": "2026-12-03"})
+                    json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": portguard_tests::date_in(7)})
                 }
                 2 => json!({"type": "port_out.completed", "portOutId": id}),
                 3 => json!({"type": "port_out.cancelled", "portOutId": id, "reason": "load"}),

@@ -377,7 +377,7 @@ async fn no_pin_pepper_hash_or_webhook_secret_anywhere() {
         .await,
     );
 
-    // --- protection (SPEC 11): a locked number refuses the right and a
+    // --- protection (contract §11): a locked number refuses the right and a
     // wrong PIN alike; the lock, the settings and the numbers are read.
     let a = seen.push(
         send_pin(
@@ -443,7 +443,7 @@ async fn no_pin_pepper_hash_or_webhook_secret_anywhere() {
         .await,
     );
 
-    // --- the tenant's reject (SPEC 13): a PIN where the reason should be (a
+    // --- the tenant's reject (contract §13): a PIN where the reason should be (a
     // number: refused, not echoed), the carrier trying it, and the admin's
     // reject.
     let reject = format!("/v1/port-outs/{transfer_pin_order}/reject");
@@ -473,8 +473,7 @@ async fn no_pin_pepper_hash_or_webhook_secret_anywhere() {
     assert_eq!(a.status, 200, "{}", a.raw);
 
     // --- webhooks: applied, duplicate, forged, stale, malformed, wrong carrier.
-    let foc =
-        json!({"type": "port_out.foc_confirmed", "portOutId": order, "focDate": "2026-12-03"});
+    let foc = json!({"type": "port_out.foc_confirmed", "portOutId": order, "focDate": portguard_tests::date_in(7)});
     let good = signed("carrier-a", &foc);
     seen.push(send_webhook(&apps, &good).await);
     seen.push(send_webhook(&apps, &good).await);
@@ -746,8 +745,7 @@ async fn no_pin_hash_or_secret_in_any_notification() {
     )
     .await;
     let stale = a.body["id"].as_str().unwrap().to_owned();
-    let foc =
-        json!({"type": "port_out.foc_confirmed", "portOutId": order, "focDate": "2026-12-03"});
+    let foc = json!({"type": "port_out.foc_confirmed", "portOutId": order, "focDate": portguard_tests::date_in(7)});
     send_webhook(&apps, &signed("carrier-a", &foc)).await;
     apps.check
         .run_check(

@@ -1,4 +1,4 @@
-//! `status-check` (SPEC 6) against DynamoDB Local: what expires and what
+//! `status-check` (contract §6) against DynamoDB Local: what expires and what
 //! does not, where the numbers go, replay, cost that grows with open orders
 //! only, pagination, the deadline guard, and races with webhooks and with
 //! another copy of itself.
@@ -202,8 +202,9 @@ async fn expires_stale_orders_and_leaves_fresh_ones() {
     // 2026-11-23T00:00Z is 82 h before now; 2026-11-24T00:00Z is 58 h.
     let foc_stale = foc_at(&store, &n(4), "2026-11-23").await;
     let foc_fresh = foc_at(&store, &n(5), "2026-11-24").await;
-    let foc_future = foc_at(&store, &n(6), "2026-12-03").await;
-    // closed orders never expire
+    // fixed-date: 7 days after the fixture's own clock, which never moves.
+    let foc_future = foc_at(&store, &n(6), "2026-12-03").await; // fixed-date: as above
+                                                                // closed orders never expire
     let done = order_at(
         &store,
         &[],
@@ -456,7 +457,7 @@ async fn cost_grows_with_open_orders_only() {
             pending_at(store, &nums[i..i + 1], now() - (300 + i as i64) * HOUR).await;
         }
         pending_at(store, &nums[4..5], now() - HOUR).await;
-        foc_at(store, &nums[5..6], "2026-12-03").await;
+        foc_at(store, &nums[5..6], "2026-12-03").await; // fixed-date: after the fixture's fixed clock
     }
     // The big table also holds 300 closed orders.
     closed_orders(&big, 300, &big_nums[6..16]).await;

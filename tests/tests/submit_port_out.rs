@@ -1,4 +1,4 @@
-//! `submit-port-out` (SPEC 4) against DynamoDB Local, through real API
+//! `submit-port-out` (contract §4) against DynamoDB Local, through real API
 //! Gateway v2 events: the twelve checks and their order, the lockout, races,
 //! idempotency, reads, the audit trail, and that no PIN ever leaks.
 
@@ -66,7 +66,7 @@ fn body(pin: &str, numbers: &[&str]) -> Value {
         "phoneNumbers": numbers,
         "pon": "PON-7781",
         "authorizedName": "Jane Doe",
-        "requestedFocDate": "2026-12-03"
+        "requestedFocDate": portguard_tests::date_in(7)
     })
 }
 
@@ -142,7 +142,7 @@ async fn accepted_port_out_is_201_with_location_and_the_order() {
     assert_eq!(b["phoneNumbers"], json!(["+12065550100", "+12065550101"]));
     assert_eq!(b["pon"], "PON-7781");
     assert_eq!(b["authorizedName"], "Jane Doe");
-    assert_eq!(b["requestedFocDate"], "2026-12-03");
+    assert_eq!(b["requestedFocDate"], portguard_tests::date_in(7));
     assert_eq!(b["focDate"], Value::Null);
     assert!(clock::parse(b["createdAt"].as_str().unwrap()).is_some());
     assert_eq!(b["createdAt"], b["updatedAt"]);
@@ -537,7 +537,7 @@ async fn lockout_locks_on_the_fifth_wrong_pin_then_gives_fresh_attempts() {
         count(&events, AuditType::PortOutRejected, Some("PIN_MISMATCH")),
         12
     );
-    // Only the first PIN_LOCKED of each lock is recorded (SPEC 4.1): the
+    // Only the first PIN_LOCKED of each lock is recorded (contract §4.1): the
     // right PIN sent into the first lock is not.
     assert_eq!(
         count(&events, AuditType::PortOutRejected, Some("PIN_LOCKED")),
@@ -595,7 +595,7 @@ async fn third_lock_within_a_day_is_hard_until_the_admin_sets_a_pin() {
     assert!(tenant.lock.hard_locked);
 
     // The admin sets a new PIN (the current one is PIN_UNCHANGED while
-    // hard-locked, SPEC 3): unlocked.
+    // hard-locked, contract §3): unlocked.
     set_pin(&env.store, TENANT, "31415926").await;
     let a = post(&env.app, &body("31415926", &[N[0]])).await;
     assert_eq!(a.status, 201, "{}", a.raw);
@@ -681,7 +681,7 @@ async fn concurrent_wrong_guesses_lose_no_increment() {
         count(&events, AuditType::PortOutRejected, Some("PIN_MISMATCH")),
         4
     );
-    // One carrier, one lock: its first PIN_LOCKED only (SPEC 4.1).
+    // One carrier, one lock: its first PIN_LOCKED only (contract §4.1).
     assert_eq!(
         count(&events, AuditType::PortOutRejected, Some("PIN_LOCKED")),
         1

@@ -14,7 +14,8 @@
 //! ```
 //!
 //! Options (all optional): `--fixture PATH` (default the committed fixture),
-//! `--port-out-id ID`, `--type TYPE`, `--foc-date YYYY-MM-DD`, `--body JSON`
+//! `--port-out-id ID`, `--type TYPE`, `--foc-date YYYY-MM-DD` (default for
+//! `port_out.foc_confirmed`: a week from today), `--body JSON`
 //! (replaces the whole body). The carrier is the last segment of `rawPath`.
 
 use serde_json::Value;
@@ -67,12 +68,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             match foc_date {
                 Some(date) => body["focDate"] = date.into(),
-                None if body["type"] != "port_out.foc_confirmed" => {
+                // A FOC date must not be before the order's creation, so the
+                // default is computed, never written down: a week from today.
+                None if body["type"] == "port_out.foc_confirmed" => {
+                    body["focDate"] = week_from_today().into()
+                }
+                None => {
                     if let Some(map) = body.as_object_mut() {
                         map.remove("focDate");
                     }
                 }
-                None => {}
             }
             serde_json::to_string(&body)?
         }
@@ -109,4 +114,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     event["requestContext"]["requestId"] = format!("sign-{}", ulid::Ulid::new()).into();
     println!("{}", serde_json::to_string_pretty(&event)?);
     Ok(())
+}
+
+/// `YYYY-MM-DD` seven days from now, UTC.
+fn week_from_today() -> String {
+    let day = time::OffsetDateTime::now_utc() + time::Duration::days(7);
+    day.date().to_string()
 }

@@ -103,7 +103,7 @@ pub fn port_out_body(account: &str, pin: &str, nums: &[String]) -> Value {
         "phoneNumbers": nums,
         "pon": "PON-7781",
         "authorizedName": "Jane Doe",
-        "requestedFocDate": "2026-12-03"
+        "requestedFocDate": portguard_tests::date_in(7)
     })
 }
 
@@ -160,7 +160,7 @@ pub fn signed(carrier: &str, body: &Value) -> Value {
     )
 }
 
-/// Every error is the SPEC 2 envelope, never a 5xx other than 503.
+/// Every error is the contract §2 envelope, never a 5xx other than 503.
 pub fn assert_envelope(a: &Answer, what: &str) {
     if a.status == 204 {
         return;
