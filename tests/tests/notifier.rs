@@ -1,4 +1,4 @@
-//! Notifications (SPEC section 14): the endpoint routes of set-pin, and the
+//! Notifications (contract §14): the endpoint routes of set-pin, and the
 //! notifier fed with real records of DynamoDB Local's table stream,
 //! delivering to loopback receivers (NOTIFY_ALLOW_LOOPBACK_HTTP's switch).
 
@@ -312,8 +312,7 @@ async fn every_audit_type_reaches_the_tenant_signed_with_the_secret_from_the_put
     .await;
     assert_eq!(a.status, 201, "{}", a.raw);
     let order = a.body["id"].as_str().unwrap().to_owned();
-    let foc =
-        json!({"type": "port_out.foc_confirmed", "portOutId": order, "focDate": "2026-12-03"});
+    let foc = json!({"type": "port_out.foc_confirmed", "portOutId": order, "focDate": portguard_tests::date_in(7)});
     assert_eq!(
         send_webhook(&env.apps, &signed("carrier-a", &foc))
             .await
@@ -843,4 +842,135 @@ async fn records_are_reported_failed_when_the_table_is_down() {
     assert_eq!(out, json!({"batchItemFailures": []}));
     assert_eq!(hook.got().len(), 1);
     let _: Option<Answer> = None;
+}
+
+// ---------------------------------------------------------------------------
+// One record never holds up a batch (contract §14)
+// ---------------------------------------------------------------------------
+
+/// The stream records of the tenant's audit items (new ones), in order.
+fn audit_records(records: &[Value]) -> Vec<&Value> {
+    records
+        .iter()
+        .filter(|r| {
+            r["eventName"] == "INSERT"
+                && r["dynamodb"]["NewImage"]["SK"]["S"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("AUDIT#"))
+        })
+        .collect()
+}
+
+/// An endpoint, then a transfer PIN issued and revoked: the revoke empties
+/// the tenant record's `transferPins` map, which DynamoDB Local's stream
+/// writes as `{}`, a value no typed parser of DynamoDB JSON accepts.
+async fn batch_with_an_emptied_map(env: &mut Env, hook: &Receiver) -> Vec<Value> {
+    portguard_tests::provision(&env.store, TENANT, ACCOUNT, "US", &["+12065550610"]).await;
+    register(env, TENANT, &hook.url).await;
+    let issued = answer(
+        call(
+            &env.endpoints,
+            &event(
+                "POST",
+                "/v1/transfer-pins",
+                As::Admin(TENANT),
+                Some(r#"{"phoneNumbers":["+12065550610"]}"#),
+            ),
+        )
+        .await,
+    );
+    assert_eq!(issued.status, 201, "{}", issued.raw);
+    let id = issued.body["id"].as_str().unwrap();
+    let revoked = answer(
+        call(
+            &env.endpoints,
+            &event(
+                "DELETE",
+                &format!("/v1/transfer-pins/{id}"),
+                As::Admin(TENANT),
+                None,
+            ),
+        )
+        .await,
+    );
+    assert_eq!(revoked.status, 200, "{}", revoked.raw);
+    env.stream.read_at_least(4).await
+}
+
+#[tokio::test]
+async fn a_captured_batch_with_an_empty_map_image_is_delivered_whole() {
+    let mut env = setup().await;
+    let hook = Receiver::start(Behaviour::Status(200)).await;
+    let records = batch_with_an_emptied_map(&mut env, &hook).await;
+    // The capture holds the odd image: a map written as `{}`.
+    let odd = records.iter().any(|r| {
+        r["dynamodb"]["NewImage"]
+            .as_object()
+            .is_some_and(|image| image.values().any(|v| *v == json!({})))
+    });
+    assert!(odd, "no `{{}}` image in the captured batch: {records:#?}");
+    let audits: Vec<String> = audit_records(&records)
+        .iter()
+        .map(|r| {
+            r["dynamodb"]["NewImage"]["id"]["S"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    // endpoint changed, transfer PIN created, transfer PIN revoked
+    assert_eq!(audits.len(), 3, "{records:#?}");
+
+    let out = env.notifier.handle(batch(records)).await.unwrap();
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    let received = hook.got();
+    let got = by_id(&received);
+    for id in &audits {
+        assert_eq!(
+            got.get(id).map(Vec::len),
+            Some(1),
+            "audit item {id} delivered once"
+        );
+    }
+    assert_eq!(got.len(), audits.len());
+}
+
+#[tokio::test]
+async fn an_unreadable_audit_record_is_the_only_one_reported() {
+    let mut env = setup().await;
+    let hook = Receiver::start(Behaviour::Status(200)).await;
+    let mut records = batch_with_an_emptied_map(&mut env, &hook).await;
+    // Break the second audit item: a type no reader knows.
+    let broken = records
+        .iter()
+        .position(|r| {
+            r["eventName"] == "INSERT"
+                && r["dynamodb"]["NewImage"]["type"]["S"] == "transfer_pin.created"
+        })
+        .expect("the transfer PIN's audit record");
+    records[broken]["dynamodb"]["NewImage"]["type"] = json!({"S": "no_such.type"});
+    let sequence = records[broken]["dynamodb"]["SequenceNumber"].clone();
+    let others: Vec<String> = audit_records(&records)
+        .iter()
+        .filter(|r| r["dynamodb"]["SequenceNumber"] != sequence)
+        .map(|r| {
+            r["dynamodb"]["NewImage"]["id"]["S"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(others.len(), 2);
+
+    let out = env.notifier.handle(batch(records)).await.unwrap();
+    assert_eq!(
+        out,
+        json!({"batchItemFailures": [{"itemIdentifier": sequence}]})
+    );
+    let received = hook.got();
+    let got = by_id(&received);
+    assert_eq!(got.len(), 2, "every other audit item delivered");
+    for id in &others {
+        assert_eq!(got.get(id).map(Vec::len), Some(1));
+    }
 }

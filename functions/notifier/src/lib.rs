@@ -1,4 +1,4 @@
-//! `notifier`: signed webhooks of SPEC section 14. One binary, two
+//! `notifier`: signed webhooks of contract §14. One binary, two
 //! invocations, told apart by the event's shape:
 //!
 //! - the table stream (`{"Records": [...]}`): each new audit item becomes
@@ -18,7 +18,6 @@ mod sender;
 pub use payload::{carrier_payload, image_to_item, tenant_payload};
 pub use sender::{Failure, Sender, DELIVERY_TIMEOUT};
 
-use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use futures::StreamExt;
@@ -60,6 +59,15 @@ pub struct Report {
 pub enum NotifyError {
     #[error("{0}")]
     InvalidEvent(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why one stream record was reported back to Lambda.
+#[derive(Debug, thiserror::Error)]
+enum RecordError {
+    #[error("an audit item that cannot be read: {0}")]
+    Unreadable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -112,12 +120,17 @@ impl App {
 
     /// One invocation, whichever it is: the stream's batch answers its
     /// failed records (`batchItemFailures`), the schedule its [`Report`].
-    pub async fn handle(&self, event: Value) -> Result<Value, NotifyError> {
-        if event.get("Records").is_some() {
-            let batch: StreamEvent = serde_json::from_value(event).map_err(|e| {
-                NotifyError::InvalidEvent(format!("not a DynamoDB stream batch: {e}"))
-            })?;
-            let answer = self.handle_stream(batch).await;
+    pub async fn handle(&self, mut event: Value) -> Result<Value, NotifyError> {
+        if let Some(records) = event.get_mut("Records").map(Value::take) {
+            // Record by record, never the batch as one typed value: one
+            // record that does not parse must not hold up the others
+            // (contract §14).
+            let Value::Array(records) = records else {
+                return Err(NotifyError::InvalidEvent(
+                    "not a DynamoDB stream batch: Records is not a list".into(),
+                ));
+            };
+            let answer = self.handle_stream(records).await;
             Ok(serde_json::to_value(answer).expect("serialisable"))
         } else if event.get("detail-type").is_some() {
             let scheduled: EventBridgeEvent = serde_json::from_value(event)
@@ -137,19 +150,20 @@ impl App {
         }
     }
 
-    /// A stream batch: every record at once. A record whose deliveries
-    /// could not be recorded (the table is unavailable) is reported by its
-    /// sequence number so Lambda hands it over again; HTTP failures are not
-    /// record failures, they are due retries.
-    pub async fn handle_stream(&self, batch: StreamEvent) -> DynamoDbEventResponse {
-        let failed: Vec<Option<String>> = futures::stream::iter(batch.records)
+    /// A stream batch: every record at once. A record is reported by its
+    /// sequence number, so Lambda hands it over again, only when it is an
+    /// audit item that cannot be read or whose deliveries could not be
+    /// recorded (the table is unavailable); HTTP failures are not record
+    /// failures, they are due retries.
+    pub async fn handle_stream(&self, records: Vec<Value>) -> DynamoDbEventResponse {
+        let failed: Vec<Option<String>> = futures::stream::iter(records)
             .map(|record| async move {
-                let sequence = record.change.sequence_number.clone();
-                match self.handle_record(record).await {
+                let sequence = record["dynamodb"]["SequenceNumber"].as_str();
+                match self.handle_record(&record).await {
                     Ok(()) => None,
                     Err(e) => {
-                        tracing::warn!(error = %e, sequence = ?sequence, "record not handled; Lambda retries it");
-                        Some(sequence.unwrap_or_default())
+                        tracing::error!(error = %e, sequence, "record not handled; reported to Lambda");
+                        Some(sequence.unwrap_or_default().to_owned())
                     }
                 }
             })
@@ -169,28 +183,27 @@ impl App {
         answer
     }
 
-    async fn handle_record(&self, record: EventRecord) -> Result<(), StoreError> {
-        if record.event_name != "INSERT" {
+    /// One record. Only a new audit item is read past its sort key; any
+    /// other record (an order, a tenant whose image holds what the typed
+    /// parser would refuse) is skipped as it is.
+    async fn handle_record(&self, record: &Value) -> Result<(), RecordError> {
+        if record["eventName"].as_str() != Some("INSERT") {
             return Ok(());
         }
-        let image = serde_json::to_value(&record.change.new_image).unwrap_or(Value::Null);
+        let image = &record["dynamodb"]["NewImage"];
         let is_audit = image["SK"]["S"]
             .as_str()
             .is_some_and(|sk| sk.starts_with("AUDIT#"));
         if !is_audit {
             return Ok(());
         }
-        let event = match image_to_item(&image).map(|item| AuditEvent::from_image(&item)) {
+        let event = match image_to_item(image).map(|item| AuditEvent::from_image(&item)) {
             Some(Ok(event)) => event,
-            // A record that can never parse would block its shard: it is
-            // logged and skipped, not retried.
-            Some(Err(e)) => {
-                tracing::error!(error = %e, "audit item in the stream does not parse; skipped");
-                return Ok(());
-            }
+            Some(Err(e)) => return Err(RecordError::Unreadable(e.to_string())),
             None => {
-                tracing::error!("stream image is not DynamoDB JSON; skipped");
-                return Ok(());
+                return Err(RecordError::Unreadable(
+                    "the image is not DynamoDB JSON".into(),
+                ))
             }
         };
         let mut deliveries = vec![(
@@ -212,7 +225,8 @@ impl App {
                 .map(|(target, body)| self.first_attempt(&event.id, target, body)),
         )
         .await;
-        results.into_iter().collect()
+        results.into_iter().collect::<Result<(), StoreError>>()?;
+        Ok(())
     }
 
     /// Records the delivery (once per audit id and target) and tries it.

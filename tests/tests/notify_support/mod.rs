@@ -4,9 +4,9 @@
 //! a Lambda event source mapping does.
 #![allow(dead_code)]
 
-use aws_sdk_dynamodbstreams::types::{AttributeValue as StreamValue, ShardIteratorType};
+use aws_sdk_dynamodbstreams::types::ShardIteratorType;
 use portguard_store::Store;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -147,6 +147,8 @@ impl Receiver {
 /// Reads the table's stream from where the previous read stopped.
 pub struct StreamReader {
     client: aws_sdk_dynamodbstreams::Client,
+    /// DynamoDB Local's address, for the raw `GetRecords`.
+    endpoint: String,
     arn: String,
     /// shard id -> next iterator
     iterators: BTreeMap<String, Option<String>>,
@@ -173,6 +175,7 @@ impl StreamReader {
             .await;
         StreamReader {
             client: aws_sdk_dynamodbstreams::Client::new(&config),
+            endpoint: std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap(),
             arn,
             iterators: BTreeMap::new(),
         }
@@ -211,17 +214,11 @@ impl StreamReader {
         let mut out = Vec::new();
         for it in self.iterators.values_mut() {
             while let Some(current) = it.clone() {
-                let page = self
-                    .client
-                    .get_records()
-                    .shard_iterator(current)
-                    .send()
-                    .await
-                    .unwrap();
-                let records = page.records.unwrap_or_default();
+                let page = raw_get_records(&self.endpoint, &current).await;
+                let records = page["Records"].as_array().cloned().unwrap_or_default();
                 let empty = records.is_empty();
-                out.extend(records.iter().map(|r| lambda_record(&self.arn, r)));
-                *it = page.next_shard_iterator;
+                out.extend(records.into_iter().map(|r| lambda_record(&self.arn, r)));
+                *it = page["NextShardIterator"].as_str().map(str::to_owned);
                 if empty {
                     break;
                 }
@@ -242,54 +239,40 @@ impl StreamReader {
     }
 }
 
-/// A stream record in the shape Lambda hands it to a function.
-fn lambda_record(arn: &str, r: &aws_sdk_dynamodbstreams::types::Record) -> Value {
-    let change = r.dynamodb.as_ref().expect("a change");
-    let image = |m: Option<&HashMap<String, StreamValue>>| -> Value {
-        m.map(|m| {
-            Value::Object(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), to_json(v)))
-                    .collect::<Map<_, _>>(),
-            )
-        })
-        .unwrap_or(Value::Null)
-    };
-    let mut dynamodb = json!({
-        "ApproximateCreationDateTime": change.approximate_creation_date_time.map(|t| t.secs()).unwrap_or(0),
-        "Keys": image(change.keys.as_ref()),
-        "SequenceNumber": change.sequence_number,
-        "SizeBytes": change.size_bytes.unwrap_or(0),
-        "StreamViewType": "NEW_IMAGE",
-    });
-    if change.new_image.is_some() {
-        dynamodb["NewImage"] = image(change.new_image.as_ref());
-    }
-    json!({
-        "eventID": r.event_id,
-        "eventName": r.event_name.as_ref().map(|n| n.as_str().to_owned()),
-        "eventVersion": r.event_version,
-        "eventSource": "aws:dynamodb",
-        "awsRegion": r.aws_region.clone().unwrap_or_else(|| "us-east-1".into()),
-        "eventSourceARN": arn,
-        "dynamodb": dynamodb,
-    })
+/// A stream record in the shape Lambda hands it to a function: the JSON the
+/// stream wrote, images untouched, with the source's ARN and region.
+fn lambda_record(arn: &str, mut record: Value) -> Value {
+    record["eventSourceARN"] = json!(arn);
+    record["awsRegion"] = json!("us-east-1");
+    record
 }
 
-fn to_json(v: &StreamValue) -> Value {
-    match v {
-        StreamValue::S(s) => json!({"S": s}),
-        StreamValue::N(n) => json!({"N": n}),
-        StreamValue::Bool(b) => json!({"BOOL": b}),
-        StreamValue::Null(_) => json!({"NULL": true}),
-        StreamValue::L(l) => json!({"L": l.iter().map(to_json).collect::<Vec<_>>()}),
-        StreamValue::M(m) => {
-            json!({"M": m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect::<Map<_, _>>()})
-        }
-        StreamValue::Ss(s) => json!({"SS": s}),
-        StreamValue::Ns(s) => json!({"NS": s}),
-        other => panic!("unexpected attribute in the stream: {other:?}"),
-    }
+/// `GetRecords` over plain HTTP. The SDK would parse the images into typed
+/// values and write them out again normalised; Lambda hands a function the
+/// JSON exactly as the stream wrote it (DynamoDB Local writes an emptied map
+/// as `{}`), and that is what the notifier must cope with.
+async fn raw_get_records(endpoint: &str, iterator: &str) -> Value {
+    let addr = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let body = json!({ "ShardIterator": iterator }).to_string();
+    // DynamoDB Local reads the credential's shape, not its signature.
+    let request = format!(
+        "POST / HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/x-amz-json-1.0\r\n\
+         X-Amz-Target: DynamoDBStreams_20120810.GetRecords\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, \
+         SignedHeaders=host, Signature=00\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8(raw).expect("UTF-8 answer");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(
+        head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
+        "{raw}"
+    );
+    serde_json::from_str(body).expect("a JSON answer")
 }
 
 /// `{"Records": [...]}`.
