@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Local notifications for `make dev` (SPEC section 14).
+"""Local notifications for `make dev` (contract §14).
 
   notify-dev.py receive [PORT]   a webhook receiver on 127.0.0.1:PORT (default 9900):
                                  prints each notification, verifies its signature

@@ -73,7 +73,7 @@ pub fn run(
         200,
     );
     run(&mut f, "GET /v1/pin", ctx.get_pin(), 200);
-    // SPEC 11: lock one number; the port-out below asks for it.
+    // contract §11: lock one number; the port-out below asks for it.
     let locked_number = ctx.number();
     run(
         &mut f,
@@ -87,7 +87,7 @@ pub fn run(
         ),
         200,
     );
-    // SPEC 11: the protection settings and the numbers.
+    // contract §11: the protection settings and the numbers.
     run(
         &mut f,
         "GET /v1/port-out-protection",
@@ -118,7 +118,7 @@ pub fn run(
         admin("GET", &format!("/v1/numbers/{locked_number}"), Value::Null),
         200,
     );
-    // SPEC 12: a transfer PIN for one number (the port-out below uses it),
+    // contract §12: a transfer PIN for one number (the port-out below uses it),
     // the list, and one revoked.
     let tp_number = ctx.number();
     let issued = run(
@@ -166,7 +166,7 @@ pub fn run(
         ),
         200,
     );
-    // SPEC 14: the tenant's endpoint.
+    // contract §14: the tenant's endpoint.
     let hook = format!("{}/hook/{TENANT}", hooks.url.trim_end_matches('/'));
     run(
         &mut f,

@@ -44,7 +44,7 @@ pub fn api_event(
     })
 }
 
-/// A FOC date 1 to 28 days ahead, changing with `seq` (SPEC 5 refuses
+/// A FOC date 1 to 28 days ahead, changing with `seq` (contract §5 refuses
 /// dates in the past and more than 120 days ahead).
 fn foc_date(seq: u64) -> String {
     let day = clock::now() + 86_400 * (1 + (seq % 28) as i64);
@@ -92,7 +92,7 @@ impl Ctx {
     }
 
     /// A PIN change of `PIN_TENANT`, alternating between two PINs: the same
-    /// PIN again is `400 PIN_UNCHANGED` (SPEC 3). The port-outs use
+    /// PIN again is `400 PIN_UNCHANGED` (contract §3). The port-outs use
     /// `TENANT`, whose PIN stays `PIN`.
     pub fn set_pin(&mut self) -> Value {
         self.pin_changes += 1;

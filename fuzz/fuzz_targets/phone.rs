@@ -1,4 +1,4 @@
-//! US phone numbers (SPEC 4.1 rule 3): never panics; an accepted number is
+//! US phone numbers (contract §4.1 rule 3): never panics; an accepted number is
 //! E.164 `+1` and ten digits, and parsing its E.164 form gives it back.
 #![no_main]
 use libfuzzer_sys::fuzz_target;

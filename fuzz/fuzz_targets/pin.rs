@@ -1,4 +1,4 @@
-//! PIN parsing (SPEC 3 and 4.1 rule 5): never panics; accepts exactly 6 to
+//! PIN parsing (contract §3 and 4.1 rule 5): never panics; accepts exactly 6 to
 //! 10 ASCII digits; a settable PIN is never weak; `Debug` never shows it.
 #![no_main]
 use libfuzzer_sys::fuzz_target;

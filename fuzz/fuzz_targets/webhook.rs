@@ -1,4 +1,4 @@
-//! Webhook verification (SPEC 5): arbitrary headers and bodies never panic
+//! Webhook verification (contract §5): arbitrary headers and bodies never panic
 //! and never verify; a signature made with the carrier's secret over the
 //! fuzzed id and body verifies, and no single-byte change of the body, the
 //! id or the signature does; another carrier's secret never verifies.

@@ -6,9 +6,9 @@ Run from the repository root with the project venv:
 
 They fail when a function loses its own least-privilege policy, when the
 table loses a protection (PITR, deletion protection, Retain, SSE, TTL) or its
-keys drift from docs/table-design.md, when a route of SPEC.md is missing or
+keys drift from docs/table-design.md, when a route of the contract (docs/contract.md) is missing or
 the webhook route gets an authorizer, and when openapi.yaml and the template
-disagree on the routes, their scopes or the error codes of SPEC.md.
+disagree on the routes, their scopes or the error codes of docs/contract.md.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ OPENAPI = ROOT / "infra" / "openapi.yaml"
 TABLE_DESIGN = ROOT / "docs" / "table-design.md"
 
 # ---------------------------------------------------------------------------
-# The contract (SPEC.md sections 1 and 3-6).
+# The contract (docs/contract.md §1 and 3-6).
 # ---------------------------------------------------------------------------
 ADMIN = "portguard/admin"
 CARRIER = "portguard/carrier"
@@ -154,11 +154,11 @@ POLICY_ENV_VARS = {
     "PROTECTION_DISABLE_DELAY_SECONDS",
 }
 
-# SPEC 2: every route answers 413 for a body over 64 KiB, unparsed.
+# contract §2: every route answers 413 for a body over 64 KiB, unparsed.
 COMMON_CODES = {"413": {"PAYLOAD_TOO_LARGE"}, "500": {"INTERNAL"}, "503": {"UNAVAILABLE"}}
 JWT_CODES = {"401": {"UNAUTHENTICATED"}, "403": {"FORBIDDEN"}}
 
-# (method, path) in openapi.yaml -> status -> error codes SPEC.md gives it
+# (method, path) in openapi.yaml -> status -> error codes docs/contract.md gives it
 ERROR_CODES = {
     ("get", "/v1/pin"): {**JWT_CODES, **COMMON_CODES, "404": {"TENANT_NOT_FOUND"}},
     ("put", "/v1/pin"): {

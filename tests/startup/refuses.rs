@@ -1,6 +1,6 @@
 //! Shared by each function's `tests/startup.rs` (included with `#[path]`, as
 //! only a package's own tests know where its binary is): a bad configuration
-//! stops the cold start with a message naming the variable (SPEC 9).
+//! stops the cold start with a message naming the variable (contract §9).
 
 use std::process::Command;
 

@@ -1,4 +1,4 @@
-//! Port-out protection (SPEC 11) and check 8a of `POST /v1/port-outs`,
+//! Port-out protection (contract §11) and check 8a of `POST /v1/port-outs`,
 //! through real API Gateway v2 events against DynamoDB Local.
 
 mod support;
@@ -556,7 +556,7 @@ async fn a_number_lock_is_on_at_once_and_off_after_the_delay() {
     let requested = of_type(&items, "protection.disable_requested");
     assert_eq!(requested[0]["phoneNumbers"], json!([n(2)]));
     assert_eq!(time(&requested[0]["until"]), disable_at);
-    // Every audit item has every field of SPEC 7, null where it does not apply.
+    // Every audit item has every field of contract §7, null where it does not apply.
     for item in &items {
         for field in [
             "id",

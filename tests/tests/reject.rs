@@ -1,4 +1,4 @@
-//! SPEC section 13: the tenant admin rejects a port-out it did not ask for.
+//! contract §13: the tenant admin rejects a port-out it did not ask for.
 //! Against DynamoDB Local.
 
 mod support;

@@ -226,7 +226,7 @@ async fn a_successful_put_clears_failures_and_locks() {
         (a.body["locked"].clone(), a.body["lockedUntil"].clone()),
         (json!(true), json!(null))
     );
-    // Hard-locked: the current PIN must change (SPEC 3, PIN_UNCHANGED).
+    // Hard-locked: the current PIN must change (contract §3, PIN_UNCHANGED).
     put_pin(&app, "t-100", r#"{"pin": "48151623"}"#)
         .await
         .expect_error(400, "PIN_UNCHANGED");

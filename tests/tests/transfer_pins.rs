@@ -1,6 +1,6 @@
-//! One-time transfer PINs (SPEC 12) through real API Gateway v2 events
+//! One-time transfer PINs (contract §12) through real API Gateway v2 events
 //! against DynamoDB Local: issuing, listing, revoking, expiry, and check 10
-//! of SPEC 4.1 (a port-out opened by a transfer PIN that covers its numbers,
+//! of contract §4.1 (a port-out opened by a transfer PIN that covers its numbers,
 //! consumed in the order's transaction).
 
 mod support;
@@ -497,7 +497,7 @@ async fn another_tenants_unknown_and_malformed_ids_answer_alike() {
     assert_eq!(l.item_ids(), [theirs]);
 }
 
-/// The hash is stored where SPEC 12 says and nowhere else: never on the
+/// The hash is stored where contract §12 says and nowhere else: never on the
 /// history item nor in the audit trail.
 #[tokio::test]
 async fn history_items_and_audit_hold_no_hash() {

@@ -203,7 +203,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "locked": status.is_locked(),
                 "hardLocked": tenant.lock.hard_locked,
                 "lockedUntil": tenant.lock.locked_until.filter(|_| status.is_locked()).map(clock::format),
-                // Port-out protection (SPEC 11) as in force now.
+                // Port-out protection (contract §11) as in force now.
                 "portOutLock": setting(tenant.protection.lock),
                 "transferPinRequired": setting(tenant.protection.transfer_pin_required),
                 "protectionUpdatedAt": tenant.protection.updated_at.map(clock::format),
@@ -285,7 +285,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     Ok(())
 }
 
-/// `carrier set-endpoint` and `carrier show` (SPEC sections 8 and 14).
+/// `carrier set-endpoint` and `carrier show` (contract §§8 and 14).
 async fn carrier(store: &Store, command: CarrierCommand, now: &str) -> Result<(), String> {
     let fail = |e: portguard_store::StoreError| e.to_string().replace('\n', " ");
     match command {

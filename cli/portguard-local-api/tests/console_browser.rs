@@ -293,7 +293,7 @@ async fn console_pin_orders_and_audit_trail() {
     s.quit().await;
 }
 
-/// SPEC 11: lock a number in the console and see a port-out refused.
+/// contract §11: lock a number in the console and see a port-out refused.
 #[tokio::test]
 #[ignore = "needs the local stack: make test's browser stage"]
 async fn console_lock_a_number_and_see_a_port_out_refused() {
@@ -343,7 +343,7 @@ async fn console_lock_a_number_and_see_a_port_out_refused() {
     s.quit().await;
 }
 
-/// SPEC 12: a transfer PIN is shown exactly once.
+/// contract §12: a transfer PIN is shown exactly once.
 #[tokio::test]
 #[ignore = "needs the local stack: make test's browser stage"]
 async fn console_transfer_pin_is_shown_exactly_once() {
@@ -379,7 +379,7 @@ async fn console_transfer_pin_is_shown_exactly_once() {
     s.quit().await;
 }
 
-/// SPEC 14: the notification endpoint and its secret, shown once.
+/// contract §14: the notification endpoint and its secret, shown once.
 #[tokio::test]
 #[ignore = "needs the local stack: make test's browser stage"]
 async fn console_notification_endpoint_set_and_rotated() {

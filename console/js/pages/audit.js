@@ -1,4 +1,4 @@
-// The audit trail: SPEC section 7, newest first, paginated.
+// The audit trail: contract §7, newest first, paginated.
 import { h, messages, table, when } from '../dom.js';
 import { api, qs } from '../api.js';
 

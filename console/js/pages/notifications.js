@@ -1,4 +1,4 @@
-// The notification endpoint: SPEC section 14. The signing secret is shown
+// The notification endpoint: contract §14. The signing secret is shown
 // only when it is created or rotated.
 import { copy, h, messages, when } from '../dom.js';
 import { api } from '../api.js';

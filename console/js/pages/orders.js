@@ -1,4 +1,4 @@
-// Port orders: SPEC 4.2 (list, filter by status) and 13 (reject).
+// Port orders: contract §4.2 (list, filter by status) and 13 (reject).
 import { h, messages, table, uid, when } from '../dom.js';
 import { api, qs } from '../api.js';
 

@@ -1,4 +1,4 @@
-// "Set or change your port out PIN": SPEC section 3.
+// "Set or change your port out PIN": contract §3.
 import { h, messages, when } from '../dom.js';
 import { api } from '../api.js';
 

@@ -1,4 +1,4 @@
-// Port-out protection: SPEC section 11. Turning a setting on acts at once;
+// Port-out protection: contract §11. Turning a setting on acts at once;
 // turning it off takes effect later (disableAt), and turning it on again
 // cancels that.
 import { h, messages, onOff, table, when } from '../dom.js';

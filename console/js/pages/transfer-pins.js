@@ -1,4 +1,4 @@
-// One-time transfer PINs: SPEC section 12. The PIN is shown once, at creation.
+// One-time transfer PINs: contract §12. The PIN is shown once, at creation.
 import { copy, h, messages, table, uid, when } from '../dom.js';
 import { api, qs } from '../api.js';
 

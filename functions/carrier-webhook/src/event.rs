@@ -4,7 +4,7 @@
 use portguard_rules::OrderEvent;
 use serde_json::Value;
 
-/// A carrier's status event (SPEC section 5).
+/// A carrier's status event (contract §5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CarrierEvent {
     pub kind: OrderEvent,
@@ -138,10 +138,10 @@ mod tests {
     #[test]
     fn the_four_events() {
         let e =
-            parse(r#"{"type":"port_out.foc_confirmed","portOutId":"po_1","focDate":"2026-12-03"}"#)
+            parse(r#"{"type":"port_out.foc_confirmed","portOutId":"po_1","focDate":"2026-11-03"}"#)
                 .unwrap();
         assert_eq!(e.kind, OrderEvent::FocConfirmed);
-        assert_eq!(e.foc_date.as_deref(), Some("2026-12-03"));
+        assert_eq!(e.foc_date.as_deref(), Some("2026-11-03"));
         assert_eq!(
             parse(r#"{"type":"port_out.completed","portOutId":"po_1"}"#)
                 .unwrap()
@@ -176,7 +176,7 @@ mod tests {
             r#"{"type":"port_out.foc_confirmed","portOutId":"po_1","focDate":null}"#,
             r#"{"type":"port_out.foc_confirmed","portOutId":"po_1","focDate":"2026-02-30"}"#,
             r#"{"type":"port_out.foc_confirmed","portOutId":"po_1","focDate":"03/12/2026"}"#,
-            r#"{"type":"port_out.foc_confirmed","portOutId":"po_1","focDate":"2026-12-03T00:00:00Z"}"#,
+            r#"{"type":"port_out.foc_confirmed","portOutId":"po_1","focDate":"2026-11-03T00:00:00Z"}"#,
             r#"{"type":"port_out.foc_confirmed","portOutId":"po_1","focDate":20261203}"#,
             r#"{"type":"port_out.cancelled","portOutId":"po_1","reason":{"a":1}}"#,
         ] {

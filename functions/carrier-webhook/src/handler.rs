@@ -30,7 +30,7 @@ impl App {
         App { store, secrets }
     }
 
-    /// Reads the configuration of SPEC section 9 (`TABLE_NAME`,
+    /// Reads the configuration of contract §9 (`TABLE_NAME`,
     /// `CARRIER_WEBHOOK_SECRETS` / `CARRIER_WEBHOOK_SECRETS_ARN`); fails
     /// naming the variable. This function needs no pepper.
     pub async fn from_env() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
@@ -210,7 +210,7 @@ impl App {
     }
 }
 
-/// SPEC 5: a `focDate` before the order's creation date or more than 120
+/// contract §5: a `focDate` before the order's creation date or more than 120
 /// days after the event is received is `400 INVALID_EVENT` (an order holds
 /// its numbers only so long).
 fn check_foc_date(event: &CarrierEvent, order: &Order, now: i64) -> Result<(), ApiError> {

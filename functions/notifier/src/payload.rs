@@ -1,4 +1,4 @@
-//! What a notification says (SPEC section 14): built from the store's
+//! What a notification says (contract §14): built from the store's
 //! `AuditEvent`, so every field the audit trail shows reaches the tenant,
 //! including fields added to it later. Nothing secret can be in it: the
 //! audit item has no field that could hold a PIN, a hash or a secret.

@@ -1,4 +1,4 @@
-//! A bad configuration fails at start-up, naming the variable (SPEC 9).
+//! A bad configuration fails at start-up, naming the variable (contract §9).
 
 #[path = "../../../tests/startup/refuses.rs"]
 mod refuses;

@@ -1,5 +1,5 @@
 //! `GET/PUT/DELETE /v1/notification-endpoint`: the tenant's webhook endpoint
-//! (SPEC section 14). The signing secret is shown only when it is created
+//! (contract §14). The signing secret is shown only when it is created
 //! or rotated; every change is audited in the same transaction.
 
 use crate::App;

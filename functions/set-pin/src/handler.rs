@@ -17,9 +17,9 @@ pub struct App {
     pub(crate) hasher: PinHasher,
     pub(crate) paging: Paging,
     pub(crate) allow_loopback_http: bool,
-    /// `PROTECTION_DISABLE_DELAY_SECONDS` (SPEC 11).
+    /// `PROTECTION_DISABLE_DELAY_SECONDS` (contract §11).
     pub(crate) protection_delay: i64,
-    /// `TRANSFER_PIN_TTL_SECONDS` (SPEC 12).
+    /// `TRANSFER_PIN_TTL_SECONDS` (contract §12).
     pub(crate) transfer_pin_ttl: i64,
 }
 
@@ -52,7 +52,7 @@ impl App {
         self
     }
 
-    /// Reads the configuration of SPEC section 9; fails naming the variable.
+    /// Reads the configuration of contract §9; fails naming the variable.
     pub async fn from_env() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
         let table = portguard_api::config::table_name()?;
         let delay = portguard_api::config::protection_disable_delay()?;
@@ -231,7 +231,7 @@ impl App {
     }
 }
 
-/// The `pin` field under SPEC 3's rules. The message never echoes the value.
+/// The `pin` field under contract §3's rules. The message never echoes the value.
 fn parse_pin(body: &Body) -> Result<Pin, ApiError> {
     let body = json_object_body(body)?;
     let pin = match body.get("pin") {

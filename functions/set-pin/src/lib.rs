@@ -1,5 +1,5 @@
-//! `set-pin`: the tenant admin's port-out PIN (SPEC section 3) and the audit
-//! trail (SPEC section 7). `main.rs` wires; `handler.rs` routes and decides.
+//! `set-pin`: the tenant admin's port-out PIN (contract §3) and the audit
+//! trail (contract §7). `main.rs` wires; `handler.rs` routes and decides.
 
 mod audit_route;
 mod endpoint;

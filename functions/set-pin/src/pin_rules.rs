@@ -1,4 +1,4 @@
-//! The rules of `PUT /v1/pin` that need more than the PIN (SPEC 3): `known`
+//! The rules of `PUT /v1/pin` that need more than the PIN (contract §3): `known`
 //! (the PIN is in the tenant's account number or numbers) and
 //! `PIN_UNCHANGED` (a hard-locked tenant must change its PIN).
 
@@ -11,7 +11,7 @@ use serde_json::json;
 
 const SERVICE: &str = "set-pin";
 
-/// The answer for a PIN refused by a rule of SPEC 3. No message echoes it.
+/// The answer for a PIN refused by a rule of contract §3. No message echoes it.
 pub(crate) fn pin_error(e: PinError) -> ApiError {
     match e {
         PinError::Required => ApiError::new(400, "PIN_REQUIRED", e.to_string()),

@@ -1,4 +1,4 @@
-//! Port-out protection (SPEC 11): `GET/PATCH /v1/port-out-protection`,
+//! Port-out protection (contract §11): `GET/PATCH /v1/port-out-protection`,
 //! `GET /v1/numbers`, `GET/PATCH /v1/numbers/{phoneNumber}`. The decisions
 //! (what is in force now, what a PATCH changes) come from
 //! `portguard_rules::protection`; a write is conditioned on what it was
@@ -92,7 +92,7 @@ fn number_not_found() -> ApiError {
     )
 }
 
-/// At most 64 characters of an input, for an error's details (SPEC 2).
+/// At most 64 characters of an input, for an error's details (contract §2).
 fn clip(input: &str) -> String {
     input.chars().take(64).collect()
 }
@@ -159,7 +159,7 @@ impl App {
             Method::PATCH => true,
             _ => return Err(ApiError::method_not_allowed("GET, PATCH")),
         };
-        // SPEC 12's order: tenant, country, body, number.
+        // contract §12's order: tenant, country, body, number.
         let parsed = PhoneNumber::parse_path_segment(segment);
         let (pointer, mut record) = match &parsed {
             Ok(e164) => {

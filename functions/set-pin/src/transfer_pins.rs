@@ -1,4 +1,4 @@
-//! One-time transfer PINs (SPEC 12): `POST /v1/transfer-pins`,
+//! One-time transfer PINs (contract §12): `POST /v1/transfer-pins`,
 //! `GET /v1/transfer-pins`, `DELETE /v1/transfer-pins/{id}`.
 //!
 //! The PIN is drawn from the OS CSPRNG until it is not weak, hashed like the
@@ -127,7 +127,7 @@ impl App {
             .ok_or_else(tenant_not_found)
     }
 
-    /// `POST`: checks in SPEC 12's order, then one transaction.
+    /// `POST`: checks in contract §12's order, then one transaction.
     async fn create_transfer_pin(
         &self,
         admin: &Admin<'_>,
@@ -303,7 +303,7 @@ impl App {
     }
 }
 
-/// The audit event of a transfer PIN issued or revoked (SPEC 7): its id,
+/// The audit event of a transfer PIN issued or revoked (contract §7): its id,
 /// its numbers and its expiry.
 fn transfer_pin_audit(
     tenant_id: &str,

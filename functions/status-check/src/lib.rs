@@ -1,4 +1,4 @@
-//! `status-check`: the scheduled reconciliation of SPEC section 6. It expires
+//! `status-check`: the scheduled reconciliation of contract §6. It expires
 //! open orders that have gone stale, reading only orders already due from the
 //! sparse `OpenOrders` index (its cost grows with open orders, never with the
 //! table), follows pagination, stops cleanly before the function's deadline,

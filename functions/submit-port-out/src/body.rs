@@ -1,4 +1,4 @@
-//! Checks 1–5 of SPEC 4.1: everything that can be decided from the request
+//! Checks 1–5 of contract §4.1: everything that can be decided from the request
 //! alone, in the table's order. Past this module a request cannot hold an
 //! invalid value. No message echoes the PIN.
 
@@ -111,7 +111,7 @@ pub(crate) fn parse(body: &Body) -> Result<PortOutRequest, ApiError> {
     for raw in &raw_numbers {
         match PhoneNumber::parse(raw) {
             Ok(number) => numbers.push(number),
-            // As given, but never more than 64 characters of it (SPEC 2).
+            // As given, but never more than 64 characters of it (contract §2).
             Err(_) => invalid.push(portguard_api::echo(raw)),
         }
     }
@@ -217,7 +217,7 @@ mod tests {
             "phoneNumbers": ["+12065550100", "(206) 555-0101"],
             "pon": "PON-7781",
             "authorizedName": "Jane Doe",
-            "requestedFocDate": "2026-12-03",
+            "requestedFocDate": "2026-11-03",
             "unknown": true
         })
     }
@@ -230,7 +230,7 @@ mod tests {
     fn valid_body_normalises_numbers() {
         let r = parse_json(valid()).unwrap();
         assert_eq!(r.e164(), ["+12065550100", "+12065550101"]);
-        assert_eq!(r.requested_foc_date.as_deref(), Some("2026-12-03"));
+        assert_eq!(r.requested_foc_date.as_deref(), Some("2026-11-03"));
     }
 
     #[test]

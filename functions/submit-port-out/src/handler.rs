@@ -35,7 +35,7 @@ impl App {
         }
     }
 
-    /// Reads the configuration of SPEC section 9; fails naming the variable.
+    /// Reads the configuration of contract §9; fails naming the variable.
     pub async fn from_env() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
         let table = portguard_api::config::table_name()?;
         let policy = portguard_api::config::lock_policy()?;

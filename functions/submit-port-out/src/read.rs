@@ -1,4 +1,4 @@
-//! `GET /v1/port-outs/{id}` and `GET /v1/port-outs` (SPEC 4.2): a carrier
+//! `GET /v1/port-outs/{id}` and `GET /v1/port-outs` (contract §4.2): a carrier
 //! sees its own orders, a tenant admin its tenant's. Another party's order
 //! answers exactly as one that does not exist.
 

@@ -1,4 +1,4 @@
-//! `POST /v1/port-outs/{id}/reject` (SPEC section 13): the tenant admin
+//! `POST /v1/port-outs/{id}/reject` (contract §13): the tenant admin
 //! ends an open port-out it did not ask for. The transition, the numbers
 //! freed and the audit event are one transaction, the same the carrier's
 //! webhook and the status check use, so a reject racing a carrier's

@@ -1,4 +1,4 @@
-//! `POST /v1/port-outs`: checks 6–12 of SPEC 4.1, the lockout, the audit
+//! `POST /v1/port-outs`: checks 6–12 of contract §4.1, the lockout, the audit
 //! trail and idempotent retries. The decisions come from `portguard-rules`;
 //! the store applies them with conditional writes, and a write that loses a
 //! race is decided again from a fresh read, so no failed attempt is lost and

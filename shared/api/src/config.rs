@@ -87,12 +87,12 @@ pub fn allow_loopback_http() -> Result<bool, ConfigError> {
 }
 
 /// `PROTECTION_DISABLE_DELAY_SECONDS`: how long a turn-off of a lock or of
-/// `transferPinRequired` waits (SPEC 11); 0 turns off at once.
+/// `transferPinRequired` waits (contract §11); 0 turns off at once.
 pub fn protection_disable_delay() -> Result<i64, ConfigError> {
     int_or("PROTECTION_DISABLE_DELAY_SECONDS", 86_400, 0..=2_592_000)
 }
 
-/// `TRANSFER_PIN_TTL_SECONDS`: the life of a transfer PIN (SPEC 12).
+/// `TRANSFER_PIN_TTL_SECONDS`: the life of a transfer PIN (contract §12).
 pub fn transfer_pin_ttl() -> Result<i64, ConfigError> {
     int_or("TRANSFER_PIN_TTL_SECONDS", 604_800, 1..=604_800)
 }

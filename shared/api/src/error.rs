@@ -1,11 +1,11 @@
-//! The error envelope of SPEC section 2:
+//! The error envelope of contract §2:
 //! `{"error": {"code": "…", "message": "…", "details": {…}}}`.
 
 use crate::Response;
 use portguard_store::StoreError;
 use serde_json::{json, Value};
 
-/// SPEC 2: an error never echoes more than this many characters of any one
+/// contract §2: an error never echoes more than this many characters of any one
 /// input value.
 pub const MAX_ECHO_CHARS: usize = 64;
 
@@ -87,7 +87,7 @@ impl ApiError {
         )
     }
 
-    /// SPEC 2: a body over 64 KiB, answered without being parsed.
+    /// contract §2: a body over 64 KiB, answered without being parsed.
     pub fn payload_too_large() -> ApiError {
         ApiError::new(
             413,

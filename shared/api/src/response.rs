@@ -12,7 +12,7 @@ pub fn json<T: Serialize + ?Sized>(status: u16, body: &T) -> Response {
         .expect("valid status and header")
 }
 
-/// SPEC 2: the largest body a function reads.
+/// contract §2: the largest body a function reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// `413 PAYLOAD_TOO_LARGE` for a body over 64 KiB (decoded bytes), before

@@ -1,4 +1,4 @@
-//! Checks 7 to 9 of SPEC 4.1, in their order: what a port-out meets on a
+//! Checks 7 to 9 of contract §4.1, in their order: what a port-out meets on a
 //! known tenant before any PIN is looked at. The caller reads the facts (one
 //! read: the tenant record and the requested numbers) and maps the answer
 //! to its response; nothing here counts or writes.
@@ -15,7 +15,7 @@ pub struct Facts {
     /// Check 8a: the requested numbers of the account a lock holds, or
     /// `None` when no lock (tenant-wide or a number's) applies.
     pub locked_numbers: Option<Vec<String>>,
-    /// The PIN lock of SPEC 4.1 at this moment (check 9).
+    /// The PIN lock of contract §4.1 at this moment (check 9).
     pub pin_lock: LockStatus,
 }
 

@@ -1,4 +1,4 @@
-//! When an open order has gone stale (SPEC section 6). Times are Unix seconds.
+//! When an open order has gone stale (contract §6). Times are Unix seconds.
 
 use crate::OrderStatus;
 

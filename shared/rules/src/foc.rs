@@ -1,4 +1,4 @@
-//! Bounds of a carrier's FOC date (SPEC 5): not before the order's creation
+//! Bounds of a carrier's FOC date (contract §5): not before the order's creation
 //! date, and at most 120 days after the event is received, because an
 //! order holds its numbers until then. Times are Unix seconds; dates are
 //! compared as UTC calendar days.

@@ -1,4 +1,4 @@
-//! The order life cycle of SPEC 4.3:
+//! The order life cycle of contract §4.3:
 //! pending → foc_confirmed → completed; pending → completed;
 //! pending | foc_confirmed → cancelled | rejected | expired.
 

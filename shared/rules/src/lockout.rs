@@ -144,7 +144,7 @@ impl LockState {
     }
 
     /// The lock in force at `now`, for recording only the first locked
-    /// attempt of each carrier per lock (SPEC 4.1); `None` when open.
+    /// attempt of each carrier per lock (contract §4.1); `None` when open.
     pub fn current_lock(&self, now: i64) -> Option<LockId> {
         let status = self.status(now);
         let (hard, expires_at) = match status {

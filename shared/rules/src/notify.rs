@@ -1,4 +1,4 @@
-//! When a failed webhook delivery is tried again (SPEC section 14). The first
+//! When a failed webhook delivery is tried again (contract §14). The first
 //! attempt is made at once, from the stream; each failure schedules the next
 //! attempt by this table until the last, after which the delivery is
 //! abandoned. Delays grow, the first is short (a receiver's blip costs a

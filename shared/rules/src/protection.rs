@@ -1,4 +1,4 @@
-//! Port-out protection settings (SPEC 11): the tenant's lock, each number's
+//! Port-out protection settings (contract §11): the tenant's lock, each number's
 //! lock and `transferPinRequired`. One rule governs them all: turning one on
 //! takes effect at once, turning one off takes effect after a delay, and
 //! turning it on again meanwhile cancels the turn-off. Times are Unix seconds.

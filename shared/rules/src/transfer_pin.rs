@@ -1,4 +1,4 @@
-//! One-time transfer PINs (SPEC section 12): their status at a moment, the
+//! One-time transfer PINs (contract §12): their status at a moment, the
 //! numbers they may move, how many a tenant may hold. Times are Unix seconds.
 //!
 //! Expiry needs no sweep: a PIN is `expired` from `expires_at` on because
@@ -58,7 +58,7 @@ pub fn is_live(expires_at: i64, now: i64) -> bool {
     now < expires_at
 }
 
-/// Check 10 of SPEC 4.1 for one transfer PIN: it may open a port-out of
+/// Check 10 of contract §4.1 for one transfer PIN: it may open a port-out of
 /// `requested` only while live and only when it names every requested number.
 pub fn opens(pin_numbers: &[String], expires_at: i64, requested: &[String], now: i64) -> bool {
     is_live(expires_at, now)
@@ -67,7 +67,7 @@ pub fn opens(pin_numbers: &[String], expires_at: i64, requested: &[String], now:
 }
 
 /// Whether the tenant's own PIN may open a port-out: not while
-/// `transferPinRequired` is in force (SPEC 11).
+/// `transferPinRequired` is in force (contract §11).
 pub fn tenant_pin_opens(transfer_pin_required: bool) -> bool {
     !transfer_pin_required
 }

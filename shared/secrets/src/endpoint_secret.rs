@@ -1,4 +1,4 @@
-//! Signing secrets of notification endpoints (SPEC section 14): Standard
+//! Signing secrets of notification endpoints (contract §14): Standard
 //! Webhooks `whsec_` + base64 of 32 bytes from the operating system's CSPRNG.
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};

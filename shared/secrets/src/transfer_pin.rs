@@ -1,6 +1,6 @@
-//! Transfer PINs (SPEC section 12): 10 digits from the operating system's
+//! Transfer PINs (contract §12): 10 digits from the operating system's
 //! CSPRNG (`rand_core`'s `OsRng`, i.e. `getrandom`), drawn again until the
-//! result is not weak by SPEC 3's rules ([`is_weak_for`]: the same checks
+//! result is not weak by contract §3's rules ([`is_weak_for`]: the same checks
 //! `PUT /v1/pin` applies, from `portguard_validation`).
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -42,7 +42,7 @@ fn uniform_digit(rng: &mut impl RngCore) -> char {
     }
 }
 
-/// SPEC 3's weak-PIN rules (`repeated`, `sequence`, `pattern`, `known`)
+/// contract §3's weak-PIN rules (`repeated`, `sequence`, `pattern`, `known`)
 /// for a PIN issued to the tenant with this account number and bound to
 /// these numbers (E.164): the checks a tenant's own PIN passes.
 pub fn is_weak_for(account: &str, numbers: &[String]) -> impl Fn(&str) -> bool {

@@ -8,7 +8,7 @@ use http::HeaderMap;
 use standardwebhooks::Webhook;
 use std::collections::HashMap;
 
-/// SPEC 9: every `whsec_` secret decodes to 24 to 64 bytes.
+/// contract §9: every `whsec_` secret decodes to 24 to 64 bytes.
 const SECRET_BYTES: std::ops::RangeInclusive<usize> = 24..=64;
 
 pub struct WebhookSecrets {

@@ -1,4 +1,4 @@
-//! The per-tenant audit trail (SPEC section 7). Items live in the tenant's
+//! The per-tenant audit trail (contract §7). Items live in the tenant's
 //! partition under `AUDIT#{ulid}`, so a Query reads them newest first. They
 //! never hold a PIN: there is no field that could.
 
@@ -117,7 +117,7 @@ pub struct AuditEvent {
     pub port_out_id: Option<String>,
     pub code: Option<String>,
     pub status: Option<String>,
-    /// E.164 numbers the event is about (SPEC 7).
+    /// E.164 numbers the event is about (contract §7).
     pub phone_numbers: Option<Vec<String>>,
     /// `lock` or `transferPinRequired` for protection changes.
     pub setting: Option<String>,

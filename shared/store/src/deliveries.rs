@@ -1,4 +1,4 @@
-//! Pending webhook deliveries (SPEC section 14): one audit event to one
+//! Pending webhook deliveries (contract §14): one audit event to one
 //! endpoint, kept in the table and in the sparse `DueDeliveries` index while
 //! it waits for an attempt (see `notify.rs` for the endpoints).
 

@@ -1,4 +1,4 @@
-//! SPEC 4.1: "while a lock holds, only the first `PIN_LOCKED` of each
+//! contract §4.1: "while a lock holds, only the first `PIN_LOCKED` of each
 //! carrier is recorded", so a tenant whose PIN is guessed over and over
 //! gets no flood of audit items. A small marker per lock and carrier,
 //! `TENANT#{tenantId}` / `LOCKED#{lock}#{carrierId}` with a TTL at the

@@ -1,4 +1,4 @@
-//! Notification endpoints and pending webhook deliveries (SPEC section 14).
+//! Notification endpoints and pending webhook deliveries (contract §14).
 //!
 //! An endpoint lives at `ENDPOINT#{tenant|carrier}#{id}`. A delivery — one
 //! audit event to one endpoint — lives at `DELIVERY#{auditId}#{target}`: its

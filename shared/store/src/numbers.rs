@@ -19,7 +19,7 @@ pub struct NumberRecord {
     pub tenant_id: String,
     pub added_at: String,
     pub open_port_out_id: Option<String>,
-    /// The number's own port-out lock (SPEC 11): `lockOn`, `lockOffAt`.
+    /// The number's own port-out lock (contract §11): `lockOn`, `lockOffAt`.
     pub lock: portguard_rules::Setting,
     /// When the lock was last changed (`lockUpdatedAt`).
     pub lock_updated_at: Option<i64>,

@@ -79,7 +79,7 @@ impl Order {
         }
     }
 
-    /// The instant that starts this order's expiry clock (SPEC section 6).
+    /// The instant that starts this order's expiry clock (contract §6).
     pub fn expiry_clock(&self) -> Option<i64> {
         match self.status {
             OrderStatus::Pending => clock::parse(&self.created_at),

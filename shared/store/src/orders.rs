@@ -28,7 +28,7 @@ pub enum CreateOutcome {
     /// Numbers (E.164) already in an open port-out.
     InProgress(Vec<String>),
     /// Numbers (E.164) of the tenant whose own lock was turned on since
-    /// they were read (SPEC 11, check 8a).
+    /// they were read (contract §11, check 8a).
     Locked(Vec<String>),
     /// The tenant's PIN or lock changed since it was read: decide again.
     TenantChanged,

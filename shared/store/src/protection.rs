@@ -1,4 +1,4 @@
-//! Port-out protection (SPEC 11): the tenant's lock and
+//! Port-out protection (contract §11): the tenant's lock and
 //! `transferPinRequired` on the tenant record, each number's lock on its
 //! number item, and the one read a port-out makes of both.
 //!
@@ -165,7 +165,7 @@ impl Store {
         }
     }
 
-    /// The one read of a port-out (SPEC 4.1 checks 6 to 8a): the tenant
+    /// The one read of a port-out (contract §4.1 checks 6 to 8a): the tenant
     /// record of `account` and the items of `numbers` (E.164), strongly
     /// consistent. Its cost is 1 + n small items whatever the size of the
     /// tenant's inventory. `None` when no tenant has the account number.

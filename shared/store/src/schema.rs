@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 pub const GSI1: &str = "GSI1";
 pub const GSI2: &str = "GSI2";
 pub const OPEN_ORDERS: &str = "OpenOrders";
-/// Sparse: pending webhook deliveries by the time they are due (SPEC 14).
+/// Sparse: pending webhook deliveries by the time they are due (contract §14).
 pub const DUE_DELIVERIES: &str = "DueDeliveries";
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 

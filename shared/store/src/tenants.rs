@@ -30,10 +30,10 @@ pub struct Tenant {
     pub pin: Option<StoredPin>,
     pub pin_updated_at: Option<String>,
     pub lock: LockState,
-    /// Port-out lock and `transferPinRequired` (SPEC 11).
+    /// Port-out lock and `transferPinRequired` (contract §11).
     pub protection: crate::protection::Protection,
     /// Transfer PINs neither used nor revoked, expired ones included until
-    /// the next write prunes them (SPEC 12; `transferPins`).
+    /// the next write prunes them (contract §12; `transferPins`).
     pub transfer_pins: Vec<crate::transfer_pins::TransferPinEntry>,
     /// When the latest accepted order was created (epoch seconds): a
     /// protection change conditions on it (see `tenant_guard`).
@@ -297,7 +297,7 @@ impl Store {
 
     /// [`Store::set_pin`]; with `not_hard_locked`, it also conflicts when a
     /// hard lock came after the caller saw none (the new PIN must then be
-    /// checked against the current one, SPEC 3 `PIN_UNCHANGED`).
+    /// checked against the current one, contract §3 `PIN_UNCHANGED`).
     pub async fn set_pin_if(
         &self,
         tenant: &TenantRef,

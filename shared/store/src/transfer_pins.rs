@@ -1,4 +1,4 @@
-//! One-time transfer PINs (SPEC section 12).
+//! One-time transfer PINs (contract §12).
 //!
 //! Two places hold one:
 //! - the tenant record's `transferPins` map, id → {hash, pepperVersion,

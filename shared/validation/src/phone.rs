@@ -60,7 +60,7 @@ impl PhoneNumber {
         }
     }
 
-    /// A number written in a URL path segment (SPEC 11): percent-encoded
+    /// A number written in a URL path segment (contract §11): percent-encoded
     /// as a client sends it (`%2B12065550100`, `(206)%20555-0100`) or plain
     /// (`+12065550100`), then parsed as [`PhoneNumber::parse`]. A bad escape
     /// or bytes that are not UTF-8 make it invalid, like any other garbage.

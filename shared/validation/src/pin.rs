@@ -13,7 +13,7 @@ const PATTERN_BLOCKS: std::ops::RangeInclusive<usize> = 2..=5;
 #[derive(Clone, PartialEq, Eq)]
 pub struct Pin(String);
 
-/// Why a PIN is weak: `details.reason` of `400 WEAK_PIN` (SPEC 3).
+/// Why a PIN is weak: `details.reason` of `400 WEAK_PIN` (contract §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WeakReason {
     /// Every digit the same.
@@ -141,7 +141,7 @@ impl fmt::Debug for KnownDigits {
     }
 }
 
-/// The rules of SPEC 3 that look at the digits alone, in the table's order.
+/// The rules of contract §3 that look at the digits alone, in the table's order.
 fn weak_reason(digits: &[u8]) -> Option<WeakReason> {
     let steps: Vec<u8> = digits
         .windows(2)

@@ -1,4 +1,4 @@
-//! Notification endpoint URLs (SPEC section 14) and the address ranges a
+//! Notification endpoint URLs (contract §14) and the address ranges a
 //! webhook must never reach. The same `ip_blocked` guards the URL at
 //! registration and every address the notifier resolves at delivery time.
 

@@ -1,4 +1,4 @@
-//! `429 PIN_LOCKED`, recorded once per lock and carrier (SPEC 4.1): an
+//! `429 PIN_LOCKED`, recorded once per lock and carrier (contract §4.1): an
 //! attacker hammering a locked tenant fills no audit trail.
 
 use super::{locked, Attempt};
