@@ -670,10 +670,15 @@ async fn a_locked_number_refuses_the_right_and_a_wrong_pin_alike() {
     }
     let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
     assert_eq!(
-        tenant.lock.failed_attempts, 1,
+        tenant.locks.of("carrier-a").failed_attempts,
+        1,
         "nothing counted, nothing burnt"
     );
-    assert!(!tenant.lock.status(clock::now()).is_locked());
+    assert!(!tenant
+        .locks
+        .of("carrier-a")
+        .status(clock::now())
+        .is_locked());
     let items = audit(&apps, TENANT).await;
     let rejected: Vec<_> = of_type(&items, "port_out.rejected")
         .into_iter()
@@ -689,7 +694,7 @@ async fn a_locked_number_refuses_the_right_and_a_wrong_pin_alike() {
     let a = post(&apps, "carrier-a", &port_out_body(ACCOUNT, PIN, &[n(0)])).await;
     assert_eq!(a.status, 201, "{}", a.raw);
     let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
-    assert_eq!(tenant.lock.failed_attempts, 0);
+    assert_eq!(tenant.locks.of("carrier-a").failed_attempts, 0);
 }
 
 #[tokio::test]
@@ -712,7 +717,8 @@ async fn the_tenant_lock_refuses_every_number_of_the_account() {
             .await
             .unwrap()
             .unwrap()
-            .lock
+            .locks
+            .of("carrier-a")
             .failed_attempts,
         0
     );
@@ -978,7 +984,11 @@ async fn pin_locked_carries_until_and_rejections_their_numbers() {
         post(&apps, "carrier-a", &port_out_body(ACCOUNT, WRONG, &asked)).await;
     }
     let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
-    let until = tenant.lock.locked_until.expect("a timed lock");
+    let until = tenant
+        .locks
+        .of("carrier-a")
+        .locked_until
+        .expect("a timed lock");
     let items = audit(&apps, TENANT).await;
     let locked = of_type(&items, "pin.locked");
     assert_eq!(locked.len(), 1);

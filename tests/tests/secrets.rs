@@ -246,12 +246,13 @@ async fn no_pin_pepper_hash_or_webhook_secret_anywhere() {
         )
         .await,
     );
-    // Three wrong guesses lock t-100; then even the right PIN is locked out.
+    // Wrong guesses lock t-100 for carrier-a; then even its right PIN is
+    // locked out.
     for pin in &WRONG_GUESSES[..4] {
         seen.push(
             post(
                 &apps,
-                "carrier-b",
+                "carrier-a",
                 &port_out_body(ACCOUNT, pin, &nums[5..6]),
             )
             .await,

@@ -33,7 +33,7 @@ async fn a_new_tenant_has_a_blank_pin() {
     assert_eq!(a.status, 200);
     assert_eq!(
         a.body,
-        json!({"tenantId": "t-100", "pinSet": false, "updatedAt": null, "locked": false, "lockedUntil": null})
+        json!({"tenantId": "t-100", "pinSet": false, "updatedAt": null, "locked": false, "lockedUntil": null, "lockedCarriers": []})
     );
 }
 
@@ -220,11 +220,18 @@ async fn a_successful_put_clears_failures_and_locks() {
         hard_locked: true,
         recent_locks: vec![1, 2, 3],
     };
-    store.write_lock_state(&tenant, &hard).await.unwrap();
+    store
+        .write_lock_state(&tenant, "carrier-a", &hard)
+        .await
+        .unwrap();
     let a = call(&app, "GET", "/v1/pin", As::Admin("t-100"), None).await;
     assert_eq!(
         (a.body["locked"].clone(), a.body["lockedUntil"].clone()),
         (json!(true), json!(null))
+    );
+    assert_eq!(
+        a.body["lockedCarriers"],
+        json!([{"carrierId": "carrier-a", "until": null}])
     );
     // Hard-locked: the current PIN must change (contract §3, PIN_UNCHANGED).
     put_pin(&app, "t-100", r#"{"pin": "48151623"}"#)
@@ -237,7 +244,7 @@ async fn a_successful_put_clears_failures_and_locks() {
         false
     );
     let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
-    assert_eq!(tenant.lock, portguard_rules::LockState::default());
+    assert_eq!(tenant.locks, portguard_rules::CarrierLocks::default());
 }
 
 #[tokio::test]
@@ -322,9 +329,12 @@ async fn renumbering_a_tenant_moves_its_pin_and_lock() {
     let (app, store) = app().await;
     set_ok(&app, "t-100", "48151623").await;
     let before = store.get_tenant("t-100").await.unwrap().unwrap();
-    let mut lock = before.lock.clone();
+    let mut lock = before.locks.of("carrier-a");
     lock.failed_attempts = 3;
-    store.write_lock_state(&before, &lock).await.unwrap();
+    store
+        .write_lock_state(&before, "carrier-a", &lock)
+        .await
+        .unwrap();
     let before = store.get_tenant("t-100").await.unwrap().unwrap();
 
     let now = portguard_store::clock::format(portguard_store::clock::now());
@@ -336,7 +346,7 @@ async fn renumbering_a_tenant_moves_its_pin_and_lock() {
     let after = store.get_tenant("t-100").await.unwrap().unwrap();
     assert_eq!(after.account_number, "ACC-9999");
     assert_eq!(after.name.as_deref(), Some("Renamed"));
-    assert_eq!((after.pin, after.lock), (before.pin.clone(), before.lock));
+    assert_eq!((after.pin, after.locks), (before.pin.clone(), before.locks));
     assert!(
         store
             .tenant_by_account(&before.account_number)
@@ -362,7 +372,10 @@ async fn renumbering_a_tenant_moves_its_pin_and_lock() {
     // set-pin still finds the record through the pointer.
     set_ok(&app, "t-100", "27182818").await;
     let after = store.get_tenant("t-100").await.unwrap().unwrap();
-    assert_eq!(after.lock.failed_attempts, 0);
+    assert!(
+        after.locks.is_empty(),
+        "a new PIN ends every carrier's count"
+    );
 }
 
 #[tokio::test]

@@ -186,7 +186,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(fail)?
                 .ok_or(format!("tenant {tenant_id} not found"))?;
-            let status = tenant.lock.status(clock::now());
+            let (locked, locked_until) = tenant.locks.summary(clock::now());
             let setting = |s: portguard_store::protection::Setting| {
                 let view = s.view(clock::now());
                 json!({"enabled": view.enabled, "disableAt": view.disable_at.map(clock::format)})
@@ -199,10 +199,20 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "createdAt": tenant.created_at,
                 "pinSet": tenant.pin.is_some(),
                 "pinUpdatedAt": tenant.pin_updated_at,
-                "failedAttempts": tenant.lock.failed_attempts,
-                "locked": status.is_locked(),
-                "hardLocked": tenant.lock.hard_locked,
-                "lockedUntil": tenant.lock.locked_until.filter(|_| status.is_locked()).map(clock::format),
+                "locked": locked,
+                "hardLocked": tenant.locks.any_hard(),
+                "lockedUntil": locked_until.map(clock::format),
+                // Per carrier (contract §4.1): failed attempts and locks.
+                "carrierLocks": tenant.locks.iter().map(|(carrier, lock)| {
+                    let status = lock.status(clock::now());
+                    json!({
+                        "carrierId": carrier,
+                        "failedAttempts": if status.is_locked() { 0 } else { lock.failed_attempts },
+                        "locked": status.is_locked(),
+                        "hard": lock.hard_locked,
+                        "until": lock.locked_until.filter(|_| status.is_locked()).map(clock::format),
+                    })
+                }).collect::<Vec<_>>(),
                 // Port-out protection (contract §11) as in force now.
                 "portOutLock": setting(tenant.protection.lock),
                 "transferPinRequired": setting(tenant.protection.transfer_pin_required),

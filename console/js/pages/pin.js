@@ -4,13 +4,21 @@ import { api } from '../api.js';
 
 export const title = 'Port out PIN';
 
+// Locks are per carrier (contract §4.1): each carrier that guessed wrong
+// too often is named, with when its lock ends.
+function lockOf(s) {
+  const carriers = s.lockedCarriers || [];
+  if (!s.locked || carriers.length === 0) return 'Not locked';
+  return h('ul', { id: 'pin-locked-carriers' }, ...carriers.map((c) => h('li', {},
+    c.until ? `${c.carrierId}: locked after failed attempts until ${when(c.until)}`
+      : `${c.carrierId}: locked until a new PIN is set`)));
+}
+
 function statusOf(s) {
-  let lock = 'Not locked';
-  if (s.locked) lock = s.lockedUntil ? `Locked after failed attempts until ${when(s.lockedUntil)}` : 'Locked until a new PIN is set';
   return h('dl', { class: 'kv', id: 'pin-status' },
     h('dt', {}, 'PIN'), h('dd', {}, s.pinSet ? 'Set' : 'Not set'),
     h('dt', {}, 'Last changed'), h('dd', {}, when(s.updatedAt)),
-    h('dt', {}, 'Lock'), h('dd', {}, lock));
+    h('dt', {}, 'Lock'), h('dd', {}, lockOf(s)));
 }
 
 export async function render(root) {

@@ -1,6 +1,6 @@
 use lambda_http::{http::Method, Body, Request};
 use portguard_api::{json, json_object_body, ApiError, Caller, Paging, Response, Scope};
-use portguard_rules::LockStatus;
+use portguard_rules::CarrierLocks;
 use portguard_secrets::{PinHasher, TokenSigner};
 use portguard_store::{
     clock, conflict_backoff, tenants::Written, Actor, ActorKind, AuditEvent, AuditType, Store,
@@ -149,11 +149,10 @@ impl App {
             .get_tenant(tenant_id)
             .await?
             .ok_or_else(tenant_not_found)?;
-        let status = tenant.lock.status(clock::now());
         let updated_at = tenant.pin_updated_at.as_deref();
         Ok(json(
             200,
-            &pin_status(tenant_id, tenant.pin.is_some(), updated_at, status),
+            &pin_status(tenant_id, tenant.pin.is_some(), updated_at, &tenant.locks),
         ))
     }
 
@@ -217,7 +216,7 @@ impl App {
                     let updated_at = clock::format(now);
                     return Ok(json(
                         200,
-                        &pin_status(tenant_id, true, Some(&updated_at), OPEN),
+                        &pin_status(tenant_id, true, Some(&updated_at), &CarrierLocks::default()),
                     ));
                 }
                 Written::Conflict => {
@@ -265,24 +264,28 @@ pub(crate) fn tenant_not_found() -> ApiError {
     )
 }
 
-const OPEN: LockStatus = LockStatus::Open { failed_attempts: 0 };
-
-/// `{"tenantId", "pinSet", "updatedAt", "locked", "lockedUntil"}`.
+/// `{"tenantId", "pinSet", "updatedAt", "locked", "lockedUntil", "lockedCarriers"}`.
 pub(crate) fn pin_status(
     tenant_id: &str,
     pin_set: bool,
     updated_at: Option<&str>,
-    lock: LockStatus,
+    locks: &CarrierLocks,
 ) -> Value {
-    let locked_until = match lock {
-        LockStatus::Timed { until } => Some(clock::format(until)),
-        _ => None,
-    };
+    // Per carrier (contract §3): locked while any carrier is; lockedUntil
+    // the latest end of a timed lock, null while any lock is hard.
+    let now = clock::now();
+    let (locked, until) = locks.summary(now);
+    let carriers: Vec<Value> = locks
+        .locked(now)
+        .into_iter()
+        .map(|l| json!({"carrierId": l.carrier_id, "until": l.until.map(clock::format)}))
+        .collect();
     json!({
         "tenantId": tenant_id,
         "pinSet": pin_set,
         "updatedAt": updated_at,
-        "locked": lock.is_locked(),
-        "lockedUntil": locked_until,
+        "locked": locked,
+        "lockedUntil": until.map(clock::format),
+        "lockedCarriers": carriers,
     })
 }

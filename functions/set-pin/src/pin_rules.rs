@@ -4,8 +4,7 @@
 
 use crate::handler::App;
 use portguard_api::ApiError;
-use portguard_rules::LockStatus;
-use portguard_store::{clock, Tenant, TenantRef};
+use portguard_store::{Tenant, TenantRef};
 use portguard_validation::{KnownDigits, Pin, PinError};
 use serde_json::json;
 
@@ -58,7 +57,7 @@ impl App {
         self.unchanged(&tenant.tenant_id, pin, record)
     }
 
-    /// `400 PIN_UNCHANGED` when the tenant is hard-locked and `pin` is its
+    /// `400 PIN_UNCHANGED` when a carrier's lock of the tenant is hard and `pin` is its
     /// current PIN (someone was guessing it); otherwise whether it is
     /// hard-locked. A record that is gone or another tenant's is left to the
     /// write's condition, which refuses it.
@@ -71,7 +70,8 @@ impl App {
         let Some(record) = record.filter(|t| t.tenant_id == tenant_id) else {
             return Ok(false);
         };
-        if record.lock.status(clock::now()) != LockStatus::Hard {
+        // Any carrier's hard lock: someone was guessing this PIN.
+        if !record.locks.any_hard() {
             return Ok(false);
         }
         let Some(stored) = &record.pin else {

@@ -8,9 +8,10 @@ pub mod foc;
 pub mod lifecycle;
 pub mod lockout;
 pub mod notify;
+pub mod port_out;
 pub mod protection;
 pub mod transfer_pin;
 
 pub use lifecycle::{Decision, NumberFate, OrderEvent, OrderStatus};
-pub use lockout::{LockId, LockPolicy, LockState, LockStatus};
+pub use lockout::{CarrierLocks, LockId, LockPolicy, LockState, LockStatus, LockedCarrier};
 pub use protection::{Change, Setting, SettingView};

@@ -1,9 +1,12 @@
-//! PIN lockout. `PIN_MAX_FAILED_ATTEMPTS` consecutive wrong PINs lock the
-//! tenant for `PIN_LOCKOUT_SECONDS`; the third lock within 24 hours is a hard
-//! lock that lasts until the tenant admin sets a PIN again. Times are Unix
-//! seconds.
+//! PIN lockout, per carrier (contract §4.1). `PIN_MAX_FAILED_ATTEMPTS`
+//! consecutive wrong PINs from one carrier lock the tenant *for that
+//! carrier* for `PIN_LOCKOUT_SECONDS`; that carrier's third lock within 24
+//! hours is a hard lock that lasts until the tenant admin sets a PIN again.
+//! Other carriers are never affected: one stolen carrier token cannot shut
+//! the tenant off from every carrier. Times are Unix seconds.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 pub const HARD_LOCK_WINDOW_SECONDS: i64 = 24 * 3600;
 pub const LOCKS_BEFORE_HARD_LOCK: usize = 3;
@@ -23,7 +26,7 @@ impl Default for LockPolicy {
     }
 }
 
-/// What the tenant item stores about failed attempts.
+/// What the tenant item stores about one carrier's failed attempts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockState {
     pub failed_attempts: u32,
@@ -179,6 +182,84 @@ impl LockState {
     }
 }
 
+/// Every carrier's [`LockState`] on one tenant. A carrier without an entry
+/// has a clean state; an entry that has gone back to clean is dropped, so
+/// the map holds only carriers with something to remember.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CarrierLocks(BTreeMap<String, LockState>);
+
+/// A carrier locked out now, for `lockedCarriers` (contract §3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedCarrier {
+    pub carrier_id: String,
+    /// The end of a timed lock; `None` for a hard lock.
+    pub until: Option<i64>,
+}
+
+impl CarrierLocks {
+    pub fn from_map(map: BTreeMap<String, LockState>) -> CarrierLocks {
+        CarrierLocks(map)
+    }
+
+    /// Each carrier with a state worth keeping.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &LockState)> {
+        self.0.iter().map(|(c, s)| (c.as_str(), s))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `carrier`'s state (clean when it has none).
+    pub fn of(&self, carrier: &str) -> LockState {
+        self.0.get(carrier).cloned().unwrap_or_default()
+    }
+
+    /// The map with `carrier`'s state replaced.
+    pub fn with(&self, carrier: &str, state: LockState) -> CarrierLocks {
+        let mut map = self.0.clone();
+        if state == LockState::default() {
+            map.remove(carrier);
+        } else {
+            map.insert(carrier.to_owned(), state);
+        }
+        CarrierLocks(map)
+    }
+
+    /// Whether any carrier's lock is hard (the PIN must then change).
+    pub fn any_hard(&self) -> bool {
+        self.0.values().any(|s| s.hard_locked)
+    }
+
+    /// The carriers locked out at `now`, by carrier id.
+    pub fn locked(&self, now: i64) -> Vec<LockedCarrier> {
+        self.0
+            .iter()
+            .filter_map(|(carrier, state)| {
+                let until = match state.status(now) {
+                    LockStatus::Open { .. } => return None,
+                    LockStatus::Timed { until } => Some(until),
+                    LockStatus::Hard => None,
+                };
+                Some(LockedCarrier {
+                    carrier_id: carrier.clone(),
+                    until,
+                })
+            })
+            .collect()
+    }
+
+    /// `locked` and `lockedUntil` of contract §3: locked while any carrier
+    /// is; the latest end of a timed lock, `None` while any lock is hard.
+    pub fn summary(&self, now: i64) -> (bool, Option<i64>) {
+        let locked = self.locked(now);
+        if locked.is_empty() || locked.iter().any(|l| l.until.is_none()) {
+            return (!locked.is_empty(), None);
+        }
+        (true, locked.iter().filter_map(|l| l.until).max())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +349,38 @@ mod tests {
             "H8000",
             "same lock later"
         );
+    }
+
+    #[test]
+    fn carriers_lock_apart() {
+        let locks = CarrierLocks::default();
+        let (a, _) = fail_n(locks.of("a"), 5, 100);
+        let locks = locks.with("a", a);
+        assert!(locks.of("a").status(200).is_locked());
+        assert_eq!(
+            locks.of("b").status(200),
+            LockStatus::Open { failed_attempts: 0 }
+        );
+        assert_eq!(locks.summary(200), (true, Some(3700)));
+        assert_eq!(
+            locks.locked(200),
+            vec![LockedCarrier {
+                carrier_id: "a".into(),
+                until: Some(3700)
+            }]
+        );
+        assert!(!locks.any_hard());
+        // b's hard lock: locked, no end.
+        let (b, _) = fail_n(locks.of("b"), 5, 0);
+        let (b, _) = fail_n(b, 5, 3600);
+        let (b, _) = fail_n(b, 5, 7200);
+        let locks = locks.with("b", b);
+        assert!(locks.any_hard());
+        assert_eq!(locks.summary(7300), (true, None));
+        // A clean state leaves the map.
+        let cleared = locks.with("a", LockState::default());
+        assert_eq!(cleared.iter().count(), 1);
+        assert_eq!(CarrierLocks::default().summary(0), (false, None));
     }
 
     proptest! {

@@ -47,8 +47,8 @@ pub enum TransitionOutcome {
 
 impl Store {
     /// Creates `order` and reserves every one of its numbers in one
-    /// transaction, holding the tenant as read (`reset` also writes the lock
-    /// state after a right PIN) and recording `audit` and, when given, the
+    /// transaction, holding the tenant as read (`reset` also writes the
+    /// order's carrier's lock state after a right PIN) and recording `audit` and, when given, the
     /// completed idempotency record.
     pub async fn create_order(
         &self,
@@ -77,9 +77,10 @@ impl Store {
         transfer_pin: Option<&str>,
     ) -> Result<CreateOutcome, StoreError> {
         let mut items = vec![
+            // The reset is the ordering carrier's (contract §4.1).
             self.tenant_guard(
                 tenant,
-                reset,
+                reset.map(|lock| (order.carrier_id.as_str(), lock)),
                 transfer_pin,
                 clock::parse(&order.created_at).unwrap_or_else(clock::now),
             ),

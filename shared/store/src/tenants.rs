@@ -13,7 +13,7 @@
 use crate::attr::{key, n, s, Item, Reader, Update};
 use crate::{tx, AuditEvent, Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
-use portguard_rules::LockState;
+use portguard_rules::{CarrierLocks, LockState};
 use portguard_secrets::StoredPin;
 
 /// `Debug` never prints a PIN hash: `StoredPin`'s own `Debug` redacts it,
@@ -29,7 +29,9 @@ pub struct Tenant {
     /// hash); the same type holds each transfer PIN's.
     pub pin: Option<StoredPin>,
     pub pin_updated_at: Option<String>,
-    pub lock: LockState,
+    /// Each carrier's failed attempts and locks (contract §4.1;
+    /// `carrierLocks`).
+    pub locks: CarrierLocks,
     /// Port-out lock and `transferPinRequired` (contract §11).
     pub protection: crate::protection::Protection,
     /// Transfer PINs neither used nor revoked, expired ones included until
@@ -102,12 +104,7 @@ impl Tenant {
             created_at: r.s("createdAt")?,
             pin,
             pin_updated_at: r.opt_s("pinUpdatedAt"),
-            lock: LockState {
-                failed_attempts: r.opt_n("failedAttempts")?.unwrap_or(0) as u32,
-                locked_until: r.opt_n("lockedUntil")?,
-                hard_locked: r.bool("hardLocked"),
-                recent_locks: r.list_n("recentLocks")?,
-            },
+            locks: carrier_locks(item)?,
             protection: crate::protection::Protection::from_reader(&r)?,
             transfer_pins: crate::transfer_pins::entries(item)?,
             last_order_at: r.opt_n("lastOrderAt")?,
@@ -115,9 +112,9 @@ impl Tenant {
         })
     }
 
-    /// An update that writes `lock` if the tenant is still at the version read.
-    fn lock_update(&self, lock: &LockState) -> Update {
-        lock_fields(lock)
+    /// An update that writes `locks` if the tenant is still at the version read.
+    fn lock_update(&self, locks: &CarrierLocks) -> Update {
+        lock_fields(locks)
             .set_expr("#stateVersion = :next")
             .name("stateVersion")
             .value(":read", n(self.state_version))
@@ -129,15 +126,59 @@ impl Tenant {
     }
 }
 
-fn lock_fields(lock: &LockState) -> Update {
-    Update::default()
-        .set("failedAttempts", n(lock.failed_attempts as i64))
-        .set_opt("lockedUntil", lock.locked_until.map(n))
-        .set("hardLocked", AttributeValue::Bool(lock.hard_locked))
-        .set(
-            "recentLocks",
-            AttributeValue::L(lock.recent_locks.iter().map(|&t| n(t)).collect()),
-        )
+const LOCKS: &str = "carrierLocks";
+
+/// The whole map, written under the tenant's version: two carriers' counts
+/// never overwrite each other (the loser re-reads). `hardLocked` mirrors
+/// "some carrier's lock is hard", for the PIN write's condition. An empty
+/// map is removed, not written as `{}`.
+fn lock_fields(locks: &CarrierLocks) -> Update {
+    let update = Update::default().set("hardLocked", AttributeValue::Bool(locks.any_hard()));
+    if locks.is_empty() {
+        return update.remove(LOCKS);
+    }
+    let map = locks
+        .iter()
+        .map(|(carrier, lock)| {
+            let mut fields = Item::new();
+            fields.insert("failedAttempts".into(), n(lock.failed_attempts as i64));
+            if let Some(until) = lock.locked_until {
+                fields.insert("lockedUntil".into(), n(until));
+            }
+            fields.insert("hardLocked".into(), AttributeValue::Bool(lock.hard_locked));
+            fields.insert(
+                "recentLocks".into(),
+                AttributeValue::L(lock.recent_locks.iter().map(|&t| n(t)).collect()),
+            );
+            (carrier.to_owned(), AttributeValue::M(fields))
+        })
+        .collect();
+    update.set(LOCKS, AttributeValue::M(map))
+}
+
+/// `carrierLocks` as stored; absent is no lock at all.
+fn carrier_locks(item: &Item) -> Result<CarrierLocks, StoreError> {
+    let corrupt = || StoreError::Corrupt("tenant record has a malformed carrierLocks".into());
+    let map = match item.get(LOCKS) {
+        None | Some(AttributeValue::Null(_)) => return Ok(CarrierLocks::default()),
+        Some(AttributeValue::M(map)) => map,
+        Some(_) => return Err(corrupt()),
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for (carrier, value) in map {
+        let fields = value.as_m().map_err(|_| corrupt())?;
+        let r = Reader::new(fields, "carrier lock");
+        out.insert(
+            carrier.clone(),
+            LockState {
+                failed_attempts: r.opt_n("failedAttempts")?.unwrap_or(0) as u32,
+                locked_until: r.opt_n("lockedUntil")?,
+                hard_locked: r.bool("hardLocked"),
+                recent_locks: r.list_n("recentLocks")?,
+            },
+        );
+    }
+    Ok(CarrierLocks::from_map(out))
 }
 
 const VERSION_UNCHANGED: &str = "attribute_exists(PK) AND (#stateVersion = :read OR (attribute_not_exists(#stateVersion) AND :read = :zero))";
@@ -307,7 +348,8 @@ impl Store {
         audit: &AuditEvent,
         not_hard_locked: bool,
     ) -> Result<Written<()>, StoreError> {
-        let cleared = LockState::default();
+        // A new PIN ends every carrier's lock (contract §4.1).
+        let cleared = CarrierLocks::default();
         // No read of the record: the write bumps `stateVersion`, so every
         // decision made on the old PIN or lock fails its condition and
         // re-reads.
@@ -364,13 +406,15 @@ impl Store {
         })
     }
 
-    /// Writes a new lock state if the tenant is unchanged since it was read.
+    /// Writes `carrier`'s new lock state if the tenant is unchanged since it
+    /// was read.
     pub async fn write_lock_state(
         &self,
         tenant: &Tenant,
+        carrier: &str,
         lock: &LockState,
     ) -> Result<Written<()>, StoreError> {
-        let update = versioned(tenant.lock_update(lock));
+        let update = versioned(tenant.lock_update(&tenant.locks.with(carrier, lock.clone())));
         let result = self
             .client
             .update_item()
@@ -420,7 +464,7 @@ impl Store {
     pub(crate) fn tenant_guard(
         &self,
         tenant: &Tenant,
-        reset: Option<&LockState>,
+        reset: Option<(&str, &LockState)>,
         transfer_pin: Option<&str>,
         at: i64,
     ) -> TransactWriteItem {
@@ -428,7 +472,9 @@ impl Store {
             .name("stateVersion")
             .value(":read", n(tenant.state_version));
         let update = match (reset, transfer_pin) {
-            (Some(lock), _) => tenant.lock_update(lock),
+            (Some((carrier, lock)), _) => {
+                tenant.lock_update(&tenant.locks.with(carrier, lock.clone()))
+            }
             (None, Some(_)) => read
                 .set_expr("#stateVersion = :next")
                 .value(":next", n(tenant.state_version + 1)),
@@ -467,7 +513,7 @@ mod tests {
                 pepper_version: "v7".into(),
             }),
             pin_updated_at: None,
-            lock: LockState::default(),
+            locks: CarrierLocks::default(),
             protection: Default::default(),
             last_order_at: None,
             transfer_pins: vec![crate::transfer_pins::TransferPinEntry {
