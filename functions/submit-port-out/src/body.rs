@@ -2,6 +2,7 @@
 //! alone, in the table's order. Past this module a request cannot hold an
 //! invalid value. No message echoes the PIN.
 
+use crate::decision::PortOutRequest;
 use lambda_http::{Body, Request};
 use portguard_api::{json_object_body, ApiError};
 use portguard_validation::{parse_date, AccountNumber, AuthorizedName, PhoneNumber, Pin, Pon};
@@ -12,29 +13,16 @@ use time::macros::format_description;
 pub(crate) const MAX_NUMBERS: usize = 50;
 pub(crate) const MAX_IDEMPOTENCY_KEY: usize = 255;
 
-/// A port-out request that passed checks 1–5.
-#[derive(Debug)]
-pub(crate) struct PortOutRequest {
-    pub account: AccountNumber,
-    pub pin: Pin,
-    /// E.164, in the order given.
-    pub numbers: Vec<PhoneNumber>,
-    pub pon: Pon,
-    pub authorized_name: Option<AuthorizedName>,
-    /// `YYYY-MM-DD`.
-    pub requested_foc_date: Option<String>,
-}
-
 impl PortOutRequest {
     /// The request as parsed, in a fixed shape: two bodies that mean the
     /// same (numbers written differently, fields in another order, unknown
-    /// fields) give the same bytes. It holds the PIN, so it is only ever fed
-    /// to a keyed MAC, never stored or logged.
+    /// fields) give the same bytes. The PIN is not part of it (contract
+    /// §4.1): neither a replay nor a `409` may tell right from wrong, and
+    /// nothing stored for idempotency derives from a PIN.
     pub fn canonical(&self) -> Vec<u8> {
         let canonical = json!([
-            "portguard/port-out/v1",
+            "portguard/port-out/v2",
             self.account.as_str(),
-            self.pin.expose(),
             self.numbers
                 .iter()
                 .map(PhoneNumber::as_str)
@@ -44,10 +32,6 @@ impl PortOutRequest {
             self.requested_foc_date,
         ]);
         serde_json::to_vec(&canonical).expect("strings serialise")
-    }
-
-    pub fn e164(&self) -> Vec<String> {
-        self.numbers.iter().map(|n| n.as_str().to_owned()).collect()
     }
 }
 
@@ -234,15 +218,19 @@ mod tests {
     }
 
     #[test]
-    fn canonical_form_ignores_spelling_and_unknown_fields() {
+    fn canonical_form_ignores_spelling_unknown_fields_and_the_pin() {
         let a = parse_json(valid()).unwrap().canonical();
         let mut other = valid();
         other["phoneNumbers"] = json!(["2065550100", "+12065550101"]);
         other.as_object_mut().unwrap().remove("unknown");
         assert_eq!(a, parse_json(other).unwrap().canonical());
+        // The PIN is not part of it; the rest is.
         let mut pin = valid();
         pin["pin"] = json!("48151624");
-        assert_ne!(a, parse_json(pin).unwrap().canonical());
+        assert_eq!(a, parse_json(pin).unwrap().canonical());
+        let mut pon = valid();
+        pon["pon"] = json!("PON-OTHER");
+        assert_ne!(a, parse_json(pon).unwrap().canonical());
     }
 
     #[test]

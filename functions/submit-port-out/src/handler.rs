@@ -15,8 +15,9 @@ pub struct App {
     pub(crate) store: Store,
     pub(crate) hasher: PinHasher,
     pub(crate) paging: Paging,
-    /// Keys the fingerprint of an idempotent request (it holds the PIN, so
-    /// only a keyed MAC of it is ever stored). Its key outlives a pepper
+    /// Keys the fingerprint of an idempotent request (the request without
+    /// its PIN; a keyed MAC, so the stored record tells nothing of the
+    /// body either). Its key outlives a pepper
     /// rotation, so a retry across one still replays.
     pub(crate) idempotency: TokenSigner,
     pub(crate) policy: LockPolicy,

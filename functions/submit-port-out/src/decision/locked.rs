@@ -1,14 +1,14 @@
 //! `429 PIN_LOCKED`, recorded once per lock and carrier (contract §4.1): an
 //! attacker hammering a locked tenant fills no audit trail.
 
-use super::{locked, Attempt};
+use super::{Attempt, Decided, Refused};
 use crate::handler::SERVICE;
 use crate::App;
-use portguard_api::{metrics, ApiError, Response};
+use portguard_api::{metrics, ApiError};
 use portguard_store::{clock, AuditType, Tenant};
 
 impl App {
-    /// Answers `PIN_LOCKED` for `lock` (the tenant's state after the
+    /// Refuses with `PIN_LOCKED` for `lock` (the carrier's state after the
     /// attempt: the lock it ran into, or the one it began). Only the first
     /// such answer of each carrier per lock is audited.
     pub(super) async fn reject_locked(
@@ -17,18 +17,19 @@ impl App {
         tenant: &Tenant,
         lock: &portguard_rules::LockState,
         now: i64,
-    ) -> Result<Response, ApiError> {
+    ) -> Result<Decided, ApiError> {
         let status = lock.status(now);
-        let error = locked(status, now);
+        let refused = Refused::locked(status, now);
+        let code = refused.refusal.code();
         metrics::count(SERVICE, "PortOutRejected");
         let Some(id) = lock.current_lock(now) else {
             // Not locked after all: cannot happen (callers checked), but
             // recording it is the safe side.
-            return self.reject(attempt, tenant, error).await;
+            return self.refuse(attempt, tenant, refused).await;
         };
         let event = self
             .audit(attempt, tenant, AuditType::PortOutRejected, clock::now())
-            .code(error.code)
+            .code(code)
             .phone_numbers(&attempt.numbers);
         let recorded = match self
             .store
@@ -46,10 +47,10 @@ impl App {
         tracing::info!(
             carrier_id = attempt.carrier,
             tenant_id = %tenant.tenant_id,
-            code = error.code,
+            code,
             recorded,
             "port-out rejected"
         );
-        Err(error)
+        Ok(Decided::Refused(refused))
     }
 }

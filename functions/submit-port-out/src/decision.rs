@@ -1,0 +1,454 @@
+//! The one port-out decision (contract §4.1, checks 6–12, the lockout and
+//! the audit trail), whichever door the request came through: each door
+//! parses its own wire format into a [`PortOutRequest`] (checks 1–5),
+//! calls [`App::decide`], and maps the [`Decided`] to its own answer with
+//! the catalogue of `portguard_rules::port_out`. Nothing of these checks is
+//! written anywhere else.
+//!
+//! The decisions come from `portguard-rules`; the store applies them with
+//! conditional writes, and a write that loses a race is decided again from
+//! a fresh read, so no failed attempt is lost and no number is promised
+//! twice.
+
+use crate::handler::{COLLECTION, SERVICE};
+use crate::App;
+use portguard_api::{metrics, ApiError};
+use portguard_rules::admission::{admit, Admission, Facts};
+use portguard_rules::port_out::Refusal;
+use portguard_rules::{transfer_pin, LockState, LockStatus};
+use portguard_secrets::StoredPin;
+use portguard_store::idempotency::StoredResponse;
+use portguard_store::orders::CreateOutcome;
+use portguard_store::tenants::Written;
+use portguard_store::{clock, conflict_backoff, Actor, AuditEvent, AuditType, Order, Tenant};
+use portguard_validation::{AccountNumber, AuthorizedName, PhoneNumber, Pin, Pon};
+use std::time::{Duration, Instant};
+
+mod locked;
+
+/// A decision whose write loses a race is redone from a fresh read at most
+/// this many times (each lost race means another request made progress).
+const DECISION_ROUNDS: usize = 32;
+
+/// A port-out request that passed checks 1–5, built by a door from its
+/// wire format.
+#[derive(Debug)]
+pub(crate) struct PortOutRequest {
+    pub account: AccountNumber,
+    pub pin: Pin,
+    /// E.164, in the order given.
+    pub numbers: Vec<PhoneNumber>,
+    pub pon: Pon,
+    pub authorized_name: Option<AuthorizedName>,
+    /// `YYYY-MM-DD`.
+    pub requested_foc_date: Option<String>,
+}
+
+impl PortOutRequest {
+    pub fn e164(&self) -> Vec<String> {
+        self.numbers.iter().map(|n| n.as_str().to_owned()).collect()
+    }
+}
+
+/// Who attempts the port-out, for the lockout, the audit trail and the logs.
+pub(crate) struct Attempt<'a> {
+    pub carrier: &'a str,
+    pub actor: Actor,
+    pub source_ip: Option<String>,
+    /// The requested numbers in E.164, for the audit trail.
+    pub numbers: Vec<String>,
+}
+
+/// The claimed idempotency record of the request (portguard's own API):
+/// completed in the order's transaction.
+pub(crate) struct Idem<'a> {
+    pub key: &'a str,
+    pub fingerprint: &'a str,
+}
+
+/// What the decision came to. Failures of portguard's own (the table down,
+/// an unknown pepper version) are the `Err` of [`App::decide`], never this.
+#[derive(Debug)]
+pub(crate) enum Decided {
+    Accepted(Accepted),
+    Refused(Refused),
+}
+
+#[derive(Debug)]
+pub(crate) struct Accepted {
+    /// The order as portguard's API shows it, and its `Location`.
+    pub body: String,
+    pub location: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refused {
+    pub refusal: Refusal,
+    /// E.164, for the refusals that name numbers.
+    pub numbers: Option<Vec<String>>,
+    /// The carrier's lock, for `PIN_LOCKED`.
+    pub lock: Option<LockStatus>,
+    /// Seconds until a timed lock ends.
+    pub retry_after: Option<i64>,
+}
+
+impl Refused {
+    pub fn new(refusal: Refusal) -> Refused {
+        Refused {
+            refusal,
+            numbers: None,
+            lock: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn numbers(mut self, numbers: Vec<String>) -> Refused {
+        self.numbers = Some(numbers);
+        self
+    }
+
+    pub fn locked(status: LockStatus, now: i64) -> Refused {
+        Refused {
+            lock: Some(status),
+            retry_after: status.retry_after(now),
+            ..Refused::new(Refusal::PinLocked)
+        }
+    }
+}
+
+impl App {
+    /// Checks 6 to 12 against the tenant as it is now.
+    pub(crate) async fn decide(
+        &self,
+        attempt: &Attempt<'_>,
+        request: &PortOutRequest,
+        idem: Option<&Idem<'_>>,
+    ) -> Result<Decided, ApiError> {
+        // The PIN is verified once per stored hash (the tenant's, each
+        // transfer PIN's), however many rounds.
+        let mut verified: Vec<(StoredPin, bool)> = Vec::new();
+        // Logged with an accepted order: the deliberate cost, apart.
+        let mut argon2 = Duration::ZERO;
+        for round in 0..DECISION_ROUNDS as u32 {
+            if round > 0 {
+                conflict_backoff(round - 1).await;
+            }
+            // 6: the account, with the requested numbers' items: one
+            // consistent read holds all that checks 6 to 10 decide on.
+            let Some(view) = self
+                .store
+                .port_out_view(request.account.as_str(), &attempt.numbers)
+                .await?
+            else {
+                // No tenant: nothing to count or record against.
+                return Ok(Decided::Refused(Refused::new(Refusal::AccountNotFound)));
+            };
+            let tenant = &view.tenant;
+            let now = clock::now();
+            // 7, 8, 8a and 9, in order, before the PIN is looked at: a lock
+            // (8a) answers the same whatever PIN came, and counts nowhere.
+            let facts = Facts {
+                eligible: tenant.is_us(),
+                // The tenant's PIN, or a live transfer PIN (whatever numbers
+                // it names: check 10 looks at those).
+                has_pin: tenant.pin.is_some()
+                    || tenant.transfer_pins.iter().any(|e| e.is_live(now)),
+                locked_numbers: view.locked(&attempt.numbers, now),
+                // This carrier's lock only (contract §4.1).
+                pin_lock: tenant.locks.of(attempt.carrier).status(now),
+            };
+            let refused = match admit(facts) {
+                Admission::Proceed => None,
+                Admission::NotEligible => Some(Refused::new(Refusal::TenantNotEligible)),
+                Admission::PinNotSet => Some(Refused::new(Refusal::PinNotSet)),
+                Admission::PortOutLocked(numbers) => {
+                    metrics::count(SERVICE, "PortOutLocked");
+                    Some(Refused::new(Refusal::PortOutLocked).numbers(numbers))
+                }
+                Admission::PinLocked(_) => {
+                    let lock = tenant.locks.of(attempt.carrier);
+                    return self.reject_locked(attempt, tenant, &lock, now).await;
+                }
+            };
+            if let Some(refused) = refused {
+                return self.refuse(attempt, tenant, refused).await;
+            }
+            // 10: the tenant's PIN (not while transferPinRequired is in
+            // force) or a live transfer PIN naming every requested number,
+            // each compared in constant time: at most 1 + 5 Argon2 runs.
+            let required = tenant.protection.transfer_pin_required.effective(now);
+            let candidates = tenant
+                .pin
+                .iter()
+                .filter(|_| transfer_pin::tenant_pin_opens(required))
+                .map(|stored| (None, stored))
+                .chain(
+                    tenant
+                        .transfer_pins
+                        .iter()
+                        .filter(|e| e.opens(&attempt.numbers, now))
+                        .map(|e| (Some(e.id.as_str()), &e.stored)),
+                )
+                .collect::<Vec<_>>();
+            // Every candidate's pepper version first: a hash under a version
+            // this function was not given is an operator's error (500,
+            // nothing counted), and must answer the same whether or not the
+            // PIN matched another candidate first (no oracle).
+            for (_, stored) in &candidates {
+                self.hasher
+                    .knows(stored)
+                    .map_err(|e| portguard_api::unknown_pepper_version(SERVICE, &e))?;
+            }
+            // `Some(None)`: the tenant's PIN; `Some(Some(id))`: that transfer PIN.
+            let mut opened: Option<Option<&str>> = None;
+            for (transfer_pin_id, stored) in candidates {
+                let right = match verified.iter().find(|(seen, _)| seen == stored) {
+                    Some((_, right)) => *right,
+                    None => {
+                        let started = Instant::now();
+                        let right = self.verify(&request.pin, stored).await?;
+                        argon2 += started.elapsed();
+                        verified.push((stored.clone(), right));
+                        right
+                    }
+                };
+                if right {
+                    opened = Some(transfer_pin_id);
+                    break;
+                }
+            }
+            let Some(transfer_pin_id) = opened else {
+                tracing::debug!(
+                    carrier_id = attempt.carrier,
+                    tenant_id = %tenant.tenant_id,
+                    argon2_runs = verified.len(),
+                    "no stored PIN matches"
+                );
+                let (next, after) = tenant
+                    .locks
+                    .of(attempt.carrier)
+                    .after_failure(now, self.policy);
+                match self
+                    .store
+                    .write_lock_state(tenant, attempt.carrier, &next)
+                    .await?
+                {
+                    Written::Conflict => continue,
+                    Written::Done(()) => {
+                        return self.wrong_pin(attempt, tenant, &next, after, now).await
+                    }
+                }
+            };
+            // 11 and 12: the numbers, with the order in one transaction.
+            let reset = tenant.locks.of(attempt.carrier).after_success(now);
+            let order = Order::new(
+                &tenant.tenant_id,
+                attempt.carrier,
+                request.account.as_str(),
+                request.e164(),
+                request.pon.as_str(),
+                request.authorized_name.as_ref().map(|n| n.as_str()),
+                request.requested_foc_date.as_deref(),
+                &clock::format(now),
+            );
+            let body = serde_json::to_string(&order).expect("an order serialises");
+            let location = format!("{COLLECTION}/{}", order.id);
+            let audit = self
+                .audit(attempt, tenant, AuditType::PortOutRequested, now)
+                .port_out(&order.id)
+                .phone_numbers(&order.phone_numbers);
+            let audit = match transfer_pin_id {
+                Some(id) => audit.transfer_pin(id),
+                None => audit,
+            };
+            let completion = idem.map(|idem| {
+                self.store.idempotency_completion(
+                    attempt.carrier,
+                    idem.key,
+                    idem.fingerprint,
+                    &StoredResponse {
+                        status: 201,
+                        body: body.clone(),
+                        location: Some(location.clone()),
+                    },
+                    now,
+                )
+            });
+            let outcome = self
+                .store
+                .create_order_consuming(
+                    &order,
+                    tenant,
+                    reset.as_ref(),
+                    &audit,
+                    completion,
+                    transfer_pin_id,
+                )
+                .await?;
+            let (refusal, numbers) = match outcome {
+                CreateOutcome::Created => {
+                    metrics::count(SERVICE, "PortOutAccepted");
+                    tracing::info!(
+                        carrier_id = attempt.carrier,
+                        tenant_id = %tenant.tenant_id,
+                        port_out_id = %order.id,
+                        numbers = order.phone_numbers.len(),
+                        transfer_pin_id,
+                        argon2_runs = verified.len(),
+                        argon2_ms = argon2.as_secs_f64() * 1e3,
+                        "port-out accepted"
+                    );
+                    return Ok(Decided::Accepted(Accepted { body, location }));
+                }
+                // A lock turned on since the read: decided again, check 8a
+                // answers from the fresh read (nothing counted, no reset).
+                CreateOutcome::TenantChanged | CreateOutcome::Locked(_) => continue,
+                CreateOutcome::NotOnAccount(numbers) => (Refusal::NumberNotOnAccount, numbers),
+                CreateOutcome::InProgress(numbers) => (Refusal::PortOutInProgress, numbers),
+            };
+            // A right PIN resets the count even when the order fails later.
+            if let Some(reset) = reset {
+                self.keep_reset(attempt.carrier, tenant.clone(), reset, now)
+                    .await?;
+            }
+            let refused = Refused::new(refusal).numbers(numbers);
+            return self.refuse(attempt, tenant, refused).await;
+        }
+        tracing::warn!(
+            carrier_id = attempt.carrier,
+            "gave up deciding a port-out after repeated concurrent changes"
+        );
+        Err(ApiError::unavailable())
+    }
+
+    /// Inline on purpose: a Lambda process serves one request at a time, and
+    /// verifying on the one runtime thread keeps a single 19 MiB Argon2 block
+    /// resident instead of one per blocking-pool thread (measured by
+    /// `make bench`).
+    ///
+    /// A hash under a pepper version this function was not given is an
+    /// operator's error, not a wrong PIN: `500`, nothing counted or audited.
+    async fn verify(&self, pin: &Pin, stored: &StoredPin) -> Result<bool, ApiError> {
+        self.hasher
+            .check(pin, stored)
+            .map_err(|e| portguard_api::unknown_pepper_version(SERVICE, &e))
+    }
+
+    /// A wrong PIN whose failure is written: 422, or 429 for the attempt
+    /// that reached the limit.
+    async fn wrong_pin(
+        &self,
+        attempt: &Attempt<'_>,
+        tenant: &Tenant,
+        next: &LockState,
+        after: LockStatus,
+        now: i64,
+    ) -> Result<Decided, ApiError> {
+        metrics::count(SERVICE, "PinMismatch");
+        if !after.is_locked() {
+            return self
+                .refuse(attempt, tenant, Refused::new(Refusal::PinMismatch))
+                .await;
+        }
+        metrics::count(SERVICE, "PinLocked");
+        tracing::warn!(
+            carrier_id = attempt.carrier,
+            tenant_id = %tenant.tenant_id,
+            hard = matches!(after, LockStatus::Hard),
+            "too many wrong PINs: tenant locked for this carrier"
+        );
+        let until = match after {
+            LockStatus::Timed { until } => Some(until),
+            _ => None,
+        };
+        let lock = self
+            .audit(attempt, tenant, AuditType::PinLocked, now)
+            .until(until);
+        self.record(&lock).await;
+        // The first PIN_LOCKED of this lock: recorded, and this carrier's
+        // later attempts in it are not.
+        self.reject_locked(attempt, tenant, next, now).await
+    }
+
+    /// Writes the reset of a right PIN whose order failed, re-reading on a
+    /// conflict; a lock or a new PIN that came meanwhile is left alone.
+    async fn keep_reset(
+        &self,
+        carrier: &str,
+        mut tenant: Tenant,
+        mut reset: LockState,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let pin = tenant.pin.clone();
+        for _ in 0..DECISION_ROUNDS {
+            if let Written::Done(()) = self
+                .store
+                .write_lock_state(&tenant, carrier, &reset)
+                .await?
+            {
+                return Ok(());
+            }
+            let fresh = self.store.tenant_by_account(&tenant.account_number).await?;
+            let Some(fresh) = fresh.filter(|t| t.tenant_id == tenant.tenant_id) else {
+                return Ok(());
+            };
+            let lock = fresh.locks.of(carrier);
+            if fresh.pin != pin || lock.status(now).is_locked() {
+                return Ok(());
+            }
+            let Some(next) = lock.after_success(now) else {
+                return Ok(());
+            };
+            (tenant, reset) = (fresh, next);
+        }
+        tracing::warn!(
+            tenant_id = %tenant.tenant_id,
+            "gave up resetting failed attempts after repeated concurrent changes"
+        );
+        Ok(())
+    }
+
+    /// Refuses for a known tenant, recording the rejection.
+    pub(super) async fn refuse(
+        &self,
+        attempt: &Attempt<'_>,
+        tenant: &Tenant,
+        refused: Refused,
+    ) -> Result<Decided, ApiError> {
+        metrics::count(SERVICE, "PortOutRejected");
+        let code = refused.refusal.code();
+        tracing::info!(
+            carrier_id = attempt.carrier,
+            tenant_id = %tenant.tenant_id,
+            code,
+            "port-out rejected"
+        );
+        let event = self
+            .audit(attempt, tenant, AuditType::PortOutRejected, clock::now())
+            .code(code)
+            .phone_numbers(&attempt.numbers);
+        self.record(&event).await;
+        Ok(Decided::Refused(refused))
+    }
+
+    fn audit(
+        &self,
+        attempt: &Attempt<'_>,
+        tenant: &Tenant,
+        kind: AuditType,
+        now: i64,
+    ) -> AuditEvent {
+        AuditEvent::new(&tenant.tenant_id, now, kind, attempt.actor.clone())
+            .source_ip(attempt.source_ip.as_deref())
+    }
+
+    /// Records a rejection or a lock. The decision it records is already
+    /// written (a failed attempt, a lock), so a failure here does not turn
+    /// the answer into an error: it is logged and counted instead.
+    async fn record(&self, event: &AuditEvent) {
+        if let Err(e) = self.store.record_audit(event).await {
+            metrics::count(SERVICE, "AuditWriteFailed");
+            tracing::error!(error = %e, event = event.kind.as_str(), "could not record an audit event");
+        }
+    }
+}
