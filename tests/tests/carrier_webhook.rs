@@ -1247,3 +1247,21 @@ async fn the_committed_fixture() {
     assert_result(&a, "applied");
     assert_eq!(a.body["portOut"]["status"], "completed");
 }
+
+/// A FOC date is bounded by the order's creation too (contract §5): an order
+/// created 100 days ago can be confirmed at most 20 days ahead, so no
+/// carrier rolls the date forward for ever, one confirmation at a time.
+#[tokio::test]
+async fn a_foc_date_is_at_most_120_days_after_the_orders_creation() {
+    let env = setup().await;
+    let mut order = new_order("carrier-a", &N[..1]);
+    order.created_at = clock::format(clock::now() - 100 * 86_400);
+    order.updated_at = order.created_at.clone();
+    insert(&env.store, &order).await;
+    let a = send_body(&env, "carrier-a", &foc(&order.id, &day(21))).await;
+    assert_error(&a, 400, "INVALID_EVENT");
+    assert_eq!(status_of(&env.store, &order.id).await.foc_date, None);
+    let a = send_body(&env, "carrier-a", &foc(&order.id, &day(19))).await;
+    assert_result(&a, "applied");
+    assert_eq!(a.body["portOut"]["focDate"], day(19));
+}

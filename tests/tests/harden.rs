@@ -37,7 +37,10 @@ async fn hard_lock(store: &portguard_store::Store) {
         hard_locked: true,
         recent_locks: vec![1, 2, 3],
     };
-    let written = store.write_lock_state(&tenant, &hard).await.unwrap();
+    let written = store
+        .write_lock_state(&tenant, "carrier-a", &hard)
+        .await
+        .unwrap();
     assert_eq!(written, portguard_store::tenants::Written::Done(()));
 }
 
@@ -132,7 +135,10 @@ async fn a_hard_locked_tenant_must_change_its_pin() {
         hard_locked: false,
         recent_locks: vec![portguard_store::clock::now()],
     };
-    store.write_lock_state(&tenant, &timed).await.unwrap();
+    store
+        .write_lock_state(&tenant, "carrier-a", &timed)
+        .await
+        .unwrap();
     assert_eq!(put_pin(&app, "31415926").await.status, 200);
 }
 
@@ -186,6 +192,149 @@ async fn an_unknown_pepper_version_is_a_500_that_counts_nothing() {
     put_pin(&app, "27182818")
         .await
         .expect_error(500, "INTERNAL");
+}
+
+/// A transfer PIN under a retired pepper answers 500 whatever PIN came
+/// (the tenant's right one or a wrong one), counting nothing: every
+/// candidate's pepper version is checked before any is verified, so the
+/// answer never tells a right tenant PIN from a wrong one.
+#[tokio::test]
+async fn a_transfer_pin_under_a_retired_pepper_is_no_oracle() {
+    let (app, store) = pin_app().await;
+    assert_eq!(put_pin(&app, "27182818").await.status, 200);
+    let issued = answer(
+        app.handle(request(&event(
+            "POST",
+            "/v1/transfer-pins",
+            As::Admin("t-100"),
+            Some(r#"{"phoneNumbers":["+12065550100"]}"#),
+        )))
+        .await,
+    );
+    assert_eq!(issued.status, 201, "{}", issued.raw);
+    let id = issued.body["id"].as_str().unwrap();
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("PK", attr("ACCOUNT#ACC-48-151623-9"))
+        .key("SK", attr("ACCOUNT"))
+        .update_expression("SET transferPins.#id.pepperVersion = :v")
+        .expression_attribute_names("#id", id)
+        .expression_attribute_values(":v", attr("v0-retired"))
+        .send()
+        .await
+        .unwrap();
+    let submit = submit_port_out::App::new(store.clone(), hasher(), support::EASY);
+    let before = snapshot(&store).await;
+    for pin in ["27182818", "90817263"] {
+        let body = json!({
+            "accountNumber": "ACC-48-151623-9", "pin": pin,
+            "phoneNumbers": ["+12065550100"], "pon": "PON-1"
+        })
+        .to_string();
+        let ev = event(
+            "POST",
+            "/v1/port-outs",
+            As::Carrier("carrier-a"),
+            Some(&body),
+        );
+        answer(submit.handle(request(&ev)).await).expect_error(500, "INTERNAL");
+    }
+    assert_eq!(snapshot(&store).await, before, "nothing counted or written");
+}
+
+/// An answer that shows a secret once (a new transfer PIN, a new or rotated
+/// webhook secret) is `Cache-Control: no-store`; the reads that never
+/// show one are not marked.
+#[tokio::test]
+async fn secret_bearing_answers_are_not_stored_by_caches() {
+    let (app, _store) = pin_app().await;
+    let call = |method: &'static str, path: &'static str, body: Option<&'static str>| {
+        let ev = event(method, path, As::Admin("t-100"), body);
+        let app = &app;
+        async move { answer(app.handle(request(&ev)).await) }
+    };
+    let no_store =
+        |a: &Answer| a.headers.get("cache-control").map(String::as_str) == Some("no-store");
+    let tp = call(
+        "POST",
+        "/v1/transfer-pins",
+        Some(r#"{"phoneNumbers":["+12065550100"]}"#),
+    )
+    .await;
+    assert_eq!(tp.status, 201, "{}", tp.raw);
+    assert!(
+        tp.body["pin"].is_string() && no_store(&tp),
+        "{:?}",
+        tp.headers
+    );
+    let list = call("GET", "/v1/transfer-pins", None).await;
+    assert!(!no_store(&list));
+    let created = call(
+        "PUT",
+        "/v1/notification-endpoint",
+        Some(r#"{"url":"https://hooks.example.com/portguard"}"#),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{}", created.raw);
+    assert!(created.body["secret"].is_string() && no_store(&created));
+    let rotated = call(
+        "PUT",
+        "/v1/notification-endpoint",
+        Some(r#"{"url":"https://hooks.example.com/portguard","rotateSecret":true}"#),
+    )
+    .await;
+    assert!(rotated.body["secret"].is_string() && no_store(&rotated));
+    let same = call(
+        "PUT",
+        "/v1/notification-endpoint",
+        Some(r#"{"url":"https://hooks.example.com/other"}"#),
+    )
+    .await;
+    assert_eq!(same.status, 200, "{}", same.raw);
+    assert!(same.body.get("secret").is_none() && !no_store(&same));
+}
+
+/// The audit trail is append-only: an item with an id that exists is
+/// refused, never overwritten.
+#[tokio::test]
+async fn an_audit_item_is_never_overwritten() {
+    use portguard_store::{Actor, ActorKind, AuditEvent, AuditType};
+    let store = fresh_store().await;
+    let actor = Actor {
+        kind: ActorKind::TenantAdmin,
+        id: None,
+    };
+    let event = AuditEvent::new(
+        "t-100",
+        portguard_store::clock::now(),
+        AuditType::PinSet,
+        actor,
+    );
+    store.record_audit(&event).await.unwrap();
+    let mut forged = event.clone();
+    forged.code = Some("FORGED".into());
+    assert!(store.record_audit(&forged).await.is_err());
+    let items = store.list_audit("t-100", 10, None).await.unwrap().items;
+    assert_eq!(items, vec![event]);
+}
+
+/// The carrier id of an unsigned webhook is the caller's input: it reaches
+/// the log clipped to 64 characters, like any echo.
+#[tokio::test]
+async fn an_unauthenticated_carrier_id_is_clipped_in_the_log() {
+    captured_logs();
+    let store = fresh_store().await;
+    let apps = support::apps(&store, support::EASY);
+    let carrier = "c".repeat(300);
+    let ev = support::webhook_event(&carrier, support::SECRET_A, "msg_1", 1, "{}");
+    support::send_webhook(&apps, &ev)
+        .await
+        .expect_error(401, "INVALID_SIGNATURE");
+    let logs = captured_logs();
+    assert!(logs.contains(&"c".repeat(64)), "logged: {logs}");
+    assert!(!logs.contains(&"c".repeat(65)), "clipped");
 }
 
 fn attr(s: &str) -> aws_sdk_dynamodb::types::AttributeValue {
@@ -349,7 +498,12 @@ async fn only_the_first_pin_locked_of_each_carrier_is_recorded_per_lock() {
     }
     let t = trail(&store, "t-100").await;
     assert_eq!(locked_records(&t, "carrier-a"), 1, "{t:?}");
-    // Another carrier's first attempt in the same lock is recorded, once.
+    // Another carrier is not locked by carrier-a's guesses (contract §4.1):
+    // its own wrong PINs count and lock it, and its first PIN_LOCKED of
+    // that lock is recorded, once.
+    try_pin("carrier-b", support::WRONG)
+        .await
+        .expect_error(422, "PIN_MISMATCH");
     for _ in 0..3 {
         try_pin("carrier-b", support::WRONG)
             .await
@@ -357,7 +511,7 @@ async fn only_the_first_pin_locked_of_each_carrier_is_recorded_per_lock() {
     }
     let t = trail(&store, "t-100").await;
     assert_eq!(locked_records(&t, "carrier-b"), 1, "{t:?}");
-    assert_eq!(t.iter().filter(|e| e.0 == "pin.locked").count(), 1);
+    assert_eq!(t.iter().filter(|e| e.0 == "pin.locked").count(), 2);
     // A new lock is recorded afresh.
     // (after the admin sets a PIN, which lifts the first lock)
     let a = support::put_pin(&apps, "t-100", "27182818").await;
@@ -403,7 +557,16 @@ async fn a_hard_lock_records_each_carrier_once() {
         hard_locked: true,
         recent_locks: vec![now - 20, now - 10, now],
     };
-    store.write_lock_state(&tenant, &hard).await.unwrap();
+    // Each carrier's own hard lock (contract §4.1: locks are per carrier).
+    store
+        .write_lock_state(&tenant, "carrier-a", &hard)
+        .await
+        .unwrap();
+    let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+    store
+        .write_lock_state(&tenant, "carrier-b", &hard)
+        .await
+        .unwrap();
     for carrier in [
         "carrier-a",
         "carrier-b",
@@ -590,15 +753,13 @@ async fn a_hard_lock_that_lands_after_the_read_stops_the_pin_write() {
         .await
         .unwrap();
     assert_eq!(written, portguard_store::tenants::Written::Conflict);
-    assert!(
-        store
-            .get_tenant("t-100")
-            .await
-            .unwrap()
-            .unwrap()
-            .lock
-            .hard_locked
-    );
+    assert!(store
+        .get_tenant("t-100")
+        .await
+        .unwrap()
+        .unwrap()
+        .locks
+        .any_hard());
     // Unguarded (the caller saw the hard lock and checked the PIN): applies.
     let written = store
         .set_pin_if(

@@ -106,13 +106,15 @@ fn count(events: &[AuditEvent], kind: AuditType, code: Option<&str>) -> usize {
         .count()
 }
 
+/// carrier-a's failed attempts (the carrier of `post`).
 async fn failed_attempts(store: &Store) -> u32 {
     store
         .get_tenant(TENANT)
         .await
         .unwrap()
         .unwrap()
-        .lock
+        .locks
+        .of("carrier-a")
         .failed_attempts
 }
 
@@ -497,6 +499,60 @@ async fn earlier_rules_win() {
 
 // ------------------------------------------------------------- lockout
 
+/// Lockout is per carrier (contract §4.1): carrier-a guessing until it is
+/// locked leaves carrier-b free to port with the right PIN, and
+/// `GET /v1/pin` names only carrier-a.
+#[tokio::test]
+async fn one_carrier_locked_out_does_not_lock_out_another() {
+    let env = setup(FAST).await;
+    for _ in 0..4 {
+        assert_error(
+            &post(&env.app, &body(WRONG, &[N[0]])).await,
+            422,
+            "PIN_MISMATCH",
+        );
+    }
+    assert_error(
+        &post(&env.app, &body(WRONG, &[N[0]])).await,
+        429,
+        "PIN_LOCKED",
+    );
+    // carrier-a is locked even with the right PIN...
+    assert_error(
+        &post(&env.app, &body(PIN, &[N[0]])).await,
+        429,
+        "PIN_LOCKED",
+    );
+    // ...carrier-b is not, and its wrong PINs count on its own.
+    let b = post_as(&env.app, "carrier-b", &body(WRONG, &[N[0]]), None).await;
+    assert_error(&b, 422, "PIN_MISMATCH");
+    let b = post_as(&env.app, "carrier-b", &body(PIN, &[N[0]]), None).await;
+    assert_eq!(b.status, 201, "{}", b.raw);
+    let tenant = env.store.get_tenant(TENANT).await.unwrap().unwrap();
+    assert!(tenant.locks.of("carrier-a").locked_until.is_some());
+    assert_eq!(
+        tenant.locks.of("carrier-b"),
+        portguard_rules::LockState::default(),
+        "carrier-b's right PIN reset its own count"
+    );
+    let pin = set_pin::App::new(env.store.clone(), portguard_tests::hasher());
+    let a = answer(
+        pin.handle(request(&portguard_tests::event(
+            "GET",
+            "/v1/pin",
+            As::Admin(TENANT),
+            None,
+        )))
+        .await,
+    );
+    assert_eq!(a.body["locked"], true, "{}", a.raw);
+    let carriers = a.body["lockedCarriers"].as_array().unwrap();
+    assert_eq!(carriers.len(), 1, "{}", a.raw);
+    assert_eq!(carriers[0]["carrierId"], "carrier-a");
+    assert_eq!(carriers[0]["until"], a.body["lockedUntil"]);
+    assert!(carriers[0]["until"].is_string());
+}
+
 #[tokio::test]
 async fn lockout_locks_on_the_fifth_wrong_pin_then_gives_fresh_attempts() {
     let env = setup(FAST).await;
@@ -592,7 +648,7 @@ async fn third_lock_within_a_day_is_hard_until_the_admin_sets_a_pin() {
     assert_error(&a, 429, "PIN_LOCKED");
     assert!(!a.headers.contains_key("retry-after"));
     let tenant = env.store.get_tenant(TENANT).await.unwrap().unwrap();
-    assert!(tenant.lock.hard_locked);
+    assert!(tenant.locks.of("carrier-a").hard_locked);
 
     // The admin sets a new PIN (the current one is PIN_UNCHANGED while
     // hard-locked, contract §3): unlocked.
@@ -672,9 +728,10 @@ async fn concurrent_wrong_guesses_lose_no_increment() {
     );
     assert!(answers.iter().all(|a| a.status == 422 || a.status == 429));
     let tenant = env.store.get_tenant(TENANT).await.unwrap().unwrap();
-    assert_eq!(tenant.lock.failed_attempts, 0);
-    assert!(tenant.lock.locked_until.is_some());
-    assert_eq!(tenant.lock.recent_locks.len(), 1);
+    let lock = tenant.locks.of("carrier-a");
+    assert_eq!(lock.failed_attempts, 0);
+    assert!(lock.locked_until.is_some());
+    assert_eq!(lock.recent_locks.len(), 1);
     let events = audit(&env.store, TENANT).await;
     assert_eq!(count(&events, AuditType::PinLocked, None), 1);
     assert_eq!(
@@ -711,6 +768,9 @@ async fn idempotent_retry_replays_the_first_answer() {
     other["pon"] = json!("PON-OTHER");
     let a = post_as(&env.app, "carrier-a", &other, Some("key-1")).await;
     assert_error(&a, 409, "IDEMPOTENCY_KEY_REUSED");
+    // The PIN is not part of the request's identity (contract §4.1): the
+    // same body with another PIN replays the first answer, so a reused key
+    // tells nothing about a PIN.
     let a = post_as(
         &env.app,
         "carrier-a",
@@ -718,7 +778,9 @@ async fn idempotent_retry_replays_the_first_answer() {
         Some("key-1"),
     )
     .await;
-    assert_error(&a, 409, "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(a.status, 201, "{}", a.raw);
+    assert_eq!(a.headers["idempotent-replayed"], "true");
+    assert_eq!(a.raw, first.raw);
 
     // Keys are per carrier.
     let a = post_as(&env.app, "carrier-b", &body(PIN, &[N[2]]), Some("key-1")).await;

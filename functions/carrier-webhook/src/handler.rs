@@ -66,6 +66,9 @@ impl App {
                 WebhookVerifyError::UnknownCarrier => "unknown carrier".to_owned(),
                 WebhookVerifyError::Invalid(why) => why.clone(),
             };
+            // The carrier id is unauthenticated here: clipped as any echo
+            // of input (contract §2), so no caller writes long lines to logs.
+            let carrier = portguard_api::echo(carrier);
             tracing::warn!(carrier, reason, "webhook refused: invalid signature");
             portguard_api::metrics::count(SERVICE, "InvalidSignature");
             return Err(ApiError::new(

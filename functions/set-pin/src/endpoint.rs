@@ -161,7 +161,11 @@ impl App {
                         last_failure: read.as_ref().and_then(|r| r.last_failure.clone()),
                         version: read.as_ref().map_or(0, |r| r.version + 1),
                     };
-                    return Ok(json(200, &view(&written, secret.is_some())));
+                    let body = view(&written, secret.is_some());
+                    return Ok(match secret {
+                        Some(_) => portguard_api::json_secret(200, &body),
+                        None => json(200, &body),
+                    });
                 }
                 Decided::Conflict => conflict_backoff(attempt).await,
             }

@@ -212,7 +212,7 @@ impl App {
                     );
                     let mut body = view(&tp, now);
                     body["pin"] = Value::from(pin.expose());
-                    return Ok(json(201, &body));
+                    return Ok(portguard_api::json_secret(201, &body));
                 }
                 Written::Conflict => continue,
             }

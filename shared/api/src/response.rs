@@ -12,6 +12,17 @@ pub fn json<T: Serialize + ?Sized>(status: u16, body: &T) -> Response {
         .expect("valid status and header")
 }
 
+/// [`json`] for an answer that carries a secret shown once (a transfer PIN,
+/// a webhook secret): `Cache-Control: no-store`, so no cache or browser
+/// history keeps it.
+pub fn json_secret<T: Serialize + ?Sized>(status: u16, body: &T) -> Response {
+    let mut response = json(status, body);
+    response
+        .headers_mut()
+        .insert("cache-control", http::HeaderValue::from_static("no-store"));
+    response
+}
+
 /// contract §2: the largest body a function reads.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 

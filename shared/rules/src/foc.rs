@@ -1,7 +1,8 @@
 //! Bounds of a carrier's FOC date (contract §5): not before the order's creation
-//! date, and at most 120 days after the event is received, because an
-//! order holds its numbers until then. Times are Unix seconds; dates are
-//! compared as UTC calendar days.
+//! date, and at most 120 days after the event is received *and* after the
+//! order's creation, because an order holds its numbers until then: a
+//! carrier cannot roll the date forward for ever, one confirmation at a
+//! time. Times are Unix seconds; dates are compared as UTC calendar days.
 
 /// The latest FOC date, in days after the day the event is received.
 pub const FOC_MAX_DAYS_AHEAD: i64 = 120;
@@ -20,7 +21,7 @@ impl FocDateError {
         match self {
             FocDateError::BeforeCreation => "focDate is before the port-out was created",
             FocDateError::TooFarAhead => {
-                "focDate is more than 120 days after today; confirm a nearer date"
+                "focDate is more than 120 days after today or after the port-out was created; confirm a nearer date"
             }
         }
     }
@@ -37,7 +38,8 @@ pub fn check_foc_date(
     if day(foc_date) < day(created_at) {
         return Err(FocDateError::BeforeCreation);
     }
-    if day(foc_date) > day(received_at) + FOC_MAX_DAYS_AHEAD {
+    let latest = day(received_at).min(day(created_at)) + FOC_MAX_DAYS_AHEAD;
+    if day(foc_date) > latest {
         return Err(FocDateError::TooFarAhead);
     }
     Ok(())
@@ -71,16 +73,21 @@ mod tests {
             check_foc_date(today + 121 * DAY, CREATED, CREATED + 3600),
             Err(FocDateError::TooFarAhead)
         );
-        // Counted from when the event arrives, not from the order.
+        // Never more than 120 days after the order's creation, however
+        // late the event comes: the date cannot be rolled forward for ever.
         assert_eq!(
             check_foc_date(today + 130 * DAY, CREATED, CREATED + 10 * DAY),
+            Err(FocDateError::TooFarAhead)
+        );
+        assert_eq!(
+            check_foc_date(today + 120 * DAY, CREATED, CREATED + 10 * DAY),
             Ok(())
         );
     }
 
     proptest! {
         #[test]
-        fn allowed_exactly_between_creation_and_120_days_after_receipt(
+        fn allowed_exactly_between_creation_and_120_days_after_it(
             created in 0i64..4_000_000_000,
             later in 0i64..(200 * DAY),
             offset in -300i64..300,
@@ -89,7 +96,7 @@ mod tests {
             let foc = midnight(received) + offset * DAY;
             let ok = check_foc_date(foc, created, received).is_ok();
             let expected = midnight(foc) >= midnight(created)
-                && foc <= midnight(received) + FOC_MAX_DAYS_AHEAD * DAY;
+                && foc <= midnight(created) + FOC_MAX_DAYS_AHEAD * DAY;
             prop_assert_eq!(ok, expected);
         }
     }

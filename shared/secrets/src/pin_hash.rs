@@ -243,13 +243,21 @@ impl PinHasher {
         }
     }
 
+    /// `Err` when `stored` is under a pepper version this hasher was not
+    /// given. Checked for every candidate before any is verified, so the
+    /// answer to a wrong PIN never depends on which candidates exist.
+    pub fn knows(&self, stored: &StoredPin) -> Result<(), UnknownPepperVersion> {
+        if self.peppers.contains_key(&stored.pepper_version) {
+            return Ok(());
+        }
+        let shown: String = stored.pepper_version.chars().take(64).collect();
+        Err(UnknownPepperVersion(shown))
+    }
+
     /// [`PinHasher::verify`], telling an unknown pepper version (an
     /// operator error: answer 500 and count nothing) from a wrong PIN.
     pub fn check(&self, pin: &Pin, stored: &StoredPin) -> Result<bool, UnknownPepperVersion> {
-        if !self.peppers.contains_key(&stored.pepper_version) {
-            let shown: String = stored.pepper_version.chars().take(64).collect();
-            return Err(UnknownPepperVersion(shown));
-        }
+        self.knows(stored)?;
         Ok(self.verify(pin, stored))
     }
 

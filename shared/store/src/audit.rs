@@ -269,10 +269,12 @@ impl AuditEvent {
     }
 
     /// The Put for a transaction that records this event with its cause.
+    /// Written only if absent: an audit item is never overwritten.
     pub(crate) fn put(&self, table: &str) -> Put {
         Put::builder()
             .table_name(table)
             .set_item(Some(self.item()))
+            .condition_expression("attribute_not_exists(PK)")
             .build()
             .expect("table and item set")
     }
@@ -281,10 +283,12 @@ impl AuditEvent {
 impl Store {
     /// Records an event on its own (rejections, locks).
     pub async fn record_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        // Only if absent: the trail is append-only.
         self.client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(event.item()))
+            .condition_expression("attribute_not_exists(PK)")
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
