@@ -162,17 +162,7 @@ async fn an_unknown_pepper_version_is_a_500_that_counts_nothing() {
     let submit = submit_port_out::App::new(store.clone(), hasher(), support::EASY);
     let before = snapshot(&store).await;
     for pin in ["27182818", "90817263"] {
-        let body = json!({
-            "accountNumber": "ACC-48-151623-9", "pin": pin,
-            "phoneNumbers": ["+12065550100"], "pon": "PON-1"
-        })
-        .to_string();
-        let ev = event(
-            "POST",
-            "/v1/port-outs",
-            As::Carrier("carrier-a"),
-            Some(&body),
-        );
+        let ev = retired_pepper_attempt(pin);
         let a = answer(submit.handle(request(&ev)).await);
         a.expect_error(500, "INTERNAL");
         assert!(!a.raw.contains("v0-retired"), "no internals: {}", a.raw);
@@ -228,17 +218,7 @@ async fn a_transfer_pin_under_a_retired_pepper_is_no_oracle() {
     let submit = submit_port_out::App::new(store.clone(), hasher(), support::EASY);
     let before = snapshot(&store).await;
     for pin in ["27182818", "90817263"] {
-        let body = json!({
-            "accountNumber": "ACC-48-151623-9", "pin": pin,
-            "phoneNumbers": ["+12065550100"], "pon": "PON-1"
-        })
-        .to_string();
-        let ev = event(
-            "POST",
-            "/v1/port-outs",
-            As::Carrier("carrier-a"),
-            Some(&body),
-        );
+        let ev = retired_pepper_attempt(pin);
         answer(submit.handle(request(&ev)).await).expect_error(500, "INTERNAL");
     }
     assert_eq!(snapshot(&store).await, before, "nothing counted or written");
@@ -335,6 +315,21 @@ async fn an_unauthenticated_carrier_id_is_clipped_in_the_log() {
     let logs = captured_logs();
     assert!(logs.contains(&"c".repeat(64)), "logged: {logs}");
     assert!(!logs.contains(&"c".repeat(65)), "clipped");
+}
+
+/// carrier-a's port-out of `+12065550100` on pin_app's tenant with `pin`.
+fn retired_pepper_attempt(pin: &str) -> Value {
+    let body = json!({
+        "accountNumber": "ACC-48-151623-9", "pin": pin,
+        "phoneNumbers": ["+12065550100"], "pon": "PON-1"
+    })
+    .to_string();
+    event(
+        "POST",
+        "/v1/port-outs",
+        As::Carrier("carrier-a"),
+        Some(&body),
+    )
 }
 
 fn attr(s: &str) -> aws_sdk_dynamodb::types::AttributeValue {

@@ -861,6 +861,14 @@ fn audit_records(records: &[Value]) -> Vec<&Value> {
         .collect()
 }
 
+/// The audit item's id in a stream record.
+fn audit_id(record: &Value) -> String {
+    record["dynamodb"]["NewImage"]["id"]["S"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// An endpoint, then a transfer PIN issued and revoked: the revoke empties
 /// the tenant record's `transferPins` map, which DynamoDB Local's stream
 /// writes as `{}`, a value no typed parser of DynamoDB JSON accepts.
@@ -911,12 +919,7 @@ async fn a_captured_batch_with_an_empty_map_image_is_delivered_whole() {
     assert!(odd, "no `{{}}` image in the captured batch: {records:#?}");
     let audits: Vec<String> = audit_records(&records)
         .iter()
-        .map(|r| {
-            r["dynamodb"]["NewImage"]["id"]["S"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|r| audit_id(r))
         .collect();
     // endpoint changed, transfer PIN created, transfer PIN revoked
     assert_eq!(audits.len(), 3, "{records:#?}");
@@ -953,12 +956,7 @@ async fn an_unreadable_audit_record_is_the_only_one_reported() {
     let others: Vec<String> = audit_records(&records)
         .iter()
         .filter(|r| r["dynamodb"]["SequenceNumber"] != sequence)
-        .map(|r| {
-            r["dynamodb"]["NewImage"]["id"]["S"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|r| audit_id(r))
         .collect();
     assert_eq!(others.len(), 2);
 
