@@ -34,8 +34,9 @@ export_dev_env() {
   export AWS_EC2_METADATA_DISABLED=true
   export PIN_PEPPER='portguard-dev-pepper-NOT-A-SECRET-0123456789abcdef'
   export CARRIER_WEBHOOK_SECRETS='{"carrier-a":"whsec_P+qNlujjtcnMcCsFngZBMUcGeJfmY+seaB9YtldVo4Y=","carrier-b":"whsec_w0dAXhXr0Ng3axqGuVxw5LbMY4bj/t80VQ9vuaKQOJc="}'
+  export BANDWIDTH_CREDENTIALS='{"username":"bandwidth","password":"portguard-dev-bandwidth-NOT-A-SECRET"}'
   # The functions must not reach for Secrets Manager locally.
-  unset PIN_PEPPER_SECRET_ARN CARRIER_WEBHOOK_SECRETS_ARN
+  unset PIN_PEPPER_SECRET_ARN CARRIER_WEBHOOK_SECRETS_ARN BANDWIDTH_CREDENTIALS_ARN
 }
 
 # Puts cargo-lambda (and zig) on PATH.

@@ -10,7 +10,9 @@ use crate::{
 use futures::{stream, StreamExt};
 use portguard_rules::OrderStatus;
 use portguard_secrets::PinHasher;
-use portguard_store::{clock, Actor, ActorKind, AuditEvent, AuditType, Order, Store};
+use portguard_store::{
+    clock, Actor, ActorKind, AuditEvent, AuditType, NewOrder, Order, Source, Store,
+};
 use portguard_validation::{PhoneNumber, Pin};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -173,16 +175,18 @@ async fn create_order(store: &Store, number: &str) -> String {
         .expect("store")
         .expect("tenant");
     let now = clock::format(clock::now());
-    let order = Order::new(
-        TENANT,
-        CARRIER,
-        ACCOUNT,
-        vec![number.to_owned()],
-        "PON-BENCH",
-        None,
-        None,
-        &now,
-    );
+    let order = Order::new(NewOrder {
+        tenant_id: TENANT,
+        carrier_id: CARRIER,
+        account_number: ACCOUNT,
+        phone_numbers: vec![number.to_owned()],
+        pon: Some("PON-BENCH"),
+        source: Source::Api,
+        external_id: None,
+        authorized_name: None,
+        requested_foc_date: None,
+        now: &now,
+    });
     let actor = Actor {
         kind: ActorKind::Carrier,
         id: Some(CARRIER.into()),

@@ -39,6 +39,15 @@ pub const WEBHOOK_SECRETS: &str = concat!(
     r#""}"#
 );
 
+/// `BANDWIDTH_CREDENTIALS`: the HTTP Basic credentials Bandwidth presents
+/// in development and tests (contract §15).
+pub const BANDWIDTH_CREDENTIALS: &str =
+    r#"{"username":"bandwidth","password":"portguard-dev-bandwidth-NOT-A-SECRET"}"#;
+/// The `Authorization` header of those credentials (base64 of
+/// `bandwidth:portguard-dev-bandwidth-NOT-A-SECRET`).
+pub const BANDWIDTH_BASIC: &str =
+    "Basic YmFuZHdpZHRoOnBvcnRndWFyZC1kZXYtYmFuZHdpZHRoLU5PVC1BLVNFQ1JFVA==";
+
 /// The demo tenant (`make dev` provisions it too, scripts/dev.sh).
 pub const TENANT: &str = "t-100";
 /// Its account number.

@@ -3,7 +3,8 @@
 //! Rust copy of a secret creeping back in.
 
 use crate::fixtures::{
-    numbers, ACCOUNT, NUMBERS, PEPPER, SECRET_A, SECRET_B, TENANT, WEBHOOK_SECRETS,
+    numbers, ACCOUNT, BANDWIDTH_BASIC, BANDWIDTH_CREDENTIALS, NUMBERS, PEPPER, SECRET_A, SECRET_B,
+    TENANT, WEBHOOK_SECRETS,
 };
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use serde_json::{json, Value};
@@ -37,6 +38,18 @@ fn lib_sh_exports_the_fixture_pepper_and_secrets() {
     let lib = read("scripts/lib.sh");
     assert_eq!(exported(&lib, "PIN_PEPPER"), PEPPER);
     assert_eq!(exported(&lib, "CARRIER_WEBHOOK_SECRETS"), WEBHOOK_SECRETS);
+    assert_eq!(
+        exported(&lib, "BANDWIDTH_CREDENTIALS"),
+        BANDWIDTH_CREDENTIALS
+    );
+    // The header is the credentials', written out.
+    let creds: Value = serde_json::from_str(BANDWIDTH_CREDENTIALS).unwrap();
+    let pair = format!(
+        "{}:{}",
+        creds["username"].as_str().unwrap(),
+        creds["password"].as_str().unwrap()
+    );
+    assert_eq!(BANDWIDTH_BASIC, format!("Basic {}", B64.encode(pair)));
 }
 
 #[test]

@@ -17,7 +17,7 @@ pub mod fixtures;
 #[cfg(test)]
 mod fixtures_drift;
 /// The development pepper and webhook secrets (`make dev` and `make test` use the same).
-pub use fixtures::{PEPPER, WEBHOOK_SECRETS};
+pub use fixtures::{BANDWIDTH_BASIC, BANDWIDTH_CREDENTIALS, PEPPER, WEBHOOK_SECRETS};
 
 /// The UTC calendar date `days` after today, `YYYY-MM-DD`, by the clock the
 /// functions use. Tests never write a calendar date a rule compares with
@@ -206,6 +206,12 @@ pub fn answer(resp: lambda_http::Response<lambda_http::Body>) -> Answer {
     // one answer without a body; every other answer is JSON.
     if status == 204 {
         assert!(raw.is_empty(), "a 204 has no body: {raw}");
+    } else if headers_ct(&resp) == "application/xml" {
+        // Bandwidth's validation answer (contract §15), the one XML answer.
+        assert_eq!(status, 200, "an XML answer is a 200: {raw}");
+        assert!(raw.starts_with("<PortOutValidationResponse>"), "{raw}");
+    } else if status == 200 && raw.is_empty() {
+        // Bandwidth's notifications are acknowledged with no body.
     } else {
         assert_eq!(
             headers_ct(&resp),

@@ -13,7 +13,7 @@ use portguard_rules::OrderStatus;
 use portguard_secrets::WebhookSecrets;
 use portguard_store::{
     clock, orders::CreateOutcome, orders::TransitionOutcome, Actor, ActorKind, AuditEvent,
-    AuditType, Order, Store,
+    AuditType, NewOrder, Order, Source, Store,
 };
 use portguard_tests::{
     answer, captured_logs, event_with, fresh_store, items_with_prefix, provision, request, sign,
@@ -121,16 +121,18 @@ async fn setup() -> Env {
 
 /// A new pending order of `carrier` for `numbers`, created now.
 fn new_order(carrier: &str, numbers: &[&str]) -> Order {
-    Order::new(
-        TENANT,
-        carrier,
-        ACCOUNT,
-        numbers.iter().map(|n| n.to_string()).collect(),
-        "PON-7781",
-        Some("Jane Doe"),
-        Some(day(7).as_str()),
-        &clock::format(clock::now()),
-    )
+    Order::new(NewOrder {
+        tenant_id: TENANT,
+        carrier_id: carrier,
+        account_number: ACCOUNT,
+        phone_numbers: numbers.iter().map(|n| n.to_string()).collect(),
+        pon: Some("PON-7781"),
+        source: Source::Api,
+        external_id: None,
+        authorized_name: Some("Jane Doe"),
+        requested_foc_date: Some(day(7).as_str()),
+        now: &clock::format(clock::now()),
+    })
 }
 
 /// Writes `order` and reserves its numbers, as `submit-port-out` does.

@@ -265,6 +265,52 @@ async fn a_dead_endpoint_answers_503_within_the_bound() {
     drop(hole);
 }
 
+/// Bandwidth approves a port-out on any answer but a well-formed no
+/// (contract §15): with DynamoDB refusing connections or black-holed, the
+/// validation route still answers `200`, `Portable` false, `7598`, within
+/// its deadline — and a deadline shorter than the SDK's timeouts is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bandwidth_validation_says_no_within_its_deadline_when_dynamodb_is_down() {
+    let hole = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hole_url = format!("http://{}", hole.local_addr().unwrap());
+    let refused_url = format!("http://127.0.0.1:{}", free_port());
+    let body = bw_request(ACCOUNT, PIN, "PON-1", &numbers("206", 100, 1));
+    for url in [refused_url, hole_url.clone()] {
+        let store = connect(&url, "pg-dead").await;
+        let apps = apps(&store, EASY);
+        let started = Instant::now();
+        let v = bw_validate(&apps, &body).await;
+        let took = started.elapsed();
+        assert_eq!((v.portable, v.code), (false, Some(7598)), "{url}");
+        assert!(
+            v.description.unwrap().contains("resubmit"),
+            "{url}: the carrier is told to resubmit"
+        );
+        assert!(
+            took <= submit_port_out::BANDWIDTH_DEADLINE + Duration::from_secs(1),
+            "{url}: {took:?}"
+        );
+        eprintln!("{url}: 7598 after {took:?}");
+    }
+    let store = connect(&hole_url, "pg-dead").await;
+    let short = submit_port_out::Bandwidth {
+        deadline: Duration::from_millis(300),
+        ..bandwidth_door()
+    };
+    let app =
+        submit_port_out::App::new(store, portguard_tests::hasher(), EASY).with_bandwidth(short);
+    let started = Instant::now();
+    let ev = bw_event(BW_VALIDATION, &body, Some(portguard_tests::BANDWIDTH_BASIC));
+    let a = portguard_tests::answer(app.handle(portguard_tests::request(&ev)).await);
+    assert_eq!(Verdict::of(&a).code, Some(7598));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(hole);
+}
+
 /// DynamoDB Local is killed in the middle of a burst of port-outs, reads,
 /// PIN changes and webhooks: every answer is a normal one or 503 (never
 /// 500); with it back (same data), the table is consistent, the requests

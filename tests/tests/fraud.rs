@@ -213,6 +213,70 @@ async fn post_port_out_cannot_cross_tenants() {
     assert_eq!(a.body["carrierId"], "carrier-a");
 }
 
+// ------------------------------------------------------------- Bandwidth (contract §15)
+
+/// Bandwidth's door is one carrier for every gaining carrier behind it: one
+/// tenant's account and PIN never reach another tenant's numbers, a PIN of
+/// one tenant is a wrong PIN for another (counted there, for Bandwidth's
+/// carrier only), and a completion closes only Bandwidth's own orders.
+#[tokio::test]
+async fn bandwidth_cannot_cross_tenants_or_carriers() {
+    let apps = world(EASY).await;
+    let t100_numbers = numbers("206", 100, 2);
+    let before = t100(&apps).await;
+    let v = bw_validate(
+        &apps,
+        &bw_request("ACC-2002", PIN_200, "PON-1", &t100_numbers),
+    )
+    .await;
+    assert_eq!(v.code, Some(7516), "{v:?}");
+    assert_eq!(t100(&apps).await, before);
+    let v = bw_validate(
+        &apps,
+        &bw_request("ACC-2002", PIN, "PON-1", &numbers("312", 100, 1)),
+    )
+    .await;
+    assert_eq!(v.code, Some(7513), "t-100's PIN is wrong for t-200");
+    assert_eq!(t100(&apps).await, before, "t-100's counters untouched");
+    let t200 = apps.store.get_tenant("t-200").await.unwrap().unwrap();
+    assert_eq!(t200.locks.of(BANDWIDTH).failed_attempts, 1);
+    assert_eq!(t200.locks.of("carrier-a").failed_attempts, 0);
+    let mut mixed = numbers("206", 100, 1);
+    mixed.extend(numbers("312", 100, 1));
+    let v = bw_validate(&apps, &bw_request(ACCOUNT, PIN, "PON-1", &mixed)).await;
+    assert_eq!(v.code, Some(7516));
+    assert!(items_with_prefix(&apps.store, "ORDER#").await.is_empty());
+
+    // carrier-a's open order is not Bandwidth's to complete, nor to repeat.
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, PIN, &t100_numbers),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+    let v = bw_validate(&apps, &bw_request(ACCOUNT, PIN, "PON-7781", &t100_numbers)).await;
+    assert_eq!(
+        v.code,
+        Some(7519),
+        "another carrier's order is not a resubmission"
+    );
+    let orders = items_of(&apps, "ORDER#").await;
+    let body = format!(
+        "<Notification><OrderType>portouts</OrderType><Status>COMPLETE</Status>\
+         <CompletedTelephoneNumbers><TelephoneNumber>{}</TelephoneNumber>\
+         </CompletedTelephoneNumbers></Notification>",
+        &t100_numbers[0][2..]
+    );
+    let ev = bw_event(
+        BW_NOTIFICATIONS,
+        &body,
+        Some(portguard_tests::BANDWIDTH_BASIC),
+    );
+    assert_eq!(send_submit(&apps, &ev).await.status, 200);
+    assert_eq!(items_of(&apps, "ORDER#").await, orders, "untouched");
+}
+
 // ------------------------------------------------------------- /v1/transfer-pins
 
 #[tokio::test]

@@ -295,6 +295,8 @@ enum Target {
     Pin,
     Submit,
     Webhook,
+    /// submit-port-out's Bandwidth routes (contract §15).
+    Bandwidth,
 }
 
 /// Whether an answer is one of those that the contract allows to write.
@@ -329,6 +331,13 @@ fn may_write(target: Target, method: &str, a: &Answer) -> bool {
                 ]
                 .contains(&a.code())
         }
+        // A portable answer is an order; a refusal by the decision is
+        // audited, a wrong PIN counted; a completion closes orders. No
+        // other answer writes (7598, 7510, 7511, 7517, 4xx).
+        Target::Bandwidth => match Verdict::read(a) {
+            Some(v) => v.portable || [7512, 7513, 7516, 7519].contains(&v.code.unwrap_or(0)),
+            None => a.status == 200 && a.raw.is_empty(),
+        },
         // Only an applied (or first unchanged) event is processed (contract §5).
         Target::Webhook => {
             a.status == 200
@@ -377,6 +386,14 @@ async fn check(apps: &Apps, target: Target, ev: &Value, tally: &Tally) -> Option
         Target::Submit => portguard_api::answer_event(|r| apps.submit.handle(r), ev.clone()).await,
         Target::Webhook => {
             portguard_api::answer_event(|r| apps.webhook.handle(r), ev.clone()).await
+        }
+        Target::Bandwidth => {
+            portguard_api::answer_event_with(
+                |r| apps.submit.handle(r),
+                |r| apps.submit.too_large(r),
+                ev.clone(),
+            )
+            .await
         }
     };
     let a = answer(resp);
@@ -693,6 +710,139 @@ fn submit_port_out_survives_arbitrary_events() {
     }
     tally.report("submit-port-out", 48);
     // Whatever was accepted on the way, the table still adds up.
+    w.rt.block_on(audit_consistency(&w.apps.store));
+}
+
+// ---------------------------------------------------------------- Bandwidth
+
+/// A validation request as Bandwidth might send it, with elements dropped,
+/// replaced by junk, repeated or wrapped in CDATA, and sometimes damaged
+/// bytes.
+fn bandwidth_body_strategy() -> BoxedStrategy<String> {
+    let element = prop::sample::select(
+        &[
+            "PON",
+            "Pin",
+            "AccountNumber",
+            "TelephoneNumbers",
+            "ZipCode",
+            "Extra",
+        ][..],
+    );
+    (
+        prop::sample::select(&[ACCOUNT, "ACC-2001", "ACC-3001", "ACC-404", ""][..]),
+        pin_guess(),
+        prop::collection::vec(phone(), 0..4),
+        prop::collection::vec((element, junk(), 0u8..4), 0..3),
+        (
+            any::<usize>(),
+            any::<usize>(),
+            any::<u8>(),
+            any::<u8>(),
+            prop::bool::weighted(0.15),
+        ),
+    )
+        .prop_map(
+            |(account, pin, phones, edits, (cut, at, byte, how, broken))| {
+                let mut text = bw_request(account, &pin, "PON-7781", &phones);
+                for (element, junk, how) in edits {
+                    let escaped = junk
+                        .replace('&', "&amp;")
+                        .replace('<', "&lt;")
+                        .replace('>', "&gt;");
+                    let open = format!("<{element}>");
+                    text = match how {
+                        // the element's text replaced by junk
+                        0 => text.replacen(&open, &format!("{open}{escaped}"), 1),
+                        // the element dropped (its opening tag renamed)
+                        1 => text.replacen(&open, "<Dropped>", 1).replacen(
+                            &format!("</{element}>"),
+                            "</Dropped>",
+                            1,
+                        ),
+                        // a second one
+                        2 => text.replacen(
+                            "</PortOutValidationRequest>",
+                            &format!("{open}{escaped}</{element}></PortOutValidationRequest>"),
+                            1,
+                        ),
+                        // CDATA
+                        _ => text.replacen(
+                            &open,
+                            &format!("{open}<![CDATA[{}]]>", junk.replace("]]>", "")),
+                            1,
+                        ),
+                    };
+                }
+                if broken {
+                    damage(text, cut, at, byte, how)
+                } else {
+                    text
+                }
+            },
+        )
+        .boxed()
+}
+
+#[test]
+fn bandwidth_routes_survive_arbitrary_events() {
+    let w = world();
+    let tally = Tally::default();
+    let strategy = (
+        prop::sample::select(&["POST", "POST", "POST", "GET", "PUT"][..]),
+        prop::sample::select(
+            &[
+                "/v1/integrations/bandwidth/port-out-validation",
+                "/v1/integrations/bandwidth/port-out-validation",
+                "/v1/integrations/bandwidth/port-out-validation/",
+                "/v1/integrations/bandwidth/notifications",
+                "/v1/integrations/bandwidth",
+                "/v1/integrations/bandwidth/port-out-validation/x",
+            ][..],
+        ),
+        prop_oneof![
+            4 => Just(Some(portguard_tests::BANDWIDTH_BASIC.to_owned())),
+            1 => Just(None),
+            1 => junk().prop_map(Some),
+            1 => "Basic [A-Za-z0-9+/=]{0,40}".prop_map(Some),
+        ],
+        prop_oneof![
+            6 => bandwidth_body_strategy().prop_map(Some),
+            1 => junk().prop_map(Some),
+            1 => Just(None),
+            1 => Just(Some("<Notification><OrderType>portouts</OrderType><Status>COMPLETE</Status><CompletedTelephoneNumbers><TelephoneNumber>2065550126</TelephoneNumber></CompletedTelephoneNumbers></Notification>".to_owned())),
+        ],
+        mutations(),
+    );
+    let mut run = runner(128);
+    let result = run.run(&strategy, |(method, path, auth, body, muts)| {
+        let mut headers = vec![("content-type", "application/xml")];
+        headers.extend(auth.as_deref().map(|a| ("authorization", a)));
+        let ev = apply(
+            event_with(method, path, "", As::Nobody, body.as_deref(), &headers),
+            &muts,
+        );
+        let a =
+            w.rt.block_on(check(&w.apps, Target::Bandwidth, &ev, &tally));
+        // After authentication the validation route says no in its own
+        // format, whatever came: never an error Bandwidth would approve on.
+        if let Some(a) = a {
+            let validation = ev["rawPath"]
+                .as_str()
+                .is_some_and(|p| p.trim_end_matches('/').ends_with("port-out-validation"));
+            let authenticated = ev["headers"]["authorization"].is_string();
+            let post = ev.pointer("/requestContext/http/method") == Some(&json!("POST"));
+            if validation && authenticated && post {
+                let v = Verdict::of(&a);
+                assert!(v.portable || v.code.is_some(), "{}", a.raw);
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    tally.report("bandwidth", 48);
     w.rt.block_on(audit_consistency(&w.apps.store));
 }
 

@@ -784,19 +784,21 @@ async fn a_lock_leaves_an_open_order_alone() {
 #[tokio::test]
 async fn a_lock_after_the_read_refuses_the_order_transaction() {
     use portguard_store::orders::CreateOutcome;
-    use portguard_store::{Actor, ActorKind, AuditEvent, AuditType, Order};
+    use portguard_store::{Actor, ActorKind, AuditEvent, AuditType, NewOrder, Order, Source};
     let apps = world(DAY).await;
     let order_of = |tenant_id: &str, numbers: Vec<String>| {
-        Order::new(
+        Order::new(NewOrder {
             tenant_id,
-            "carrier-a",
-            ACCOUNT,
-            numbers,
-            "PON-1",
-            None,
-            None,
-            &clock::format(clock::now()),
-        )
+            carrier_id: "carrier-a",
+            account_number: ACCOUNT,
+            phone_numbers: numbers,
+            pon: Some("PON-1"),
+            source: Source::Api,
+            external_id: None,
+            authorized_name: None,
+            requested_foc_date: None,
+            now: &clock::format(clock::now()),
+        })
     };
     let audit = AuditEvent::new(
         TENANT,

@@ -574,6 +574,36 @@ async fn no_pin_pepper_hash_or_webhook_secret_anywhere() {
     assert_eq!(a.status, 503);
     seen.push(send_webhook(&down, &signed("carrier-a", &foc)).await);
 
+    // --- Bandwidth's door (contract §15): PINs in `Pin`, malformed, wrong
+    // (locking Bandwidth's carrier out), right, in CDATA, in a body that is
+    // not XML, and with wrong credentials.
+    let bw_nums = &nums[8..9];
+    for pin in MALFORMED.iter().chain(&WRONG_GUESSES[..5]) {
+        let ev = bw_event(
+            BW_VALIDATION,
+            &bw_request(ACCOUNT, pin, "PON-1", bw_nums),
+            Some(portguard_tests::BANDWIDTH_BASIC),
+        );
+        seen.push(send_submit(&apps, &ev).await);
+    }
+    for body in [
+        bw_request(ACCOUNT, SET_SECOND, "PON-2", bw_nums),
+        bw_request(ACCOUNT, SET_SECOND, "PON-2", bw_nums).replace(SET_SECOND, &format!("<![CDATA[{SET_SECOND}]]>")),
+        format!("<PortOutValidationRequest><Pin>{SET_SECOND}</Pin>"),
+        format!("<!DOCTYPE x [<!ENTITY p \"{SET_SECOND}\">]><PortOutValidationRequest><Pin>&p;</Pin></PortOutValidationRequest>"),
+    ] {
+        let ev = bw_event(BW_VALIDATION, &body, Some(portguard_tests::BANDWIDTH_BASIC));
+        seen.push(send_submit(&apps, &ev).await);
+        let ev = bw_event(BW_VALIDATION, &body, Some("Basic d3Jvbmc6d3Jvbmc="));
+        seen.push(send_submit(&apps, &ev).await);
+    }
+    let ev = bw_event(
+        BW_VALIDATION,
+        &bw_request("ACC-2002", T200_PIN, "PON-3", &["+13125550100".to_owned()]),
+        Some(portguard_tests::BANDWIDTH_BASIC),
+    );
+    seen.push(send_submit(&apps, &ev).await);
+
     // --- the search.
     let logs = captured_logs();
     assert!(logs.contains("port-out accepted"), "the capture works");

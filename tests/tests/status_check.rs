@@ -8,7 +8,8 @@ use lambda_runtime::{Context, LambdaEvent};
 use portguard_rules::{expiry::ExpiryPolicy, OrderStatus};
 use portguard_secrets::WebhookSecrets;
 use portguard_store::{
-    clock, orders::CreateOutcome, Actor, ActorKind, AuditEvent, AuditType, Order, Store,
+    clock, orders::CreateOutcome, Actor, ActorKind, AuditEvent, AuditType, NewOrder, Order, Source,
+    Store,
 };
 use portguard_tests::{
     answer, captured_logs, event_with, fresh_store, items_with_prefix, provision, request, sign,
@@ -61,16 +62,18 @@ async fn order_at(
     status: OrderStatus,
     foc_date: Option<&str>,
 ) -> Order {
-    let mut order = Order::new(
-        TENANT,
-        "carrier-a",
-        ACCOUNT,
-        nums.to_vec(),
-        "PON-1",
-        None,
-        None,
-        &clock::format(created_at),
-    );
+    let mut order = Order::new(NewOrder {
+        tenant_id: TENANT,
+        carrier_id: "carrier-a",
+        account_number: ACCOUNT,
+        phone_numbers: nums.to_vec(),
+        pon: Some("PON-1"),
+        source: Source::Api,
+        external_id: None,
+        authorized_name: None,
+        requested_foc_date: None,
+        now: &clock::format(created_at),
+    });
     order.status = status;
     order.foc_date = foc_date.map(str::to_owned);
     let audit = AuditEvent::new(

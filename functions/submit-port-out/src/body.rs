@@ -5,12 +5,14 @@
 use crate::decision::PortOutRequest;
 use lambda_http::{Body, Request};
 use portguard_api::{json_object_body, ApiError};
-use portguard_validation::{parse_date, AccountNumber, AuthorizedName, PhoneNumber, Pin, Pon};
+use portguard_store::Source;
+use portguard_validation::{
+    parse_date, AccountNumber, AuthorizedName, PhoneListError, PhoneNumber, Pin, Pon,
+    MAX_PORT_OUT_NUMBERS,
+};
 use serde_json::{json, Map, Value};
-use std::collections::HashSet;
 use time::macros::format_description;
 
-pub(crate) const MAX_NUMBERS: usize = 50;
 pub(crate) const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 impl PortOutRequest {
@@ -27,7 +29,7 @@ impl PortOutRequest {
                 .iter()
                 .map(PhoneNumber::as_str)
                 .collect::<Vec<_>>(),
-            self.pon.as_str(),
+            self.pon.as_ref().map(Pon::as_str),
             self.authorized_name.as_ref().map(AuthorizedName::as_str),
             self.requested_foc_date,
         ]);
@@ -78,52 +80,29 @@ pub(crate) fn parse(body: &Body) -> Result<PortOutRequest, ApiError> {
         .transpose()
         .map_err(|e| ApiError::invalid_request(e.to_string()))?;
 
-    // 2: not too many.
-    if raw_numbers.len() > MAX_NUMBERS {
-        return Err(ApiError::new(
+    // 2 to 4: not too many, each a valid US number, none twice.
+    let numbers = PhoneNumber::parse_list(&raw_numbers).map_err(|e| match e {
+        PhoneListError::TooMany => ApiError::new(
             422,
             "TOO_MANY_NUMBERS",
             format!(
-                "a port-out holds at most {MAX_NUMBERS} numbers; split the request into several"
+                "a port-out holds at most {MAX_PORT_OUT_NUMBERS} numbers; split the request into several"
             ),
-        ));
-    }
-
-    // 3: every number a valid US number.
-    let mut numbers = Vec::with_capacity(raw_numbers.len());
-    let mut invalid = Vec::new();
-    for raw in &raw_numbers {
-        match PhoneNumber::parse(raw) {
-            Ok(number) => numbers.push(number),
-            // As given, but never more than 64 characters of it (contract §2).
-            Err(_) => invalid.push(portguard_api::echo(raw)),
-        }
-    }
-    if !invalid.is_empty() {
-        return Err(ApiError::new(
+        ),
+        // As given (`details` clips each to 64 characters, contract §2).
+        PhoneListError::Invalid(invalid) => ApiError::new(
             400,
             "INVALID_PHONE_NUMBER",
             "some numbers are not valid US phone numbers; write them in E.164 (+12065550100) or as 10 digits",
         )
-        .details(json!({ "numbers": invalid })));
-    }
-
-    // 4: no number twice.
-    let mut seen = HashSet::new();
-    let mut duplicates: Vec<&str> = Vec::new();
-    for number in &numbers {
-        if !seen.insert(number.as_str()) && !duplicates.contains(&number.as_str()) {
-            duplicates.push(number.as_str());
-        }
-    }
-    if !duplicates.is_empty() {
-        return Err(ApiError::new(
+        .details(json!({ "numbers": invalid })),
+        PhoneListError::Duplicate(duplicates) => ApiError::new(
             400,
             "DUPLICATE_PHONE_NUMBER",
             "some numbers appear more than once; list each number once",
         )
-        .details(json!({ "numbers": duplicates })));
-    }
+        .details(json!({ "numbers": duplicates })),
+    })?;
 
     // 5: a PIN of the right shape (not a failed attempt).
     let pin = Pin::parse_presented(pin)
@@ -133,9 +112,12 @@ pub(crate) fn parse(body: &Body) -> Result<PortOutRequest, ApiError> {
         account,
         pin,
         numbers,
-        pon,
+        pon: Some(pon),
         authorized_name,
         requested_foc_date,
+        source: Source::Api,
+        external_id: None,
+        resubmission_is_accepted: false,
     })
 }
 

@@ -19,8 +19,11 @@ use portguard_rules::{transfer_pin, LockState, LockStatus};
 use portguard_secrets::StoredPin;
 use portguard_store::idempotency::StoredResponse;
 use portguard_store::orders::CreateOutcome;
+use portguard_store::protection::PortOutView;
 use portguard_store::tenants::Written;
-use portguard_store::{clock, conflict_backoff, Actor, AuditEvent, AuditType, Order, Tenant};
+use portguard_store::{
+    clock, conflict_backoff, Actor, AuditEvent, AuditType, NewOrder, Order, Source, Tenant,
+};
 use portguard_validation::{AccountNumber, AuthorizedName, PhoneNumber, Pin, Pon};
 use std::time::{Duration, Instant};
 
@@ -38,10 +41,19 @@ pub(crate) struct PortOutRequest {
     pub pin: Pin,
     /// E.164, in the order given.
     pub numbers: Vec<PhoneNumber>,
-    pub pon: Pon,
+    /// Required by portguard's own API; an upstream may have none.
+    pub pon: Option<Pon>,
     pub authorized_name: Option<AuthorizedName>,
     /// `YYYY-MM-DD`.
     pub requested_foc_date: Option<String>,
+    /// The door, and the upstream's id of the port-out (contract §15).
+    pub source: Source,
+    pub external_id: Option<String>,
+    /// Whether a request for exactly the numbers, carrier and PON of an open
+    /// order is that order again (Bandwidth resends a corrected request as
+    /// a new one, contract §15): answered accepted before the PIN is looked
+    /// at, creating and counting nothing.
+    pub resubmission_is_accepted: bool,
 }
 
 impl PortOutRequest {
@@ -71,6 +83,9 @@ pub(crate) struct Idem<'a> {
 #[derive(Debug)]
 pub(crate) enum Decided {
     Accepted(Accepted),
+    /// The request repeats an open order (see
+    /// [`PortOutRequest::resubmission_is_accepted`]): its id.
+    Resubmitted(String),
     Refused(Refused),
 }
 
@@ -129,6 +144,9 @@ impl App {
         let mut verified: Vec<(StoredPin, bool)> = Vec::new();
         // Logged with an accepted order: the deliberate cost, apart.
         let mut argon2 = Duration::ZERO;
+        // A resubmission racing its first request: the order it lost to is
+        // looked for once more before the numbers are called busy.
+        let mut raced = false;
         for round in 0..DECISION_ROUNDS as u32 {
             if round > 0 {
                 conflict_backoff(round - 1).await;
@@ -144,6 +162,17 @@ impl App {
                 return Ok(Decided::Refused(Refused::new(Refusal::AccountNotFound)));
             };
             let tenant = &view.tenant;
+            if request.resubmission_is_accepted {
+                if let Some(id) = self.resubmitted(&view, attempt, request).await? {
+                    tracing::info!(
+                        carrier_id = attempt.carrier,
+                        tenant_id = %tenant.tenant_id,
+                        port_out_id = %id,
+                        "port-out resubmitted: the open order answers"
+                    );
+                    return Ok(Decided::Resubmitted(id));
+                }
+            }
             let now = clock::now();
             // 7, 8, 8a and 9, in order, before the PIN is looked at: a lock
             // (8a) answers the same whatever PIN came, and counts nowhere.
@@ -241,16 +270,18 @@ impl App {
             };
             // 11 and 12: the numbers, with the order in one transaction.
             let reset = tenant.locks.of(attempt.carrier).after_success(now);
-            let order = Order::new(
-                &tenant.tenant_id,
-                attempt.carrier,
-                request.account.as_str(),
-                request.e164(),
-                request.pon.as_str(),
-                request.authorized_name.as_ref().map(|n| n.as_str()),
-                request.requested_foc_date.as_deref(),
-                &clock::format(now),
-            );
+            let order = Order::new(NewOrder {
+                tenant_id: &tenant.tenant_id,
+                carrier_id: attempt.carrier,
+                account_number: request.account.as_str(),
+                phone_numbers: request.e164(),
+                pon: request.pon.as_ref().map(Pon::as_str),
+                source: request.source,
+                external_id: request.external_id.as_deref(),
+                authorized_name: request.authorized_name.as_ref().map(|n| n.as_str()),
+                requested_foc_date: request.requested_foc_date.as_deref(),
+                now: &clock::format(now),
+            });
             let body = serde_json::to_string(&order).expect("an order serialises");
             let location = format!("{COLLECTION}/{}", order.id);
             let audit = self
@@ -303,6 +334,10 @@ impl App {
                 // A lock turned on since the read: decided again, check 8a
                 // answers from the fresh read (nothing counted, no reset).
                 CreateOutcome::TenantChanged | CreateOutcome::Locked(_) => continue,
+                CreateOutcome::InProgress(_) if request.resubmission_is_accepted && !raced => {
+                    raced = true;
+                    continue;
+                }
                 CreateOutcome::NotOnAccount(numbers) => (Refusal::NumberNotOnAccount, numbers),
                 CreateOutcome::InProgress(numbers) => (Refusal::PortOutInProgress, numbers),
             };
@@ -319,6 +354,44 @@ impl App {
             "gave up deciding a port-out after repeated concurrent changes"
         );
         Err(ApiError::unavailable())
+    }
+
+    /// The open order this request repeats, if any: every requested number
+    /// held by one open order of this carrier, with the same PON (a request
+    /// without one repeats nothing) and exactly the same numbers.
+    async fn resubmitted(
+        &self,
+        view: &PortOutView,
+        attempt: &Attempt<'_>,
+        request: &PortOutRequest,
+    ) -> Result<Option<String>, ApiError> {
+        let Some(pon) = &request.pon else {
+            return Ok(None);
+        };
+        let mut holders = attempt.numbers.iter().map(|e164| {
+            view.numbers
+                .get(e164)
+                .filter(|n| n.tenant_id == view.tenant.tenant_id)
+                .and_then(|n| n.open_port_out_id.as_deref())
+        });
+        let Some(Some(id)) = holders.next() else {
+            return Ok(None);
+        };
+        if !holders.all(|other| other == Some(id)) {
+            return Ok(None);
+        }
+        let Some(order) = self.store.get_order(id).await? else {
+            return Ok(None);
+        };
+        let mut held = order.phone_numbers.clone();
+        let mut asked = attempt.numbers.clone();
+        held.sort();
+        asked.sort();
+        let same = !order.status.is_terminal()
+            && order.carrier_id == attempt.carrier
+            && order.pon.as_deref() == Some(pon.as_str())
+            && held == asked;
+        Ok(same.then_some(order.id))
     }
 
     /// Inline on purpose: a Lambda process serves one request at a time, and

@@ -1,8 +1,19 @@
+use crate::bandwidth::{self, Bandwidth};
 use lambda_http::{http::Method, Request, RequestExt};
 use portguard_api::{ApiError, Caller, Paging, Response, Scope};
 use portguard_rules::LockPolicy;
 use portguard_secrets::{PinHasher, TokenSigner};
 use portguard_store::{Actor, ActorKind, Store};
+
+/// The raw path, without any stage prefix or trailing slash; identity
+/// never comes from the body.
+pub(crate) fn path(req: &Request) -> &str {
+    let raw = match req.raw_http_path() {
+        "" => req.uri().path(),
+        raw => raw,
+    };
+    raw.trim_end_matches('/')
+}
 
 /// The `service` of logs and metrics.
 pub const SERVICE: &str = "submit-port-out";
@@ -21,6 +32,8 @@ pub struct App {
     /// rotation, so a retry across one still replays.
     pub(crate) idempotency: TokenSigner,
     pub(crate) policy: LockPolicy,
+    /// Bandwidth's door (contract §15), when configured.
+    pub(crate) bandwidth: Option<Bandwidth>,
 }
 
 impl App {
@@ -33,7 +46,14 @@ impl App {
             paging,
             idempotency,
             policy,
+            bandwidth: None,
         }
+    }
+
+    /// Opens Bandwidth's door (contract §15).
+    pub fn with_bandwidth(mut self, bandwidth: Bandwidth) -> App {
+        self.bandwidth = Some(bandwidth);
+        self
     }
 
     /// Reads the configuration of contract §9; fails naming the variable.
@@ -43,8 +63,13 @@ impl App {
         let hasher = PinHasher::from_env().await?;
         hasher.prepare();
         portguard_validation::PhoneNumber::prepare();
+        let bandwidth = Bandwidth::from_env().await?;
         let store = Store::connect_at_init(table, "ACCOUNT").await;
-        Ok(App::new(store, hasher, policy))
+        let app = App::new(store, hasher, policy);
+        Ok(match bandwidth {
+            Some(bandwidth) => app.with_bandwidth(bandwidth),
+            None => app,
+        })
     }
 
     /// Never fails: every outcome is an HTTP answer (tests call this).
@@ -54,14 +79,11 @@ impl App {
 
     /// The answer to one request; `serve` turns errors into answers.
     pub async fn route(&self, req: &Request) -> Result<Response, ApiError> {
-        // The raw path, without any stage prefix; identity never comes from
-        // the body.
-        let raw = match req.raw_http_path() {
-            "" => req.uri().path(),
-            raw => raw,
-        };
-        let path = raw.trim_end_matches('/');
+        let path = path(req);
         let method = req.method();
+        if let Some(route) = bandwidth::Route::of(path) {
+            return self.bandwidth(req, route).await;
+        }
         if path == COLLECTION {
             let scopes: &[Scope] = if method == Method::POST {
                 &[Scope::Carrier]

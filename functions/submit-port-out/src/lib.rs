@@ -3,8 +3,11 @@
 //! `handler.rs` routes; `decision.rs` is the one port-out decision (checks
 //! 6–12, lockout, audit) every door calls; `submit.rs` is portguard's own
 //! door (`body.rs` parses checks 1–5; idempotency); `read.rs` serves the reads;
-//! `reject.rs` lets the tenant admin reject an open order (contract §13).
+//! `reject.rs` lets the tenant admin reject an open order (contract §13);
+//! `bandwidth.rs` is Bandwidth's door (validation webhook, notifications,
+//! contract §15).
 
+mod bandwidth;
 mod body;
 mod decision;
 mod handler;
@@ -12,4 +15,5 @@ mod read;
 mod reject;
 mod submit;
 
+pub use bandwidth::{Bandwidth, DEFAULT_DEADLINE as BANDWIDTH_DEADLINE};
 pub use handler::{App, SERVICE};

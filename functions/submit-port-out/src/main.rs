@@ -6,8 +6,10 @@
 async fn main() -> Result<(), lambda_http::Error> {
     portguard_api::logging::init(submit_port_out::SERVICE);
     let app = &portguard_api::started(submit_port_out::App::from_env().await)?;
-    portguard_api::serve(submit_port_out::SERVICE, |req| async move {
-        app.route(&req).await
-    })
+    portguard_api::serve_with(
+        submit_port_out::SERVICE,
+        |req| async move { app.route(&req).await },
+        |req| app.too_large(req),
+    )
     .await
 }

@@ -102,6 +102,8 @@ impl App {
 fn answer(decided: Decided) -> Result<Response, ApiError> {
     match decided {
         Decided::Accepted(a) => Ok(created(a.body, &a.location)),
+        // This door never asks for resubmissions to be recognised.
+        Decided::Resubmitted(_) => Err(refusal_error(Refused::new(Refusal::PortOutInProgress))),
         Decided::Refused(refused) => Err(refusal_error(refused)),
     }
 }

@@ -27,10 +27,22 @@ where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Response>,
 {
+    answer_event_with(handler, |_| None, event).await
+}
+
+/// [`answer_event`] where `too_large` may answer an oversized request
+/// itself (from its method, path and headers; the body is never read):
+/// Bandwidth's validation route must say no in its own format, never `413`.
+pub async fn answer_event_with<F, Fut, O>(handler: F, too_large: O, event: Value) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+    O: FnOnce(&Request) -> Option<Response>,
+{
     match request_from_event(event) {
         Ok(req) => match crate::check_body_size(req.body()) {
             Ok(()) => handler(req).await,
-            Err(too_large) => too_large.into_response(),
+            Err(refused) => too_large(&req).unwrap_or_else(|| refused.into_response()),
         },
         Err(bad) => ApiError::invalid_request(bad.0).into_response(),
     }
@@ -59,7 +71,22 @@ where
     F: Fn(Request) -> Fut,
     Fut: Future<Output = Result<Response, ApiError>> + Send,
 {
+    serve_with(service, handler, |_: &Request| None).await
+}
+
+/// [`serve`] with the oversized-body answer of [`answer_event_with`].
+pub async fn serve_with<F, Fut, O>(
+    service: &'static str,
+    handler: F,
+    too_large: O,
+) -> Result<(), Error>
+where
+    F: Fn(Request) -> Fut,
+    Fut: Future<Output = Result<Response, ApiError>> + Send,
+    O: Fn(&Request) -> Option<Response>,
+{
     let handler = &handler;
+    let too_large = &too_large;
     let handler = &|req| async move { answer(handler(req).await) };
     // Boxed: the runtime's future is deeply nested, and every function's
     // `main` awaits it (the compiler's type layout depth limit).
@@ -67,7 +94,7 @@ where
         move |event: LambdaEvent<Value>| {
             let span = invocation_span(service, &event.context.request_id);
             async move {
-                let resp = answer_event(handler, event.payload).await;
+                let resp = answer_event_with(handler, too_large, event.payload).await;
                 Ok::<_, Error>(event_response(resp))
             }
             .instrument(span)

@@ -1,8 +1,10 @@
 //! Everything secret: the PIN pepper and PIN hashing, HMAC tokens derived
-//! from the pepper, and the carriers' webhook secrets. Secrets come from the
+//! from the pepper, the carriers' webhook secrets and the upstreams'
+//! credentials. Secrets come from the
 //! environment in development and from Secrets Manager in AWS, once per cold
 //! start; none of them is ever logged (no `Debug` prints a key).
 
+mod basic;
 mod endpoint_secret;
 mod pin_hash;
 mod source;
@@ -10,6 +12,7 @@ mod tokens;
 pub mod transfer_pin;
 mod webhooks;
 
+pub use basic::{BasicCheck, BasicCredentials};
 pub use endpoint_secret::{new_endpoint_secret, ENDPOINT_SECRET_BYTES};
 pub use pin_hash::{
     PinHasher, StoredPin, UnknownPepperVersion, ARGON2_MEMORY_KIB,

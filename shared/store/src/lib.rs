@@ -26,7 +26,7 @@ pub mod webhooks;
 
 pub use audit::{Actor, ActorKind, AuditEvent, AuditType};
 pub use error::StoreError;
-pub use orders::Order;
+pub use orders::{NewOrder, Order, Source};
 pub use page::{Page, PageKey};
 pub use tenants::{Tenant, TenantRef};
 pub use tx::conflict_backoff;

@@ -44,6 +44,22 @@ pub(crate) fn number_key(e164: &str) -> Item {
 }
 
 impl Store {
+    /// The items of `numbers` (E.164) that exist, read consistently (100
+    /// keys per batch, DynamoDB's limit).
+    pub async fn number_records(
+        &self,
+        numbers: &[String],
+    ) -> Result<Vec<NumberRecord>, StoreError> {
+        let mut records = Vec::with_capacity(numbers.len());
+        for chunk in numbers.chunks(100) {
+            let keys = chunk.iter().map(|n| number_key(n)).collect();
+            for item in self.batch_get_consistent(keys).await? {
+                records.push(NumberRecord::from_item(&item)?);
+            }
+        }
+        Ok(records)
+    }
+
     /// Adds a number (E.164) to a tenant; a number of another tenant is refused.
     pub async fn add_number(
         &self,

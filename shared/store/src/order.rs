@@ -7,6 +7,50 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use portguard_rules::OrderStatus;
 use serde::Serialize;
 
+/// The door a port-out came through (contract §15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// portguard's own API, `POST /v1/port-outs`.
+    Api,
+    Bandwidth,
+    Telnyx,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Api => "api",
+            Source::Bandwidth => "bandwidth",
+            Source::Telnyx => "telnyx",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Source> {
+        [Source::Api, Source::Bandwidth, Source::Telnyx]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// What a new order is made of: the decision's request, named.
+#[derive(Debug, Clone)]
+pub struct NewOrder<'a> {
+    pub tenant_id: &'a str,
+    pub carrier_id: &'a str,
+    pub account_number: &'a str,
+    /// E.164, in the order requested.
+    pub phone_numbers: Vec<String>,
+    pub pon: Option<&'a str>,
+    pub source: Source,
+    pub external_id: Option<&'a str>,
+    pub authorized_name: Option<&'a str>,
+    /// `YYYY-MM-DD`.
+    pub requested_foc_date: Option<&'a str>,
+    /// RFC 3339, the order's creation.
+    pub now: &'a str,
+}
+
 /// An order, serialised exactly as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -16,7 +60,13 @@ pub struct Order {
     pub account_number: String,
     pub carrier_id: String,
     pub phone_numbers: Vec<String>,
-    pub pon: String,
+    /// The gaining carrier's purchase order number; `None` when an upstream
+    /// sent none (or none valid).
+    pub pon: Option<String>,
+    /// The door the request came through (contract §15).
+    pub source: Source,
+    /// The upstream's id of the port-out, when it has one (contract §15).
+    pub external_id: Option<String>,
     pub authorized_name: Option<String>,
     pub requested_foc_date: Option<String>,
     pub foc_date: Option<String>,
@@ -50,31 +100,23 @@ pub(crate) fn open_key(order: &Order) -> Option<(String, String)> {
 
 impl Order {
     /// A new pending order with a fresh time-ordered id.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        tenant_id: &str,
-        carrier_id: &str,
-        account_number: &str,
-        phone_numbers: Vec<String>,
-        pon: &str,
-        authorized_name: Option<&str>,
-        requested_foc_date: Option<&str>,
-        now: &str,
-    ) -> Order {
+    pub fn new(new: NewOrder<'_>) -> Order {
         Order {
             id: format!("po_{}", ulid::Ulid::new()),
             status: OrderStatus::Pending,
-            account_number: account_number.to_owned(),
-            carrier_id: carrier_id.to_owned(),
-            phone_numbers,
-            pon: pon.to_owned(),
-            authorized_name: authorized_name.map(str::to_owned),
-            requested_foc_date: requested_foc_date.map(str::to_owned),
+            account_number: new.account_number.to_owned(),
+            carrier_id: new.carrier_id.to_owned(),
+            phone_numbers: new.phone_numbers,
+            pon: new.pon.map(str::to_owned),
+            source: new.source,
+            external_id: new.external_id.map(str::to_owned),
+            authorized_name: new.authorized_name.map(str::to_owned),
+            requested_foc_date: new.requested_foc_date.map(str::to_owned),
             foc_date: None,
             closed_by: None,
-            created_at: now.to_owned(),
-            updated_at: now.to_owned(),
-            tenant_id: tenant_id.to_owned(),
+            created_at: new.now.to_owned(),
+            updated_at: new.now.to_owned(),
+            tenant_id: new.tenant_id.to_owned(),
             version: 0,
         }
     }
@@ -110,8 +152,10 @@ impl Order {
             "phoneNumbers",
             AttributeValue::L(self.phone_numbers.iter().map(s).collect()),
         );
-        put("pon", s(&self.pon));
+        put("source", s(self.source.as_str()));
         for (k, v) in [
+            ("pon", &self.pon),
+            ("externalId", &self.external_id),
             ("authorizedName", &self.authorized_name),
             ("requestedFocDate", &self.requested_foc_date),
             ("focDate", &self.foc_date),
@@ -138,7 +182,14 @@ impl Order {
             account_number: r.s("accountNumber")?,
             carrier_id: r.s("carrierId")?,
             phone_numbers: r.list_s("phoneNumbers")?,
-            pon: r.s("pon")?,
+            pon: r.opt_s("pon"),
+            // Orders written before sources existed came through the API.
+            source: match r.opt_s("source") {
+                None => Source::Api,
+                Some(source) => Source::parse(&source)
+                    .ok_or_else(|| StoreError::Corrupt("order has an unknown source".into()))?,
+            },
+            external_id: r.opt_s("externalId"),
             authorized_name: r.opt_s("authorizedName"),
             requested_foc_date: r.opt_s("requestedFocDate"),
             foc_date: r.opt_s("focDate"),

@@ -5,7 +5,7 @@
 use crate::attr::{n, s, Reader, Update};
 use crate::numbers::number_key;
 use crate::order::open_key;
-pub use crate::order::{order_key, Order};
+pub use crate::order::{order_key, NewOrder, Order, Source};
 use crate::schema::{GSI1, GSI2, OPEN_ORDERS};
 use crate::{clock, tx, AuditEvent, Page, PageKey, Store, StoreError, Tenant};
 use aws_sdk_dynamodb::types::{
@@ -262,6 +262,40 @@ impl Store {
         audit: &AuditEvent,
         dedupe: Option<TransactWriteItem>,
     ) -> Result<TransitionOutcome, StoreError> {
+        let fate = NumberFate::of(to);
+        self.transition(order, to, foc_date, now, audit, dedupe, |_| fate)
+            .await
+    }
+
+    /// Completes `order` (as read) with only `ported` (E.164) ported away:
+    /// they leave the inventory, the order's other numbers are freed
+    /// (contract §15: an upstream that completes part of an order says so).
+    pub async fn complete_order(
+        &self,
+        order: &Order,
+        ported: &[String],
+        now: &str,
+        audit: &AuditEvent,
+    ) -> Result<TransitionOutcome, StoreError> {
+        let fate = |number: &str| match ported.iter().any(|p| p == number) {
+            true => NumberFate::Removed,
+            false => NumberFate::Freed,
+        };
+        self.transition(order, OrderStatus::Completed, None, now, audit, None, fate)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn transition(
+        &self,
+        order: &Order,
+        to: OrderStatus,
+        foc_date: Option<&str>,
+        now: &str,
+        audit: &AuditEvent,
+        dedupe: Option<TransactWriteItem>,
+        fate_of: impl Fn(&str) -> NumberFate,
+    ) -> Result<TransitionOutcome, StoreError> {
         let next = Order {
             status: to,
             foc_date: foc_date
@@ -293,13 +327,9 @@ impl Store {
             update,
             "#version = :read",
         )];
-        let fate = NumberFate::of(to);
-        for number in order
-            .phone_numbers
-            .iter()
-            .filter(|_| fate != NumberFate::Reserved)
-        {
-            let item = match fate {
+        for number in &order.phone_numbers {
+            let item = match fate_of(number) {
+                NumberFate::Reserved => continue,
                 NumberFate::Removed => TransactWriteItem::builder().delete(
                     Delete::builder()
                         .table_name(&self.table)

@@ -9,7 +9,7 @@ mod text;
 mod url;
 
 pub use ids::{AccountNumber, CarrierId, Country, IdError, OrderId, TenantId};
-pub use phone::{PhoneError, PhoneNumber};
+pub use phone::{PhoneError, PhoneListError, PhoneNumber, MAX_PORT_OUT_NUMBERS};
 pub use pin::{KnownDigits, Pin, PinError, WeakReason};
 pub use reason::{ReasonError, RejectReason};
 pub use text::{free_text, is_deceptive, parse_date, AuthorizedName, Pon, TextError};

@@ -203,3 +203,50 @@ mod tests {
         }
     }
 }
+
+/// The most numbers one port-out may hold (contract §4.1, check 2).
+pub const MAX_PORT_OUT_NUMBERS: usize = 50;
+
+/// Why a list of numbers is not a port-out's list, in the order of
+/// contract §4.1's checks 2 to 4 (each door maps it to its own answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneListError {
+    /// More than [`MAX_PORT_OUT_NUMBERS`].
+    TooMany,
+    /// The entries that are not valid US numbers, as given.
+    Invalid(Vec<String>),
+    /// The numbers (E.164) given more than once, however written.
+    Duplicate(Vec<String>),
+}
+
+impl PhoneNumber {
+    /// Checks 2 to 4 of a port-out's numbers: not too many, each a valid US
+    /// number, none twice (`2065550100` and `+12065550100` are one number).
+    pub fn parse_list<S: AsRef<str>>(raw: &[S]) -> Result<Vec<PhoneNumber>, PhoneListError> {
+        if raw.len() > MAX_PORT_OUT_NUMBERS {
+            return Err(PhoneListError::TooMany);
+        }
+        let mut numbers = Vec::with_capacity(raw.len());
+        let mut invalid = Vec::new();
+        for raw in raw {
+            match PhoneNumber::parse(raw.as_ref()) {
+                Ok(number) => numbers.push(number),
+                Err(_) => invalid.push(raw.as_ref().to_owned()),
+            }
+        }
+        if !invalid.is_empty() {
+            return Err(PhoneListError::Invalid(invalid));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut duplicates: Vec<String> = Vec::new();
+        for number in &numbers {
+            if !seen.insert(number.as_str()) && !duplicates.iter().any(|d| d == number.as_str()) {
+                duplicates.push(number.as_str().to_owned());
+            }
+        }
+        match duplicates.is_empty() {
+            true => Ok(numbers),
+            false => Err(PhoneListError::Duplicate(duplicates)),
+        }
+    }
+}
