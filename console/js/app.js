@@ -34,6 +34,7 @@ async function loadConfig() {
 function signInPage() {
   const msgs = messages();
   main.replaceChildren();
+  main.classList.remove('wide');
   document.title = 'Sign in · portguard console';
   if (config.mode === 'dev') {
     const sel = h('select', { id: 'tenant', name: 'tenant' },
@@ -99,6 +100,7 @@ async function route() {
     const m = messages(); m.error(e); root.replaceChildren(h('h1', {}, page.title), m.alert);
   }
   if (mine !== navigation) return; // a later navigation owns <main> now
+  main.classList.toggle('wide', Boolean(page.wide));
   main.replaceChildren(root);
   main.focus();
 }

@@ -7,8 +7,10 @@ Run from the repository root with the project venv:
 They fail when a function loses its own least-privilege policy, when the
 table loses a protection (PITR, deletion protection, Retain, SSE, TTL) or its
 keys drift from docs/table-design.md, when a route of the contract (docs/contract.md) is missing or
-the webhook route gets an authorizer, and when openapi.yaml and the template
-disagree on the routes, their scopes or the error codes of docs/contract.md.
+a self-authenticating route (the carrier webhook, Bandwidth's two routes) gets
+an authorizer, when a secret, a function's configuration or an alarm goes
+missing, and when openapi.yaml and the template disagree on the routes, their
+security or the error codes of docs/contract.md.
 """
 
 from __future__ import annotations
@@ -49,6 +51,16 @@ ROUTES = {
     ("GET", "/v1/port-outs/{id}"): ("submit-port-out", {CARRIER, ADMIN}),
     ("POST", "/v1/port-outs/{id}/reject"): ("submit-port-out", {ADMIN}),
     ("POST", "/v1/carrier-events/{carrierId}"): ("carrier-webhook", None),
+    # contract §15: XML, HTTP Basic checked by the function.
+    ("POST", "/v1/integrations/bandwidth/port-out-validation"): ("submit-port-out", None),
+    ("POST", "/v1/integrations/bandwidth/notifications"): ("submit-port-out", None),
+}
+
+# Routes without a JWT authorizer: each authenticates its caller itself.
+NO_AUTHORIZER_ROUTES = {key for key, (_fn, scopes) in ROUTES.items() if scopes is None}
+BANDWIDTH_ROUTES = {
+    ("POST", "/v1/integrations/bandwidth/port-out-validation"),
+    ("POST", "/v1/integrations/bandwidth/notifications"),
 }
 
 FUNCTIONS = ["set-pin", "submit-port-out", "carrier-webhook", "status-check", "notifier"]
@@ -87,14 +99,17 @@ DYNAMODB_GRANTS = {
     # transaction (tenant guard update, order, reservations, a consumed
     # transfer PIN, audit), locked-attempt markers (TENANT#), idempotency
     # records (a failed request deletes its claim); the tenant's reject
-    # updates the order. Lists are served by GSI1/GSI2 only.
+    # updates the order. Bandwidth's completion notification reads the
+    # numbers (BatchGetItem) and the order (GetItem), then completes it in one
+    # transaction that updates the order, deletes the ported numbers, frees
+    # the others and puts the audit item. Lists are served by GSI1/GSI2 only.
     "submit-port-out": {
         "table": {
             "GetItem": {"ACCOUNT#", "ORDER#", "IDEMPOTENCY#"},
             "BatchGetItem": {"ACCOUNT#", "NUMBER#"},
             "PutItem": {"ORDER#", "TENANT#", "IDEMPOTENCY#"},
             "UpdateItem": {"ACCOUNT#", "NUMBER#", "TENANT#", "ORDER#"},
-            "DeleteItem": {"IDEMPOTENCY#"},
+            "DeleteItem": {"IDEMPOTENCY#", "NUMBER#"},
         },
         "GSI1": {"Query": {"CARRIER#"}},
         "GSI2": {"Query": {"TENANT#"}},
@@ -135,15 +150,24 @@ OTHER_GRANTS = {
     "notifier": {"sqs:SendMessage": {"Fn::GetAtt": ["NotifierFailureQueue", "Arn"]}},
 }
 
-# function -> the secret it may read (logical id) and the env variable naming it
+# function -> {secret it may read (logical id) -> the env variable naming it}
 SECRETS = {
-    "set-pin": ("PinPepperSecret", "PIN_PEPPER_SECRET_ARN"),
-    "submit-port-out": ("PinPepperSecret", "PIN_PEPPER_SECRET_ARN"),
-    "carrier-webhook": ("CarrierWebhookSecrets", "CARRIER_WEBHOOK_SECRETS_ARN"),
-    "status-check": None,
-    "notifier": None,
+    "set-pin": {"PinPepperSecret": "PIN_PEPPER_SECRET_ARN"},
+    "submit-port-out": {
+        "PinPepperSecret": "PIN_PEPPER_SECRET_ARN",
+        "BandwidthCredentials": "BANDWIDTH_CREDENTIALS_ARN",
+    },
+    "carrier-webhook": {"CarrierWebhookSecrets": "CARRIER_WEBHOOK_SECRETS_ARN"},
+    "status-check": {},
+    "notifier": {},
 }
-SECRET_ENV_VARS = {"PIN_PEPPER_SECRET_ARN", "CARRIER_WEBHOOK_SECRETS_ARN"}
+SECRET_ENV_VARS = {"PIN_PEPPER_SECRET_ARN", "CARRIER_WEBHOOK_SECRETS_ARN", "BANDWIDTH_CREDENTIALS_ARN"}
+# Secrets given directly (development only): never in the template.
+DIRECT_SECRET_ENV_VARS = {"PIN_PEPPER", "CARRIER_WEBHOOK_SECRETS", "BANDWIDTH_CREDENTIALS"}
+# function -> other variables it must have: name -> value (contract §9)
+OTHER_ENV = {
+    "submit-port-out": {"BANDWIDTH_CARRIER_ID": {"Ref": "BandwidthCarrierId"}},
+}
 POLICY_ENV_VARS = {
     "TABLE_NAME",
     "PIN_MAX_FAILED_ATTEMPTS",
@@ -260,7 +284,31 @@ ERROR_CODES = {
         "404": {"PORT_OUT_NOT_FOUND"},
         "409": {"INVALID_TRANSITION"},
     },
+    # contract §15.1: after authentication the validation route answers only
+    # 200 XML (never 413 nor 5xx); its JSON errors come before it.
+    ("post", "/v1/integrations/bandwidth/port-out-validation"): {
+        "401": {"UNAUTHENTICATED"},
+        "404": {"NOT_FOUND"},
+    },
+    ("post", "/v1/integrations/bandwidth/notifications"): {
+        **COMMON_CODES,
+        "400": {"INVALID_EVENT"},
+        "401": {"UNAUTHENTICATED"},
+        "404": {"NOT_FOUND"},
+    },
 }
+
+# (method, path) -> the security requirement openapi.yaml gives a route
+# without a JWT: the carrier webhook is authenticated by its signature (no
+# scheme), Bandwidth's routes by HTTP Basic.
+NO_JWT_SECURITY = {
+    ("POST", "/v1/carrier-events/{carrierId}"): [],
+    ("POST", "/v1/integrations/bandwidth/port-out-validation"): [{"bandwidthBasic": []}],
+    ("POST", "/v1/integrations/bandwidth/notifications"): [{"bandwidthBasic": []}],
+}
+
+# Bandwidth's codes (contract §15.5) the validation route may answer.
+BANDWIDTH_CODES = {7510, 7511, 7512, 7513, 7516, 7517, 7519, 7598}
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 ANY_METHOD_EXTENSION = "x-amazon-apigateway-any-method"
@@ -427,8 +475,7 @@ def test_every_function_has_its_own_inline_least_privilege_policy(resources):
                     secrets_read.add(resource["Ref"])
 
         assert granted == DYNAMODB_GRANTS[name], f"{logical_id}: dynamodb grants {granted}"
-        expected_secret = SECRETS[name]
-        assert secrets_read == ({expected_secret[0]} if expected_secret else set()), f"{logical_id}: {secrets_read}"
+        assert secrets_read == set(SECRETS[name]), f"{logical_id}: {secrets_read}"
 
 
 def leading_key_prefixes(logical_id, statement) -> set:
@@ -509,13 +556,58 @@ def test_environment(template, resources):
         missing = POLICY_ENV_VARS - set(env)
         assert not missing, f"{logical_id} lacks {missing}"
         assert env["TABLE_NAME"] == {"Ref": "Table"}
-        secret = SECRETS[name]
+        secrets = SECRETS[name]
         present = SECRET_ENV_VARS & set(env)
-        if secret:
-            assert present == {secret[1]}, f"{logical_id}: {present}"
-            assert env[secret[1]] == {"Ref": secret[0]}
-        else:
-            assert not present, f"{logical_id} must not see a secret: {present}"
+        assert present == set(secrets.values()), f"{logical_id}: secret variables {present}"
+        for secret, var in secrets.items():
+            assert env[var] == {"Ref": secret}, f"{logical_id}: {var}"
+        direct = DIRECT_SECRET_ENV_VARS & set(env)
+        assert not direct, f"{logical_id}: a secret's value in the template: {direct}"
+        for var, value in OTHER_ENV.get(name, {}).items():
+            assert env.get(var) == value, f"{logical_id}: {var} = {env.get(var)!r}"
+        others = {var for extra in OTHER_ENV.values() for var in extra} - set(OTHER_ENV.get(name, {}))
+        assert not others & set(env), f"{logical_id}: {others & set(env)}"
+
+
+def test_secrets_are_retained(resources):
+    """Every secret a function reads exists, is a Secrets Manager secret and
+    outlives the stack (a deleted pepper makes every PIN hash unverifiable; a
+    regenerated Bandwidth password locks Bandwidth out until it is told)."""
+    secrets = {s for per_function in SECRETS.values() for s in per_function}
+    declared = {k for k, r in resources.items() if r.get("Type") == "AWS::SecretsManager::Secret"}
+    assert declared == secrets, f"declared {declared}, read {secrets}"
+    for logical_id in secrets:
+        res = resources[logical_id]
+        assert res.get("DeletionPolicy") == "Retain", logical_id
+        assert res.get("UpdateReplacePolicy") == "Retain", logical_id
+
+
+def test_bandwidth_credentials_are_generated(template, resources):
+    """A {"username", "password"} pair the function accepts (contract §9:
+    password 16-128 visible ASCII), generated at creation, and its ARN an
+    output the operator reads it from (docs/deploy.md)."""
+    import json
+
+    generated = resources["BandwidthCredentials"]["Properties"]["GenerateSecretString"]
+    assert json.loads(generated["SecretStringTemplate"]) == {"username": "bandwidth"}
+    assert generated["GenerateStringKey"] == "password"
+    assert int(generated["PasswordLength"]) == 40
+    assert generated.get("ExcludePunctuation") is True
+    assert "SecretString" not in resources["BandwidthCredentials"]["Properties"]
+    assert template["Outputs"]["BandwidthCredentialsArn"]["Value"] == {"Ref": "BandwidthCredentials"}
+
+
+def test_bandwidth_carrier_id_parameter(template):
+    """BANDWIDTH_CARRIER_ID must be a carrier id (shared/validation/src/ids.rs:
+    1-64 of A-Z a-z 0-9 . _ -) or submit-port-out refuses to start."""
+    param = template["Parameters"]["BandwidthCarrierId"]
+    assert param["Type"] == "String"
+    assert param["Default"] == "bandwidth"
+    pattern = re.compile(param["AllowedPattern"])
+    for good in ("bandwidth", "bw.prod_2-a", "a" * 64):
+        assert pattern.search(good), good
+    for bad in ("", "a" * 65, "band#width", "band width", "bänd", "bw/1", "bw:1"):
+        assert not pattern.search(bad), bad
 
 
 def test_functions_with_a_secret_have_the_secrets_extension(template, resources):
@@ -568,12 +660,27 @@ def test_alarms(resources):
         if "MetricStat" in m and m["MetricStat"]["Metric"]["Namespace"] == "AWS/DynamoDB"
     ] + [a["MetricName"] for a in alarms if a.get("Namespace") == "AWS/DynamoDB"]
     assert {"ReadThrottleEvents", "WriteThrottleEvents"} <= set(ddb), "no DynamoDB throttle alarm"
-    assert any(
-        a.get("Namespace") == "portguard"
-        and a.get("MetricName") == "PinLocked"
-        and any(d["Name"] == "service" for d in a.get("Dimensions", []))
-        for a in alarms
-    ), "no PinLocked alarm"
+    # Metrics the functions count (EMF, namespace portguard) -> the service
+    # dimension they are counted under.
+    for metric, service in (
+        ("PinLocked", "submit-port-out"),
+        # Bandwidth was told 7598: portguard could not decide (contract §15).
+        ("ValidationUnavailable", "submit-port-out"),
+        # Wrong HTTP Basic credentials on a Bandwidth route.
+        ("IntegrationAuthFailed", "submit-port-out"),
+    ):
+        assert any(
+            a.get("Namespace") == "portguard"
+            and a.get("MetricName") == metric
+            and a.get("Dimensions") == [{"Name": "service", "Value": service}]
+            and a.get("Threshold") == 1
+            and a.get("ComparisonOperator") == "GreaterThanOrEqualToThreshold"
+            and a.get("TreatMissingData") == "notBreaching"
+            for a in alarms
+        ), f"no {metric} alarm"
+    source = "\n".join(p.read_text() for p in (ROOT / "functions" / "submit-port-out" / "src").glob("*.rs"))
+    for metric in ("PinLocked", "ValidationUnavailable", "IntegrationAuthFailed"):
+        assert f'"{metric}"' in source, f"submit-port-out no longer counts {metric}: an alarm on nothing"
     # An unknown pepper version (an operator error) from either function
     # that verifies PINs.
     unknown = [
@@ -725,6 +832,17 @@ def test_webhook_route_has_no_authorizer(resources):
     assert auth == {"Authorizer": "NONE"}
 
 
+def test_only_self_authenticating_routes_have_no_authorizer(resources):
+    """The carrier webhook (signature) and Bandwidth's routes (HTTP Basic, in
+    submit-port-out) take no JWT; every other route keeps the authorizer."""
+    routes = template_routes(resources)
+    without = {key for key, (_fn, auth) in routes.items() if auth == {"Authorizer": "NONE"}}
+    assert without == NO_AUTHORIZER_ROUTES, without
+    assert BANDWIDTH_ROUTES <= without
+    for key in BANDWIDTH_ROUTES:
+        assert routes[key][0] == "submit-port-out", key
+
+
 def test_openapi_routes_match_template(resources, openapi):
     tpl = set(template_routes(resources))
     oas = openapi_routes(openapi)
@@ -746,10 +864,16 @@ def test_openapi_security_matches_template(resources, openapi):
         for op in ops:
             security = op.get("security", openapi.get("security"))
             if scopes is None:
-                assert security == [], f"{method} {path} must need no token"
+                assert security == NO_JWT_SECURITY[(method, path)], f"{method} {path} must need no token: {security}"
             else:
                 got = {s for req in security for s in req.get("jwt", [])}
                 assert got == scopes, f"{method} {path}: {security}"
+
+
+def test_openapi_bandwidth_basic_scheme(openapi):
+    scheme = openapi["components"]["securitySchemes"]["bandwidthBasic"]
+    assert scheme["type"] == "http" and scheme["scheme"] == "basic", scheme
+    assert set(NO_JWT_SECURITY) == NO_AUTHORIZER_ROUTES
 
 
 def resolve(openapi, node):
@@ -798,6 +922,76 @@ def test_openapi_headers(openapi):
     hook = openapi["paths"]["/v1/carrier-events/{carrierId}"]["post"]
     names = {resolve(openapi, p)["name"] for p in hook["parameters"] if resolve(openapi, p)["in"] == "header"}
     assert names == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    # Bandwidth answers the Basic challenge with its credentials (contract §15.1).
+    for _method, path in BANDWIDTH_ROUTES:
+        challenge = resolve(openapi, openapi["paths"][path]["post"]["responses"]["401"])
+        header = challenge["headers"]["WWW-Authenticate"]
+        assert header.get("required") is True, path
+        assert header["schema"].get("const") == 'Basic realm="portguard"', path
+
+
+def xml_name(openapi, schema) -> str | None:
+    return resolve(openapi, schema).get("xml", {}).get("name")
+
+
+def test_openapi_bandwidth_validation_is_xml_and_fails_closed(openapi):
+    """The validation route: XML in, XML out, and nothing but 200 once the
+    caller is authenticated (Bandwidth lets the numbers go on anything else)."""
+    op = openapi["paths"]["/v1/integrations/bandwidth/port-out-validation"]["post"]
+    assert set(op["responses"]) == {"200", "401", "404"}, set(op["responses"])
+    assert set(op["requestBody"]["content"]) == {"application/xml"}
+    request = resolve(openapi, op["requestBody"]["content"]["application/xml"]["schema"])
+    assert xml_name(openapi, request) == "PortOutValidationRequest"
+    assert {"PON", "Pin", "AccountNumber", "ZipCode", "SubscriberName", "TelephoneNumbers"} <= set(
+        request["properties"]
+    )
+    numbers = request["properties"]["TelephoneNumbers"]
+    assert numbers["xml"] == {"name": "TelephoneNumbers", "wrapped": True}
+    assert numbers["items"]["xml"]["name"] == "TelephoneNumber"
+    assert request.get("additionalProperties", True) is True, "unknown elements are ignored"
+
+    ok = op["responses"]["200"]
+    assert set(ok["content"]) == {"application/xml"}
+    answer = resolve(openapi, ok["content"]["application/xml"]["schema"])
+    assert xml_name(openapi, answer) == "PortOutValidationResponse"
+    assert answer["required"] == ["Portable"]
+    errors = answer["properties"]["Errors"]
+    assert errors["xml"] == {"name": "Errors", "wrapped": True}
+    assert errors["minItems"] == errors["maxItems"] == 1, "exactly one Error"
+    error = resolve(openapi, errors["items"])
+    assert xml_name(openapi, error) == "Error"
+    assert set(error["properties"]["Code"]["enum"]) == BANDWIDTH_CODES
+    assert error["properties"]["Description"]["maxLength"] == 100
+    table = op["description"]
+    for code in BANDWIDTH_CODES:
+        assert f"| `{code}` |" in table, f"code {code} missing from the code table"
+    for example in ok["content"]["application/xml"]["examples"].values():
+        assert example["value"].startswith("<PortOutValidationResponse><Portable>")
+
+
+def test_openapi_bandwidth_notifications_are_xml(openapi):
+    op = openapi["paths"]["/v1/integrations/bandwidth/notifications"]["post"]
+    assert set(op["requestBody"]["content"]) == {"application/xml"}
+    notification = resolve(openapi, op["requestBody"]["content"]["application/xml"]["schema"])
+    assert xml_name(openapi, notification) == "Notification"
+    assert {"OrderType", "OrderId", "Status", "CompletedTelephoneNumbers"} <= set(notification["properties"])
+    completed = notification["properties"]["CompletedTelephoneNumbers"]
+    assert completed["xml"] == {"name": "CompletedTelephoneNumbers", "wrapped": True}
+    assert completed["items"]["xml"]["name"] == "TelephoneNumber"
+    assert "content" not in op["responses"]["200"], "the answer is an empty body"
+
+
+def test_openapi_orders_name_their_source(openapi):
+    """Every order has source (the store's values) and externalId; pon may be
+    null (an upstream's order without a valid PON)."""
+    order = openapi["components"]["schemas"]["PortOut"]
+    assert {"source", "externalId", "pon"} <= set(order["required"])
+    props = order["properties"]
+    source = (ROOT / "shared" / "store" / "src" / "order.rs").read_text()
+    stored = set(re.findall(r'Source::[A-Za-z]+ => "([a-z]+)"', source))
+    assert stored and set(props["source"]["enum"]) == stored, (props["source"], stored)
+    assert set(props["externalId"]["type"]) == {"string", "null"}
+    assert set(props["pon"]["type"]) == {"string", "null"}
 
 
 def test_openapi_documents_what_the_functions_send(openapi):

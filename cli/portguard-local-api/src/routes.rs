@@ -5,7 +5,9 @@
 /// Who may call a route, as the template's `Auth` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
-    /// `Authorizer: NONE`: no JWT (the carrier webhook signs its body).
+    /// `Authorizer: NONE`: no JWT (the carrier webhook signs its body;
+    /// Bandwidth's routes send HTTP Basic, which the function checks). The
+    /// request reaches the function as sent, `authorization` header and all.
     None,
     /// The JWT authorizer, with any one of these scopes.
     Scopes(&'static [&'static str]),
@@ -110,6 +112,18 @@ pub fn routes() -> Vec<Route> {
             "carrier-webhook",
             None,
         ),
+        R(
+            "POST",
+            "/v1/integrations/bandwidth/port-out-validation",
+            "submit-port-out",
+            None,
+        ),
+        R(
+            "POST",
+            "/v1/integrations/bandwidth/notifications",
+            "submit-port-out",
+            None,
+        ),
     ]
 }
 
@@ -191,5 +205,66 @@ mod tests {
         assert!(find(&t, "GET", "/v1/port-outs//reject").is_none());
         assert!(find(&t, "GET", "/v1/nothing").is_none());
         assert!(find(&t, "GET", "/v1/pin/").is_none());
+    }
+
+    #[test]
+    fn bandwidth_routes_are_post_only_and_take_no_jwt() {
+        let t = routes();
+        for path in [
+            "/v1/integrations/bandwidth/port-out-validation",
+            "/v1/integrations/bandwidth/notifications",
+        ] {
+            let m = find(&t, "POST", path).unwrap();
+            assert_eq!(m.route.function, "submit-port-out");
+            assert_eq!(m.route.auth, Auth::None);
+            assert!(m.params.is_empty());
+            // API Gateway's 404 for another method, as for any POST route.
+            assert!(find(&t, "GET", path).is_none());
+        }
+        assert!(find(&t, "POST", "/v1/integrations/bandwidth").is_none());
+    }
+
+    /// HTTP Basic and an XML body reach the function unchanged: the server
+    /// checks no token and no content type on an `Auth::None` route.
+    #[test]
+    fn basic_credentials_and_an_xml_body_reach_the_function_as_sent() {
+        use crate::event::{build, Incoming};
+        let t = routes();
+        let path = "/v1/integrations/bandwidth/port-out-validation";
+        let m = find(&t, "POST", path).unwrap();
+        let xml = "<?xml version=\"1.0\"?>\n<PortOutValidationRequest><Pin>48151623</Pin>\
+                   <TelephoneNumbers><TelephoneNumber>2065550100</TelephoneNumber>\
+                   </TelephoneNumbers></PortOutValidationRequest>";
+        let incoming = Incoming {
+            method: "POST",
+            path,
+            query: "",
+            headers: vec![
+                (
+                    "Authorization".into(),
+                    "Basic YmFuZHdpZHRoOnNlY3JldA==".into(),
+                ),
+                (
+                    "Content-Type".into(),
+                    "application/xml; charset=utf-8".into(),
+                ),
+            ],
+            body: xml.as_bytes(),
+            peer: "127.0.0.1:5000".parse().unwrap(),
+            host: "127.0.0.1:3000",
+        };
+        let ev = build(&incoming, &m, None);
+        assert_eq!(
+            ev["headers"]["authorization"],
+            "Basic YmFuZHdpZHRoOnNlY3JldA=="
+        );
+        assert_eq!(
+            ev["headers"]["content-type"],
+            "application/xml; charset=utf-8"
+        );
+        assert_eq!(ev["body"], xml);
+        assert_eq!(ev["isBase64Encoded"], false);
+        assert_eq!(ev["routeKey"], format!("POST {path}"));
+        assert!(ev["requestContext"].get("authorizer").is_none());
     }
 }

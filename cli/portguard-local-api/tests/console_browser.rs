@@ -160,6 +160,27 @@ async fn free_number(admin: &str, end: End) -> String {
     .to_string()
 }
 
+/// The page's table fits a 1280-pixel window: its right edge is inside the
+/// viewport and its scroll region has nothing to scroll sideways.
+async fn table_fits_1280(s: &Session, page: &str) {
+    let fit = s
+        .exec(
+            "const region = document.querySelector('main .scroll'); \
+             const t = region.querySelector('table'); \
+             return {right: t.getBoundingClientRect().right, viewport: document.documentElement.clientWidth, \
+                     scrollWidth: region.scrollWidth, clientWidth: region.clientWidth, \
+                     window: window.innerWidth};",
+            json!([]),
+        )
+        .await;
+    assert_eq!(fit["window"], 1280, "{page}: {fit}");
+    assert!(
+        fit["right"].as_f64().unwrap() <= fit["viewport"].as_f64().unwrap()
+            && fit["scrollWidth"].as_f64().unwrap() <= fit["clientWidth"].as_f64().unwrap(),
+        "{page}: the table does not fit a 1280-pixel window: {fit}"
+    );
+}
+
 async fn sign_in(s: &Session, tenant: &str) {
     s.goto(&format!("{}/", api_url())).await;
     s.find("#tenant").await;
@@ -233,13 +254,107 @@ async fn console_pin_orders_and_audit_trail() {
     .await;
     assert_eq!(status, 201, "{order}");
     let id = order["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (order["source"].as_str(), &order["externalId"]),
+        (Some("api"), &Value::Null),
+        "{order}"
+    );
     visit(&s, "#/orders", "Port orders").await;
+    // Orders from the upstream doors (contract §15) as the list would carry
+    // them: the local API has no Bandwidth or Telnyx route, so the browser
+    // adds them to its answer (those of the status asked for). The widest
+    // cells: several numbers, a 25-character PON without a break, upstream
+    // ids of 36 and 40 characters, foc_confirmed.
+    let upstream = json!([
+        {"id": "po_01KBW3Q9ZD8XN2M4R7T5V6Y8AB", "status": "pending", "accountNumber": "ACC-1001",
+         "carrierId": "bandwidth", "phoneNumbers": ["+12065550101"], "pon": null, "source": "bandwidth",
+         "externalId": "7f3c9a52-1d4e-4b8a-9c6f-2e5d8b1a0c47", "authorizedName": null,
+         "requestedFocDate": null, "focDate": null, "closedBy": null},
+        {"id": "po_01KBW3Q9ZD8XN2M4R7T5V6Y8AC", "status": "pending", "accountNumber": "ACC-1001",
+         "carrierId": "telnyx", "phoneNumbers": ["+12065550102", "+12065550103"],
+         "pon": "TLNX-PON-000417", "source": "telnyx",
+         "externalId": "0b9e1f6a-57c2-4d3e-8a41-c6d2f0e9b317", "authorizedName": "Jane Doe",
+         "requestedFocDate": null, "focDate": null, "closedBy": null},
+        {"id": "po_01KBW3Q9ZD8XN2M4R7T5V6Y8AD", "status": "foc_confirmed", "accountNumber": "ACC-1001",
+         "carrierId": "bandwidth", "phoneNumbers": ["+12065550101", "+12065550102", "+12065550103"],
+         "pon": "BANDWIDTHPONWITHOUTBREAKS", "source": "bandwidth",
+         "externalId": "c4f1e2d3a5b64789901234567890abcdef012345", "authorizedName": null,
+         "requestedFocDate": null, "focDate": null, "closedBy": null},
+    ]);
     s.exec(
-        "const f = document.getElementById('po-status'); f.value = 'pending'; f.dispatchEvent(new Event('change'));",
-        json!([]),
+        "const extra = arguments[0]; const f = window.fetch; \
+         window.fetch = async (u, o) => { \
+           const res = await f(u, o); \
+           if ((o && o.method && o.method !== 'GET') || !/\\/v1\\/port-outs\\?/.test(String(u)) || !res.ok) return res; \
+           const body = await res.json(); \
+           const status = new URL(String(u), location.href).searchParams.get('status'); \
+           const at = body.items.length ? Date.parse(body.items[body.items.length - 1].createdAt) : Date.now(); \
+           body.items.push(...extra.filter(o => !status || o.status === status).map((o, i) => ({...o, \
+             createdAt: new Date(at - (i + 1) * 3600e3).toISOString(), \
+             updatedAt: new Date(at - (i + 1) * 3600e3).toISOString(), \
+             focDate: o.status === 'foc_confirmed' ? new Date(at + 7 * 86400e3).toISOString().slice(0, 10) : null}))); \
+           return new Response(JSON.stringify(body), {status: res.status, headers: res.headers}); }; \
+         const s = document.getElementById('po-status'); s.value = 'pending'; s.dispatchEvent(new Event('change'));",
+        json!([upstream]),
     )
     .await;
     s.wait_text("main table", &id).await;
+    s.wait_text("main table", "po_01KBW3Q9ZD8XN2M4R7T5V6Y8AC")
+        .await;
+    // The Source column: the door in words, the upstream's id under it; a
+    // missing PON is an em dash.
+    let rows = s
+        .exec(
+            "const t = document.querySelector('main table'); \
+             const heads = [...t.querySelectorAll('thead th')].map(th => th.textContent); \
+             const col = (n) => heads.indexOf(n); \
+             return {heads, rows: [...t.querySelectorAll('tbody tr')] \
+               .filter(r => r.cells.length === heads.length) \
+               .map(r => ({id: r.cells[0].textContent, \
+                 source: r.cells[col('Source')].innerText.trim(), \
+                 sub: (r.cells[col('Source')].querySelector('.sub') || {}).textContent || null, \
+                 pon: r.cells[col('PON')].textContent}))};",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        rows["heads"],
+        json!(["Order", "Status", "Numbers", "Carrier", "Source", "PON", "Created", "Action"])
+    );
+    let row = |id: &str| {
+        rows["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("no row for {id}: {rows}"))
+            .clone()
+    };
+    assert_eq!(
+        row(&id),
+        json!({"id": id, "source": "portguard API", "sub": null, "pon": "PON-WEB-1"})
+    );
+    let bandwidth = row("po_01KBW3Q9ZD8XN2M4R7T5V6Y8AB");
+    assert_eq!(
+        (&bandwidth["sub"], &bandwidth["pon"]),
+        (
+            &json!(", id 7f3c9a52-1d4e-4b8a-9c6f-2e5d8b1a0c47"),
+            &json!("—")
+        ),
+        "{bandwidth}"
+    );
+    assert!(
+        bandwidth["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("Bandwidth\n"),
+        "the upstream id is under the source: {bandwidth}"
+    );
+    assert!(row("po_01KBW3Q9ZD8XN2M4R7T5V6Y8AC")["source"]
+        .as_str()
+        .unwrap()
+        .starts_with("Telnyx"));
+    table_fits_1280(&s, "orders (pending)").await;
     axe(&s, "orders").await;
     s.screenshot(&shots().join("orders.png")).await;
     let reject = s
@@ -257,6 +372,18 @@ async fn console_pin_orders_and_audit_trail() {
     s.click(&s.find("main form button.danger").await).await;
     s.wait_text("[role=status]", &format!("Order {id} is rejected."))
         .await;
+    // Every status: the rejected order closed by the tenant admin, a
+    // foc_confirmed one with three numbers and ids without a break; it
+    // still fits.
+    s.exec(
+        "const f = document.getElementById('po-status'); f.value = ''; f.dispatchEvent(new Event('change'));",
+        json!([]),
+    )
+    .await;
+    s.wait_text("main table", "foc_confirmed").await;
+    s.wait_text("main table", "closed by tenant admin").await;
+    table_fits_1280(&s, "orders (all)").await;
+    axe(&s, "orders (all)").await;
     let (_, after) = http("GET", &format!("/v1/port-outs/{id}"), &admin, None).await;
     assert_eq!(
         (after["status"].as_str(), after["closedBy"].as_str()),

@@ -3,8 +3,33 @@ import { h, messages, table, uid, when } from '../dom.js';
 import { api, qs } from '../api.js';
 
 export const title = 'Port orders';
+/** A wide table: the page may use more of a large window (app.js). */
+export const wide = true;
 const STATUSES = ['', 'pending', 'foc_confirmed', 'completed', 'cancelled', 'rejected', 'expired'];
 const OPEN = new Set(['pending', 'foc_confirmed']);
+const HEADERS = ['Order', 'Status', 'Numbers', 'Carrier', 'Source', 'PON', 'Created', 'Action'];
+// The door a port-out came through (contract §15).
+const SOURCES = { api: 'portguard API', bandwidth: 'Bandwidth', telnyx: 'Telnyx' };
+
+/** The source in words and, under it, the upstream's id of the port-out. */
+function source(o) {
+  const name = SOURCES[o.source] || o.source || '—';
+  return h('td', { class: 'narrow' }, h('span', { class: 'nobr' }, name),
+    o.externalId ? h('span', { class: 'sub' }, h('span', { class: 'sr-only' }, ', id '), o.externalId) : null);
+}
+
+/** Several numbers one under the other, as a list; one as text. */
+function numbers(list) {
+  if (list.length < 2) return h('td', {}, list[0] || '—');
+  return h('td', {}, h('ul', { class: 'plain' }, list.map((n) => h('li', {}, n))));
+}
+
+/** "2026-12-01 19:57 UTC" on two lines: the date, then the time. */
+function created(t) {
+  const [date, ...time] = when(t).split(' ');
+  return h('td', {}, h('time', { datetime: t || null },
+    h('span', { class: 'line' }, date), time.length ? ' ' : '', time.length ? h('span', { class: 'line' }, time.join(' ')) : ''));
+}
 
 export async function render(root) {
   const msgs = messages();
@@ -32,7 +57,7 @@ export async function render(root) {
         await load();
       } catch (e) { msgs.error(e); }
     });
-    row.after(h('tr', {}, h('td', { colspan: 7, class: 'wrap' }, form)));
+    row.after(h('tr', {}, h('td', { colspan: HEADERS.length, class: 'wrap' }, form)));
     reason.focus();
   };
 
@@ -42,14 +67,15 @@ export async function render(root) {
       pages[page + 1] = r.nextToken;
       const rows = r.items.map((o) => {
         const row = h('tr', {},
-          h('td', {}, o.id), h('td', {}, o.status), h('td', { class: 'wrap' }, (o.phoneNumbers || []).join(', ')),
-          h('td', {}, o.carrierId), h('td', {}, o.pon), h('td', {}, when(o.createdAt)));
-        row.append(h('td', {}, OPEN.has(o.status)
+          h('td', {}, o.id), h('td', {}, o.status), numbers(o.phoneNumbers || []),
+          h('td', { class: 'narrow' }, o.carrierId), source(o), h('td', { class: 'narrow' }, o.pon || '—'),
+          created(o.createdAt));
+        row.append(h('td', { class: 'words' }, OPEN.has(o.status)
           ? h('button', { type: 'button', class: 'danger', 'aria-label': `Reject order ${o.id}`, onclick: () => rejectForm(o, row) }, 'Reject')
           : (o.closedBy ? `closed by ${o.closedBy.replace('_', ' ')}` : '—')));
         return row;
       });
-      list.replaceChildren(table('Port orders, newest first', ['Order', 'Status', 'Numbers', 'Carrier', 'PON', 'Created', 'Action'], rows));
+      list.replaceChildren(table('Port orders, newest first', HEADERS, rows));
       pager.replaceChildren(
         page > 0 ? h('button', { type: 'button', class: 'secondary', onclick: () => { page -= 1; load(); } }, 'Newer orders') : '',
         r.nextToken ? h('button', { type: 'button', class: 'secondary', onclick: () => { page += 1; load(); } }, 'Older orders') : '');
