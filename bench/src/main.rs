@@ -26,6 +26,7 @@
 //! Raw samples go to `<out>/results.json`; `bench/report.py` turns them into
 //! the report and the chart.
 
+mod bandwidth;
 mod capacity;
 mod cold;
 mod http;
@@ -164,6 +165,7 @@ async fn main() {
     let tls_env = setup::env_for(&a.tls_endpoint, &table);
     let tls_cold = cold::run(&a, &tls_env, Tls, &mut s.ctx, &hooks, &mut failures);
     let warm = warm::run(&a, &s.env, &mut s.ctx, &mut failures);
+    let bandwidth = bandwidth::run(&a, &s.env, &tls_env, &mut s.ctx, &mut failures);
     let load_after_timing = report::loadavg();
     // Capacity before the notifier phase: that phase leaves a failed
     // delivery due for a retry, which a scheduled run would then attempt.
@@ -178,6 +180,7 @@ async fn main() {
             cold,
             tls_cold,
             warm,
+            bandwidth,
             capacity,
             notifier,
             failures,

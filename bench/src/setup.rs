@@ -41,8 +41,9 @@ pub async fn run(a: &Args, table: &str) -> Setup {
     let store = Store::connect(table).await;
     store.create_table().await.expect("create table");
     // Port-outs: a cold start each (plain), 1 + 5 each with TLS, the warm
-    // phase (function and floor, and the arena diagnosis), capacity.
-    let pool = numbers(a.cold * 10 + a.warm * 3 + 400);
+    // phase (function and floor, and the arena diagnosis), Bandwidth's
+    // (warm pairs, two per cold start), capacity.
+    let pool = numbers(a.cold * 12 + a.warm * 4 + 400);
     let pin_hash = provision(&store, &hasher, TENANT, ACCOUNT, &pool).await;
     // The tenant whose PIN set-pin changes, and the one whose port-out
     // protection the capacity phase turns on (its own numbers).
@@ -90,6 +91,7 @@ pub fn env_for(endpoint: &str, table: &str) -> Vec<(String, String)> {
         "AWS_EC2_METADATA_DISABLED",
         "PIN_PEPPER",
         "CARRIER_WEBHOOK_SECRETS",
+        "BANDWIDTH_CREDENTIALS",
         "LOG_LEVEL",
         "PENDING_EXPIRY_HOURS",
         "FOC_GRACE_HOURS",

@@ -214,6 +214,55 @@ async fn port_out_through_cargo_lambda_watch() {
     }
 }
 
+/// Bandwidth's door through the built function: its credentials come from
+/// `BANDWIDTH_CREDENTIALS` (export_dev_env), the answer is XML, the order is
+/// Bandwidth's, and a missing header is the Basic challenge.
+#[tokio::test]
+#[ignore = "needs cargo lambda watch: run by `make test`"]
+async fn bandwidth_validation_through_cargo_lambda_watch() {
+    let (store, suffix) = shared_table().await;
+    let tenant: &'static str = Box::leak(format!("t-e2e-bw-{suffix}").into_boxed_str());
+    let account = format!("ACC-BW-{suffix}");
+    let tail = u64::from_str_radix(&suffix[suffix.len() - 4..], 32).unwrap_or(0) % 10_000;
+    let number = format!("+1425555{tail:04}");
+    provision(&store, tenant, &account, "US", &[&number]).await;
+    let pin = "55018342";
+    let put = event(
+        "PUT",
+        "/v1/pin",
+        As::Admin(tenant),
+        Some(&json!({ "pin": pin }).to_string()),
+    );
+    assert_eq!(http("set-pin", &put).0, 200);
+
+    let xml = format!(
+        "<PortOutValidationRequest><PON>PON-E2E</PON><Pin>{pin}</Pin>\
+         <AccountNumber>{account}</AccountNumber><TelephoneNumbers>\
+         <TelephoneNumber>{}</TelephoneNumber></TelephoneNumbers></PortOutValidationRequest>",
+        &number[2..]
+    );
+    let path = "/v1/integrations/bandwidth/port-out-validation";
+    let with = |auth: Option<&str>| {
+        let mut headers = vec![("content-type", "application/xml")];
+        headers.extend(auth.map(|a| ("authorization", a)));
+        event_with("POST", path, "", As::Nobody, Some(&xml), &headers)
+    };
+    let result = invoke("submit-port-out", &with(None));
+    assert_eq!(result["statusCode"], 401, "{result}");
+    let result = invoke("submit-port-out", &with(Some(BANDWIDTH_BASIC)));
+    assert_eq!(result["statusCode"], 200, "{result}");
+    assert_eq!(
+        result["body"],
+        "<PortOutValidationResponse><Portable>true</Portable><PON>PON-E2E</PON></PortOutValidationResponse>"
+    );
+    let list = event("GET", "/v1/port-outs", As::Admin(tenant), None);
+    let (status, orders) = http("submit-port-out", &list);
+    assert_eq!(status, 200);
+    assert_eq!(orders["items"][0]["source"], "bandwidth", "{orders}");
+    assert_eq!(orders["items"][0]["carrierId"], "bandwidth");
+    assert!(!dump_table(&store).await.contains(pin));
+}
+
 /// A port-out request reaches the tenant's loopback receiver: the endpoint
 /// is registered through set-pin, the records come from DynamoDB Local's
 /// stream and are handed to the notifier binary under watch, as Lambda's
