@@ -88,6 +88,9 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-$([ -t 2 ] && echo always || echo ne
 
 DDB_URL="$("$ROOT/scripts/dynamodb-local.sh" start "$DDB_NAME")"
 export AWS_ENDPOINT_URL_DYNAMODB="$DDB_URL"
+# A test binary without DynamoDB Local skips itself (`make check`); here
+# that would be a silent pass, so it fails instead.
+export PORTGUARD_REQUIRE_DYNAMODB_LOCAL=1
 log "DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB"
 
 # ── static checks and tests ───────────────────────────────────────────────

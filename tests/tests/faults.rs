@@ -25,6 +25,9 @@ use support::*;
 static ENV: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn connect(endpoint: &str, table: &str) -> Store {
+    // These tests need no shared DynamoDB Local, but `make check` skips them
+    // with the others: they start Java and take minutes.
+    portguard_tests::needs_dynamodb_local();
     let _guard = ENV.lock().await;
     std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", endpoint);
     let store = Store::connect(table).await;
@@ -61,6 +64,7 @@ struct Local {
 
 impl Local {
     fn start() -> Local {
+        portguard_tests::needs_dynamodb_local();
         let db = std::env::temp_dir().join(format!("pg-faults-{}", ulid::Ulid::new()));
         std::fs::create_dir_all(&db).unwrap();
         let mut local = Local {

@@ -776,6 +776,15 @@ async fn no_pin_hash_or_secret_in_any_notification() {
     )
     .await;
     let stale = a.body["id"].as_str().unwrap().to_owned();
+    // Bandwidth's door (contract §15): wrong, malformed and right PINs in
+    // `Pin`, each audited and notified like the API's.
+    for pin in WRONG_GUESSES[4..]
+        .iter()
+        .chain(&MALFORMED[..2])
+        .chain([&SET_SECOND])
+    {
+        bw_validate(&apps, &bw_request(ACCOUNT, pin, "PON-BW", &nums[3..4])).await;
+    }
     let foc = json!({"type": "port_out.foc_confirmed", "portOutId": order, "focDate": portguard_tests::date_in(7)});
     send_webhook(&apps, &signed("carrier-a", &foc)).await;
     apps.check
