@@ -388,15 +388,7 @@ async fn hostile_xml_is_a_well_formed_no_and_writes_nothing() {
 }
 
 async fn notify(apps: &Apps, status: &str, nums: &[String]) -> portguard_tests::Answer {
-    let numbers: String = nums
-        .iter()
-        .map(|n| {
-            format!(
-                "<TelephoneNumber>{}</TelephoneNumber>",
-                n.trim_start_matches("+1")
-            )
-        })
-        .collect();
+    let numbers = bw_numbers(nums);
     let body = format!(
         "<Notification><OrderType>portouts</OrderType><OrderId>bw-1</OrderId>\
          <Status>{status}</Status><CompletedTelephoneNumbers>{numbers}\

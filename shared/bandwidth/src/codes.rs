@@ -73,16 +73,7 @@ mod tests {
 
     #[test]
     fn every_description_is_short_and_every_code_is_bandwidths() {
-        let refusals = [
-            Refusal::AccountNotFound,
-            Refusal::TenantNotEligible,
-            Refusal::PinNotSet,
-            Refusal::PortOutLocked,
-            Refusal::PinLocked,
-            Refusal::PinMismatch,
-            Refusal::NumberNotOnAccount,
-            Refusal::PortOutInProgress,
-        ];
+        let refusals = Refusal::ALL;
         let mut all = vec![
             MALFORMED,
             UNAVAILABLE,

@@ -16,6 +16,18 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// Every refusal, in the order of contract §4.1's checks.
+    pub const ALL: [Refusal; 8] = [
+        Refusal::AccountNotFound,
+        Refusal::TenantNotEligible,
+        Refusal::PinNotSet,
+        Refusal::PortOutLocked,
+        Refusal::PinLocked,
+        Refusal::PinMismatch,
+        Refusal::NumberNotOnAccount,
+        Refusal::PortOutInProgress,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Refusal::AccountNotFound => "ACCOUNT_NOT_FOUND",
@@ -83,16 +95,7 @@ mod tests {
 
     #[test]
     fn codes_are_distinct_and_messages_short() {
-        let all = [
-            Refusal::AccountNotFound,
-            Refusal::TenantNotEligible,
-            Refusal::PinNotSet,
-            Refusal::PortOutLocked,
-            Refusal::PinLocked,
-            Refusal::PinMismatch,
-            Refusal::NumberNotOnAccount,
-            Refusal::PortOutInProgress,
-        ];
+        let all = Refusal::ALL;
         let codes: std::collections::HashSet<_> = all.iter().map(|r| r.code()).collect();
         assert_eq!(codes.len(), all.len());
         for r in all {

@@ -75,18 +75,22 @@ pub const BANDWIDTH: &str = "bandwidth";
 pub const BW_VALIDATION: &str = "/v1/integrations/bandwidth/port-out-validation";
 pub const BW_NOTIFICATIONS: &str = "/v1/integrations/bandwidth/notifications";
 
-/// A port-out validation request as Bandwidth sends it; numbers as 10
-/// national digits (an E.164 `+1…` given is cut to them).
-pub fn bw_request(account: &str, pin: &str, pon: &str, nums: &[String]) -> String {
-    let numbers: String = nums
-        .iter()
+/// `<TelephoneNumber>` elements of `nums`, as 10 national digits.
+pub fn bw_numbers(nums: &[String]) -> String {
+    nums.iter()
         .map(|n| {
             format!(
                 "<TelephoneNumber>{}</TelephoneNumber>",
                 n.trim_start_matches("+1")
             )
         })
-        .collect();
+        .collect()
+}
+
+/// A port-out validation request as Bandwidth sends it; numbers as 10
+/// national digits (an E.164 `+1…` given is cut to them).
+pub fn bw_request(account: &str, pin: &str, pon: &str, nums: &[String]) -> String {
+    let numbers = bw_numbers(nums);
     format!(
         "<PortOutValidationRequest><PON>{pon}</PON><Pin>{pin}</Pin>\
          <AccountNumber>{account}</AccountNumber><ZipCode>98101</ZipCode>\
