@@ -137,25 +137,34 @@ async fn set_pin_through_cargo_lambda_watch() {
     }
 }
 
-#[tokio::test]
-#[ignore = "needs cargo lambda watch: run by `make test`"]
-async fn port_out_through_cargo_lambda_watch() {
-    let (store, suffix) = shared_table().await;
-    let tenant: &'static str = Box::leak(format!("t-e2e-po-{suffix}").into_boxed_str());
-    let account = format!("ACC-PO-{suffix}");
-    // A number unique to this run, so reruns against one table never collide.
-    let tail = u64::from_str_radix(&suffix[suffix.len() - 4..], 32).unwrap_or(0) % 10_000;
-    let number = format!("+1206555{tail:04}");
-    provision(&store, tenant, &account, "US", &[&number]).await;
+/// The PIN of every tenant [`tenant_with_pin`] makes.
+const E2E_PIN: &str = "55018342";
 
-    let pin = "55018342";
+/// A US tenant of this run (`t-e2e-{tag}-…`) with one number of area
+/// `area` unique to the run (reruns against one table never collide), its
+/// PIN set through the built set-pin: the store, tenant, account, number.
+async fn tenant_with_pin(tag: &str, area: &str) -> (Store, &'static str, String, String) {
+    let (store, suffix) = shared_table().await;
+    let tenant: &'static str = Box::leak(format!("t-e2e-{tag}-{suffix}").into_boxed_str());
+    let account = format!("ACC-{}-{suffix}", tag.to_uppercase());
+    let tail = u64::from_str_radix(&suffix[suffix.len() - 4..], 32).unwrap_or(0) % 10_000;
+    let number = format!("+1{area}555{tail:04}");
+    provision(&store, tenant, &account, "US", &[&number]).await;
     let put = event(
         "PUT",
         "/v1/pin",
         As::Admin(tenant),
-        Some(&json!({ "pin": pin }).to_string()),
+        Some(&json!({ "pin": E2E_PIN }).to_string()),
     );
     assert_eq!(http("set-pin", &put).0, 200);
+    (store, tenant, account, number)
+}
+
+#[tokio::test]
+#[ignore = "needs cargo lambda watch: run by `make test`"]
+async fn port_out_through_cargo_lambda_watch() {
+    let (store, tenant, account, number) = tenant_with_pin("po", "206").await;
+    let pin = E2E_PIN;
 
     let body = |pin: &str| {
         json!({"accountNumber": account, "pin": pin, "phoneNumbers": [number],
@@ -220,20 +229,8 @@ async fn port_out_through_cargo_lambda_watch() {
 #[tokio::test]
 #[ignore = "needs cargo lambda watch: run by `make test`"]
 async fn bandwidth_validation_through_cargo_lambda_watch() {
-    let (store, suffix) = shared_table().await;
-    let tenant: &'static str = Box::leak(format!("t-e2e-bw-{suffix}").into_boxed_str());
-    let account = format!("ACC-BW-{suffix}");
-    let tail = u64::from_str_radix(&suffix[suffix.len() - 4..], 32).unwrap_or(0) % 10_000;
-    let number = format!("+1425555{tail:04}");
-    provision(&store, tenant, &account, "US", &[&number]).await;
-    let pin = "55018342";
-    let put = event(
-        "PUT",
-        "/v1/pin",
-        As::Admin(tenant),
-        Some(&json!({ "pin": pin }).to_string()),
-    );
-    assert_eq!(http("set-pin", &put).0, 200);
+    let (store, tenant, account, number) = tenant_with_pin("bw", "425").await;
+    let pin = E2E_PIN;
 
     let xml = format!(
         "<PortOutValidationRequest><PON>PON-E2E</PON><Pin>{pin}</Pin>\

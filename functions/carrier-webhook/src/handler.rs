@@ -4,7 +4,7 @@ use portguard_api::{json, ApiError, Response};
 use portguard_rules::{lifecycle::decide, Decision};
 use portguard_secrets::{WebhookSecrets, WebhookVerifyError};
 use portguard_store::{
-    clock, orders::TransitionOutcome, Actor, ActorKind, AuditEvent, AuditType, Order, Store,
+    clock, orders::TransitionOutcome, Actor, ActorKind, AuditEvent, Order, Store,
 };
 use portguard_validation::OrderId;
 use serde_json::json;
@@ -150,19 +150,11 @@ impl App {
                 }
                 Decision::Apply(to) => to,
             };
-            let audit = AuditEvent::new(
-                &order.tenant_id,
-                now,
-                AuditType::PortOutStatusChanged,
-                Actor {
-                    kind: ActorKind::Carrier,
-                    id: Some(carrier.to_owned()),
-                },
-            )
-            .source_ip(source_ip)
-            .port_out(&order.id)
-            .status(to.as_str())
-            .phone_numbers(&order.phone_numbers);
+            let actor = Actor {
+                kind: ActorKind::Carrier,
+                id: Some(carrier.to_owned()),
+            };
+            let audit = AuditEvent::status_changed(&order, to, actor, now).source_ip(source_ip);
             let dedupe = self
                 .store
                 .webhook_record(carrier, webhook_id, "applied", now);

@@ -14,8 +14,7 @@ use futures::StreamExt;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use portguard_rules::{expiry::ExpiryPolicy, lifecycle::decide, Decision, OrderEvent, OrderStatus};
 use portguard_store::{
-    clock, orders::TransitionOutcome, Actor, ActorKind, AuditEvent, AuditType, Order, Store,
-    StoreError,
+    clock, orders::TransitionOutcome, Actor, ActorKind, AuditEvent, Order, Store, StoreError,
 };
 use serde::Serialize;
 use std::time::{Duration, Instant, SystemTime};
@@ -238,18 +237,11 @@ impl App {
             let Decision::Apply(to) = decide(order.status, OrderEvent::Expired) else {
                 return Ok(false);
             };
-            let audit = AuditEvent::new(
-                &order.tenant_id,
-                now,
-                AuditType::PortOutStatusChanged,
-                Actor {
-                    kind: ActorKind::Scheduler,
-                    id: None,
-                },
-            )
-            .port_out(&order.id)
-            .status(to.as_str())
-            .phone_numbers(&order.phone_numbers);
+            let actor = Actor {
+                kind: ActorKind::Scheduler,
+                id: None,
+            };
+            let audit = AuditEvent::status_changed(&order, to, actor, now);
             let outcome = self
                 .store
                 .transition_order(&order, to, None, &clock::format(now), &audit, None)

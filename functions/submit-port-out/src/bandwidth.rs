@@ -17,9 +17,10 @@ use portguard_api::{metrics, ApiError, Response};
 use portguard_bandwidth::codes::{self, BwError};
 use portguard_bandwidth::xml::{self, Notification};
 use portguard_bandwidth::{parse_validation, Validation};
+use portguard_rules::OrderStatus;
 use portguard_secrets::{BasicCheck, BasicCredentials};
 use portguard_store::orders::TransitionOutcome;
-use portguard_store::{clock, Actor, ActorKind, AuditEvent, AuditType, Source};
+use portguard_store::{clock, Actor, ActorKind, AuditEvent, Source};
 use portguard_validation::{CarrierId, PhoneNumber, Pon};
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
@@ -247,19 +248,12 @@ impl App {
                 return Ok(false);
             }
             let now = clock::now();
-            let audit = AuditEvent::new(
-                &order.tenant_id,
-                now,
-                AuditType::PortOutStatusChanged,
-                Actor {
-                    kind: ActorKind::Carrier,
-                    id: Some(bw.carrier.to_string()),
-                },
-            )
-            .source_ip(ip)
-            .port_out(&order.id)
-            .status("completed")
-            .phone_numbers(&order.phone_numbers);
+            let actor = Actor {
+                kind: ActorKind::Carrier,
+                id: Some(bw.carrier.to_string()),
+            };
+            let audit = AuditEvent::status_changed(&order, OrderStatus::Completed, actor, now)
+                .source_ip(ip);
             match self
                 .store
                 .complete_order(&order, ported, &clock::format(now), &audit)

@@ -9,7 +9,7 @@ use lambda_http::Body;
 use portguard_api::{json, json_object_body, ApiError, Response};
 use portguard_rules::OrderStatus;
 use portguard_store::orders::TransitionOutcome;
-use portguard_store::{clock, Actor, AuditEvent, AuditType, Order};
+use portguard_store::{clock, Actor, AuditEvent, Order};
 use portguard_validation::{OrderId, RejectReason};
 use serde_json::{json, Value};
 
@@ -77,16 +77,9 @@ impl App {
             if order.status.is_terminal() {
                 return Err(closed(&order));
             }
-            let audit = AuditEvent::new(
-                tenant_id,
-                now,
-                AuditType::PortOutStatusChanged,
-                actor.clone(),
-            )
-            .source_ip(source_ip.as_deref())
-            .port_out(&order.id)
-            .status(OrderStatus::Rejected.as_str())
-            .phone_numbers(&order.phone_numbers);
+            let audit =
+                AuditEvent::status_changed(&order, OrderStatus::Rejected, actor.clone(), now)
+                    .source_ip(source_ip.as_deref());
             let outcome = self
                 .store
                 .transition_order(

@@ -160,6 +160,25 @@ impl AuditEvent {
         }
     }
 
+    /// `port_out.status_changed` of `order` (as read) to `to`, by `actor`:
+    /// the one shape every transition is audited in (contract §7).
+    pub fn status_changed(
+        order: &crate::Order,
+        to: portguard_rules::OrderStatus,
+        actor: Actor,
+        time: i64,
+    ) -> AuditEvent {
+        AuditEvent::new(
+            &order.tenant_id,
+            time,
+            AuditType::PortOutStatusChanged,
+            actor,
+        )
+        .port_out(&order.id)
+        .status(to.as_str())
+        .phone_numbers(&order.phone_numbers)
+    }
+
     pub fn source_ip(mut self, ip: Option<&str>) -> Self {
         self.source_ip = ip.map(str::to_owned);
         self
