@@ -282,6 +282,7 @@ async fn two_identical_validations_racing_make_one_order_and_both_say_true() {
 
 #[tokio::test]
 async fn basic_authentication_challenges_refuses_and_fails_closed() {
+    let _ = portguard_tests::captured_logs();
     let apps = world().await;
     let body = bw_request(ACCOUNT, PIN, "PON-1", &[n(0)]);
     let before = snapshot(&apps.store).await;
@@ -297,6 +298,8 @@ async fn basic_authentication_challenges_refuses_and_fails_closed() {
     assert_eq!((v.portable, v.code, v.pon), (false, Some(7598), None));
     let a = send_submit(&apps, &bw_event(BW_NOTIFICATIONS, "<x/>", Some(wrong))).await;
     a.expect_error(401, "UNAUTHENTICATED");
+    // Counted (IntegrationAuthFailed) on the branch that logs this.
+    assert!(portguard_tests::captured_logs().contains("wrong Basic credentials"));
     for bearer in ["Bearer abc", "Basic", "Basic !!!"] {
         let a = send_submit(&apps, &bw_event(BW_VALIDATION, &body, Some(bearer))).await;
         assert_eq!(Verdict::of(&a).code, Some(7598));

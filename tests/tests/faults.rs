@@ -275,6 +275,7 @@ async fn a_dead_endpoint_answers_503_within_the_bound() {
 /// its deadline — and a deadline shorter than the SDK's timeouts is kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bandwidth_validation_says_no_within_its_deadline_when_dynamodb_is_down() {
+    let _ = portguard_tests::captured_logs();
     let hole = TcpListener::bind("127.0.0.1:0").unwrap();
     let hole_url = format!("http://{}", hole.local_addr().unwrap());
     let refused_url = format!("http://127.0.0.1:{}", free_port());
@@ -311,6 +312,12 @@ async fn bandwidth_validation_says_no_within_its_deadline_when_dynamodb_is_down(
         started.elapsed() < Duration::from_secs(2),
         "{:?}",
         started.elapsed()
+    );
+    // Counted (ValidationUnavailable) on the branch that logs this.
+    let logs = portguard_tests::captured_logs();
+    assert!(
+        logs.contains("the deadline passed"),
+        "the deadline is logged as such"
     );
     drop(hole);
 }
