@@ -68,13 +68,13 @@ impl App {
             Method::DELETE => {
                 for attempt in 0..WRITE_ATTEMPTS {
                     let Some(read) = self.store.get_endpoint(&target).await? else {
-                        return Ok(no_content());
+                        return Ok(portguard_api::no_content());
                     };
                     let now = clock::now();
                     match self.store.delete_endpoint(&read, Some(&audit(now))).await? {
                         Decided::Done(()) => {
                             tracing::info!(tenant_id = %tenant_id, "notification endpoint deleted");
-                            return Ok(no_content());
+                            return Ok(portguard_api::no_content());
                         }
                         Decided::Conflict => conflict_backoff(attempt).await,
                     }
@@ -200,11 +200,4 @@ fn endpoint_not_found() -> ApiError {
         "NOTIFICATION_ENDPOINT_NOT_FOUND",
         "no notification endpoint is registered; register one with PUT",
     )
-}
-
-fn no_content() -> Response {
-    lambda_http::Response::builder()
-        .status(204)
-        .body(Body::Empty)
-        .expect("valid status")
 }

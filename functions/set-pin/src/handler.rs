@@ -1,7 +1,8 @@
 use lambda_http::{http::Method, Body, Request};
 use portguard_api::{json, json_object_body, ApiError, Caller, Paging, Response, Scope};
+use portguard_email::Mailer;
 use portguard_rules::CarrierLocks;
-use portguard_secrets::{PinHasher, TokenSigner};
+use portguard_secrets::{CodeHasher, PinHasher, TokenSigner};
 use portguard_store::{
     clock, conflict_backoff, tenants::Written, Actor, ActorKind, AuditEvent, AuditType, Store,
     TenantRef,
@@ -21,6 +22,9 @@ pub struct App {
     pub(crate) protection_delay: i64,
     /// `TRANSFER_PIN_TTL_SECONDS` (contract §12).
     pub(crate) transfer_pin_ttl: i64,
+    /// Confirmation codes of alert contacts (contract §17), and their email.
+    pub(crate) code_hasher: CodeHasher,
+    pub(crate) mailer: Mailer,
 }
 
 /// Conflicting writes (a failed attempt landing between our read and our
@@ -28,16 +32,25 @@ pub struct App {
 const WRITE_ATTEMPTS: usize = 16;
 
 impl App {
+    /// An app that sends no email ([`App::with_mailer`] adds it).
     pub fn new(store: Store, hasher: PinHasher) -> App {
         let paging = Paging::new(TokenSigner::derive(&hasher, "portguard/next-token/v1"));
         App {
             store,
+            code_hasher: CodeHasher::new(&hasher),
+            mailer: Mailer::disabled(),
             hasher,
             paging,
             allow_loopback_http: false,
             protection_delay: 86_400,
             transfer_pin_ttl: 604_800,
         }
+    }
+
+    /// Sends the alert contacts' confirmation codes with `mailer`.
+    pub fn with_mailer(mut self, mailer: Mailer) -> App {
+        self.mailer = mailer;
+        self
     }
 
     /// How long a turn-off of a protection waits (tests use short ones).
@@ -61,8 +74,10 @@ impl App {
         hasher.prepare();
         portguard_validation::PhoneNumber::prepare();
         let loopback = portguard_api::config::allow_loopback_http()?;
-        let store = Store::connect_at_init(table, "TENANT").await;
+        let (store, mailer) =
+            tokio::join!(Store::connect_at_init(table, "TENANT"), Mailer::from_env());
         Ok(App::new(store, hasher)
+            .with_mailer(mailer?)
             .allow_loopback_http(loopback)
             .with_protection_delay(delay)
             .with_transfer_pin_ttl(ttl))
@@ -139,6 +154,17 @@ impl App {
                 self.list_audit(req, &caller).await
             }
             "/v1/notification-endpoint" => self.notification_endpoint(req).await,
+            crate::alert_contacts::COLLECTION => {
+                let caller = Caller::from_request(req, &[Scope::Admin])?;
+                self.alert_contacts_route(req, admin(req, &caller)?, None)
+                    .await
+            }
+            _ if path.starts_with("/v1/alert-contacts/") => {
+                let rest = &path["/v1/alert-contacts/".len()..];
+                let caller = Caller::from_request(req, &[Scope::Admin])?;
+                self.alert_contacts_route(req, admin(req, &caller)?, Some(rest))
+                    .await
+            }
             _ => Err(ApiError::not_found()),
         }
     }

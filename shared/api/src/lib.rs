@@ -15,7 +15,9 @@ mod serve;
 pub use error::{echo, unknown_pepper_version, ApiError, MAX_ECHO_CHARS};
 pub use identity::{source_ip, Caller, Scope};
 pub use paging::{ListParams, Paging};
-pub use response::{check_body_size, json, json_object_body, json_secret, MAX_BODY_BYTES};
+pub use response::{
+    check_body_size, json, json_object_body, json_secret, no_content, MAX_BODY_BYTES,
+};
 pub use serve::{
     answer, answer_event, answer_event_with, serve, serve_events, serve_with, started,
 };

@@ -12,6 +12,14 @@ pub fn json<T: Serialize + ?Sized>(status: u16, body: &T) -> Response {
         .expect("valid status and header")
 }
 
+/// `204 No Content`.
+pub fn no_content() -> Response {
+    lambda_http::Response::builder()
+        .status(204)
+        .body(Body::Empty)
+        .expect("valid status")
+}
+
 /// [`json`] for an answer that carries a secret shown once (a transfer PIN,
 /// a webhook secret): `Cache-Control: no-store`, so no cache or browser
 /// history keeps it.

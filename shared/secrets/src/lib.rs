@@ -5,6 +5,7 @@
 //! start; none of them is ever logged (no `Debug` prints a key).
 
 mod basic;
+mod confirmation;
 mod endpoint_secret;
 mod pin_hash;
 mod source;
@@ -13,6 +14,7 @@ pub mod transfer_pin;
 mod webhooks;
 
 pub use basic::{BasicCheck, BasicCredentials};
+pub use confirmation::{new_confirmation_code, CodeHasher, CODE_DIGITS};
 pub use endpoint_secret::{new_endpoint_secret, ENDPOINT_SECRET_BYTES};
 pub use pin_hash::{
     PinHasher, StoredPin, UnknownPepperVersion, ARGON2_MEMORY_KIB,

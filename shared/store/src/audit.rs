@@ -31,10 +31,16 @@ pub enum AuditType {
     TransferPinRevoked,
     #[serde(rename = "notification_endpoint.changed")]
     NotificationEndpointChanged,
+    #[serde(rename = "alert_contact.added")]
+    AlertContactAdded,
+    #[serde(rename = "alert_contact.confirmed")]
+    AlertContactConfirmed,
+    #[serde(rename = "alert_contact.removed")]
+    AlertContactRemoved,
 }
 
 impl AuditType {
-    const ALL: [AuditType; 11] = [
+    pub const ALL: [AuditType; 14] = [
         AuditType::PinSet,
         AuditType::PinChanged,
         AuditType::PinLocked,
@@ -46,6 +52,9 @@ impl AuditType {
         AuditType::TransferPinCreated,
         AuditType::TransferPinRevoked,
         AuditType::NotificationEndpointChanged,
+        AuditType::AlertContactAdded,
+        AuditType::AlertContactConfirmed,
+        AuditType::AlertContactRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,10 +70,13 @@ impl AuditType {
             AuditType::TransferPinCreated => "transfer_pin.created",
             AuditType::TransferPinRevoked => "transfer_pin.revoked",
             AuditType::NotificationEndpointChanged => "notification_endpoint.changed",
+            AuditType::AlertContactAdded => "alert_contact.added",
+            AuditType::AlertContactConfirmed => "alert_contact.confirmed",
+            AuditType::AlertContactRemoved => "alert_contact.removed",
         }
     }
 
-    fn parse(s: &str) -> Option<AuditType> {
+    pub fn parse(s: &str) -> Option<AuditType> {
         AuditType::ALL.into_iter().find(|t| t.as_str() == s)
     }
 }
@@ -125,6 +137,8 @@ pub struct AuditEvent {
     #[serde(serialize_with = "ser_opt_time")]
     pub until: Option<i64>,
     pub transfer_pin_id: Option<String>,
+    /// The address of an alert contact (contract §17).
+    pub email: Option<String>,
     #[serde(skip)]
     pub tenant_id: String,
 }
@@ -156,6 +170,7 @@ impl AuditEvent {
             setting: None,
             until: None,
             transfer_pin_id: None,
+            email: None,
             tenant_id: tenant_id.to_owned(),
         }
     }
@@ -212,6 +227,11 @@ impl AuditEvent {
         self
     }
 
+    pub fn email(mut self, address: &str) -> Self {
+        self.email = Some(address.to_owned());
+        self
+    }
+
     fn item(&self) -> Item {
         let mut item = key(format!("TENANT#{}", self.tenant_id), &self.sort_key());
         let mut put = |k: &str, v: AttributeValue| {
@@ -231,6 +251,7 @@ impl AuditEvent {
             ("status", &self.status),
             ("setting", &self.setting),
             ("transferPinId", &self.transfer_pin_id),
+            ("email", &self.email),
         ];
         for (k, v) in optional {
             if let Some(v) = v {
@@ -275,6 +296,7 @@ impl AuditEvent {
             setting: r.opt_s("setting"),
             until: r.opt_n("until")?,
             transfer_pin_id: r.opt_s("transferPinId"),
+            email: r.opt_s("email"),
             tenant_id: r.s("tenantId")?,
         })
     }

@@ -8,6 +8,7 @@
 mod attr;
 pub mod audit;
 pub mod clock;
+pub mod contacts;
 mod deliveries;
 mod error;
 pub mod idempotency;

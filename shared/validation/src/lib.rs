@@ -1,6 +1,7 @@
 //! Parse, don't validate: every input portguard accepts is turned into a type
 //! that cannot hold an invalid value. Pure: no AWS, no IO, no clock.
 
+mod email;
 mod ids;
 mod phone;
 mod pin;
@@ -8,6 +9,7 @@ mod reason;
 mod text;
 mod url;
 
+pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
 pub use ids::{AccountNumber, CarrierId, Country, IdError, OrderId, TenantId};
 pub use phone::{PhoneError, PhoneListError, PhoneNumber, MAX_PORT_OUT_NUMBERS};
 pub use pin::{KnownDigits, Pin, PinError, WeakReason};

@@ -1,0 +1,539 @@
+//! Alert contacts (contract §17): who hears of a tenant's audit trail by
+//! email.
+//!
+//! Two kinds of item share the tenant's partition, so one Query reads a
+//! tenant's whole book:
+//! - `TENANT#{tenantId}` / `ALERTCONTACT#{ulid}`, one per contact: the
+//!   address, the chosen types, the confirmation code's hash and tries, and
+//!   the hourly alert window with the count of alerts left out;
+//! - `TENANT#{tenantId}` / `ALERTCONTACTS`, the book's index: every
+//!   address (lower-cased) → contact id, and a `version` every add and
+//!   remove bumps under a condition on the version read. That keeps "at
+//!   most 5" and "no address twice" true under races, without touching the
+//!   tenant record every port-out reads.
+
+use crate::attr::{key, n, s, Item, Reader, Update};
+use crate::tenants::Written;
+use crate::{clock, tx, AuditEvent, AuditType, Store, StoreError};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem};
+use std::collections::HashMap;
+
+/// At most this many contacts per tenant.
+pub const MAX_CONTACTS: usize = 5;
+/// A confirmation code is valid this long.
+pub const CODE_TTL_SECONDS: i64 = 86_400;
+/// The fifth wrong code ends it.
+pub const MAX_CODE_TRIES: i64 = 5;
+/// The alert window, and how many alerts it lets through.
+pub const WINDOW_SECONDS: i64 = 3_600;
+pub const ALERTS_PER_WINDOW: i64 = 30;
+
+const ID_PREFIX: &str = "ac_";
+const SK_PREFIX: &str = "ALERTCONTACT#";
+const INDEX_SK: &str = "ALERTCONTACTS";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactStatus {
+    Unconfirmed,
+    Confirmed,
+}
+
+impl ContactStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactStatus::Unconfirmed => "unconfirmed",
+            ContactStatus::Confirmed => "confirmed",
+        }
+    }
+}
+
+/// The pending confirmation code: its hash only (HMAC with a key derived
+/// from the pepper; the caller computes it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PendingCode {
+    pub hash: String,
+    pub tries: i64,
+    pub until: i64,
+}
+
+impl std::fmt::Debug for PendingCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingCode")
+            .field("tries", &self.tries)
+            .field("until", &self.until)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertContact {
+    pub id: String,
+    pub tenant_id: String,
+    pub email: String,
+    pub status: ContactStatus,
+    pub types: Vec<AuditType>,
+    pub created_at: i64,
+    pub confirmed_at: Option<i64>,
+    pub last_delivery_at: Option<i64>,
+    pub last_failure: Option<String>,
+    /// Present while unconfirmed.
+    pub code: Option<PendingCode>,
+}
+
+impl AlertContact {
+    /// A new unconfirmed contact waiting for the code whose hash is `code_hash`.
+    pub fn new(
+        tenant_id: &str,
+        email: &str,
+        types: Vec<AuditType>,
+        code_hash: String,
+        now: i64,
+    ) -> AlertContact {
+        AlertContact {
+            id: format!("{ID_PREFIX}{}", ulid::Ulid::new()),
+            tenant_id: tenant_id.to_owned(),
+            email: email.to_owned(),
+            status: ContactStatus::Unconfirmed,
+            types,
+            created_at: now,
+            confirmed_at: None,
+            last_delivery_at: None,
+            last_failure: None,
+            code: Some(PendingCode {
+                hash: code_hash,
+                tries: 0,
+                until: now + CODE_TTL_SECONDS,
+            }),
+        }
+    }
+
+    /// Whether an audit item of `kind` is emailed to this contact.
+    pub fn hears(&self, kind: AuditType) -> bool {
+        self.status == ContactStatus::Confirmed && self.types.contains(&kind)
+    }
+
+    /// The address as compared for "the same address twice".
+    pub fn email_key(&self) -> String {
+        self.email.to_ascii_lowercase()
+    }
+
+    fn key(&self) -> Item {
+        contact_key(&self.tenant_id, &self.id).expect("our own id")
+    }
+
+    fn item(&self) -> Item {
+        let mut item = self.key();
+        let mut put = |k: &str, v: AttributeValue| {
+            item.insert(k.to_owned(), v);
+        };
+        put("id", s(&self.id));
+        put("tenantId", s(&self.tenant_id));
+        put("email", s(&self.email));
+        put("status", s(self.status.as_str()));
+        put("types", types_value(&self.types));
+        put("createdAt", n(self.created_at));
+        if let Some(code) = &self.code {
+            put("codeHash", s(&code.hash));
+            put("codeTries", n(code.tries));
+            put("codeUntil", n(code.until));
+        }
+        item
+    }
+
+    fn from_item(item: &Item) -> Result<AlertContact, StoreError> {
+        let r = Reader::new(item, "alert contact");
+        let corrupt =
+            |what: &str| StoreError::Corrupt(format!("alert contact has an unknown {what}"));
+        let status = match r.s("status")?.as_str() {
+            "unconfirmed" => ContactStatus::Unconfirmed,
+            "confirmed" => ContactStatus::Confirmed,
+            _ => return Err(corrupt("status")),
+        };
+        let types = r
+            .list_s("types")?
+            .iter()
+            .map(|t| AuditType::parse(t).ok_or_else(|| corrupt("type")))
+            .collect::<Result<_, _>>()?;
+        let code = match r.opt_s("codeHash") {
+            Some(hash) => Some(PendingCode {
+                hash,
+                tries: r.n("codeTries")?,
+                until: r.n("codeUntil")?,
+            }),
+            None => None,
+        };
+        Ok(AlertContact {
+            id: r.s("id")?,
+            tenant_id: r.s("tenantId")?,
+            email: r.s("email")?,
+            status,
+            types,
+            created_at: r.n("createdAt")?,
+            confirmed_at: r.opt_n("confirmedAt")?,
+            last_delivery_at: r.opt_n("lastDeliveryAt")?,
+            last_failure: r.opt_s("lastFailure"),
+            code,
+        })
+    }
+}
+
+fn types_value(types: &[AuditType]) -> AttributeValue {
+    AttributeValue::L(types.iter().map(|t| s(t.as_str())).collect())
+}
+
+/// The key of a contact id, or `None` for an id this API never issues
+/// (`ac_` and a 26-character ULID): unknown without a read.
+fn contact_key(tenant_id: &str, id: &str) -> Option<Item> {
+    let ulid = id.strip_prefix(ID_PREFIX)?;
+    let well_formed = ulid.len() == 26
+        && ulid
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+    well_formed.then(|| key(format!("TENANT#{tenant_id}"), &format!("{SK_PREFIX}{ulid}")))
+}
+
+fn index_key(tenant_id: &str) -> Item {
+    key(format!("TENANT#{tenant_id}"), INDEX_SK)
+}
+
+/// A tenant's contacts as read, oldest first, with the index's version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactBook {
+    pub tenant_id: String,
+    pub contacts: Vec<AlertContact>,
+    version: i64,
+}
+
+impl ContactBook {
+    pub fn find(&self, id: &str) -> Option<&AlertContact> {
+        self.contacts.iter().find(|c| c.id == id)
+    }
+
+    pub fn has_address(&self, email_key: &str) -> bool {
+        self.contacts.iter().any(|c| c.email_key() == email_key)
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.contacts.len() >= MAX_CONTACTS
+    }
+
+    /// The index step: `emails` as the book will be, version bumped, if
+    /// the version is still the one read.
+    fn index_step(&self, table: &str, contacts: &[&AlertContact]) -> TransactWriteItem {
+        let emails: HashMap<String, AttributeValue> =
+            contacts.iter().map(|c| (c.email_key(), s(&c.id))).collect();
+        let update = Update::default()
+            .set("emails", AttributeValue::M(emails))
+            .set("version", n(self.version + 1))
+            .value(":read", n(self.version))
+            .value(":zero", n(0));
+        tx::update(
+            table,
+            index_key(&self.tenant_id),
+            update,
+            "#version = :read OR (attribute_not_exists(#version) AND :read = :zero)",
+        )
+    }
+}
+
+/// What the hourly limit says about one alert to one contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// Send it, and say that this many were left out before it.
+    Send { left_out: i64 },
+    /// Over the limit: counted, not sent.
+    LeftOut,
+    /// The contact was removed meanwhile.
+    Gone,
+}
+
+impl Store {
+    /// A tenant's contacts (one strongly consistent Query of the book).
+    pub async fn alert_contacts(&self, tenant_id: &str) -> Result<ContactBook, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+            .expression_attribute_values(":pk", s(format!("TENANT#{tenant_id}")))
+            .expression_attribute_values(":prefix", s("ALERTCONTACT"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let mut book = ContactBook {
+            tenant_id: tenant_id.to_owned(),
+            contacts: Vec::new(),
+            version: 0,
+        };
+        for item in out.items() {
+            match item
+                .get("SK")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+            {
+                Some(INDEX_SK) => {
+                    book.version = Reader::new(item, "alert contacts").n("version")?
+                }
+                _ => book.contacts.push(AlertContact::from_item(item)?),
+            }
+        }
+        Ok(book)
+    }
+
+    /// One contact; `None` for an unknown, malformed or another tenant's id.
+    pub async fn get_alert_contact(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<AlertContact>, StoreError> {
+        let Some(key) = contact_key(tenant_id, id) else {
+            return Ok(None);
+        };
+        self.get_as(key, AlertContact::from_item).await
+    }
+
+    /// Adds `contact` to `book` as read, with its audit item, in one
+    /// transaction. The caller checked the limit and the address; the
+    /// version condition keeps both true under races.
+    pub async fn add_alert_contact(
+        &self,
+        book: &ContactBook,
+        contact: &AlertContact,
+        audit: &AuditEvent,
+    ) -> Result<Written<()>, StoreError> {
+        let after: Vec<&AlertContact> = book.contacts.iter().chain([contact]).collect();
+        let items = vec![
+            book.index_step(&self.table, &after),
+            tx::put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(contact.item()))
+                    .condition_expression("attribute_not_exists(PK)")
+                    .build()
+                    .expect("complete put"),
+            ),
+            tx::put(audit.put(&self.table)),
+        ];
+        self.write_or_conflict(items).await
+    }
+
+    /// Removes `contact` from `book` as read, with its audit item.
+    pub async fn remove_alert_contact(
+        &self,
+        book: &ContactBook,
+        contact: &AlertContact,
+        audit: &AuditEvent,
+    ) -> Result<Written<()>, StoreError> {
+        let after: Vec<&AlertContact> = book
+            .contacts
+            .iter()
+            .filter(|c| c.id != contact.id)
+            .collect();
+        let items = vec![
+            book.index_step(&self.table, &after),
+            TransactWriteItem::builder()
+                .delete(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(contact.key()))
+                        .condition_expression("attribute_exists(PK)")
+                        .build()
+                        .expect("complete delete"),
+                )
+                .build(),
+            tx::put(audit.put(&self.table)),
+        ];
+        self.write_or_conflict(items).await
+    }
+
+    /// Sets the types of a contact; `false` when it no longer exists.
+    pub async fn set_alert_contact_types(
+        &self,
+        contact: &AlertContact,
+        types: &[AuditType],
+    ) -> Result<bool, StoreError> {
+        let update = Update::default().set("types", types_value(types));
+        self.update_if(contact.key(), update, "attribute_exists(PK)")
+            .await
+    }
+
+    /// Confirms `contact` (unconfirmed, its tries as read), with its audit
+    /// item; the code's hash is removed.
+    pub async fn confirm_alert_contact(
+        &self,
+        contact: &AlertContact,
+        now: i64,
+        audit: &AuditEvent,
+    ) -> Result<Written<()>, StoreError> {
+        let tries = contact.code.as_ref().map_or(0, |c| c.tries);
+        let update = Update::default()
+            .set("status", s(ContactStatus::Confirmed.as_str()))
+            .set("confirmedAt", n(now))
+            .remove("codeHash")
+            .remove("codeUntil")
+            .set("codeTries", n(tries))
+            .value(":unconfirmed", s(ContactStatus::Unconfirmed.as_str()));
+        let items = vec![
+            tx::update(
+                &self.table,
+                contact.key(),
+                update,
+                "#status = :unconfirmed AND #codeTries = :codeTries",
+            ),
+            tx::put(audit.put(&self.table)),
+        ];
+        self.write_or_conflict(items).await
+    }
+
+    /// Counts a wrong code against `contact` (its tries as read).
+    pub async fn count_wrong_code(
+        &self,
+        contact: &AlertContact,
+    ) -> Result<Written<()>, StoreError> {
+        let tries = contact.code.as_ref().map_or(0, |c| c.tries);
+        let update = Update::default()
+            .set("codeTries", n(tries + 1))
+            .value(":read", n(tries))
+            .value(":unconfirmed", s(ContactStatus::Unconfirmed.as_str()))
+            .name("status");
+        Ok(
+            match self
+                .update_if(
+                    contact.key(),
+                    update,
+                    "#status = :unconfirmed AND #codeTries = :read",
+                )
+                .await?
+            {
+                true => Written::Done(()),
+                false => Written::Conflict,
+            },
+        )
+    }
+
+    /// Notes the outcome of an email to a contact (`failure`: `None` for a
+    /// delivery). A contact removed meanwhile stays removed.
+    pub async fn note_contact_result(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        at: i64,
+        failure: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let Some(key) = contact_key(tenant_id, id) else {
+            return Ok(());
+        };
+        let update = match failure {
+            None => Update::default()
+                .set("lastDeliveryAt", n(at))
+                .remove("lastFailure"),
+            Some(reason) => Update::default().set("lastFailure", s(reason)),
+        };
+        self.update_if(key, update, "attribute_exists(PK)").await?;
+        Ok(())
+    }
+
+    /// Takes one alert slot of the contact's window at `now`: a window
+    /// opens at the first alert and lets [`ALERTS_PER_WINDOW`] through for
+    /// [`WINDOW_SECONDS`]; an alert past that is counted in `leftOut`, and
+    /// the next one sent takes (and clears) the count.
+    pub async fn take_alert_slot(
+        &self,
+        contact: &AlertContact,
+        now: i64,
+    ) -> Result<Slot, StoreError> {
+        let since = now - WINDOW_SECONDS;
+        // In the open window, under the limit.
+        let in_window = Update::default()
+            .set_expr("#windowCount = #windowCount + :one")
+            .name("windowCount")
+            .name("windowStart")
+            .remove("leftOut")
+            .value(":one", n(1))
+            .value(":since", n(since))
+            .value(":max", n(ALERTS_PER_WINDOW));
+        if let Some(old) = self
+            .update_returning_old(
+                contact.key(),
+                in_window,
+                "attribute_exists(PK) AND #windowStart > :since AND #windowCount < :max",
+            )
+            .await?
+        {
+            return Ok(Slot::Send {
+                left_out: left_out(&old),
+            });
+        }
+        // No window, or the last one closed: this alert opens one.
+        let open = Update::default()
+            .set("windowStart", n(now))
+            .set("windowCount", n(1))
+            .remove("leftOut")
+            .value(":since", n(since));
+        if let Some(old) = self
+            .update_returning_old(
+                contact.key(),
+                open,
+                "attribute_exists(PK) AND (attribute_not_exists(#windowStart) OR #windowStart <= :since)",
+            )
+            .await?
+        {
+            return Ok(Slot::Send { left_out: left_out(&old) });
+        }
+        let count = Update::default()
+            .set_expr("#leftOut = if_not_exists(#leftOut, :zero) + :one")
+            .name("leftOut")
+            .value(":zero", n(0))
+            .value(":one", n(1));
+        Ok(
+            match self
+                .update_if(contact.key(), count, "attribute_exists(PK)")
+                .await?
+            {
+                true => Slot::LeftOut,
+                false => Slot::Gone,
+            },
+        )
+    }
+
+    /// An UpdateItem under `condition` returning the item as it was;
+    /// `None` when the condition failed.
+    async fn update_returning_old(
+        &self,
+        key: Item,
+        update: Update,
+        condition: &str,
+    ) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update.expression())
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(update.names))
+            .set_expression_attribute_values(Some(update.values))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
+            Err(e) if crate::error::is_condition_failure(&e) => Ok(None),
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+}
+
+fn left_out(old: &Item) -> i64 {
+    Reader::new(old, "alert contact")
+        .opt_n("leftOut")
+        .ok()
+        .flatten()
+        .unwrap_or(0)
+}
+
+/// The time a contact field holds, as the API shows it.
+pub fn format_time(ts: Option<i64>) -> Option<String> {
+    ts.map(clock::format)
+}
