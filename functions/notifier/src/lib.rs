@@ -1,11 +1,13 @@
-//! `notifier`: signed webhooks of contract §14. One binary, two
-//! invocations, told apart by the event's shape:
+//! `notifier`: signed webhooks of contract §14 and alert emails of §17.
+//! One binary, two invocations, told apart by the event's shape:
 //!
 //! - the table stream (`{"Records": [...]}`): each new audit item becomes
-//!   one delivery per endpoint that should hear of it (the tenant's, and for
-//!   a status change the order's carrier unless it caused it), recorded
-//!   idempotently and attempted once at once, every delivery concurrently;
-//!   a failure is recorded as a due retry and the batch moves on;
+//!   one delivery per destination that should hear of it (the tenant's
+//!   endpoint; for a status change the order's carrier unless it caused it;
+//!   each confirmed alert contact whose types include it, within its hourly
+//!   limit), recorded idempotently and attempted once at once, every
+//!   delivery concurrently; a failure is recorded as a due retry and the
+//!   batch moves on;
 //! - the one-minute schedule (`{"detail-type": …, "time": …}`, `time` is
 //!   the clock): every delivery due by then is attempted again, and
 //!   abandoned after the last attempt of `portguard_rules::notify`.
@@ -22,7 +24,9 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use futures::StreamExt;
 use lambda_runtime::Diagnostic;
+use portguard_email::{Mailer, Message};
 use portguard_rules::notify::{after_failure, AfterFailure};
+use portguard_store::contacts::{ContactStatus, Slot};
 use portguard_store::notify::{AttemptEnd, Delivery, Endpoint, Target};
 use portguard_store::{clock, AuditEvent, Store, StoreError};
 use serde::Serialize;
@@ -94,9 +98,17 @@ enum Outcome {
     Abandoned,
 }
 
+/// Where one delivery goes, as read when it is attempted.
+enum Destination {
+    Webhook(Endpoint),
+    /// A confirmed contact's address.
+    Email(String),
+}
+
 pub struct App {
     store: Store,
     sender: Sender,
+    mailer: Mailer,
     retry_budget: Duration,
 }
 
@@ -105,8 +117,15 @@ impl App {
         App {
             store,
             sender,
+            mailer: Mailer::disabled(),
             retry_budget: RETRY_BUDGET,
         }
+    }
+
+    /// Sends alert emails with `mailer` (contract §17).
+    pub fn with_mailer(mut self, mailer: Mailer) -> App {
+        self.mailer = mailer;
+        self
     }
 
     /// `TABLE_NAME` and `NOTIFY_ALLOW_LOOPBACK_HTTP`; fails naming the variable.
@@ -114,8 +133,9 @@ impl App {
         let table = portguard_api::config::table_name()?;
         let loopback = portguard_api::config::allow_loopback_http()?;
         let sender = Sender::new(loopback)?;
-        let store = Store::connect_at_init(table, "ORDER").await;
-        Ok(App::new(store, sender))
+        let (store, mailer) =
+            tokio::join!(Store::connect_at_init(table, "ORDER"), Mailer::from_env());
+        Ok(App::new(store, sender).with_mailer(mailer?))
     }
 
     /// One invocation, whichever it is: the stream's batch answers its
@@ -219,14 +239,64 @@ impl App {
                 }
             }
         }
-        let results = futures::future::join_all(
-            deliveries
-                .into_iter()
-                .map(|(target, body)| self.first_attempt(&event.id, target, body)),
-        )
-        .await;
-        results.into_iter().collect::<Result<(), StoreError>>()?;
+        let webhooks =
+            futures::future::join_all(deliveries.into_iter().map(|(target, body)| async {
+                // No endpoint, nothing to do and nothing kept.
+                match self.store.get_endpoint(&target).await? {
+                    Some(endpoint) => {
+                        self.first_attempt(&event.id, target, body, Destination::Webhook(endpoint))
+                            .await
+                    }
+                    None => Ok(()),
+                }
+            }));
+        let (webhooks, emails) = futures::join!(webhooks, self.email_alerts(&event));
+        webhooks.into_iter().collect::<Result<(), StoreError>>()?;
+        emails?;
         Ok(())
+    }
+
+    /// One email per confirmed contact of the tenant whose types include
+    /// the event's, within each contact's hourly limit (contract §17).
+    async fn email_alerts(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        if !self.mailer.can_send() {
+            return Ok(());
+        }
+        let book = self.store.alert_contacts(&event.tenant_id).await?;
+        let sends = book
+            .contacts
+            .into_iter()
+            .filter(|c| c.hears(event.kind))
+            .map(|contact| async move {
+                // A redelivered record takes a second slot before its
+                // delivery is found recorded: the limit errs towards fewer
+                // emails, never more.
+                let left_out = match self.store.take_alert_slot(&contact, event.time).await? {
+                    Slot::Send { left_out } => left_out,
+                    Slot::LeftOut => {
+                        tracing::info!(audit_id = %event.id, contact = %contact.id, "alert left out: the contact's hourly limit is reached");
+                        portguard_api::metrics::count(SERVICE, "AlertsLeftOut");
+                        return Ok(());
+                    }
+                    Slot::Gone => return Ok(()),
+                };
+                let message = portguard_email::alert(
+                    event,
+                    u32::try_from(left_out).unwrap_or(u32::MAX),
+                    self.mailer.console_url(),
+                );
+                let payload = serde_json::to_string(&message).expect("serialisable");
+                let target = Target::Contact {
+                    tenant: contact.tenant_id.clone(),
+                    contact: contact.id.clone(),
+                };
+                self.first_attempt(&event.id, target, payload, Destination::Email(contact.email))
+                    .await
+            });
+        futures::future::join_all(sends)
+            .await
+            .into_iter()
+            .collect::<Result<(), StoreError>>()
     }
 
     /// Records the delivery (once per audit id and target) and tries it.
@@ -235,11 +305,8 @@ impl App {
         audit_id: &str,
         target: Target,
         payload: String,
+        destination: Destination,
     ) -> Result<(), StoreError> {
-        // No endpoint, nothing to do and nothing kept.
-        let Some(endpoint) = self.store.get_endpoint(&target).await? else {
-            return Ok(());
-        };
         let now = clock::now();
         let delivery = Delivery::new(audit_id, target, payload);
         if !self
@@ -250,32 +317,65 @@ impl App {
             tracing::info!(audit_id, target = %delivery.target, "delivery already recorded; a redelivered record");
             return Ok(());
         }
-        self.attempt(&delivery, &endpoint, None).await.map(|_| ())
+        self.attempt(&delivery, &destination, None)
+            .await
+            .map(|_| ())
     }
 
-    /// One attempt of a delivery this caller claimed, to the endpoint as
+    /// Sends one attempt; the short reason of a failure.
+    async fn send(&self, delivery: &Delivery, destination: &Destination) -> Result<(), String> {
+        match destination {
+            Destination::Webhook(endpoint) => self
+                .sender
+                .send(
+                    &endpoint.url,
+                    &endpoint.secret,
+                    &delivery.audit_id,
+                    &delivery.payload,
+                    clock::now(),
+                )
+                .await
+                .map_err(|f| f.reason()),
+            Destination::Email(to) => {
+                let Ok(message) = serde_json::from_str::<Message>(&delivery.payload) else {
+                    return Err("unreadable message".into());
+                };
+                self.mailer.send(to, &message).await.map_err(|f| f.reason())
+            }
+        }
+    }
+
+    /// Notes the outcome on what the tenant sees: the endpoint or the contact.
+    async fn note_result(
+        &self,
+        target: &Target,
+        now: i64,
+        failure: Option<&str>,
+    ) -> Result<(), StoreError> {
+        match target {
+            Target::Contact { tenant, contact } => {
+                self.store
+                    .note_contact_result(tenant, contact, now, failure)
+                    .await
+            }
+            _ => self.store.note_endpoint_result(target, now, failure).await,
+        }
+    }
+
+    /// One attempt of a delivery this caller claimed, to the destination as
     /// just read, and its bookkeeping. `scheduled_now` is the scheduled
     /// run's clock; the stream uses the wall clock.
     async fn attempt(
         &self,
         delivery: &Delivery,
-        endpoint: &Endpoint,
+        destination: &Destination,
         scheduled_now: Option<i64>,
     ) -> Result<Outcome, StoreError> {
         let started = Instant::now();
-        let result = self
-            .sender
-            .send(
-                &endpoint.url,
-                &endpoint.secret,
-                &delivery.audit_id,
-                &delivery.payload,
-                clock::now(),
-            )
-            .await;
+        let result = self.send(delivery, destination).await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let now = scheduled_now.unwrap_or_else(clock::now);
-        let reason = result.as_ref().err().map(Failure::reason);
+        let reason = result.err();
         let (outcome, end) = match reason.as_deref() {
             None => (Outcome::Delivered, AttemptEnd::Delivered),
             Some(failure) => match after_failure(delivery.attempts, now) {
@@ -301,8 +401,7 @@ impl App {
         // bookkeeping holds the batch's concurrency slot for one round trip.
         let (ended, noted) = futures::join!(
             self.store.end_attempt(delivery, end, now),
-            self.store
-                .note_endpoint_result(&delivery.target, now, reason.as_deref()),
+            self.note_result(&delivery.target, now, reason.as_deref()),
         );
         ended?;
         noted?;
@@ -313,16 +412,36 @@ impl App {
         Ok(outcome)
     }
 
-    /// One due delivery: read its endpoint at attempt time (a deleted
-    /// endpoint drops it, a rotated secret signs it), take it, try it.
+    /// Where a due delivery goes, read at attempt time: a deleted endpoint
+    /// or a removed contact drops it, a rotated secret signs it.
+    async fn destination(&self, target: &Target) -> Result<Option<Destination>, StoreError> {
+        Ok(match target {
+            Target::Contact { tenant, contact } => self
+                .store
+                .get_alert_contact(tenant, contact)
+                .await?
+                .filter(|c| c.status == ContactStatus::Confirmed)
+                .map(|c| Destination::Email(c.email)),
+            _ => self
+                .store
+                .get_endpoint(target)
+                .await?
+                .map(Destination::Webhook),
+        })
+    }
+
+    /// One due delivery: read its destination, take it, try it.
     async fn retry(&self, due: Delivery, now: i64) -> Result<Option<Outcome>, StoreError> {
-        let Some(endpoint) = self.store.get_endpoint(&due.target).await? else {
+        let Some(destination) = self.destination(&due.target).await? else {
             self.store.drop_delivery(&due).await?;
-            tracing::info!(audit_id = %due.audit_id, target = %due.target, "endpoint gone; delivery dropped");
+            tracing::info!(audit_id = %due.audit_id, target = %due.target, "destination gone; delivery dropped");
             return Ok(None);
         };
         match self.store.claim_delivery(&due, now + LEASE_SECONDS).await? {
-            Some(claimed) => self.attempt(&claimed, &endpoint, Some(now)).await.map(Some),
+            Some(claimed) => self
+                .attempt(&claimed, &destination, Some(now))
+                .await
+                .map(Some),
             None => Ok(None),
         }
     }

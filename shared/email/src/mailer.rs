@@ -101,7 +101,17 @@ impl Mailer {
             }
             _ => NO_CONSOLE_URL.to_owned(),
         };
-        let config = aws_config::defaults(BehaviorVersion::latest())
+        Ok(Mailer::connect(from, console_url, None).await)
+    }
+
+    /// A mailer sending from `from` through SES v2 at the standard SDK
+    /// environment's endpoint, or at `endpoint` (tests: a stopped SES).
+    pub async fn connect(
+        from: Option<EmailAddress>,
+        console_url: String,
+        endpoint: Option<&str>,
+    ) -> Mailer {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(portguard_store::https_client())
             .timeout_config(
                 TimeoutConfig::builder()
@@ -110,10 +120,12 @@ impl Mailer {
                     .operation_timeout(Duration::from_secs(5))
                     .build(),
             )
-            .retry_config(RetryConfig::standard().with_max_attempts(1))
-            .load()
-            .await;
-        Ok(Mailer::new(Client::new(&config), from, console_url))
+            .retry_config(RetryConfig::standard().with_max_attempts(1));
+        if let Some(endpoint) = endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let config = loader.load().await;
+        Mailer::new(Client::new(&config), from, console_url)
     }
 
     pub fn can_send(&self) -> bool {

@@ -18,11 +18,13 @@ pub use crate::deliveries::{
     AttemptEnd, Delivery, DeliveryStatus, DELIVERY_KEEP_SECONDS, DUE_SHARD,
 };
 
-/// Whose endpoint.
+/// Where a delivery goes: a tenant's or a carrier's webhook endpoint, or
+/// a tenant's alert contact by email (contract §17).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
     Tenant(String),
     Carrier(String),
+    Contact { tenant: String, contact: String },
 }
 
 impl Target {
@@ -30,6 +32,7 @@ impl Target {
         match self {
             Target::Tenant(id) => format!("tenant#{id}"),
             Target::Carrier(id) => format!("carrier#{id}"),
+            Target::Contact { tenant, contact } => format!("contact#{tenant}#{contact}"),
         }
     }
 
@@ -37,6 +40,13 @@ impl Target {
         match part.split_once('#')? {
             ("tenant", id) => Some(Target::Tenant(id.to_owned())),
             ("carrier", id) => Some(Target::Carrier(id.to_owned())),
+            ("contact", rest) => {
+                let (tenant, contact) = rest.rsplit_once('#')?;
+                Some(Target::Contact {
+                    tenant: tenant.to_owned(),
+                    contact: contact.to_owned(),
+                })
+            }
             _ => None,
         }
     }
@@ -44,6 +54,7 @@ impl Target {
     pub fn id(&self) -> &str {
         match self {
             Target::Tenant(id) | Target::Carrier(id) => id,
+            Target::Contact { contact, .. } => contact,
         }
     }
 }
