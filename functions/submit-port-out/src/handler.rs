@@ -95,7 +95,9 @@ impl App {
             return self.bandwidth(req, route).await;
         }
         if path == TELNYX_EVENTS {
-            return self.telnyx(req).await;
+            // Boxed: the door's future (a decision and an HTTP call) stays
+            // out of every other route's.
+            return Box::pin(self.telnyx(req)).await;
         }
         if path == COLLECTION {
             let scopes: &[Scope] = if method == Method::POST {
