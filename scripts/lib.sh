@@ -35,8 +35,16 @@ export_dev_env() {
   export PIN_PEPPER='portguard-dev-pepper-NOT-A-SECRET-0123456789abcdef'
   export CARRIER_WEBHOOK_SECRETS='{"carrier-a":"whsec_P+qNlujjtcnMcCsFngZBMUcGeJfmY+seaB9YtldVo4Y=","carrier-b":"whsec_w0dAXhXr0Ng3axqGuVxw5LbMY4bj/t80VQ9vuaKQOJc="}'
   export BANDWIDTH_CREDENTIALS='{"username":"bandwidth","password":"portguard-dev-bandwidth-NOT-A-SECRET"}'
+  # Telnyx (contract §16): the development key pair (NOT A SECRET: the private
+  # half signs only local sample events, tests/src/fixtures.rs) and the
+  # stand-in's Bearer key.
+  export TELNYX_PUBLIC_KEY='5dxAyNzquTRCpd2fWMVeZMQlwgRUTYrehy8+BkyyJUo='
+  export TELNYX_PRIVATE_KEY='jSVPTiahj7hDawGANO2gmKNkHG8YPNiOL3Ku/dBLhZ4='
+  export TELNYX_API_KEY='portguard-dev-telnyx-api-key-NOT-A-SECRET'
+  # Never Telnyx's real API from a development machine: the stand-in (make dev).
+  export TELNYX_API_BASE_URL='http://127.0.0.1:4011/v2'
   # The functions must not reach for Secrets Manager locally.
-  unset PIN_PEPPER_SECRET_ARN CARRIER_WEBHOOK_SECRETS_ARN BANDWIDTH_CREDENTIALS_ARN
+  unset PIN_PEPPER_SECRET_ARN CARRIER_WEBHOOK_SECRETS_ARN BANDWIDTH_CREDENTIALS_ARN TELNYX_API_KEY_ARN
 }
 
 # Puts cargo-lambda (and zig) on PATH.

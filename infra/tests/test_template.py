@@ -54,6 +54,8 @@ ROUTES = {
     # contract §15: XML, HTTP Basic checked by the function.
     ("POST", "/v1/integrations/bandwidth/port-out-validation"): ("submit-port-out", None),
     ("POST", "/v1/integrations/bandwidth/notifications"): ("submit-port-out", None),
+    # contract §16: JSON, Ed25519 signature checked by the function.
+    ("POST", "/v1/integrations/telnyx/port-out-events"): ("submit-port-out", None),
 }
 
 # Routes without a JWT authorizer: each authenticates its caller itself.
@@ -105,11 +107,14 @@ DYNAMODB_GRANTS = {
     # the others and puts the audit item. Lists are served by GSI1/GSI2 only.
     "submit-port-out": {
         "table": {
-            "GetItem": {"ACCOUNT#", "ORDER#", "IDEMPOTENCY#"},
+            # Telnyx (contract §16): the holder of the first number (NUMBER#,
+            # TENANT#), event dedupe (WEBHOOK#), the decision per port-out
+            # (UPSTREAM#).
+            "GetItem": {"ACCOUNT#", "ORDER#", "IDEMPOTENCY#", "NUMBER#", "TENANT#", "WEBHOOK#", "UPSTREAM#"},
             "BatchGetItem": {"ACCOUNT#", "NUMBER#"},
-            "PutItem": {"ORDER#", "TENANT#", "IDEMPOTENCY#"},
-            "UpdateItem": {"ACCOUNT#", "NUMBER#", "TENANT#", "ORDER#"},
-            "DeleteItem": {"IDEMPOTENCY#", "NUMBER#"},
+            "PutItem": {"ORDER#", "TENANT#", "IDEMPOTENCY#", "WEBHOOK#", "UPSTREAM#"},
+            "UpdateItem": {"ACCOUNT#", "NUMBER#", "TENANT#", "ORDER#", "UPSTREAM#"},
+            "DeleteItem": {"IDEMPOTENCY#", "NUMBER#", "UPSTREAM#"},
         },
         "GSI1": {"Query": {"CARRIER#"}},
         "GSI2": {"Query": {"TENANT#"}},
@@ -156,14 +161,16 @@ SECRETS = {
     "submit-port-out": {
         "PinPepperSecret": "PIN_PEPPER_SECRET_ARN",
         "BandwidthCredentials": "BANDWIDTH_CREDENTIALS_ARN",
+        "TelnyxApiKey": "TELNYX_API_KEY_ARN",
     },
     "carrier-webhook": {"CarrierWebhookSecrets": "CARRIER_WEBHOOK_SECRETS_ARN"},
     "status-check": {},
-    "notifier": {},
+    # It forwards a tenant's reject of a Telnyx order (contract §16).
+    "notifier": {"TelnyxApiKey": "TELNYX_API_KEY_ARN"},
 }
-SECRET_ENV_VARS = {"PIN_PEPPER_SECRET_ARN", "CARRIER_WEBHOOK_SECRETS_ARN", "BANDWIDTH_CREDENTIALS_ARN"}
+SECRET_ENV_VARS = {"PIN_PEPPER_SECRET_ARN", "CARRIER_WEBHOOK_SECRETS_ARN", "BANDWIDTH_CREDENTIALS_ARN", "TELNYX_API_KEY_ARN"}
 # Secrets given directly (development only): never in the template.
-DIRECT_SECRET_ENV_VARS = {"PIN_PEPPER", "CARRIER_WEBHOOK_SECRETS", "BANDWIDTH_CREDENTIALS"}
+DIRECT_SECRET_ENV_VARS = {"PIN_PEPPER", "CARRIER_WEBHOOK_SECRETS", "BANDWIDTH_CREDENTIALS", "TELNYX_API_KEY"}
 # function -> other variables it must have: name -> value (contract §9)
 OTHER_ENV = {
     "submit-port-out": {"BANDWIDTH_CARRIER_ID": {"Ref": "BandwidthCarrierId"}},
@@ -296,6 +303,13 @@ ERROR_CODES = {
         "401": {"UNAUTHENTICATED"},
         "404": {"NOT_FOUND"},
     },
+    ("post", "/v1/integrations/telnyx/port-out-events"): {
+        **COMMON_CODES,
+        "400": {"INVALID_EVENT"},
+        "401": {"INVALID_SIGNATURE"},
+        "404": {"NOT_FOUND"},
+        "409": {"INVALID_TRANSITION"},
+    },
 }
 
 # (method, path) -> the security requirement openapi.yaml gives a route
@@ -305,6 +319,7 @@ NO_JWT_SECURITY = {
     ("POST", "/v1/carrier-events/{carrierId}"): [],
     ("POST", "/v1/integrations/bandwidth/port-out-validation"): [{"bandwidthBasic": []}],
     ("POST", "/v1/integrations/bandwidth/notifications"): [{"bandwidthBasic": []}],
+    ("POST", "/v1/integrations/telnyx/port-out-events"): [],
 }
 
 # Bandwidth's codes (contract §15.5) the validation route may answer.

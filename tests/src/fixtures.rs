@@ -48,6 +48,17 @@ pub const BANDWIDTH_CREDENTIALS: &str =
 pub const BANDWIDTH_BASIC: &str =
     "Basic YmFuZHdpZHRoOnBvcnRndWFyZC1kZXYtYmFuZHdpZHRoLU5PVC1BLVNFQ1JFVA==";
 
+/// `TELNYX_PUBLIC_KEY` in development and tests (contract §16): the Ed25519
+/// public key of `TELNYX_PRIVATE_KEY`. NOT A SECRET.
+pub const TELNYX_PUBLIC_KEY: &str = "5dxAyNzquTRCpd2fWMVeZMQlwgRUTYrehy8+BkyyJUo=";
+/// The development stand-in for Telnyx's signing key: base64 of the 32-byte
+/// seed, the SHA-256 of "portguard-dev-telnyx-NOT-A-SECRET". NOT A SECRET:
+/// public on purpose, it signs only local sample events.
+pub const TELNYX_PRIVATE_KEY: &str = "jSVPTiahj7hDawGANO2gmKNkHG8YPNiOL3Ku/dBLhZ4=";
+/// `TELNYX_API_KEY` in development and tests: the Bearer key the local
+/// stand-in accepts. NOT A SECRET.
+pub const TELNYX_API_KEY: &str = "portguard-dev-telnyx-api-key-NOT-A-SECRET";
+
 /// The demo tenant (`make dev` provisions it too, scripts/dev.sh).
 pub const TENANT: &str = "t-100";
 /// Its account number.

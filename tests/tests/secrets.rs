@@ -50,6 +50,81 @@ const LOCK: LockPolicy = LockPolicy {
     lockout_seconds: 3600,
 };
 
+/// Telnyx's door (contract §16): PINs in `attempted_pin`, malformed, wrong,
+/// right, as a JSON number, and with a bad signature; every reason Telnyx
+/// was sent joins the answers searched.
+async fn telnyx_traffic(
+    apps: &Apps,
+    telnyx: &telnyx_stand_in::StandIn,
+    seen: &mut Seen,
+    nums: &[String],
+) {
+    let tx_nums = &nums[10..11];
+    let pins = MALFORMED
+        .iter()
+        .chain(&WRONG_GUESSES[..3])
+        .chain([&SET_SECOND]);
+    for (i, pin) in pins.enumerate() {
+        let (ev, po) = (format!("ev-s-{i}"), format!("po-s-{i}"));
+        let body = tx_status(&ev, &po, "pending", tx_nums, Some(pin));
+        seen.push(send_submit(apps, &tx_signed(&body)).await);
+        let ts = portguard_store::clock::now().to_string();
+        let forged = tx_event_with(&body, Some(&ts), Some("AAAA"));
+        seen.push(send_submit(apps, &forged).await);
+    }
+    let number_pin = tx_status("ev-s-n", "po-s-n", "pending", &nums[11..12], None).replace(
+        "\"carrier_name\"",
+        &format!("\"attempted_pin\":{SET_SECOND},\"carrier_name\""),
+    );
+    seen.push(send_submit(apps, &tx_signed(&number_pin)).await);
+    assert!(!telnyx.rejects().is_empty(), "rejects reached the stand-in");
+    seen.0.push(serde_json::to_string(&telnyx.calls()).unwrap());
+}
+
+/// `attempted_pin` (contract §16) in no log line, stored item, answer or
+/// reason sent to Telnyx, and neither Telnyx key anywhere.
+#[tokio::test]
+async fn telnyx_attempted_pin_is_never_logged_stored_or_echoed() {
+    let _ = captured_logs();
+    let store = fresh_store().await;
+    let telnyx = telnyx_stand_in().await;
+    let apps = apps_with_telnyx(&store, LOCK, &telnyx.base_url());
+    let nums = numbers("206", 100, 12);
+    tenant_with_pin(&apps, TENANT, ACCOUNT, SET_SECOND, &nums).await;
+    let mut seen = Seen(Vec::new());
+    telnyx_traffic(&apps, &telnyx, &mut seen, &nums).await;
+    let logs = captured_logs();
+    assert!(logs.contains("Telnyx event handled"), "the capture works");
+    let texts = [
+        ("logs", logs),
+        ("responses", seen.0.join("\n")),
+        ("table", dump_table(&store).await),
+    ];
+    let mut pins: Vec<&str> = vec![SET_SECOND];
+    pins.extend(&WRONG_GUESSES[..3]);
+    pins.extend(MALFORMED);
+    let mut leaks = Vec::new();
+    for (name, text) in &texts {
+        for needle in pins.iter().flat_map(|p| needles(p)) {
+            if text.contains(&needle) {
+                leaks.push(format!("PIN {needle:?} in {name}"));
+            }
+        }
+        for (what, secret) in [
+            ("Telnyx API key", portguard_tests::fixtures::TELNYX_API_KEY),
+            (
+                "Telnyx signing key",
+                portguard_tests::fixtures::TELNYX_PRIVATE_KEY,
+            ),
+        ] {
+            if text.contains(secret) {
+                leaks.push(format!("{what} in {name}"));
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "leaks: {leaks:#?}");
+}
+
 struct Seen(Vec<String>);
 impl Seen {
     fn push(&mut self, a: Answer) -> Answer {
@@ -651,6 +726,11 @@ async fn no_pin_pepper_hash_or_webhook_secret_anywhere() {
             ("webhook secret A", SECRET_A.trim_start_matches("whsec_")),
             ("webhook secret B", SECRET_B.trim_start_matches("whsec_")),
             ("a whsec_ secret", "whsec_"),
+            ("Telnyx API key", portguard_tests::fixtures::TELNYX_API_KEY),
+            (
+                "Telnyx signing key",
+                portguard_tests::fixtures::TELNYX_PRIVATE_KEY,
+            ),
         ] {
             if text.contains(secret) {
                 leaks.push(format!("{what} in {name}"));

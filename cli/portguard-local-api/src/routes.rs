@@ -124,6 +124,13 @@ pub fn routes() -> Vec<Route> {
             "submit-port-out",
             None,
         ),
+        // contract §16: the Ed25519 signature is checked by the function.
+        R(
+            "POST",
+            "/v1/integrations/telnyx/port-out-events",
+            "submit-port-out",
+            None,
+        ),
     ]
 }
 

@@ -7,7 +7,7 @@
 //! panic) is `Portable` false with `7598`, which the gaining carrier
 //! resubmits.
 
-use crate::decision::{Attempt, Decided, PortOutRequest};
+use crate::decision::{Attempt, Decided, Holder, PortOutRequest};
 use crate::handler::SERVICE;
 use crate::App;
 use futures::FutureExt;
@@ -275,7 +275,7 @@ impl App {
 /// an open order is that order (contract §15).
 fn request(valid: Validation) -> PortOutRequest {
     PortOutRequest {
-        account: valid.account,
+        holder: Holder::Account(valid.account),
         pin: valid.pin,
         numbers: valid.numbers,
         pon: valid.pon,

@@ -2,7 +2,7 @@
 //! alone, in the table's order. Past this module a request cannot hold an
 //! invalid value. No message echoes the PIN.
 
-use crate::decision::PortOutRequest;
+use crate::decision::{Holder, PortOutRequest};
 use lambda_http::{Body, Request};
 use portguard_api::{json_object_body, ApiError};
 use portguard_store::Source;
@@ -24,7 +24,7 @@ impl PortOutRequest {
     pub fn canonical(&self) -> Vec<u8> {
         let canonical = json!([
             "portguard/port-out/v2",
-            self.account.as_str(),
+            self.holder.account().map(AccountNumber::as_str),
             self.numbers
                 .iter()
                 .map(PhoneNumber::as_str)
@@ -109,7 +109,7 @@ pub(crate) fn parse(body: &Body) -> Result<PortOutRequest, ApiError> {
         .map_err(|e| ApiError::new(400, "INVALID_PIN_FORMAT", e.to_string()))?;
 
     Ok(PortOutRequest {
-        account,
+        holder: Holder::Account(account),
         pin,
         numbers,
         pon: Some(pon),

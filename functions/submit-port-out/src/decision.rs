@@ -37,7 +37,7 @@ const DECISION_ROUNDS: usize = 32;
 /// wire format.
 #[derive(Debug)]
 pub(crate) struct PortOutRequest {
-    pub account: AccountNumber,
+    pub holder: Holder,
     pub pin: Pin,
     /// E.164, in the order given.
     pub numbers: Vec<PhoneNumber>,
@@ -54,6 +54,26 @@ pub(crate) struct PortOutRequest {
     /// a new one, contract §15): answered accepted before the PIN is looked
     /// at, creating and counting nothing.
     pub resubmission_is_accepted: bool,
+}
+
+/// Whose numbers the request names (check 6).
+#[derive(Debug)]
+pub(crate) enum Holder {
+    /// The tenant with this account number (portguard's API, Bandwidth).
+    Account(AccountNumber),
+    /// The tenant holding the first requested number: an upstream that
+    /// sends no account number (Telnyx, contract §16). Check 11 then says
+    /// whether every other number is on that tenant's account.
+    OfFirstNumber,
+}
+
+impl Holder {
+    pub fn account(&self) -> Option<&AccountNumber> {
+        match self {
+            Holder::Account(account) => Some(account),
+            Holder::OfFirstNumber => None,
+        }
+    }
 }
 
 impl PortOutRequest {
@@ -91,6 +111,8 @@ pub(crate) enum Decided {
 
 #[derive(Debug)]
 pub(crate) struct Accepted {
+    /// The order's id.
+    pub id: String,
     /// The order as portguard's API shows it, and its `Location`.
     pub body: String,
     pub location: String,
@@ -147,17 +169,16 @@ impl App {
         // A resubmission racing its first request: the order it lost to is
         // looked for once more before the numbers are called busy.
         let mut raced = false;
+        let Some(account) = self.account_of(&request.holder, &attempt.numbers).await? else {
+            return Ok(Decided::Refused(Refused::new(Refusal::AccountNotFound)));
+        };
         for round in 0..DECISION_ROUNDS as u32 {
             if round > 0 {
                 conflict_backoff(round - 1).await;
             }
             // 6: the account, with the requested numbers' items: one
             // consistent read holds all that checks 6 to 10 decide on.
-            let Some(view) = self
-                .store
-                .port_out_view(request.account.as_str(), &attempt.numbers)
-                .await?
-            else {
+            let Some(view) = self.store.port_out_view(&account, &attempt.numbers).await? else {
                 // No tenant: nothing to count or record against.
                 return Ok(Decided::Refused(Refused::new(Refusal::AccountNotFound)));
             };
@@ -273,7 +294,7 @@ impl App {
             let order = Order::new(NewOrder {
                 tenant_id: &tenant.tenant_id,
                 carrier_id: attempt.carrier,
-                account_number: request.account.as_str(),
+                account_number: &tenant.account_number,
                 phone_numbers: request.e164(),
                 pon: request.pon.as_ref().map(Pon::as_str),
                 source: request.source,
@@ -329,7 +350,11 @@ impl App {
                         argon2_ms = argon2.as_secs_f64() * 1e3,
                         "port-out accepted"
                     );
-                    return Ok(Decided::Accepted(Accepted { body, location }));
+                    return Ok(Decided::Accepted(Accepted {
+                        id: order.id.clone(),
+                        body,
+                        location,
+                    }));
                 }
                 // A lock turned on since the read: decided again, check 8a
                 // answers from the fresh read (nothing counted, no reset).
@@ -354,6 +379,27 @@ impl App {
             "gave up deciding a port-out after repeated concurrent changes"
         );
         Err(ApiError::unavailable())
+    }
+
+    /// The account number check 6 reads: the request's, or that of the
+    /// tenant holding the first number (`None`: no tenant holds it).
+    async fn account_of(
+        &self,
+        holder: &Holder,
+        numbers: &[String],
+    ) -> Result<Option<String>, ApiError> {
+        let first = match holder {
+            Holder::Account(account) => return Ok(Some(account.as_str().to_owned())),
+            Holder::OfFirstNumber => numbers.first(),
+        };
+        let Some(first) = first else {
+            return Ok(None);
+        };
+        let Some(tenant_id) = self.store.number_owner(first).await? else {
+            return Ok(None);
+        };
+        let pointer = self.store.get_tenant_ref(&tenant_id).await?;
+        Ok(pointer.map(|p| p.account_number))
     }
 
     /// The open order this request repeats, if any: every requested number

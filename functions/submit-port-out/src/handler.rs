@@ -1,4 +1,5 @@
 use crate::bandwidth::{self, Bandwidth};
+use crate::telnyx::{Telnyx, EVENTS_PATH as TELNYX_EVENTS};
 use lambda_http::{http::Method, Request, RequestExt};
 use portguard_api::{ApiError, Caller, Paging, Response, Scope};
 use portguard_rules::LockPolicy;
@@ -34,6 +35,8 @@ pub struct App {
     pub(crate) policy: LockPolicy,
     /// Bandwidth's door (contract §15), when configured.
     pub(crate) bandwidth: Option<Bandwidth>,
+    /// Telnyx's door (contract §16), when configured.
+    pub(crate) telnyx: Option<Telnyx>,
 }
 
 impl App {
@@ -47,12 +50,19 @@ impl App {
             idempotency,
             policy,
             bandwidth: None,
+            telnyx: None,
         }
     }
 
     /// Opens Bandwidth's door (contract §15).
     pub fn with_bandwidth(mut self, bandwidth: Bandwidth) -> App {
         self.bandwidth = Some(bandwidth);
+        self
+    }
+
+    /// Opens Telnyx's door (contract §16).
+    pub fn with_telnyx(mut self, telnyx: Telnyx) -> App {
+        self.telnyx = Some(telnyx);
         self
     }
 
@@ -64,12 +74,12 @@ impl App {
         hasher.prepare();
         portguard_validation::PhoneNumber::prepare();
         let bandwidth = Bandwidth::from_env().await?;
+        let telnyx = Telnyx::from_env().await?;
         let store = Store::connect_at_init(table, "ACCOUNT").await;
-        let app = App::new(store, hasher, policy);
-        Ok(match bandwidth {
-            Some(bandwidth) => app.with_bandwidth(bandwidth),
-            None => app,
-        })
+        let mut app = App::new(store, hasher, policy);
+        app.bandwidth = bandwidth;
+        app.telnyx = telnyx;
+        Ok(app)
     }
 
     /// Never fails: every outcome is an HTTP answer (tests call this).
@@ -83,6 +93,11 @@ impl App {
         let method = req.method();
         if let Some(route) = bandwidth::Route::of(path) {
             return self.bandwidth(req, route).await;
+        }
+        if path == TELNYX_EVENTS {
+            // Boxed: the door's future (a decision and an HTTP call) stays
+            // out of every other route's.
+            return Box::pin(self.telnyx(req)).await;
         }
         if path == COLLECTION {
             let scopes: &[Scope] = if method == Method::POST {

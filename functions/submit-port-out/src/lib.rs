@@ -5,7 +5,8 @@
 //! door (`body.rs` parses checks 1–5; idempotency); `read.rs` serves the reads;
 //! `reject.rs` lets the tenant admin reject an open order (contract §13);
 //! `bandwidth.rs` is Bandwidth's door (validation webhook, notifications,
-//! contract §15).
+//! contract §15); `telnyx.rs` is Telnyx's door (signed port-out events,
+//! the reject sent back to Telnyx, contract §16).
 
 mod bandwidth;
 mod body;
@@ -14,6 +15,8 @@ mod handler;
 mod read;
 mod reject;
 mod submit;
+mod telnyx;
 
 pub use bandwidth::{Bandwidth, DEFAULT_DEADLINE as BANDWIDTH_DEADLINE};
 pub use handler::{App, SERVICE};
+pub use telnyx::Telnyx;

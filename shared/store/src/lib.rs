@@ -23,6 +23,7 @@ pub mod schema;
 pub mod tenants;
 pub mod transfer_pins;
 mod tx;
+pub mod upstream;
 pub mod webhooks;
 
 pub use audit::{Actor, ActorKind, AuditEvent, AuditType};

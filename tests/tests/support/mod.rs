@@ -38,11 +38,28 @@ pub struct Apps {
 }
 
 pub fn apps(store: &Store, policy: LockPolicy) -> Arc<Apps> {
+    apps_with(
+        store,
+        submit_port_out::App::new(store.clone(), hasher(), policy).with_bandwidth(bandwidth_door()),
+    )
+}
+
+/// The four functions, submit-port-out with Telnyx's door too, its calls
+/// going to the stand-in at `telnyx_base_url`.
+pub fn apps_with_telnyx(store: &Store, policy: LockPolicy, telnyx_base_url: &str) -> Arc<Apps> {
+    apps_with(
+        store,
+        submit_port_out::App::new(store.clone(), hasher(), policy)
+            .with_bandwidth(bandwidth_door())
+            .with_telnyx(telnyx_door(telnyx_base_url)),
+    )
+}
+
+fn apps_with(store: &Store, submit: submit_port_out::App) -> Arc<Apps> {
     Arc::new(Apps {
         store: store.clone(),
         pin: set_pin::App::new(store.clone(), hasher()),
-        submit: submit_port_out::App::new(store.clone(), hasher(), policy)
-            .with_bandwidth(bandwidth_door()),
+        submit,
         webhook: carrier_webhook::App::new(
             store.clone(),
             WebhookSecrets::from_secret(WEBHOOK_SECRETS, "CARRIER_WEBHOOK_SECRETS").unwrap(),
@@ -68,6 +85,71 @@ pub fn bandwidth_door() -> submit_port_out::Bandwidth {
         carrier: portguard_validation::CarrierId::parse(BANDWIDTH).unwrap(),
         deadline: submit_port_out::BANDWIDTH_DEADLINE,
     }
+}
+
+/// Telnyx's door as `make dev` configures it (carrier id `telnyx`), its
+/// API at `base_url` (a stand-in).
+pub fn telnyx_door(base_url: &str) -> submit_port_out::Telnyx {
+    use portguard_tests::fixtures::{TELNYX_API_KEY, TELNYX_PUBLIC_KEY};
+    submit_port_out::Telnyx {
+        key: portguard_telnyx::PublicKey::parse(TELNYX_PUBLIC_KEY).unwrap(),
+        api: portguard_telnyx::TelnyxApi::new(base_url, TELNYX_API_KEY).unwrap(),
+        carrier: portguard_validation::CarrierId::parse(TELNYX).unwrap(),
+    }
+}
+
+/// The carrier id Telnyx's port-outs count, order and audit as.
+pub const TELNYX: &str = "telnyx";
+pub const TX_EVENTS: &str = "/v1/integrations/telnyx/port-out-events";
+
+/// A stand-in for Telnyx's API on a free loopback port.
+pub async fn telnyx_stand_in() -> telnyx_stand_in::StandIn {
+    telnyx_stand_in::StandIn::start(
+        "127.0.0.1:0".parse().unwrap(),
+        portguard_tests::fixtures::TELNYX_API_KEY,
+    )
+    .await
+    .unwrap()
+}
+
+/// A POST to Telnyx's route with the given signature headers (`None`: no
+/// header).
+pub fn tx_event_with(body: &str, timestamp: Option<&str>, signature: Option<&str>) -> Value {
+    let mut headers = Vec::new();
+    headers.extend(timestamp.map(|t| ("telnyx-timestamp", t)));
+    headers.extend(signature.map(|s| ("telnyx-signature-ed25519", s)));
+    event_with("POST", TX_EVENTS, "", As::Nobody, Some(body), &headers)
+}
+
+/// A POST to Telnyx's route signed now with the development key.
+pub fn tx_signed(body: &str) -> Value {
+    let now = portguard_store::clock::now();
+    let sig = telnyx_stand_in::sign(
+        portguard_tests::fixtures::TELNYX_PRIVATE_KEY,
+        now,
+        body.as_bytes(),
+    )
+    .unwrap();
+    tx_event_with(body, Some(&now.to_string()), Some(&sig))
+}
+
+/// A `portout.status_changed` body; `pin` `None` sends no `attempted_pin`.
+pub fn tx_status(
+    event_id: &str,
+    port_out_id: &str,
+    status: &str,
+    nums: &[String],
+    pin: Option<&str>,
+) -> String {
+    telnyx_stand_in::event_body(
+        event_id,
+        "portout.status_changed",
+        port_out_id,
+        Some(status),
+        nums,
+        pin,
+        None,
+    )
 }
 
 /// The carrier id Bandwidth's requests count, order and audit as.

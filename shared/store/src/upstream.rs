@@ -1,0 +1,168 @@
+//! One decision per upstream port-out (contract §16): Telnyx sends events,
+//! not requests, and may send a `pending` port-out more than once; the
+//! first decides (and counts), every later one repeats that decision.
+//!
+//! The item `UPSTREAM#{upstream}#{id}` / `DECISION` is claimed before the
+//! decision is taken (so two deliveries racing never both count), then
+//! holds the decision, the order it opened, and whether the upstream has
+//! been told. A claim whose holder died lapses after `CLAIM_SECONDS`.
+
+use crate::attr::{key, n, s, Item, Reader};
+use crate::{Store, StoreError};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+/// Upstreams redeliver for days; a port-out lasts weeks at most.
+pub const KEEP_SECONDS: i64 = 60 * 24 * 3600;
+/// Longer than any decision takes (the function's timeout is shorter).
+pub const CLAIM_SECONDS: i64 = 60;
+
+fn decision_key(upstream: &str, id: &str) -> Item {
+    key(format!("UPSTREAM#{upstream}#{id}"), "DECISION")
+}
+
+/// What was decided for an upstream port-out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamDecision {
+    /// `None`: accepted; else portguard's code.
+    pub code: Option<String>,
+    /// What the upstream is told (`"<CODE>: <sentence>"`), for a refusal.
+    pub reason: Option<String>,
+    /// The order an accepted port-out opened.
+    pub order_id: Option<String>,
+    /// The upstream acknowledged the reject.
+    pub told: bool,
+}
+
+/// The outcome of a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This caller decides, then [`Store::put_upstream_decision`].
+    Claimed,
+    /// Decided before.
+    Decided(UpstreamDecision),
+    /// Another delivery is deciding right now.
+    Busy,
+}
+
+fn parse(item: &Item) -> Result<Option<UpstreamDecision>, StoreError> {
+    let r = Reader::new(item, "upstream decision");
+    if r.opt_s("state").as_deref() != Some("decided") {
+        return Ok(None);
+    }
+    Ok(Some(UpstreamDecision {
+        code: r.opt_s("code"),
+        reason: r.opt_s("reason"),
+        order_id: r.opt_s("orderId"),
+        told: r.bool("told"),
+    }))
+}
+
+impl Store {
+    /// Claims the decision of `upstream`'s port-out `id`, or returns it.
+    pub async fn claim_upstream_decision(
+        &self,
+        upstream: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<Claim, StoreError> {
+        let mut item = decision_key(upstream, id);
+        item.insert("state".into(), s("deciding"));
+        item.insert("claimedUntil".into(), n(now + CLAIM_SECONDS));
+        item.insert("expiresAt".into(), n(now + KEEP_SECONDS));
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(PK) OR (#state = :deciding AND claimedUntil < :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":deciding", s("deciding"))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        if crate::error::applied(out)? {
+            return Ok(Claim::Claimed);
+        }
+        Ok(match self.upstream_decision(upstream, id).await? {
+            Some(decided) => Claim::Decided(decided),
+            None => Claim::Busy,
+        })
+    }
+
+    /// The decision, if one was taken.
+    pub async fn upstream_decision(
+        &self,
+        upstream: &str,
+        id: &str,
+    ) -> Result<Option<UpstreamDecision>, StoreError> {
+        match self.get_consistent(decision_key(upstream, id)).await? {
+            Some(item) => parse(&item),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes the decision over the claim.
+    pub async fn put_upstream_decision(
+        &self,
+        upstream: &str,
+        id: &str,
+        decision: &UpstreamDecision,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut item = decision_key(upstream, id);
+        item.insert("state".into(), s("decided"));
+        item.insert("decidedAt".into(), n(now));
+        item.insert("expiresAt".into(), n(now + KEEP_SECONDS));
+        item.insert("told".into(), AttributeValue::Bool(decision.told));
+        for (name, value) in [
+            ("code", &decision.code),
+            ("reason", &decision.reason),
+            ("orderId", &decision.order_id),
+        ] {
+            if let Some(v) = value {
+                item.insert(name.into(), s(v.clone()));
+            }
+        }
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Records that the upstream acknowledged the reject.
+    pub async fn mark_upstream_told(&self, upstream: &str, id: &str) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(decision_key(upstream, id)))
+            .update_expression("SET told = :t")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await;
+        crate::error::applied(out).map(|_| ())
+    }
+
+    /// Gives a claim up when the decision failed (the table down, a bug),
+    /// so the redelivery decides at once rather than after the claim lapses.
+    pub async fn release_upstream_claim(&self, upstream: &str, id: &str) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(decision_key(upstream, id)))
+            .condition_expression("#state = :deciding")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":deciding", s("deciding"))
+            .send()
+            .await;
+        crate::error::applied(out).map(|_| ())
+    }
+}
