@@ -3,6 +3,7 @@
 //! however often delivered), the reject sent to Telnyx and repeated when it
 //! failed, and the later events' transitions.
 
+mod notify_support;
 mod support;
 
 use portguard_store::Store;
@@ -439,4 +440,61 @@ async fn racing_deliveries_decide_once() {
     }
     assert_eq!(failed(&apps.store).await, 1);
     assert_eq!(stand_in.rejects().len(), 1, "{:?}", stand_in.calls());
+}
+
+/// The tenant's reject of a Telnyx order (contract §13) is sent to Telnyx
+/// by the notifier, retried on its schedule while the API is down.
+#[tokio::test]
+async fn the_tenants_reject_reaches_telnyx_even_when_it_was_down_at_first() {
+    use notify_support::{batch, scheduled, StreamReader};
+    let (apps, stand_in) = world().await;
+    let po = new_id("po");
+    let body = pending(&apps, &new_id("ev"), &po, &[n(3)], Some(PIN)).await;
+    assert_eq!(body["result"], "accepted", "{body}");
+    let order = orders_of(&apps, TENANT).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut stream = StreamReader::new(&apps.store).await;
+    stand_in.fail_with(Some(503));
+    let reject = send_submit(
+        &apps,
+        &event(
+            "POST",
+            &format!("/v1/port-outs/{order}/reject"),
+            As::Admin(TENANT),
+            Some(r#"{"reason": "not ours"}"#),
+        ),
+    )
+    .await;
+    assert_eq!(reject.status, 200, "{}", reject.raw);
+    assert_eq!(reject.body["status"], "rejected", "the reject stands at once");
+
+    let api = portguard_telnyx::TelnyxApi::new(
+        &stand_in.base_url(),
+        portguard_tests::fixtures::TELNYX_API_KEY,
+    )
+    .unwrap();
+    let notifier = notifier::App::new(apps.store.clone(), notifier::Sender::new(true).unwrap())
+        .with_telnyx(api);
+    let records = stream.read_at_least(1).await;
+    notifier.handle(batch(records)).await.unwrap();
+    assert_eq!(stand_in.calls().len(), 1, "tried at once");
+    assert!(stand_in.rejects().is_empty(), "and failed");
+
+    stand_in.fail_with(None);
+    let due = match portguard_rules::notify::after_failure(1, portguard_store::clock::now()) {
+        portguard_rules::notify::AfterFailure::RetryAt(at) => at,
+        other => panic!("{other:?}"),
+    };
+    let report = notifier.handle(scheduled(due)).await.unwrap();
+    assert_eq!(report["delivered"], 1, "{report}");
+    let rejects = stand_in.rejects();
+    assert_eq!(rejects.len(), 1, "{rejects:?}");
+    assert_eq!(rejects[0].0, po);
+    assert!(rejects[0].1.starts_with("REJECTED_BY_HOLDER: "), "{}", rejects[0].1);
+    // Once delivered, nothing more is sent.
+    let later = notifier.handle(scheduled(due + 86_400)).await.unwrap();
+    assert_eq!(later["attempted"], 0);
+    assert_eq!(stand_in.calls().len(), 2);
 }

@@ -26,9 +26,12 @@ use futures::StreamExt;
 use lambda_runtime::Diagnostic;
 use portguard_email::{Mailer, Message};
 use portguard_rules::notify::{after_failure, AfterFailure};
+use portguard_rules::OrderStatus;
 use portguard_store::contacts::{ContactStatus, Slot};
 use portguard_store::notify::{AttemptEnd, Delivery, Endpoint, Target};
+use portguard_store::Source;
 use portguard_store::{clock, AuditEvent, Store, StoreError};
+use portguard_telnyx::{Reject, TelnyxApi};
 use serde::Serialize;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -103,12 +106,15 @@ enum Destination {
     Webhook(Endpoint),
     /// A confirmed contact's address.
     Email(String),
+    /// Telnyx's id of a port-out the tenant rejected.
+    Telnyx(String),
 }
 
 pub struct App {
     store: Store,
     sender: Sender,
     mailer: Mailer,
+    telnyx: Option<TelnyxApi>,
     retry_budget: Duration,
 }
 
@@ -118,8 +124,15 @@ impl App {
             store,
             sender,
             mailer: Mailer::disabled(),
+            telnyx: None,
             retry_budget: RETRY_BUDGET,
         }
+    }
+
+    /// Sends tenants' rejects of Telnyx port-outs to Telnyx (contract §16).
+    pub fn with_telnyx(mut self, api: TelnyxApi) -> App {
+        self.telnyx = Some(api);
+        self
     }
 
     /// Sends alert emails with `mailer` (contract §17).
@@ -230,12 +243,14 @@ impl App {
             Target::Tenant(event.tenant_id.clone()),
             tenant_payload(&event),
         )];
+        let mut upstream = None;
         if let Some(order_id) = event.port_out_id.as_deref() {
             if event.kind == portguard_store::AuditType::PortOutStatusChanged {
                 if let Some(order) = self.store.get_order(order_id).await? {
                     if let Some(body) = carrier_payload(&event, &order.carrier_id) {
                         deliveries.push((Target::Carrier(order.carrier_id.clone()), body));
                     }
+                    upstream = self.upstream_reject(&event, &order);
                 }
             }
         }
@@ -250,10 +265,49 @@ impl App {
                     None => Ok(()),
                 }
             }));
-        let (webhooks, emails) = futures::join!(webhooks, self.email_alerts(&event));
+        let telnyx = async {
+            match upstream {
+                Some((target, reason, destination)) => {
+                    self.first_attempt(&event.id, target, reason, destination)
+                        .await
+                }
+                None => Ok(()),
+            }
+        };
+        let (webhooks, emails, telnyx) =
+            futures::join!(webhooks, self.email_alerts(&event), telnyx);
         webhooks.into_iter().collect::<Result<(), StoreError>>()?;
         emails?;
+        telnyx?;
         Ok(())
+    }
+
+    /// A tenant's reject of a Telnyx port-out is also sent to Telnyx
+    /// (contract §16), with the webhooks' retries: the reject already
+    /// stands in portguard.
+    fn upstream_reject(
+        &self,
+        event: &AuditEvent,
+        order: &portguard_store::Order,
+    ) -> Option<(Target, String, Destination)> {
+        let tenant_rejected = event.actor.kind == portguard_store::ActorKind::TenantAdmin
+            && event.status.as_deref() == Some(OrderStatus::Rejected.as_str());
+        if !tenant_rejected || order.source != Source::Telnyx {
+            return None;
+        }
+        let Some(id) = order.external_id.clone() else {
+            tracing::warn!(order = %order.id, "a Telnyx order without Telnyx's id; nothing to reject there");
+            return None;
+        };
+        if self.telnyx.is_none() {
+            tracing::warn!(order = %order.id, "TELNYX_API_KEY is not set: the tenant's reject is not sent to Telnyx");
+            return None;
+        }
+        Some((
+            Target::Telnyx(id.clone()),
+            Reject::holder_reason(None),
+            Destination::Telnyx(id),
+        ))
     }
 
     /// One email per confirmed contact of the tenant whose types include
@@ -336,6 +390,13 @@ impl App {
                 )
                 .await
                 .map_err(|f| f.reason()),
+            Destination::Telnyx(id) => match &self.telnyx {
+                Some(api) => api
+                    .reject_pending(id, &delivery.payload)
+                    .await
+                    .map_err(|f| f.reason()),
+                None => Err("Telnyx is not configured".into()),
+            },
             Destination::Email(to) => {
                 let Ok(message) = serde_json::from_str::<Message>(&delivery.payload) else {
                     return Err("unreadable message".into());
@@ -358,6 +419,8 @@ impl App {
                     .note_contact_result(tenant, contact, now, failure)
                     .await
             }
+            // Telnyx has no record of ours to note it on: the log says it.
+            Target::Telnyx(_) => Ok(()),
             _ => self.store.note_endpoint_result(target, now, failure).await,
         }
     }
@@ -422,6 +485,10 @@ impl App {
                 .await?
                 .filter(|c| c.status == ContactStatus::Confirmed)
                 .map(|c| Destination::Email(c.email)),
+            Target::Telnyx(id) => self
+                .telnyx
+                .as_ref()
+                .map(|_| Destination::Telnyx(id.clone())),
             _ => self
                 .store
                 .get_endpoint(target)

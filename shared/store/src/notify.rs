@@ -24,7 +24,13 @@ pub use crate::deliveries::{
 pub enum Target {
     Tenant(String),
     Carrier(String),
-    Contact { tenant: String, contact: String },
+    Contact {
+        tenant: String,
+        contact: String,
+    },
+    /// Telnyx's API, for a tenant's reject of a Telnyx port-out (contract
+    /// §16): Telnyx's id of the port-out.
+    Telnyx(String),
 }
 
 impl Target {
@@ -33,6 +39,7 @@ impl Target {
             Target::Tenant(id) => format!("tenant#{id}"),
             Target::Carrier(id) => format!("carrier#{id}"),
             Target::Contact { tenant, contact } => format!("contact#{tenant}#{contact}"),
+            Target::Telnyx(id) => format!("telnyx#{id}"),
         }
     }
 
@@ -40,6 +47,7 @@ impl Target {
         match part.split_once('#')? {
             ("tenant", id) => Some(Target::Tenant(id.to_owned())),
             ("carrier", id) => Some(Target::Carrier(id.to_owned())),
+            ("telnyx", id) => Some(Target::Telnyx(id.to_owned())),
             ("contact", rest) => {
                 let (tenant, contact) = rest.rsplit_once('#')?;
                 Some(Target::Contact {
@@ -53,7 +61,7 @@ impl Target {
 
     pub fn id(&self) -> &str {
         match self {
-            Target::Tenant(id) | Target::Carrier(id) => id,
+            Target::Tenant(id) | Target::Carrier(id) | Target::Telnyx(id) => id,
             Target::Contact { contact, .. } => contact,
         }
     }
