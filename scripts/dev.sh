@@ -5,7 +5,9 @@
 # of them the development HTTP API with the console on http://127.0.0.1:3000
 # (PORTGUARD_LOCAL_API_PORT; portguard-local-api, never deployed). The notifier
 # may send to loopback (NOTIFY_ALLOW_LOOPBACK_HTTP=true); scripts/notify-dev.py
-# is a receiver and feeds it the table's stream.
+# is a receiver and feeds it the table's stream. Alert emails go to the local
+# SES (scripts/ses-local.sh, port 8005 or the first free one above), whose page
+# shows every message sent.
 # Ctrl-C stops all of them.
 #
 #   t-100  ACC-1001  US  "Demo Tenant"        +12065550100..102
@@ -17,6 +19,7 @@ LOG_TAG=dev
 cd "$ROOT"
 
 DDB_NAME=dev
+SES_NAME=dev
 LOCAL_API_PIDFILE="$RUN_DIR/local-api-dev.pid"
 LOCAL_API_LOG="$RUN_DIR/local-api-dev.log"
 DEV_KEY="$LOCAL/dev-jwt.key"
@@ -28,6 +31,7 @@ cleanup() {
   set +e
   stop_tree "$LOCAL_API_PIDFILE" 5
   "$ROOT/scripts/dynamodb-local.sh" stop "$DDB_NAME" >/dev/null 2>&1
+  "$ROOT/scripts/ses-local.sh" stop "$SES_NAME" >/dev/null 2>&1
   log "stopped"
   exit "$rc"
 }
@@ -41,11 +45,16 @@ export NOTIFY_ALLOW_LOOPBACK_HTTP=true
 
 # A fresh in-memory database each time: stop one a killed session left behind.
 "$ROOT/scripts/dynamodb-local.sh" stop "$DDB_NAME" >/dev/null 2>&1 || true
+"$ROOT/scripts/ses-local.sh" stop "$SES_NAME" >/dev/null 2>&1 || true
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 AWS_ENDPOINT_URL_DYNAMODB="$("$ROOT/scripts/dynamodb-local.sh" start "$DDB_NAME" "$(free_port 8000)")"
 export AWS_ENDPOINT_URL_DYNAMODB
+# The local SES: the functions (cargo lambda watch inherits this) send alert
+# emails from ALERT_FROM_ADDRESS there.
+AWS_ENDPOINT_URL_SESV2="$("$ROOT/scripts/ses-local.sh" start "$SES_NAME" "$(free_port 8005)")"
+export AWS_ENDPOINT_URL_SESV2
 
 admin() { cargo run -q -p portguard-admin -- "$@"; }
 log "creating table $TABLE_NAME and demo tenants"
@@ -69,7 +78,8 @@ ENV_HINT="export AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB TABLE_NAME
 INVOKE="cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port $WATCH_PORT"
 cat <<EOF
 
-  portguard dev — functions on http://127.0.0.1:$WATCH_PORT, DynamoDB Local on $AWS_ENDPOINT_URL_DYNAMODB
+  portguard dev — functions on http://127.0.0.1:$WATCH_PORT, DynamoDB Local on $AWS_ENDPOINT_URL_DYNAMODB,
+  the local SES on $AWS_ENDPOINT_URL_SESV2
   table $TABLE_NAME; tenants t-100 (US, ACC-1001) and t-200 (GB, ACC-2001)
 
   In another terminal (from $ROOT):
@@ -102,6 +112,9 @@ cat <<EOF
   The console: $API/  (development sign-in: pick t-100 or t-200)
   Local API log: $LOCAL_API_LOG
 
+  alert emails (section 17), from $ALERT_FROM_ADDRESS: every message sent is on
+    $AWS_ENDPOINT_URL_SESV2/   (the local SES's page; JSON: curl -s $AWS_ENDPOINT_URL_SESV2/store)
+
   notifications (section 14): a receiver, the tenant's endpoint, and the stream fed to the notifier:
     python3 scripts/notify-dev.py receive 9900          # prints each notification (WHSEC=whsec_... verifies it)
     curl -s -X POST http://127.0.0.1:$WATCH_PORT/2015-03-31/functions/set-pin/invocations -d @events/notification-endpoint-put.json
@@ -117,7 +130,7 @@ cat <<EOF
 
 EOF
 
-# Foreground, not exec: the EXIT trap must still stop DynamoDB Local. The
+# Foreground, not exec: the EXIT trap must still stop DynamoDB Local and SES. The
 # functions inherit this environment.
 rc=0
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" || rc=$?

@@ -43,6 +43,11 @@ export_dev_env() {
   export TELNYX_API_KEY='portguard-dev-telnyx-api-key-NOT-A-SECRET'
   # Never Telnyx's real API from a development machine: the stand-in (make dev).
   export TELNYX_API_BASE_URL='http://127.0.0.1:4011/v2'
+  # Alert emails (contract §17): sent from this address to the local SES
+  # (scripts/ses-local.sh, AWS_ENDPOINT_URL_SESV2), linking to make dev's
+  # console. Kept when already set.
+  export ALERT_FROM_ADDRESS="${ALERT_FROM_ADDRESS:-alerts@portguard.localhost}"
+  export CONSOLE_URL="${CONSOLE_URL:-http://127.0.0.1:${PORTGUARD_LOCAL_API_PORT:-3000}/}"
   # The functions must not reach for Secrets Manager locally.
   unset PIN_PEPPER_SECRET_ARN CARRIER_WEBHOOK_SECRETS_ARN BANDWIDTH_CREDENTIALS_ARN TELNYX_API_KEY_ARN
 }

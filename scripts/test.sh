@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: formatting, clippy, unit + integration tests against DynamoDB
-# Local, then the end-to-end tests against the real function binaries running
-# under `cargo lambda watch`. Starts everything it needs on free ports and stops
+# Local and the local SES (scripts/ses-local.sh), then the end-to-end tests
+# against the real function binaries running under `cargo lambda watch`. Starts everything it needs on free ports and stops
 # it again on exit, Ctrl-C or SIGTERM. Exits non-zero when any stage fails.
 #
 # Stages run in order and keep going after a failure (so one run reports them
@@ -27,6 +27,7 @@ BUILD_TIMEOUT=${PORTGUARD_BUILD_TIMEOUT:-3600}
 E2E_TIMEOUT=${PORTGUARD_E2E_TIMEOUT:-1200}
 CONCURRENCY=${PORTGUARD_WATCH_CONCURRENCY:-8}
 DDB_NAME="test-$$"
+SES_NAME="test-$$"
 WATCH_PIDFILE="$RUN_DIR/watch-test-$$.pid"
 LOCAL_API_PIDFILE="$RUN_DIR/local-api-test-$$.pid"
 LOCAL_API_LOG="$RUN_DIR/local-api-test-$$.log"
@@ -45,9 +46,10 @@ cleanup() {
   stop_tree "$WATCH_PIDFILE" 10
   rm -f "$DEV_KEY"
   "$ROOT/scripts/dynamodb-local.sh" stop "$DDB_NAME" >/dev/null 2>&1
+  "$ROOT/scripts/ses-local.sh" stop "$SES_NAME" >/dev/null 2>&1
   # Keep the logs only when something failed.
   if ((rc == 0 && FAILED == 0)); then
-    rm -f "$PORTGUARD_WATCH_LOG" "$LOCAL_API_LOG" "$RUN_DIR/dynamodb-$DDB_NAME.log"
+    rm -f "$PORTGUARD_WATCH_LOG" "$LOCAL_API_LOG" "$RUN_DIR/dynamodb-$DDB_NAME.log" "$RUN_DIR/ses-$SES_NAME.log"
   fi
   if ((rc == 130 || rc == 143)); then SUMMARY+=("interrupted (exit $rc)"); fi
   if ((${#SUMMARY[@]} > 0)); then
@@ -92,6 +94,12 @@ export AWS_ENDPOINT_URL_DYNAMODB="$DDB_URL"
 # that would be a silent pass, so it fails instead.
 export PORTGUARD_REQUIRE_DYNAMODB_LOCAL=1
 log "DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB"
+# The local SES: alert emails land there (the functions, in process and under
+# watch, send from ALERT_FROM_ADDRESS; tests read its store, tests/src/ses.rs).
+AWS_ENDPOINT_URL_SESV2="$("$ROOT/scripts/ses-local.sh" start "$SES_NAME")"
+export AWS_ENDPOINT_URL_SESV2
+export PORTGUARD_REQUIRE_SES_LOCAL=1
+log "local SES at $AWS_ENDPOINT_URL_SESV2 (messages on its page, GET /store as JSON)"
 
 # ── static checks and tests ───────────────────────────────────────────────
 stage "fmt" cargo fmt --all -- --check

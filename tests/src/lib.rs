@@ -16,8 +16,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub mod fixtures;
 #[cfg(test)]
 mod fixtures_drift;
+pub mod ses;
 /// The development pepper and webhook secrets (`make dev` and `make test` use the same).
 pub use fixtures::{BANDWIDTH_BASIC, BANDWIDTH_CREDENTIALS, PEPPER, WEBHOOK_SECRETS};
+/// The local SES's messages (alert emails, contract §17).
+pub use ses::{needs_ses_local, sent_emails, sent_emails_to, ses_local_url, SentEmail};
 
 /// The UTC calendar date `days` after today, `YYYY-MM-DD`, by the clock the
 /// functions use. Tests never write a calendar date a rule compares with
@@ -384,4 +387,13 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).expect("any key length");
     mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
     format!("v1,{}", B64.encode(mac.finalize().into_bytes()))
+}
+
+/// A loopback port nothing listens on (bound, then released): a stopped
+/// service, for tests of what a failing dependency does.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }

@@ -468,7 +468,10 @@ async fn the_tenants_reject_reaches_telnyx_even_when_it_was_down_at_first() {
     )
     .await;
     assert_eq!(reject.status, 200, "{}", reject.raw);
-    assert_eq!(reject.body["status"], "rejected", "the reject stands at once");
+    assert_eq!(
+        reject.body["status"], "rejected",
+        "the reject stands at once"
+    );
 
     let api = portguard_telnyx::TelnyxApi::new(
         &stand_in.base_url(),
@@ -492,7 +495,11 @@ async fn the_tenants_reject_reaches_telnyx_even_when_it_was_down_at_first() {
     let rejects = stand_in.rejects();
     assert_eq!(rejects.len(), 1, "{rejects:?}");
     assert_eq!(rejects[0].0, po);
-    assert!(rejects[0].1.starts_with("REJECTED_BY_HOLDER: "), "{}", rejects[0].1);
+    assert!(
+        rejects[0].1.starts_with("REJECTED_BY_HOLDER: "),
+        "{}",
+        rejects[0].1
+    );
     // Once delivered, nothing more is sent.
     let later = notifier.handle(scheduled(due + 86_400)).await.unwrap();
     assert_eq!(later["attempted"], 0);

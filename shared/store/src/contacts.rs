@@ -443,58 +443,75 @@ impl Store {
         contact: &AlertContact,
         now: i64,
     ) -> Result<Slot, StoreError> {
+        // Three updates whose conditions exclude each other and, for an
+        // existing contact, cover every state: whichever applies decides.
+        // Concurrent alerts can make each fail in turn (another alert
+        // opened or filled the window meanwhile), so they are tried again
+        // in order; all failing a few rounds means the contact is gone.
+        const ROUNDS: usize = 8;
         let since = now - WINDOW_SECONDS;
-        // In the open window, under the limit.
-        let in_window = Update::default()
-            .set_expr("#windowCount = #windowCount + :one")
-            .name("windowCount")
-            .name("windowStart")
-            .remove("leftOut")
-            .value(":one", n(1))
-            .value(":since", n(since))
-            .value(":max", n(ALERTS_PER_WINDOW));
-        if let Some(old) = self
-            .update_returning_old(
-                contact.key(),
-                in_window,
-                "attribute_exists(PK) AND #windowStart > :since AND #windowCount < :max",
-            )
-            .await?
-        {
-            return Ok(Slot::Send {
-                left_out: left_out(&old),
-            });
-        }
-        // No window, or the last one closed: this alert opens one.
-        let open = Update::default()
-            .set("windowStart", n(now))
-            .set("windowCount", n(1))
-            .remove("leftOut")
-            .value(":since", n(since));
-        if let Some(old) = self
-            .update_returning_old(
-                contact.key(),
-                open,
-                "attribute_exists(PK) AND (attribute_not_exists(#windowStart) OR #windowStart <= :since)",
-            )
-            .await?
-        {
-            return Ok(Slot::Send { left_out: left_out(&old) });
-        }
-        let count = Update::default()
-            .set_expr("#leftOut = if_not_exists(#leftOut, :zero) + :one")
-            .name("leftOut")
-            .value(":zero", n(0))
-            .value(":one", n(1));
-        Ok(
-            match self
-                .update_if(contact.key(), count, "attribute_exists(PK)")
+        for _ in 0..ROUNDS {
+            // In the open window, under the limit.
+            let in_window = Update::default()
+                .set_expr("#windowCount = #windowCount + :one")
+                .name("windowCount")
+                .name("windowStart")
+                .remove("leftOut")
+                .value(":one", n(1))
+                .value(":since", n(since))
+                .value(":max", n(ALERTS_PER_WINDOW));
+            if let Some(old) = self
+                .update_returning_old(
+                    contact.key(),
+                    in_window,
+                    "attribute_exists(PK) AND #windowStart > :since AND #windowCount < :max",
+                )
                 .await?
             {
-                true => Slot::LeftOut,
-                false => Slot::Gone,
-            },
-        )
+                return Ok(Slot::Send {
+                    left_out: left_out(&old),
+                });
+            }
+            // No window, or the last one closed: this alert opens one.
+            let open = Update::default()
+                .set("windowStart", n(now))
+                .set("windowCount", n(1))
+                .remove("leftOut")
+                .value(":since", n(since));
+            if let Some(old) = self
+                .update_returning_old(
+                    contact.key(),
+                    open,
+                    "attribute_exists(PK) AND (attribute_not_exists(#windowStart) OR #windowStart <= :since)",
+                )
+                .await?
+            {
+                return Ok(Slot::Send {
+                    left_out: left_out(&old),
+                });
+            }
+            // The open window is full: counted, not sent.
+            let full = Update::default()
+                .set_expr("#leftOut = if_not_exists(#leftOut, :zero) + :one")
+                .name("leftOut")
+                .name("windowStart")
+                .name("windowCount")
+                .value(":zero", n(0))
+                .value(":one", n(1))
+                .value(":since", n(since))
+                .value(":max", n(ALERTS_PER_WINDOW));
+            if self
+                .update_if(
+                    contact.key(),
+                    full,
+                    "attribute_exists(PK) AND #windowStart > :since AND #windowCount >= :max",
+                )
+                .await?
+            {
+                return Ok(Slot::LeftOut);
+            }
+        }
+        Ok(Slot::Gone)
     }
 
     /// An UpdateItem under `condition` returning the item as it was;
