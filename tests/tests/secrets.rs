@@ -1093,3 +1093,202 @@ async fn the_runtime_loop_at_trace_never_logs_the_pin() {
         "the PIN reached a log line through the runtime"
     );
 }
+
+/// Alert emails (contract §17): a confirmed contact hearing every type is
+/// mailed the alerts of PINs set, changed, refused and right, a transfer
+/// PIN issued, an endpoint created with its secret; no subject or body
+/// holds a PIN, a hash, the pepper, a transfer PIN or a secret, and the
+/// confirmation code is in its one email only (not in a log, an answer,
+/// the table or another email).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_pin_hash_secret_or_code_in_any_email() {
+    use notify_support::{batch, StreamReader};
+    use portguard_tests::{answer, request, sent_emails_to};
+    let _ = captured_logs();
+    let store = fresh_store().await;
+    if !portguard_tests::needs_ses_local() {
+        return;
+    }
+    let mut stream = StreamReader::new(&store).await;
+    let mailer = || {
+        portguard_email::Mailer::connect(
+            Some(portguard_validation::EmailAddress::parse("alerts@portguard.test").unwrap()),
+            "https://console.portguard.test".into(),
+            None,
+        )
+    };
+    let apps = apps(&store, LOCK);
+    let pin_app = set_pin::App::new(store.clone(), portguard_tests::hasher())
+        .allow_loopback_http(true)
+        .with_mailer(mailer().await);
+    let notifier = notifier::App::new(store.clone(), notifier::Sender::new(true).unwrap())
+        .with_mailer(mailer().await);
+    let nums = numbers("206", 720, 3);
+    portguard_tests::provision(
+        &store,
+        TENANT,
+        ACCOUNT,
+        "US",
+        &nums.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    let mut seen = Seen(Vec::new());
+    let admin = |method: &str, path: &str, body: serde_json::Value| {
+        event(method, path, As::Admin(TENANT), Some(&body.to_string()))
+    };
+    let address = format!(
+        "sec-{}@example.com",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    let added = seen.push(answer(
+        pin_app
+            .handle(request(&admin(
+                "POST",
+                "/v1/alert-contacts",
+                json!({ "email": address }),
+            )))
+            .await,
+    ));
+    assert_eq!(added.status, 201, "{}", added.raw);
+    let id = added.body["id"].as_str().unwrap().to_owned();
+    let code_mail = sent_emails_to(&address).await;
+    assert_eq!(code_mail.len(), 1);
+    let code: String = code_mail[0]
+        .text
+        .as_deref()
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .to_owned();
+    let confirmed = seen.push(answer(
+        pin_app
+            .handle(request(&admin(
+                "POST",
+                &format!("/v1/alert-contacts/{id}/confirm"),
+                json!({ "code": code }),
+            )))
+            .await,
+    ));
+    assert_eq!(confirmed.status, 200, "{}", confirmed.raw);
+
+    // Traffic: PINs set and changed, weak and malformed ones refused,
+    // wrong and right port-outs, a transfer PIN, an endpoint's secret.
+    for pin in WEAK.iter().chain(&MALFORMED[..2]) {
+        seen.push(put_pin(&apps, TENANT, pin).await);
+    }
+    assert_eq!(
+        seen.push(put_pin(&apps, TENANT, SET_FIRST).await).status,
+        200
+    );
+    assert_eq!(
+        seen.push(put_pin(&apps, TENANT, SET_SECOND).await).status,
+        200
+    );
+    for pin in &WRONG_GUESSES[..2] {
+        seen.push(post(&apps, "carrier-a", &port_out_body(ACCOUNT, pin, &nums[..1])).await);
+    }
+    let right = seen.push(
+        post(
+            &apps,
+            "carrier-a",
+            &port_out_body(ACCOUNT, SET_SECOND, &nums[..1]),
+        )
+        .await,
+    );
+    assert_eq!(right.status, 201, "{}", right.raw);
+    let tp = seen.push(issue_transfer_pin(&apps, &nums[1..2]).await);
+    let transfer_pin = tp.body["pin"].as_str().unwrap().to_owned();
+    let hook = seen.push(answer(
+        pin_app
+            .handle(request(&admin(
+                "PUT",
+                "/v1/notification-endpoint",
+                json!({ "url": "http://127.0.0.1:9/hook" }),
+            )))
+            .await,
+    ));
+    let endpoint_secret = hook.body["secret"].as_str().unwrap().to_owned();
+
+    // Every item to the notifier, until the stream is quiet.
+    let mut records = stream.read_at_least(1).await;
+    while !records.is_empty() {
+        notifier.handle(batch(records)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        records = stream.read().await;
+    }
+    let mails = sent_emails_to(&address).await;
+    let alerts: Vec<_> = mails
+        .iter()
+        .filter(|m| m.subject != "portguard: confirm your alert contact")
+        .collect();
+    assert!(
+        alerts.len() >= 8,
+        "{:#?}",
+        alerts.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let emailed: String = alerts
+        .iter()
+        .map(|m| {
+            format!(
+                "{}\n{}\n{}",
+                m.subject,
+                m.text.as_deref().unwrap_or(""),
+                m.html.as_deref().unwrap_or("")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let hashes: Vec<String> = items_with_prefix(&store, "ACCOUNT#")
+        .await
+        .iter()
+        .filter_map(|i| i.get("pinHash").and_then(|h| h.as_s().ok()).cloned())
+        .collect();
+    let code_hash = dump_table(&store).await;
+    let logs = captured_logs();
+
+    let mut leaks = Vec::new();
+    let mut pins: Vec<&str> = vec![SET_FIRST, SET_SECOND, &transfer_pin];
+    pins.extend(&WRONG_GUESSES[..2]);
+    pins.extend(WEAK);
+    pins.extend(&MALFORMED[..2]);
+    for pin in pins {
+        for needle in needles(pin) {
+            if emailed.contains(&needle) {
+                leaks.push(format!("PIN {needle:?} in an email"));
+            }
+        }
+    }
+    for hash in &hashes {
+        for part in std::iter::once(hash.as_str()).chain(hash.rsplit('$').take(2)) {
+            if part.len() >= 16 && emailed.contains(part) {
+                leaks.push(format!("PIN hash part {part:?} in an email"));
+            }
+        }
+    }
+    for (what, secret) in [
+        ("pepper", PEPPER),
+        (
+            "the endpoint's secret",
+            endpoint_secret.trim_start_matches("whsec_"),
+        ),
+        ("a whsec_ secret", "whsec_"),
+        ("an argon2 hash", "$argon2"),
+        ("the confirmation code", code.as_str()),
+    ] {
+        if emailed.contains(secret) {
+            leaks.push(format!("{what} in an email"));
+        }
+    }
+    // The code: its one email, nowhere else.
+    if logs.contains(&code) {
+        leaks.push("the confirmation code in the logs".into());
+    }
+    if seen.0.iter().any(|a| a.contains(&code)) {
+        leaks.push("the confirmation code in an answer".into());
+    }
+    if code_hash.contains(&format!("\"{code}\"")) || code_hash.contains(&format!(":{code}")) {
+        leaks.push("the confirmation code in the table".into());
+    }
+    assert!(leaks.is_empty(), "leaks: {leaks:#?}");
+}
