@@ -8,10 +8,12 @@ import * as transferPins from './pages/transfer-pins.js';
 import * as orders from './pages/orders.js';
 import * as audit from './pages/audit.js';
 import * as notifications from './pages/notifications.js';
+import * as alertContacts from './pages/alert-contacts.js';
 
 const PAGES = {
   '#/pin': pin, '#/protection': protection, '#/transfer-pins': transferPins,
   '#/orders': orders, '#/audit': audit, '#/notifications': notifications,
+  '#/alert-contacts': alertContacts,
 };
 const DEMO_TENANTS = [
   ['t-100', 'Demo Tenant (US, ACC-1001)'],

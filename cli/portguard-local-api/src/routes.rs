@@ -69,6 +69,27 @@ pub fn routes() -> Vec<Route> {
             "set-pin",
             Scopes(&[ADMIN]),
         ),
+        // contract §17: alert contacts.
+        R("GET", "/v1/alert-contacts", "set-pin", Scopes(&[ADMIN])),
+        R("POST", "/v1/alert-contacts", "set-pin", Scopes(&[ADMIN])),
+        R(
+            "POST",
+            "/v1/alert-contacts/{id}/confirm",
+            "set-pin",
+            Scopes(&[ADMIN]),
+        ),
+        R(
+            "PATCH",
+            "/v1/alert-contacts/{id}",
+            "set-pin",
+            Scopes(&[ADMIN]),
+        ),
+        R(
+            "DELETE",
+            "/v1/alert-contacts/{id}",
+            "set-pin",
+            Scopes(&[ADMIN]),
+        ),
         R("GET", "/v1/numbers", "set-pin", Scopes(&[ADMIN])),
         R(
             "GET",
@@ -212,6 +233,44 @@ mod tests {
         assert!(find(&t, "GET", "/v1/port-outs//reject").is_none());
         assert!(find(&t, "GET", "/v1/nothing").is_none());
         assert!(find(&t, "GET", "/v1/pin/").is_none());
+    }
+
+    /// contract §17: the five alert-contact routes, set-pin's, admins only.
+    #[test]
+    fn alert_contact_routes_go_to_set_pin_for_admins() {
+        let t = routes();
+        for (method, path, want) in [
+            ("GET", "/v1/alert-contacts", "/v1/alert-contacts"),
+            ("POST", "/v1/alert-contacts", "/v1/alert-contacts"),
+            (
+                "POST",
+                "/v1/alert-contacts/ac_1/confirm",
+                "/v1/alert-contacts/{id}/confirm",
+            ),
+            (
+                "PATCH",
+                "/v1/alert-contacts/ac_1",
+                "/v1/alert-contacts/{id}",
+            ),
+            (
+                "DELETE",
+                "/v1/alert-contacts/ac_1",
+                "/v1/alert-contacts/{id}",
+            ),
+        ] {
+            let m = find(&t, method, path).unwrap_or_else(|| panic!("{method} {path}"));
+            assert_eq!(m.route.path, want);
+            assert_eq!(m.route.function, "set-pin");
+            assert_eq!(m.route.auth, Auth::Scopes(&[ADMIN]));
+            if want.contains("{id}") {
+                assert_eq!(m.params, vec![("id".to_string(), "ac_1".to_string())]);
+            }
+        }
+        // No other method: API Gateway's 404.
+        assert!(find(&t, "DELETE", "/v1/alert-contacts").is_none());
+        assert!(find(&t, "GET", "/v1/alert-contacts/ac_1").is_none());
+        assert!(find(&t, "GET", "/v1/alert-contacts/ac_1/confirm").is_none());
+        assert!(find(&t, "POST", "/v1/alert-contacts//confirm").is_none());
     }
 
     #[test]
