@@ -9,8 +9,10 @@ table loses a protection (PITR, deletion protection, Retain, SSE, TTL) or its
 keys drift from docs/table-design.md, when a route of the contract (docs/contract.md) is missing or
 a self-authenticating route (the carrier webhook, Bandwidth's two routes) gets
 an authorizer, when a secret, a function's configuration or an alarm goes
-missing, and when openapi.yaml and the template disagree on the routes, their
-security or the error codes of docs/contract.md.
+missing, when alert emails could be sent from any address but the one
+sender (or SES is granted with no sender set), and when openapi.yaml and the
+template disagree on the routes, their security or the error codes of
+docs/contract.md.
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ ROUTES = {
     ("GET", "/v1/numbers"): ("set-pin", {ADMIN}),
     ("GET", "/v1/numbers/{phoneNumber}"): ("set-pin", {ADMIN}),
     ("PATCH", "/v1/numbers/{phoneNumber}"): ("set-pin", {ADMIN}),
+    # contract §17: alert contacts.
+    ("GET", "/v1/alert-contacts"): ("set-pin", {ADMIN}),
+    ("POST", "/v1/alert-contacts"): ("set-pin", {ADMIN}),
+    ("POST", "/v1/alert-contacts/{id}/confirm"): ("set-pin", {ADMIN}),
+    ("PATCH", "/v1/alert-contacts/{id}"): ("set-pin", {ADMIN}),
+    ("DELETE", "/v1/alert-contacts/{id}"): ("set-pin", {ADMIN}),
     ("POST", "/v1/port-outs"): ("submit-port-out", {CARRIER}),
     ("GET", "/v1/port-outs"): ("submit-port-out", {CARRIER, ADMIN}),
     ("GET", "/v1/port-outs/{id}"): ("submit-port-out", {CARRIER, ADMIN}),
@@ -86,6 +94,9 @@ DYNAMODB_GRANTS = {
     # partition; number routes and POST /v1/transfer-pins read with one
     # BatchGetItem; protection, transfer PINs and number locks are updates;
     # the notification endpoint is read, updated and deleted by its key.
+    # Alert contacts (contract §17) live in the tenant's partition: the book
+    # is one Query, a contact one GetItem; adding and removing one is a
+    # transaction (Update the book, Put or Delete the contact, Put audit).
     "set-pin": {
         "table": {
             "GetItem": {"TENANT#", "ACCOUNT#", "ENDPOINT#tenant#"},
@@ -93,7 +104,7 @@ DYNAMODB_GRANTS = {
             "UpdateItem": {"TENANT#", "ACCOUNT#", "NUMBER#", "ENDPOINT#tenant#"},
             "PutItem": {"TENANT#"},
             "Query": {"TENANT#"},
-            "DeleteItem": {"ENDPOINT#tenant#"},
+            "DeleteItem": {"ENDPOINT#tenant#", "TENANT#"},
         },
         "GSI2": {"Query": {"TENANT#"}},
     },
@@ -140,10 +151,16 @@ DYNAMODB_GRANTS = {
     },
     # Endpoints, deliveries and orders by key; due deliveries; its stream.
     # (Streams take no LeadingKeys condition: the stream statement has none.)
+    # Alert contacts (contract §17, TENANT#): read (the book by Query, one
+    # contact by GetItem) and updated (window, left-out count, delivery
+    # state), never put or deleted.
     "notifier": {
         "table": {
-            action: {"ENDPOINT#", "DELIVERY#", "ORDER#"}
-            for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+            "GetItem": {"ENDPOINT#", "DELIVERY#", "ORDER#", "TENANT#"},
+            "PutItem": {"ENDPOINT#", "DELIVERY#", "ORDER#"},
+            "UpdateItem": {"ENDPOINT#", "DELIVERY#", "ORDER#", "TENANT#"},
+            "DeleteItem": {"ENDPOINT#", "DELIVERY#", "ORDER#"},
+            "Query": {"TENANT#"},
         },
         "DueDeliveries": {"Query": {"DUE"}},
         "stream": {action: set() for action in ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams")},
@@ -172,8 +189,19 @@ SECRET_ENV_VARS = {"PIN_PEPPER_SECRET_ARN", "CARRIER_WEBHOOK_SECRETS_ARN", "BAND
 # Secrets given directly (development only): never in the template.
 DIRECT_SECRET_ENV_VARS = {"PIN_PEPPER", "CARRIER_WEBHOOK_SECRETS", "BANDWIDTH_CREDENTIALS", "TELNYX_API_KEY"}
 # function -> other variables it must have: name -> value (contract §9)
+# Alert emails (contract §17): the sender only when one is set (absent, the
+# functions manage contacts and send nothing); the console this stack hosts
+# unless ConsoleUrl names another.
+ALERT_ENV = {
+    "ALERT_FROM_ADDRESS": {"Fn::If": ["AlertEmailEnabled", {"Ref": "AlertFromAddress"}, {"Ref": "AWS::NoValue"}]},
+    "CONSOLE_URL": {
+        "Fn::If": ["HasConsoleUrl", {"Ref": "ConsoleUrl"}, {"Fn::Sub": "https://${ConsoleDistribution.DomainName}/"}]
+    },
+}
 OTHER_ENV = {
     "submit-port-out": {"BANDWIDTH_CARRIER_ID": {"Ref": "BandwidthCarrierId"}},
+    "set-pin": ALERT_ENV,
+    "notifier": ALERT_ENV,
 }
 POLICY_ENV_VARS = {
     "TABLE_NAME",
@@ -232,6 +260,29 @@ ERROR_CODES = {
         **COMMON_CODES,
         "404": {"TRANSFER_PIN_NOT_FOUND"},
     },
+    # contract §17
+    ("get", "/v1/alert-contacts"): {**JWT_CODES, **COMMON_CODES},
+    ("post", "/v1/alert-contacts"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST", "INVALID_EMAIL"},
+        "404": {"TENANT_NOT_FOUND"},
+        "409": {"TOO_MANY_ALERT_CONTACTS", "ALERT_CONTACT_EXISTS"},
+    },
+    ("post", "/v1/alert-contacts/{id}/confirm"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST", "INVALID_CONFIRMATION_CODE"},
+        "404": {"ALERT_CONTACT_NOT_FOUND"},
+        "410": {"CONFIRMATION_EXPIRED"},
+    },
+    ("patch", "/v1/alert-contacts/{id}"): {
+        **JWT_CODES,
+        **COMMON_CODES,
+        "400": {"INVALID_REQUEST"},
+        "404": {"ALERT_CONTACT_NOT_FOUND"},
+    },
+    ("delete", "/v1/alert-contacts/{id}"): {**JWT_CODES, **COMMON_CODES, "404": {"ALERT_CONTACT_NOT_FOUND"}},
     ("get", "/v1/port-out-protection"): {**JWT_CODES, **COMMON_CODES, "404": {"TENANT_NOT_FOUND"}},
     ("patch", "/v1/port-out-protection"): {
         **JWT_CODES,
@@ -696,6 +747,20 @@ def test_alarms(resources):
     source = "\n".join(p.read_text() for p in (ROOT / "functions" / "submit-port-out" / "src").glob("*.rs"))
     for metric in ("PinLocked", "ValidationUnavailable", "IntegrationAuthFailed"):
         assert f'"{metric}"' in source, f"submit-port-out no longer counts {metric}: an alarm on nothing"
+    # The notifier's: an abandoned delivery (webhook, alert email, Telnyx
+    # reject) and an alert left out by a contact's hourly limit (contract §17).
+    notifier = "\n".join(p.read_text() for p in (ROOT / "functions" / "notifier" / "src").glob("*.rs"))
+    for metric in ("NotificationAbandoned", "AlertsLeftOut"):
+        assert any(
+            a.get("Namespace") == "portguard"
+            and a.get("MetricName") == metric
+            and a.get("Dimensions") == [{"Name": "service", "Value": "notifier"}]
+            and a.get("Threshold") == 1
+            and a.get("ComparisonOperator") == "GreaterThanOrEqualToThreshold"
+            and a.get("TreatMissingData") == "notBreaching"
+            for a in alarms
+        ), f"no {metric} alarm"
+        assert f'"{metric}"' in notifier, f"the notifier no longer counts {metric}: an alarm on nothing"
     # An unknown pepper version (an operator error) from either function
     # that verifies PINs.
     unknown = [
@@ -715,6 +780,54 @@ def test_alarms(resources):
         if d["Name"] == "service" and m["MetricStat"]["Metric"]["Namespace"] == "portguard"
     }
     assert services == {"set-pin", "submit-port-out"}, services
+
+
+def ses_statements(node, path=""):
+    """Every IAM statement anywhere in the template that names an ses: action."""
+    if isinstance(node, dict):
+        actions = as_list(node.get("Action"))
+        if "Effect" in node and any(isinstance(a, str) and a.lower().startswith("ses:") for a in actions):
+            yield path, node
+        for key, value in node.items():
+            yield from ses_statements(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from ses_statements(value, f"{path}/{i}")
+
+
+def test_alert_emails_only_from_the_one_sender(template, resources):
+    """contract §17: set-pin (confirmation codes) and the notifier (alerts)
+    may call SES v2 SendEmail from AlertFromAddress only; with no sender set,
+    no SES permission exists at all."""
+    param = template["Parameters"]["AlertFromAddress"]
+    assert param["Type"] == "String" and param["Default"] == ""
+    assert template["Conditions"]["AlertEmailEnabled"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlertFromAddress"}, ""]}]
+    }
+    # What shared/validation/src/email.rs accepts, as far as a pattern can say.
+    pattern = re.compile(param["AllowedPattern"])
+    for good in ("", "alerts@example.com", "port.guard+alerts@mail.example.co.uk"):
+        assert pattern.search(good), good
+    for bad in ("portguard <alerts@example.com>", "alerts@localhost", "alerts@", "@example.com", "a b@example.com",
+                " alerts@example.com", "alerts@example.com\n"):
+        assert not pattern.fullmatch(bad), bad
+    assert int(param["MaxLength"]) == 254
+
+    found = list(ses_statements(resources))
+    assert [path.split("/")[1] for path, _ in found] == ["AlertEmailPolicy"], found
+    policy = resources["AlertEmailPolicy"]
+    assert policy["Type"] == "AWS::IAM::Policy"
+    assert policy.get("Condition") == "AlertEmailEnabled"
+    roles = {r["Ref"] for r in policy["Properties"]["Roles"]}
+    logical = {name: logical_id for name, (logical_id, _res) in functions_by_name(resources).items()}
+    assert roles == {logical["set-pin"] + "Role", logical["notifier"] + "Role"}, roles
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert as_list(statement["Action"]) == ["ses:SendEmail"]
+    assert statement["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"
+    }
+    assert statement["Condition"] == {"StringEquals": {"ses:FromAddress": {"Ref": "AlertFromAddress"}}}
 
 
 def test_notifier_reads_new_audit_items_and_retries_every_minute(resources):

@@ -1235,3 +1235,39 @@ async fn echo_functions() -> std::net::SocketAddr {
     });
     addr
 }
+
+/// An alert email as a mailbox shows it: the HTML part of a real alert
+/// from `portguard-email`'s templates (contract §17), rendered in the
+/// browser, with the same axe checks as the console's pages.
+#[tokio::test]
+#[ignore = "needs the local stack: make test's browser stage"]
+async fn console_alert_email_as_rendered() {
+    use portguard_store::{Actor, ActorKind, AuditEvent, AuditType};
+    let event = AuditEvent::new(
+        "t-100",
+        now(),
+        AuditType::PortOutRejected,
+        Actor {
+            kind: ActorKind::Carrier,
+            id: Some("carrier-a".into()),
+        },
+    )
+    .source_ip(Some("203.0.113.7"))
+    .phone_numbers(&["+12065550100", "+12065550101"])
+    .code("PIN_MISMATCH");
+    let message = portguard_email::alert(&event, 3, &format!("{}/", api_url()));
+    assert_eq!(
+        message.subject,
+        "portguard: Port-out request with a wrong PIN refused for 2 numbers"
+    );
+    let dir = shots();
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("alert-email.html");
+    std::fs::write(&file, &message.html).unwrap();
+    let driver = Driver::start().await;
+    let s = driver.session().await;
+    s.goto(&format!("file://{}", file.display())).await;
+    s.wait_text("h1", "wrong PIN refused").await;
+    axe(&s, "alert email").await;
+    s.screenshot(&dir.join("alert-email.png")).await;
+}
