@@ -52,19 +52,20 @@ impl AuthorizedName {
     }
 }
 
-/// Characters that make text read differently from what it holds: the
-/// bidirectional embeddings, overrides and isolates (U+202A–U+202E,
-/// U+2066–U+2069), the invisible direction marks (U+200E, U+200F) and the
-/// zero-width characters (U+200B–U+200D, U+2060, U+FEFF). A name shown to a
+/// Characters that make text read differently from what it holds, refused
+/// by whole Unicode general category rather than by a list that misses
+/// some: `Cf` (format: the bidirectional embeddings, overrides, isolates
+/// and marks such as U+202E and the Arabic letter mark U+061C, zero-width
+/// characters, U+FEFF, the tag characters U+E0001 and U+E0020–U+E007F),
+/// `Zl` and `Zp` (U+2028, U+2029: a line break a viewer may or may not
+/// show), `Co` (private use: a glyph only some fonts draw) and `Cn`
+/// (unassigned: no one can say what it will look like). A name shown to a
 /// tenant in its audit trail or console must read as what it is.
 pub fn is_deceptive(c: char) -> bool {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
     matches!(
-        c,
-        '\u{202A}'..='\u{202E}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{2060}'
-            | '\u{FEFF}'
+        c.general_category(),
+        G::Format | G::LineSeparator | G::ParagraphSeparator | G::PrivateUse | G::Unassigned
     )
 }
 
@@ -119,7 +120,56 @@ mod tests {
                 c as u32
             );
         }
+        // Issue 23: what the old list of code points missed — the Arabic
+        // letter mark, the line and paragraph separators, tag characters,
+        // private use, unassigned code points, other format characters.
+        for c in [
+            '\u{061C}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E007F}',
+            '\u{E0000}',
+            '\u{E0050}',
+            '\u{E000}',
+            '\u{F8FF}',
+            '\u{F0000}',
+            '\u{10FFFD}',
+            '\u{0378}',
+            '\u{FFFF}',
+            '\u{00AD}',
+            '\u{2064}',
+            '\u{206A}',
+            '\u{FFF9}',
+            '\u{1D173}',
+        ] {
+            let name = format!("Jane{c}Doe");
+            assert_eq!(
+                AuthorizedName::parse(&name),
+                Err(TextError::Invisible("authorizedName")),
+                "U+{:04X}",
+                c as u32
+            );
+            assert_eq!(
+                free_text(&name, "reason"),
+                Err(TextError::Invisible("reason")),
+                "U+{:04X}",
+                c as u32
+            );
+        }
         assert!(AuthorizedName::parse("Zoë Ōtsuka-Nguyễn").is_ok());
+        // Letters of every script, marks and ordinary spaces still pass.
+        for ok in [
+            "محمد علي",
+            "Ἀθηνᾶ",
+            "李小龍",
+            "Nguyễn Thị",
+            "O\u{2019}Brien",
+            "Ana\u{00A0}Lima",
+        ] {
+            assert!(AuthorizedName::parse(ok).is_ok(), "{ok:?}");
+        }
         assert!(!TextError::Invisible("authorizedName")
             .to_string()
             .contains('\u{202E}'));
@@ -133,6 +183,31 @@ mod tests {
         assert_eq!(name.as_str(), "Zo\u{00EB}");
         assert_eq!(name, AuthorizedName::parse("Zo\u{00EB}").unwrap());
         assert_eq!(free_text("Cafe\u{0301}", "reason").unwrap(), "Caf\u{00E9}");
+    }
+
+    /// Whole categories: every code point of Cf, Zl, Zp, Co and Cn is
+    /// refused, and no other, over all of Unicode.
+    #[test]
+    fn deceptive_is_exactly_five_general_categories() {
+        use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+        let mut refused = 0;
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let category = c.general_category();
+            let expected = matches!(
+                category,
+                G::Format
+                    | G::LineSeparator
+                    | G::ParagraphSeparator
+                    | G::PrivateUse
+                    | G::Unassigned
+            );
+            assert_eq!(is_deceptive(c), expected, "U+{:04X}", c as u32);
+            refused += usize::from(expected);
+        }
+        // Most of the code space is unassigned or private use.
+        assert!(refused > 900_000, "{refused}");
+        // Every tag character, U+E0000 to U+E007F.
+        assert!(('\u{E0000}'..='\u{E007F}').all(is_deceptive));
     }
 
     proptest::proptest! {
