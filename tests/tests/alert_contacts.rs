@@ -220,6 +220,18 @@ async fn add_confirm_choose_types_and_remove() {
         json!(["port_out.requested", "port_out.rejected"])
     );
 
+    // No audit type covers a change of types: the contact hears of it.
+    let notice: Vec<SentEmail> = sent_to(&email)
+        .await
+        .into_iter()
+        .filter(|m| m.subject == "portguard: the alerts emailed to you were changed")
+        .collect();
+    assert_eq!(notice.len(), 1);
+    assert!(notice[0]
+        .text
+        .as_deref()
+        .unwrap()
+        .contains("You now receive: port_out.requested, port_out.rejected"));
     let list = call(&env, "GET", "/v1/alert-contacts", TENANT, None).await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(list.body["items"][0]["types"], p.body["types"]);

@@ -231,6 +231,26 @@ impl App {
         Some(reason)
     }
 
+    /// Tells a confirmed contact its types changed (best effort: the
+    /// change stands either way, and the console shows it).
+    async fn notice_types_changed(&self, admin: &Admin<'_>, contact: &AlertContact) {
+        let types: Vec<&str> = contact.types.iter().map(|t| t.as_str()).collect();
+        let by = match &admin.actor.id {
+            Some(id) => format!("admin {id}"),
+            None => "an admin".to_owned(),
+        };
+        let message = portguard_email::types_changed(
+            &contact.email,
+            &types,
+            &by,
+            &clock::format(clock::now()),
+            self.mailer.console_url(),
+        );
+        if let Err(failure) = self.mailer.send(&contact.email, &message).await {
+            tracing::warn!(contact = %contact.id, failure = %failure.reason(), "types notice not sent");
+        }
+    }
+
     async fn contact(&self, admin: &Admin<'_>, id: &str) -> Result<AlertContact, ApiError> {
         self.store
             .get_alert_contact(admin.tenant_id, id)
@@ -255,6 +275,9 @@ impl App {
             return Err(not_found());
         }
         contact.types = types;
+        if contact.status == ContactStatus::Confirmed {
+            self.notice_types_changed(admin, &contact).await;
+        }
         Ok(json(200, &view(&contact)))
     }
 

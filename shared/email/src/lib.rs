@@ -7,5 +7,5 @@ mod render;
 mod words;
 
 pub use mailer::{Mailer, SendFailure};
-pub use render::{alert, confirmation_code, Message};
+pub use render::{alert, confirmation_code, types_changed, Message};
 pub use words::subject;

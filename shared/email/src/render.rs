@@ -39,6 +39,8 @@ fn templates() -> &'static Environment<'static> {
             ("alert.html", include_str!("templates/alert.html")),
             ("code.txt", include_str!("templates/code.txt")),
             ("code.html", include_str!("templates/code.html")),
+            ("types.txt", include_str!("templates/types.txt")),
+            ("types.html", include_str!("templates/types.html")),
         ] {
             env.add_template(name, source)
                 .expect("our own templates parse");
@@ -94,6 +96,32 @@ pub fn confirmation_code(code: &str, email: &str, console_url: &str) -> Message 
     }
 }
 
+/// The notice to a contact whose types an admin changed: the contract
+/// audits no such change, so the one it concerns hears of it directly
+/// (a stolen session cannot quietly narrow what a contact is sent).
+pub fn types_changed(
+    email: &str,
+    types: &[&str],
+    by: &str,
+    when: &str,
+    console_url: &str,
+) -> Message {
+    let subject = "portguard: the alerts emailed to you were changed".to_owned();
+    let ctx = context! {
+        subject => subject,
+        email => email,
+        types => types,
+        by => by,
+        when => when,
+        link => link(console_url, "#/alert-contacts"),
+    };
+    Message {
+        text: render("types.txt", ctx.clone()),
+        html: render("types.html", ctx),
+        subject,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +174,24 @@ mod tests {
         assert!(m.html.contains("10 earlier alerts were not emailed"));
         let one = alert(&event(), 1, "https://c.example.com");
         assert!(one.text.contains("1 earlier alert was not emailed"));
+    }
+
+    #[test]
+    fn a_types_notice_lists_the_new_choice_escaped() {
+        let m = types_changed(
+            "o@example.com",
+            &["pin.set", "port_out.requested"],
+            "your admin <b>x</b>",
+            "2026-12-05T10:00:00Z",
+            "https://c.example.com",
+        );
+        assert!(
+            m.text
+                .contains("You now receive: pin.set, port_out.requested"),
+            "{}",
+            m.text
+        );
+        assert!(m.html.contains("&lt;b&gt;x"), "{}", m.html);
     }
 
     #[test]
