@@ -691,3 +691,46 @@ async fn a_webhook_and_the_check_racing_for_one_order() {
     }
     eprintln!("completed won {completed_wins}, expired won {expired_wins}");
 }
+
+/// Issue 23: a scheduled `time` more than 5 minutes ahead of the function's
+/// own clock is refused as an invalid event (contract §6), and touches no
+/// order; a `time` a little ahead (clocks differ) is still the clock.
+#[tokio::test]
+async fn a_time_far_in_the_future_is_refused_and_expires_nothing() {
+    let (store, nums) = setup(2).await;
+    let wall = clock::now();
+    // Stale a year from now, fresh today.
+    let order = pending_at(&store, &nums[..1], wall - HOUR).await;
+    let before = portguard_tests::scan_items(&store, None).await;
+    for ahead in [6 * 60, 30 * 24 * HOUR, 365 * 24 * HOUR] {
+        let time = clock::format(clock::now() + ahead);
+        let err = app(&store)
+            .handle(invocation(scheduled(Some(&time)), 0))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CheckError::InvalidEvent(_)), "{time}: {err}");
+        let diagnostic: lambda_runtime::Diagnostic = err.into();
+        assert_eq!(diagnostic.error_type, "InvalidEvent");
+    }
+    assert_eq!(
+        portguard_tests::scan_items(&store, None).await,
+        before,
+        "nothing written"
+    );
+    assert_eq!(
+        status_of(&store, &order.id).await.status,
+        OrderStatus::Pending
+    );
+    assert_reserved(&store, &nums[..1], &order.id).await;
+    // Within 5 minutes ahead: run, and this order is not stale yet.
+    let time = clock::format(clock::now() + 4 * 60);
+    let report = app(&store)
+        .handle(invocation(scheduled(Some(&time)), 0))
+        .await
+        .unwrap();
+    assert_eq!(report.expired, 0);
+    assert_eq!(
+        status_of(&store, &order.id).await.status,
+        OrderStatus::Pending
+    );
+}

@@ -31,6 +31,10 @@ pub const OWN_BUDGET: Duration = Duration::from_secs(60);
 
 const LAMBDA_MAX_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
+/// How far ahead of the function's own clock an event's `time` may be
+/// (contract §6): no one may expire orders early by sending a future time.
+pub const MAX_TIME_AHEAD: Duration = Duration::from_secs(5 * 60);
+
 /// Orders read from the index per query.
 pub const PAGE_SIZE: i32 = 100;
 
@@ -78,6 +82,18 @@ impl From<CheckError> for Diagnostic {
             error_message: e.to_string(),
         }
     }
+}
+
+/// The event's `time` (Unix seconds) as the clock of the check, refused
+/// when it is more than [`MAX_TIME_AHEAD`] after `wall` (the function's own
+/// clock): a future `time` would expire every order early (contract §6).
+pub fn check_time(time: i64, wall: i64) -> Result<i64, CheckError> {
+    if time > wall + MAX_TIME_AHEAD.as_secs() as i64 {
+        return Err(CheckError::InvalidEvent(
+            "the scheduled event's time is more than 5 minutes ahead of the clock",
+        ));
+    }
+    Ok(time)
 }
 
 /// When a run must stop: `DEADLINE_MARGIN` before the invocation's deadline,
@@ -132,7 +148,15 @@ impl App {
                 "the scheduled event has no time; it is the clock of the check",
             ));
         };
-        let now = time.timestamp();
+        let wall = clock::now();
+        let now = check_time(time.timestamp(), wall).inspect_err(|_| {
+            // Nothing is read or written: no order expires early.
+            tracing::error!(
+                time = %clock::format(time.timestamp()),
+                clock = %clock::format(wall),
+                "the scheduled event's time is ahead of the clock; refused"
+            );
+        })?;
         let stop = stop_at(event.context.deadline(), SystemTime::now(), started);
         tracing::info!(
             time = %clock::format(now),
@@ -292,6 +316,20 @@ mod tests {
         assert_eq!(stop_at(now, now, started), started + OWN_BUDGET);
         let far = now + Duration::from_secs(3600);
         assert_eq!(stop_at(far, now, started), started + OWN_BUDGET);
+    }
+
+    #[test]
+    fn a_time_more_than_5_minutes_ahead_is_refused() {
+        let wall = 1_790_000_000;
+        assert_eq!(check_time(wall, wall).unwrap(), wall);
+        assert_eq!(check_time(wall - 86_400, wall).unwrap(), wall - 86_400);
+        assert_eq!(check_time(wall + 300, wall).unwrap(), wall + 300);
+        for ahead in [301, 3600, 86_400 * 365] {
+            assert!(matches!(
+                check_time(wall + ahead, wall),
+                Err(CheckError::InvalidEvent(_))
+            ));
+        }
     }
 
     #[test]
