@@ -843,3 +843,159 @@ async fn known_follows_every_page_of_the_tenants_numbers() {
     a.expect_error(400, "WEAK_PIN");
     assert_eq!(a.body["error"]["details"]["reason"], "known");
 }
+
+/// Port-out refusals of `code` by `carrier` in the tenant's trail.
+fn refusals(
+    trail: &[(String, Option<String>, Option<String>)],
+    carrier: &str,
+    code: &str,
+) -> usize {
+    trail
+        .iter()
+        .filter(|(t, c, who)| {
+            t == "port_out.rejected"
+                && c.as_deref() == Some(code)
+                && who.as_deref() == Some(carrier)
+        })
+        .count()
+}
+
+/// How many audit items a burst that ran from `h0` to now may leave when
+/// each clock hour records one: 1, or 2 when the burst crossed an hour.
+fn hours_since(h0: i64) -> usize {
+    let h1 = portguard_rules::port_out::audit_hour(portguard_store::clock::now());
+    (h1 - h0 + 1) as usize
+}
+
+/// Issue 23, audit flood: `PORT_OUT_LOCKED`, `PIN_NOT_SET` and
+/// `TENANT_NOT_ELIGIBLE` are recorded (and so notified) once per tenant,
+/// carrier, code and clock hour (contract §4.1); the answers are unchanged,
+/// and every other refusal is still recorded each time.
+#[tokio::test]
+async fn refusals_that_do_not_look_at_the_pin_are_audited_once_an_hour() {
+    let store = fresh_store().await;
+    let apps = support::apps(&store, support::EASY);
+    let nums = support::numbers("206", 320, 1);
+    support::tenant_with_pin(&apps, "t-100", support::ACCOUNT, support::PIN, &nums).await;
+    let lock = event(
+        "PATCH",
+        "/v1/port-out-protection",
+        As::Admin("t-100"),
+        Some(r#"{"lock": true}"#),
+    );
+    let a = support::send_pin(&apps, &lock).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    let no_pin = support::numbers("312", 320, 1);
+    provision(&store, "t-200", "ACC-2002", "US", &[no_pin[0].as_str()]).await;
+    let abroad = support::numbers("415", 320, 1);
+    provision(&store, "t-300", "ACC-3003", "CA", &[abroad[0].as_str()]).await;
+    let h0 = portguard_rules::port_out::audit_hour(portguard_store::clock::now());
+    let mut first = None;
+    for _ in 0..20 {
+        let body = support::port_out_body(support::ACCOUNT, support::PIN, &nums);
+        let a = support::post(&apps, "carrier-a", &body).await;
+        a.expect_error(422, "PORT_OUT_LOCKED");
+        // The answer is the same every time.
+        assert_eq!(first.get_or_insert_with(|| a.raw.clone()), &a.raw);
+    }
+    for _ in 0..5 {
+        let body = support::port_out_body(support::ACCOUNT, support::WRONG, &nums);
+        support::post(&apps, "carrier-b", &body)
+            .await
+            .expect_error(422, "PORT_OUT_LOCKED");
+        let body = support::port_out_body("ACC-2002", support::PIN, &no_pin);
+        support::post(&apps, "carrier-a", &body)
+            .await
+            .expect_error(422, "PIN_NOT_SET");
+        let body = support::port_out_body("ACC-3003", support::PIN, &abroad);
+        support::post(&apps, "carrier-a", &body)
+            .await
+            .expect_error(422, "TENANT_NOT_ELIGIBLE");
+    }
+    let most = hours_since(h0);
+    let t = trail(&store, "t-100").await;
+    let a_locked = refusals(&t, "carrier-a", "PORT_OUT_LOCKED");
+    assert!((1..=most).contains(&a_locked), "{t:?}");
+    // Another carrier has its own.
+    let b_locked = refusals(&t, "carrier-b", "PORT_OUT_LOCKED");
+    assert!((1..=most).contains(&b_locked), "{t:?}");
+    let t = trail(&store, "t-200").await;
+    assert!(
+        (1..=most).contains(&refusals(&t, "carrier-a", "PIN_NOT_SET")),
+        "{t:?}"
+    );
+    let t = trail(&store, "t-300").await;
+    let abroad_refusals = refusals(&t, "carrier-a", "TENANT_NOT_ELIGIBLE");
+    assert!((1..=most).contains(&abroad_refusals), "{t:?}");
+    // The markers: one per carrier, code and hour, kept a little past it.
+    let markers = items_with_prefix(&store, "TENANT#t-100").await;
+    let markers: Vec<_> = markers
+        .iter()
+        .filter(|i| i["SK"].as_s().unwrap().starts_with("AUDITONCE#"))
+        .collect();
+    assert_eq!(markers.len(), a_locked + b_locked, "{markers:?}");
+    for m in &markers {
+        let ends: i64 = m["expiresAt"].as_n().unwrap().parse().unwrap();
+        assert!(ends <= portguard_store::clock::now() + 2 * 3600, "{m:?}");
+    }
+    // A refusal that looks at the PIN is recorded every time.
+    let a = support::put_pin(&apps, "t-200", support::PIN).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    for _ in 0..3 {
+        let body = support::port_out_body("ACC-2002", support::WRONG, &no_pin);
+        support::post(&apps, "carrier-a", &body)
+            .await
+            .expect_error(422, "PIN_MISMATCH");
+    }
+    let t = trail(&store, "t-200").await;
+    assert_eq!(refusals(&t, "carrier-a", "PIN_MISMATCH"), 3, "{t:?}");
+}
+
+/// The store's side of the same rule, with the hour given: 20 refusals in
+/// one hour leave one audit item; the next hour another; another carrier
+/// and another code their own.
+#[tokio::test]
+async fn one_audit_item_per_tenant_carrier_code_and_hour() {
+    use portguard_store::{Actor, ActorKind, AuditEvent, AuditType};
+    let store = fresh_store().await;
+    let hour = portguard_rules::port_out::audit_hour(portguard_store::clock::now());
+    let refusal = |carrier: &str, code: &str| {
+        let actor = Actor {
+            kind: ActorKind::Carrier,
+            id: Some(carrier.to_owned()),
+        };
+        AuditEvent::new(
+            "t-100",
+            portguard_store::clock::now(),
+            AuditType::PortOutRejected,
+            actor,
+        )
+        .code(code)
+    };
+    let record = |carrier: &'static str, code: &'static str, hour: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .record_audit_once_per_hour(&refusal(carrier, code), carrier, code, hour)
+                .await
+                .unwrap()
+        }
+    };
+    // Racing too: exactly one of the 20 is recorded.
+    let firsts = futures::stream::iter(0..20)
+        .map(|_| record("carrier-a", "PORT_OUT_LOCKED", hour))
+        .buffer_unordered(20)
+        .collect::<Vec<bool>>()
+        .await;
+    assert_eq!(firsts.iter().filter(|f| **f).count(), 1, "{firsts:?}");
+    assert_eq!(trail(&store, "t-100").await.len(), 1);
+    assert!(record("carrier-a", "PORT_OUT_LOCKED", hour + 1).await);
+    assert!(!record("carrier-a", "PORT_OUT_LOCKED", hour + 1).await);
+    assert!(record("carrier-b", "PORT_OUT_LOCKED", hour).await);
+    assert!(record("carrier-a", "PIN_NOT_SET", hour).await);
+    let t = trail(&store, "t-100").await;
+    assert_eq!(refusals(&t, "carrier-a", "PORT_OUT_LOCKED"), 2, "{t:?}");
+    assert_eq!(refusals(&t, "carrier-b", "PORT_OUT_LOCKED"), 1, "{t:?}");
+    assert_eq!(refusals(&t, "carrier-a", "PIN_NOT_SET"), 1, "{t:?}");
+    assert_eq!(t.len(), 4);
+}

@@ -684,7 +684,9 @@ async fn a_locked_number_refuses_the_right_and_a_wrong_pin_alike() {
         .into_iter()
         .filter(|i| i["code"] == "PORT_OUT_LOCKED")
         .collect();
-    assert_eq!(rejected.len(), 8);
+    // Recorded once per tenant, carrier, code and clock hour (contract
+    // §4.1): 8 refusals in a row leave one item (two across an hour).
+    assert!((1..=2).contains(&rejected.len()), "{rejected:?}");
     assert_eq!(
         rejected[0]["phoneNumbers"],
         json!([n(0), n(3), "+13125550100"]),

@@ -536,17 +536,43 @@ impl App {
     ) -> Result<Decided, ApiError> {
         metrics::count(SERVICE, "PortOutRejected");
         let code = refused.refusal.code();
+        let now = clock::now();
+        let event = self
+            .audit(attempt, tenant, AuditType::PortOutRejected, now)
+            .code(code)
+            .phone_numbers(&attempt.numbers);
+        if !refused.refusal.audited_once_per_hour() {
+            tracing::info!(
+                carrier_id = attempt.carrier,
+                tenant_id = %tenant.tenant_id,
+                code,
+                "port-out rejected"
+            );
+            self.record(&event).await;
+            return Ok(Decided::Refused(refused));
+        }
+        // Once per tenant, carrier, code and clock hour (contract §4.1).
+        let hour = portguard_rules::port_out::audit_hour(now);
+        let recorded = match self
+            .store
+            .record_audit_once_per_hour(&event, attempt.carrier, code, hour)
+            .await
+        {
+            Ok(first) => first,
+            Err(e) => {
+                // As for any rejection: the answer stands, the gap is counted.
+                metrics::count(SERVICE, "AuditWriteFailed");
+                tracing::error!(error = %e, code, "could not record a refusal");
+                false
+            }
+        };
         tracing::info!(
             carrier_id = attempt.carrier,
             tenant_id = %tenant.tenant_id,
             code,
+            recorded,
             "port-out rejected"
         );
-        let event = self
-            .audit(attempt, tenant, AuditType::PortOutRejected, clock::now())
-            .code(code)
-            .phone_numbers(&attempt.numbers);
-        self.record(&event).await;
         Ok(Decided::Refused(refused))
     }
 

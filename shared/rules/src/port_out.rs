@@ -87,6 +87,23 @@ impl Refusal {
     pub fn counted(self) -> bool {
         self == Refusal::PinMismatch
     }
+
+    /// Whether the refusal is recorded (and so notified) at most once per
+    /// tenant, carrier, code and clock hour (contract §4.1, *Keeping the
+    /// audit trail readable*): the refusals that do not look at the PIN, so
+    /// a carrier repeating them cannot flood a tenant's trail and receiver.
+    pub fn audited_once_per_hour(self) -> bool {
+        matches!(
+            self,
+            Refusal::PortOutLocked | Refusal::PinNotSet | Refusal::TenantNotEligible
+        )
+    }
+}
+
+/// The clock hour (UTC) a refusal of [`Refusal::audited_once_per_hour`]
+/// falls in: Unix seconds divided by 3600.
+pub fn audit_hour(now: i64) -> i64 {
+    now.div_euclid(3600)
 }
 
 #[cfg(test)]
@@ -102,5 +119,22 @@ mod tests {
             assert!(r.message().len() <= 120, "{}", r.code());
             assert_eq!(r.counted(), r == Refusal::PinMismatch);
         }
+    }
+
+    #[test]
+    fn only_the_refusals_that_do_not_look_at_the_pin_are_audited_once_an_hour() {
+        let once: Vec<_> = Refusal::ALL
+            .into_iter()
+            .filter(|r| r.audited_once_per_hour())
+            .map(Refusal::code)
+            .collect();
+        assert_eq!(
+            once,
+            ["TENANT_NOT_ELIGIBLE", "PIN_NOT_SET", "PORT_OUT_LOCKED"]
+        );
+        assert_eq!(audit_hour(0), 0);
+        assert_eq!(audit_hour(3599), 0);
+        assert_eq!(audit_hour(3600), 1);
+        assert_eq!(audit_hour(-1), -1);
     }
 }

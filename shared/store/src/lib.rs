@@ -7,6 +7,7 @@
 
 mod attr;
 pub mod audit;
+pub mod audit_once;
 pub mod clock;
 pub mod contacts;
 mod deliveries;
