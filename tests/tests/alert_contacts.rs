@@ -665,11 +665,8 @@ async fn a_stopped_ses_is_retried_then_abandoned_and_webhooks_go_on() {
     // Every retry on the schedule, until abandoned.
     let mut now = clock::now();
     let mut attempts = 1;
-    loop {
-        match after_failure(attempts, now) {
-            AfterFailure::RetryAt(at) => now = at,
-            AfterFailure::Abandon => break,
-        }
+    while let AfterFailure::RetryAt(at) = after_failure(attempts, now) {
+        now = at;
         let report = env.notifier.handle(scheduled(now)).await.unwrap();
         assert_eq!(report["attempted"], 1, "attempt {attempts}: {report}");
         attempts += 1;

@@ -431,3 +431,27 @@ async fn the_event_fixtures_work() {
     );
     assert_eq!(a.body["items"][0]["type"], "pin.set");
 }
+
+/// `PUT /v1/pin` remembers a tenant's account number to read the record
+/// and the numbers at once; an operator moving the tenant to another
+/// account number between two PUTs must not make the second one write the
+/// old record or fail.
+#[tokio::test]
+async fn a_tenant_moved_to_another_account_number_still_sets_its_pin() {
+    let (app, store) = app().await;
+    set_ok(&app, "t-100", "48151623").await;
+    let now = portguard_store::clock::format(portguard_store::clock::now());
+    store
+        .put_tenant("t-100", "ACC-1009", "US", Some("Moved"), &now)
+        .await
+        .unwrap()
+        .unwrap();
+    set_ok(&app, "t-100", "2718281828").await;
+    let moved = store.tenant_by_account("ACC-1009").await.unwrap().unwrap();
+    assert_eq!(moved.tenant_id, "t-100");
+    assert!(hasher().verify(
+        &portguard_validation::Pin::parse_presented("2718281828").unwrap(),
+        moved.pin.as_ref().unwrap()
+    ));
+    assert!(store.tenant_by_account("ACC-1001").await.unwrap().is_none());
+}

@@ -22,9 +22,41 @@ pub struct App {
     pub(crate) protection_delay: i64,
     /// `TRANSFER_PIN_TTL_SECONDS` (contract §12).
     pub(crate) transfer_pin_ttl: i64,
+    /// Tenant id → account number, remembered across requests (`PUT /v1/pin`).
+    pub(crate) accounts: AccountMemory,
     /// Confirmation codes of alert contacts (contract §17), and their email.
     pub(crate) code_hasher: CodeHasher,
     pub(crate) mailer: Mailer,
+}
+
+/// Which account number each tenant had when last read. Operators move a
+/// tenant to another account number rarely; a reader that finds the record
+/// no longer the tenant's forgets the entry and reads the pointer again.
+/// Bounded: a process serves few tenants, and forgetting costs one read.
+#[derive(Default)]
+pub(crate) struct AccountMemory(std::sync::Mutex<std::collections::HashMap<String, String>>);
+
+impl AccountMemory {
+    const MAX: usize = 4096;
+
+    pub(crate) fn get(&self, tenant_id: &str) -> Option<String> {
+        self.0.lock().ok()?.get(tenant_id).cloned()
+    }
+
+    pub(crate) fn remember(&self, tenant_id: &str, account: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= Self::MAX {
+                map.clear();
+            }
+            map.insert(tenant_id.to_owned(), account.to_owned());
+        }
+    }
+
+    pub(crate) fn forget(&self, tenant_id: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(tenant_id);
+        }
+    }
 }
 
 /// Conflicting writes (a failed attempt landing between our read and our
@@ -37,6 +69,7 @@ impl App {
         let paging = Paging::new(TokenSigner::derive(&hasher, "portguard/next-token/v1"));
         App {
             store,
+            accounts: AccountMemory::default(),
             code_hasher: CodeHasher::new(&hasher),
             mailer: Mailer::disabled(),
             hasher,
@@ -197,16 +230,8 @@ impl App {
         source_ip: Option<String>,
         body: &Body,
     ) -> Result<Response, ApiError> {
-        let mut tenant = self.tenant(tenant_id).await?;
-        if !tenant.is_us() {
-            return Err(ApiError::new(
-                422,
-                "TENANT_NOT_ELIGIBLE",
-                "a port-out PIN is only used for organisations in the United States",
-            ));
-        }
-        let pin = parse_pin(body)?;
-        let mut hard_locked = self.check_new_pin(&tenant, &pin).await?;
+        let (mut tenant, pin, mut hard_locked) =
+            self.check_new_pin(tenant_id, parse_pin(body)).await?;
         // Inline on purpose: a Lambda process serves one request at a time,
         // and hashing on the one runtime thread keeps a single 19 MiB Argon2
         // block resident instead of one per blocking-pool thread.

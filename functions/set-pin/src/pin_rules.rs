@@ -2,7 +2,7 @@
 //! (the PIN is in the tenant's account number or numbers) and
 //! `PIN_UNCHANGED` (a hard-locked tenant must change its PIN).
 
-use crate::handler::App;
+use crate::handler::{tenant_not_found, App};
 use portguard_api::ApiError;
 use portguard_store::{Tenant, TenantRef};
 use portguard_validation::{KnownDigits, Pin, PinError};
@@ -21,29 +21,67 @@ pub(crate) fn pin_error(e: PinError) -> ApiError {
 }
 
 impl App {
-    /// `known`, then `PIN_UNCHANGED`, in the table's order. Both reads (the
-    /// tenant's numbers, a Query on GSI2 that follows pagination, and the
-    /// tenant record) are sent together, so the record costs no extra round
-    /// trip: the pointer does not carry the lock, and reading the record is
-    /// cheaper than any write-then-check scheme. The Argon2 verification
-    /// runs only for a hard-locked tenant. Returns whether the tenant is
-    /// hard-locked as read (the write then needs no guard against one).
+    /// The tenant as `PUT /v1/pin` needs it, and whether a carrier's lock
+    /// is hard, after contract §3's `known` and `PIN_UNCHANGED` checks. With
+    /// the account number remembered from an earlier request (it changes
+    /// only when an operator moves the tenant), the record and the numbers
+    /// are read at once: one round trip before the write, not two. A record
+    /// that no longer belongs to the tenant drops the memory and reads the
+    /// pointer, as a first request does.
     pub(crate) async fn check_new_pin(
         &self,
-        tenant: &TenantRef,
-        pin: &Pin,
-    ) -> Result<bool, ApiError> {
+        tenant_id: &str,
+        pin: Result<Pin, ApiError>,
+    ) -> Result<(TenantRef, Pin, bool), ApiError> {
+        if let Some(account) = self.accounts.get(tenant_id) {
+            let (numbers, record) = tokio::join!(
+                self.store.list_numbers(tenant_id),
+                self.store.tenant_by_account(&account),
+            );
+            match record?.filter(|r| r.tenant_id == tenant_id) {
+                Some(record) => {
+                    let tenant = TenantRef::of(&record);
+                    return self.checked(tenant, pin, numbers?, Some(record));
+                }
+                None => self.accounts.forget(tenant_id),
+            }
+        }
+        let tenant = self
+            .store
+            .get_tenant_ref(tenant_id)
+            .await?
+            .ok_or_else(tenant_not_found)?;
         let (numbers, record) = tokio::join!(
-            self.store.list_numbers(&tenant.tenant_id),
+            self.store.list_numbers(tenant_id),
             self.store.tenant_by_account(&tenant.account_number),
         );
-        let numbers = numbers?;
+        self.accounts.remember(tenant_id, &tenant.account_number);
+        self.checked(tenant, pin, numbers?, record?)
+    }
+
+    fn checked(
+        &self,
+        tenant: TenantRef,
+        pin: Result<Pin, ApiError>,
+        numbers: Vec<portguard_store::numbers::NumberRecord>,
+        record: Option<Tenant>,
+    ) -> Result<(TenantRef, Pin, bool), ApiError> {
+        if !tenant.is_us() {
+            return Err(ApiError::new(
+                422,
+                "TENANT_NOT_ELIGIBLE",
+                "a port-out PIN is only used for organisations in the United States",
+            ));
+        }
+        // The body's errors come after eligibility, as before any read.
+        let pin = pin?;
         let known = KnownDigits::new(
             &tenant.account_number,
             numbers.iter().map(|n| n.number.as_str()),
         );
         pin.check_known(&known).map_err(pin_error)?;
-        self.unchanged(&tenant.tenant_id, pin, record?)
+        let hard_locked = self.unchanged(&tenant.tenant_id, &pin, record)?;
+        Ok((tenant, pin, hard_locked))
     }
 
     /// Reads the record again (after a write conflict) and applies

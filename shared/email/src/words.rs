@@ -29,9 +29,11 @@ fn status_words(status: Option<&str>) -> &'static str {
     }
 }
 
-fn setting_words(setting: Option<&str>) -> &'static str {
+/// A lock with numbers is theirs; without, the whole account's.
+fn setting_words(setting: Option<&str>, numbers: usize) -> &'static str {
     match setting {
-        Some("lock") => "number lock",
+        Some("lock") if numbers > 0 => "number lock",
+        Some("lock") => "lock of the whole account",
         Some("transferPinRequired") => "transfer PIN required",
         _ => "protection",
     }
@@ -73,12 +75,12 @@ pub fn subject(event: &AuditEvent) -> String {
         AuditType::ProtectionEnabled => {
             format!(
                 "Port-out protection turned on: {}",
-                setting_words(event.setting.as_deref())
+                setting_words(event.setting.as_deref(), n)
             )
         }
         AuditType::ProtectionDisableRequested => format!(
             "Turning off port-out protection requested: {}",
-            setting_words(event.setting.as_deref())
+            setting_words(event.setting.as_deref(), n)
         ),
         AuditType::TransferPinCreated => format!("Transfer PIN created for {}", numbers(n)),
         AuditType::TransferPinRevoked => "Transfer PIN revoked".to_owned(),
@@ -137,7 +139,10 @@ pub(crate) fn facts(event: &AuditEvent) -> Vec<(&'static str, String)> {
         lines.push(("Reason", sentence));
     }
     if let Some(setting) = &event.setting {
-        lines.push(("Setting", setting_words(Some(setting)).to_owned()));
+        lines.push((
+            "Setting",
+            setting_words(Some(setting), count(event)).to_owned(),
+        ));
     }
     if let Some(until) = event.until {
         lines.push(("Until", format!("{} (UTC)", clock::format(until))));

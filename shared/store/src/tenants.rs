@@ -53,6 +53,17 @@ pub struct TenantRef {
 }
 
 impl TenantRef {
+    /// The pointer as the record implies it: the transaction that changes
+    /// a PIN writes both, so `pinSet` agrees with the record's PIN.
+    pub fn of(record: &Tenant) -> TenantRef {
+        TenantRef {
+            tenant_id: record.tenant_id.clone(),
+            account_number: record.account_number.clone(),
+            country: record.country.clone(),
+            pin_set: record.pin.is_some(),
+        }
+    }
+
     pub fn is_us(&self) -> bool {
         self.country == "US"
     }
