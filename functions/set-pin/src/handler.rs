@@ -187,16 +187,16 @@ impl App {
                 self.list_audit(req, &caller).await
             }
             "/v1/notification-endpoint" => self.notification_endpoint(req).await,
+            // Boxed: the contacts' futures (a send through SES among them)
+            // would otherwise make every route's future as large as theirs.
             crate::alert_contacts::COLLECTION => {
                 let caller = Caller::from_request(req, &[Scope::Admin])?;
-                self.alert_contacts_route(req, admin(req, &caller)?, None)
-                    .await
+                Box::pin(self.alert_contacts_route(req, admin(req, &caller)?, None)).await
             }
             _ if path.starts_with("/v1/alert-contacts/") => {
                 let rest = &path["/v1/alert-contacts/".len()..];
                 let caller = Caller::from_request(req, &[Scope::Admin])?;
-                self.alert_contacts_route(req, admin(req, &caller)?, Some(rest))
-                    .await
+                Box::pin(self.alert_contacts_route(req, admin(req, &caller)?, Some(rest))).await
             }
             _ => Err(ApiError::not_found()),
         }
