@@ -4,7 +4,8 @@
 # aws-sam-cli, cfn-lint, cfn-lint-serverless, pytest, and cargo-lambda (+ zig).
 #
 #   make lint-infra   cfn-lint (+ serverless rules), sam validate --lint, pytest infra/tests
-#   make build-sam    sam build: cargo lambda build --release --arm64 per function
+#   make build-sam    sam build: ONE cargo lambda build --release --arm64 of the five
+#                     functions (infra/Makefile), then each zipped bootstrap <= 5 MiB
 #   make deploy-sam   sam deploy --guided (interactive; needs AWS credentials)
 #   make deploy       build-sam, then sam deploy with a saved samconfig.toml env
 
@@ -22,7 +23,7 @@ INFRA_ENV = PATH="$(INFRA_BIN):$$PATH" \
 	SAM_CLI_TELEMETRY=0
 INFRA_RUST_TARGET := aarch64-unknown-linux-gnu
 
-.PHONY: infra-tools lint-infra build-sam deploy-sam deploy
+.PHONY: infra-tools lint-infra build-sam sam-zip-sizes deploy-sam deploy
 
 lint: lint-infra
 build: build-sam
@@ -41,10 +42,43 @@ lint-infra: infra-tools ## cfn-lint (+ serverless rules), sam validate --lint, p
 	$(INFRA_ENV) sam validate --lint -t $(INFRA_TEMPLATE)
 	$(INFRA_ENV) PYTHONDONTWRITEBYTECODE=1 python -m pytest -q -p no:cacheprovider infra/tests
 
-build-sam: infra-tools ## sam build in infra/: cargo lambda build --release --arm64 per function
+# A function's deployment package (its bootstrap, zipped as `sam deploy`
+# zips it) may not exceed this (issue 26).
+SAM_ZIP_MAX_BYTES ?= 5242880
+
+build-sam: infra-tools ## sam build in infra/: one cargo lambda build --release --arm64 for the five functions (infra/Makefile), zips <= 5 MiB
 	@rustup target list --installed 2>/dev/null | grep -qx '$(INFRA_RUST_TARGET)' \
 	  || rustup target add $(INFRA_RUST_TARGET)
-	cd infra && $(INFRA_ENV) sam build
+	@start=$$(date +%s); cd infra && $(INFRA_ENV) sam build \
+	  && echo "build-sam: sam build took $$(( $$(date +%s) - start )) s"
+	@$(MAKE) --no-print-directory sam-zip-sizes
+
+# The check as a Python program in a variable (a recipe runs each line in
+# its own shell, so no heredoc).
+define SAM_ZIP_SIZES_PY
+import io, sys, zipfile
+from pathlib import Path
+build, limit = Path(sys.argv[1]), int(sys.argv[2])
+bins = sorted(build.glob("*/bootstrap"))
+if len(bins) != 5:
+    sys.exit(f"sam-zip-sizes: {len(bins)} bootstraps in {build}, expected 5: run make build-sam")
+over = []
+for b in bins:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(b, "bootstrap")
+    size = len(buf.getvalue())
+    print(f"  {b.parent.name:24} bootstrap {b.stat().st_size / 1048576:6.2f} MiB, zipped {size / 1048576:5.2f} MiB")
+    if size > limit:
+        over.append(b.parent.name)
+if over:
+    sys.exit(f"sam-zip-sizes: over {limit} bytes zipped: {', '.join(over)}")
+print(f"sam-zip-sizes: all 5 zipped bootstraps within {limit} bytes")
+endef
+export SAM_ZIP_SIZES_PY
+
+sam-zip-sizes: ## the five bootstraps in infra/.aws-sam/build, zipped as sam deploy zips them: each <= SAM_ZIP_MAX_BYTES (5 MiB)
+	@"$(INFRA_BIN)/python" -c "$$SAM_ZIP_SIZES_PY" infra/.aws-sam/build $(SAM_ZIP_MAX_BYTES)
 
 deploy-sam: infra-tools ## sam deploy --guided from infra/ (needs AWS credentials; see docs/deploy.md)
 	cd infra && $(INFRA_ENV) sam deploy --guided

@@ -154,17 +154,41 @@ DYNAMODB_GRANTS = {
     # Alert contacts (contract §17, TENANT#): read (the book by Query, one
     # contact by GetItem) and updated (window, left-out count, delivery
     # state), never put or deleted.
+    # Issue 23: orders are only read; endpoints and contacts only read and
+    # updated in their delivery state (NOTIFIER_ATTRIBUTE_GRANTS).
     "notifier": {
         "table": {
             "GetItem": {"ENDPOINT#", "DELIVERY#", "ORDER#", "TENANT#"},
-            "PutItem": {"ENDPOINT#", "DELIVERY#", "ORDER#"},
-            "UpdateItem": {"ENDPOINT#", "DELIVERY#", "ORDER#", "TENANT#"},
-            "DeleteItem": {"ENDPOINT#", "DELIVERY#", "ORDER#"},
+            "PutItem": {"DELIVERY#"},
+            "UpdateItem": {"ENDPOINT#", "DELIVERY#", "TENANT#"},
+            "DeleteItem": {"DELIVERY#"},
             "Query": {"TENANT#"},
         },
         "DueDeliveries": {"Query": {"DUE"}},
         "stream": {action: set() for action in ("DescribeStream", "GetRecords", "GetShardIterator", "ListStreams")},
     },
+}
+
+# Issue 23: the notifier's UpdateItem on items that are not its own, per
+# key prefix: the attributes it may name (dynamodb:Attributes, the key
+# included) and the ReturnValues it may ask for. Read off shared/store:
+# note_endpoint_result (notify.rs); note_contact_result and take_alert_slot
+# (contacts.rs, whose window update returns ALL_OLD of an item the notifier
+# may read anyway).
+NOTIFIER_ATTRIBUTE_GRANTS = {
+    "ENDPOINT#": (
+        {"PK", "SK", "lastDeliveryAt", "lastFailureAt", "lastFailure"},
+        {"NONE", "UPDATED_OLD", "UPDATED_NEW"},
+    ),
+    "TENANT#": (
+        {"PK", "SK", "lastDeliveryAt", "lastFailure", "windowStart", "windowCount", "leftOut"},
+        {"NONE", "ALL_OLD", "UPDATED_OLD", "UPDATED_NEW"},
+    ),
+}
+# The store functions whose updates those grants cover: file -> functions.
+NOTIFIER_UPDATES = {
+    "notify.rs": ["note_endpoint_result"],
+    "contacts.rs": ["note_contact_result", "take_alert_slot"],
 }
 
 # function -> other actions it may take, on the resource (logical id) named
@@ -484,9 +508,10 @@ def test_five_rust_functions(template, resources):
     assert sorted(funcs) == sorted(FUNCTIONS)
     for name, (logical_id, res) in funcs.items():
         assert res["Properties"]["CodeUri"] == f"../functions/{name}", logical_id
+        # Issue 26: built by infra/Makefile (test_one_cargo_build_for_all_functions).
         metadata = res.get("Metadata", {})
-        assert metadata.get("BuildMethod") == "rust-cargolambda", logical_id
-        assert metadata.get("BuildProperties", {}).get("Binary") == name, logical_id
+        assert metadata.get("BuildMethod") == "makefile", logical_id
+        assert metadata.get("ContextPath") == ".", logical_id
         assert effective(template, res, "Runtime") == "provided.al2023", logical_id
         assert effective(template, res, "Handler") == "bootstrap", logical_id
         assert effective(template, res, "Architectures") == ["arm64"], logical_id
@@ -549,7 +574,13 @@ def leading_key_prefixes(logical_id, statement) -> set:
     `ForAllValues:StringLike: {dynamodb:LeadingKeys: ["PREFIX#*", ...]}`."""
     condition = statement.get("Condition")
     assert condition, f"{logical_id}: {statement.get('Sid')} has no dynamodb:LeadingKeys condition"
-    assert list(condition) == ["ForAllValues:StringLike"], f"{logical_id}: {condition!r}"
+    # Besides the keys, a statement may narrow the attributes named and the
+    # values returned (the notifier's, issue 23); nothing else.
+    assert "ForAllValues:StringLike" in condition, f"{logical_id}: {condition!r}"
+    extra = {k: v for k, v in condition.items() if k != "ForAllValues:StringLike"}
+    assert set(extra) <= {"ForAllValues:StringEquals", "StringEqualsIfExists"}, f"{logical_id}: {condition!r}"
+    assert all(list(v) == ["dynamodb:Attributes"] for k, v in extra.items() if k == "ForAllValues:StringEquals")
+    assert all(list(v) == ["dynamodb:ReturnValues"] for k, v in extra.items() if k == "StringEqualsIfExists")
     keys = condition["ForAllValues:StringLike"]
     assert list(keys) == ["dynamodb:LeadingKeys"], f"{logical_id}: {keys!r}"
     out = set()
@@ -1161,3 +1192,245 @@ def test_default_members_are_every_member_but_bench():
     workspace = tomllib.loads((ROOT / "Cargo.toml").read_text())["workspace"]
     assert set(workspace["default-members"]) == set(workspace["members"]) - {"bench"}
 
+
+
+# ---------------------------------------------------------------------------
+# Issue 23: the template's findings
+# ---------------------------------------------------------------------------
+def notifier_update_statements(resources) -> list:
+    _logical_id, res = functions_by_name(resources)["notifier"]
+    return [st for st in statements(res) if "dynamodb:UpdateItem" in as_list(st["Action"])]
+
+
+def rust_fn_body(source: str, name: str) -> str:
+    """The text of `fn name` up to the next `pub async fn`/`fn` at its depth."""
+    start = source.index(f"fn {name}(")
+    nxt = re.search(r"\n    (pub(\(crate\))? )?(async )?fn |\n}\n", source[start + 1 :])
+    return source[start : start + 1 + (nxt.start() if nxt else len(source))]
+
+
+def test_notifier_writes_only_its_deliveries_and_the_delivery_state(resources):
+    """The notifier may not write orders, nor put or delete endpoints or
+    contacts; its UpdateItem on an endpoint or a contact names only their
+    delivery state (and window) and the key, and returns nothing more."""
+    _logical_id, res = functions_by_name(resources)["notifier"]
+    for st in statements(res):
+        actions = {a.split(":", 1)[1] for a in as_list(st["Action"]) if a.startswith("dynamodb:")}
+        if not actions or all(resource_label(r) == "stream" for r in as_list(st["Resource"])):
+            continue
+        prefixes = leading_key_prefixes("notifier", st)
+        writes = actions & {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+        assert not (writes and "ORDER#" in prefixes), f"{st['Sid']}: writes orders"
+        if writes & {"PutItem", "DeleteItem"}:
+            assert prefixes == {"DELIVERY#"}, f"{st['Sid']}: puts or deletes {prefixes}"
+        if "UpdateItem" in actions and prefixes != {"DELIVERY#"}:
+            assert actions == {"UpdateItem"}, f"{st['Sid']}: {actions} beside an attribute-limited update"
+            assert len(prefixes) == 1, f"{st['Sid']}: one key prefix per attribute list"
+            (prefix,) = prefixes
+            attributes, returns = NOTIFIER_ATTRIBUTE_GRANTS[prefix]
+            condition = st["Condition"]
+            assert set(condition["ForAllValues:StringEquals"]["dynamodb:Attributes"]) == attributes, st["Sid"]
+            assert set(condition["StringEqualsIfExists"]["dynamodb:ReturnValues"]) == returns, st["Sid"]
+    covered = {p for st in notifier_update_statements(resources) for p in leading_key_prefixes("notifier", st)}
+    assert covered == {"DELIVERY#"} | set(NOTIFIER_ATTRIBUTE_GRANTS), covered
+
+    # The attributes the store's updates name are within those lists.
+    named = set()
+    for file, fns in NOTIFIER_UPDATES.items():
+        source = (ROOT / "shared" / "store" / "src" / file).read_text()
+        for fn in fns:
+            body = rust_fn_body(source, fn)
+            found = set(re.findall(r'\.(?:set|remove|name)\("(\w+)"', body))
+            assert found, f"{file}: {fn} names no attribute: the store changed, read it again"
+            named |= found
+            if "ReturnValue::" in body or "update_returning_old" in body:
+                assert file == "contacts.rs", f"{fn} returns values the endpoint grant refuses"
+    allowed = set().union(*(attrs for attrs, _ in NOTIFIER_ATTRIBUTE_GRANTS.values()))
+    assert named <= allowed, f"the store updates {named - allowed}, which the notifier may not"
+
+
+def test_route_throttles_of_their_own(template, resources):
+    """The lock, the carrier-facing routes and Bandwidth's validation each
+    have route settings of their own, from parameters no other route uses."""
+    api = resources["HttpApi"]["Properties"]
+    settings = api["RouteSettings"]
+    routes = {f"{m} {p}" for m, p in ROUTES}
+    assert set(settings) <= routes, set(settings) - routes
+
+    def params(route_key):
+        s = settings[route_key]
+        assert set(s) == {"ThrottlingBurstLimit", "ThrottlingRateLimit"}, route_key
+        out = (s["ThrottlingRateLimit"]["Ref"], s["ThrottlingBurstLimit"]["Ref"])
+        for name in out:
+            p = template["Parameters"][name]
+            assert p["Type"] == "Number" and int(p["MinValue"]) >= 1 and int(p["Default"]) >= 1, name
+        return out
+
+    default = (api["DefaultRouteSettings"]["ThrottlingRateLimit"]["Ref"],
+               api["DefaultRouteSettings"]["ThrottlingBurstLimit"]["Ref"])
+    protection = params("PATCH /v1/port-out-protection")
+    carrier_routes = [
+        "POST /v1/port-outs",
+        "POST /v1/carrier-events/{carrierId}",
+        "POST /v1/integrations/bandwidth/notifications",
+        "POST /v1/integrations/telnyx/port-out-events",
+    ]
+    carrier = {params(r) for r in carrier_routes}
+    assert len(carrier) == 1, carrier
+    (carrier,) = carrier
+    validation = params("POST /v1/integrations/bandwidth/port-out-validation")
+    assert len({default, protection, carrier, validation}) == 4
+    assert not set(protection) & (set(default) | set(carrier) | set(validation))
+    assert not set(validation) & (set(default) | set(carrier))
+    # The carrier routes share submit-port-out's concurrency with the
+    # validation: together under it, by default.
+    reserved = int(template["Parameters"]["SubmitPortOutReservedConcurrency"]["Default"])
+    rate = lambda pair: int(template["Parameters"][pair[0]]["Default"])  # noqa: E731
+    assert rate(carrier) < reserved and rate(validation) < reserved
+
+
+def rate_rules(acl) -> dict:
+    return {r["Name"]: r for r in acl["Rules"] if "RateBasedStatement" in r.get("Statement", {})}
+
+
+def test_waf_rules_live_in_the_template(template, resources):
+    """AWS WAF cannot attach to an HTTP API: an optional CLOUDFRONT web ACL
+    (EnableWaf) on a distribution in front of the API, with rate rules per
+    IP, per Authorization header (carrier, admin session, Bandwidth), per
+    carrier webhook path and per caller of the lock."""
+    param = template["Parameters"]["EnableWaf"]
+    assert param["Default"] == "false" and set(param["AllowedValues"]) == {"true", "false"}
+    assert template["Conditions"]["WafEnabled"] == {"Fn::Equals": [{"Ref": "EnableWaf"}, "true"]}
+    acl = resources["ApiWebAcl"]
+    assert acl["Type"] == "AWS::WAFv2::WebACL" and acl["Condition"] == "WafEnabled"
+    props = acl["Properties"]
+    assert props["Scope"] == "CLOUDFRONT" and props["DefaultAction"] == {"Allow": {}}
+    rules = rate_rules(props)
+
+    def key_of(rule):
+        st = rule["Statement"]["RateBasedStatement"]
+        if st["AggregateKeyType"] == "IP":
+            return "ip"
+        assert st["AggregateKeyType"] == "CUSTOM_KEYS"
+        (key,) = st["CustomKeys"]
+        if "Header" in key:
+            assert key["Header"]["Name"].lower() == "authorization"
+            return "authorization"
+        assert "UriPath" in key
+        return "path"
+
+    def scope(rule):
+        return rule["Statement"]["RateBasedStatement"].get("ScopeDownStatement")
+
+    def limit_param(rule):
+        ref = rule["Statement"]["RateBasedStatement"]["Limit"]["Ref"]
+        assert int(template["Parameters"][ref]["MinValue"]) >= 10, ref
+        return ref
+
+    by_key = {}
+    for rule in rules.values():
+        assert rule["Action"]["Block"]["CustomResponse"]["ResponseCode"] == 429, rule["Name"]
+        by_key.setdefault(key_of(rule), []).append(rule)
+        limit_param(rule)
+    assert any(scope(r) is None for r in by_key["ip"]), "no per-IP rule over every route"
+    # per caller, everywhere but Bandwidth's validation (blocked = silent = approved)
+    general = [r for r in by_key["authorization"] if "NotStatement" in (scope(r) or {})]
+    assert len(general) == 1
+    excluded = general[0]["Statement"]["RateBasedStatement"]["ScopeDownStatement"]["NotStatement"]["Statement"]
+    assert excluded["ByteMatchStatement"]["SearchString"] == "/v1/integrations/bandwidth/port-out-validation"
+    # the lock, per caller, tighter than the general rule
+    lock = [r for r in by_key["authorization"] if (scope(r) or {}).get("ByteMatchStatement", {}).get("SearchString")
+            == "/v1/port-out-protection"]
+    assert len(lock) == 1
+    params = template["Parameters"]
+    assert int(params[limit_param(lock[0])]["Default"]) < int(params[limit_param(general[0])]["Default"])
+    # the signed webhooks, per carrier by path
+    (webhook,) = by_key["path"]
+    assert scope(webhook)["ByteMatchStatement"]["SearchString"] == "/v1/carrier-events/"
+    assert any(
+        r.get("Statement", {}).get("ManagedRuleGroupStatement", {}).get("Name") == "AWSManagedRulesAmazonIpReputationList"
+        for r in props["Rules"]
+    )
+    assert len({r["Priority"] for r in props["Rules"]}) == len(props["Rules"])
+
+    dist = resources["ApiDistribution"]
+    assert dist["Condition"] == "WafEnabled"
+    config = dist["Properties"]["DistributionConfig"]
+    assert config["WebACLId"] == {"Fn::GetAtt": ["ApiWebAcl", "Arn"]}
+    (origin,) = config["Origins"]
+    assert origin["DomainName"] == {"Fn::Sub": "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"}
+    behaviour = config["DefaultCacheBehavior"]
+    assert {"POST", "PATCH", "PUT", "DELETE"} <= set(behaviour["AllowedMethods"])
+    # CachingDisabled; AllViewerExceptHostHeader (Authorization and the signatures reach the API)
+    assert behaviour["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    assert behaviour["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+    assert template["Outputs"]["ApiProtectedUrl"]["Condition"] == "WafEnabled"
+    region_rule = template["Rules"]["WafOnlyInUsEast1"]
+    assert region_rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "EnableWaf"}, "true"]}
+    assert region_rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
+
+
+def test_protection_delay_at_least_an_hour_outside_dev(template, resources):
+    """A stolen admin session turns the lock off and ports after the delay:
+    below 3600 s only in a stack whose Stage is dev, by a parameter of its
+    own that a rule refuses in any other stage."""
+    params = template["Parameters"]
+    delay = params["ProtectionDisableDelaySeconds"]
+    assert int(delay["MinValue"]) >= 3600 and int(delay["Default"]) >= 3600
+    assert params["Stage"]["Default"] == "prod" and set(params["Stage"]["AllowedValues"]) == {"prod", "dev"}
+    dev = params["DevProtectionDisableDelaySeconds"]
+    assert dev["Default"] == ""
+    cond = template["Conditions"]["UseDevProtectionDelay"]
+    assert {"Fn::Equals": [{"Ref": "Stage"}, "dev"]} in cond["Fn::And"]
+    rule = template["Rules"]["ProtectionDelayOnlyShortInDev"]
+    assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "Stage"}, "dev"]}]}
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "DevProtectionDisableDelaySeconds"}, ""]}
+    for name, (logical_id, res) in functions_by_name(resources).items():
+        value = function_env(template, res)["PROTECTION_DISABLE_DELAY_SECONDS"]
+        assert value == {
+            "Fn::If": [
+                "UseDevProtectionDelay",
+                {"Ref": "DevProtectionDisableDelaySeconds"},
+                {"Ref": "ProtectionDisableDelaySeconds"},
+            ]
+        }, logical_id
+    # Nothing else reads the dev override.
+    text = TEMPLATE.read_text()
+    assert text.count("!Ref DevProtectionDisableDelaySeconds") == 3, "the override is used beyond the rule and the If"
+
+
+def test_one_cargo_build_for_all_functions(resources):
+    """Issue 26: `sam build` compiles the five functions in one cargo-lambda
+    run (the SDK once, not once per function): infra/Makefile's
+    build-<LogicalId> targets share one compile of every package, guarded by
+    a stamp in SAM's build directory and a lock, then copy their bootstrap."""
+    import subprocess
+
+    makefile = ROOT / "infra" / "Makefile"
+    text = makefile.read_text()
+    funcs = functions_by_name(resources)
+    for name, (logical_id, _res) in funcs.items():
+        assert f"{logical_id}:{name}" in text, f"infra/Makefile does not map {logical_id} to {name}"
+
+    # What make would run for one function, as SAM calls it.
+    for name, (logical_id, _res) in funcs.items():
+        artifacts = "/nonexistent/.aws-sam/build/" + logical_id
+        out = subprocess.run(
+            ["make", "--no-print-directory", "-n", "--makefile", str(makefile), f"build-{logical_id}"],
+            cwd=ROOT / "infra",
+            env={"PATH": "/usr/bin:/bin", "ARTIFACTS_DIR": artifacts},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        builds = re.findall(r"cargo lambda build [^;\n]*", out)
+        assert builds, out
+        for build in builds:
+            assert "--release" in build and "--arm64" in build, build
+            packages = set(re.findall(r"--package ([a-z-]+)", build))
+            assert packages == set(FUNCTIONS), f"{logical_id}: one build of every function, got {packages}"
+            assert "--bin " not in build, build
+        # once per sam build: the stamp lives in SAM's build directory (emptied by each sam build)
+        assert '[ -e "/nonexistent/.aws-sam/build/.portguard-cargo-lambda-built" ]' in out, out
+        assert "flock" in out, out
+        assert f'install -m 0755 "' in out and f'/lambda/{name}/bootstrap" "{artifacts}/bootstrap"' in out, out
