@@ -20,7 +20,10 @@ pub struct EmailAddress(String);
 
 impl EmailAddress {
     pub fn parse(input: &str) -> Result<EmailAddress, EmailError> {
-        if input.len() > MAX_EMAIL_LEN || !input.is_ascii() || input.trim() != input {
+        // Dot-atoms only: no quoted local part, comment or space, so an
+        // accepted address can never carry a second header or a name.
+        let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.@".contains(c);
+        if input.len() > MAX_EMAIL_LEN || !input.chars().all(atext) {
             return Err(EmailError);
         }
         let options = Options::default()
@@ -69,6 +72,9 @@ mod tests {
             "ops@example.com\n",
             "ops@exämple.com",
             "a@b@example.com",
+            "\"ops team\"@example.com",
+            "ops(comment)@example.com",
+            "ops@example.com\r\nBcc: x@example.com",
             "ops@example..com",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?}");
