@@ -7,7 +7,9 @@
 # may send to loopback (NOTIFY_ALLOW_LOOPBACK_HTTP=true); scripts/notify-dev.py
 # is a receiver and feeds it the table's stream. Alert emails go to the local
 # SES (scripts/ses-local.sh, port 8005 or the first free one above), whose page
-# shows every message sent.
+# shows every message sent. A stand-in for Telnyx's API (cli/telnyx-stand-in,
+# on 127.0.0.1:4011 or the first free port above) records the rejects
+# submit-port-out and the notifier send it (TELNYX_API_BASE_URL).
 # Ctrl-C stops all of them.
 #
 #   t-100  ACC-1001  US  "Demo Tenant"        +12065550100..102
@@ -23,6 +25,8 @@ SES_NAME=dev
 LOCAL_API_PIDFILE="$RUN_DIR/local-api-dev.pid"
 LOCAL_API_LOG="$RUN_DIR/local-api-dev.log"
 DEV_KEY="$LOCAL/dev-jwt.key"
+TELNYX_PIDFILE="$RUN_DIR/telnyx-stand-in-dev.pid"
+TELNYX_LOG="$RUN_DIR/telnyx-stand-in-dev.log"
 
 # shellcheck disable=SC2317 # invoked by the traps
 cleanup() {
@@ -30,6 +34,7 @@ cleanup() {
   trap - EXIT INT TERM
   set +e
   stop_tree "$LOCAL_API_PIDFILE" 5
+  stop_tree "$TELNYX_PIDFILE" 5
   "$ROOT/scripts/dynamodb-local.sh" stop "$DDB_NAME" >/dev/null 2>&1
   "$ROOT/scripts/ses-local.sh" stop "$SES_NAME" >/dev/null 2>&1
   log "stopped"
@@ -74,6 +79,15 @@ spawn_detached "$LOCAL_API_PIDFILE" "$LOCAL_API_LOG" "$ROOT" \
   "${CARGO_TARGET_DIR:-$ROOT/target}/debug/portguard-local-api" \
   --listen "127.0.0.1:$API_PORT" --watch "127.0.0.1:$WATCH_PORT" --key-file "$DEV_KEY" --console-dir "$ROOT/console"
 wait_for_http 30 "$API/" GET || { tail -n 20 "$LOCAL_API_LOG" >&2; die "the local API did not start (log $LOCAL_API_LOG)"; }
+# Telnyx's API (contract §16): the stand-in, before the functions, which
+# inherit its address.
+TELNYX_PORT="$(free_port 4011)"
+cargo build -q -p telnyx-stand-in
+: >"$TELNYX_LOG"
+spawn_detached "$TELNYX_PIDFILE" "$TELNYX_LOG" "$ROOT" \
+  "${CARGO_TARGET_DIR:-$ROOT/target}/debug/telnyx-stand-in" serve --listen "127.0.0.1:$TELNYX_PORT"
+wait_for_http 30 "http://127.0.0.1:$TELNYX_PORT/_calls" GET || { tail -n 20 "$TELNYX_LOG" >&2; die "the Telnyx stand-in did not start (log $TELNYX_LOG)"; }
+export TELNYX_API_BASE_URL="http://127.0.0.1:$TELNYX_PORT/v2"
 ENV_HINT="export AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB TABLE_NAME=$TABLE_NAME AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1"
 INVOKE="cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port $WATCH_PORT"
 cat <<EOF
@@ -121,6 +135,10 @@ cat <<EOF
     $ENV_HINT
     $VENV_BIN/python scripts/notify-dev.py pump http://127.0.0.1:$WATCH_PORT
     $INVOKE notifier --data-file events/notifier-schedule.json   # due retries now
+
+  Telnyx (section 16): its API's stand-in on $TELNYX_API_BASE_URL (log $TELNYX_LOG)
+    cargo run -q -p telnyx-stand-in -- send --to $API/v1/integrations/telnyx/port-out-events --pin 11111111 --numbers +12065550100
+    cargo run -q -p telnyx-stand-in -- calls --url http://127.0.0.1:$TELNYX_PORT/_calls
 
   the admin CLI against this database:
     $ENV_HINT

@@ -4,7 +4,7 @@
 
 use crate::fixtures::{
     numbers, ACCOUNT, BANDWIDTH_BASIC, BANDWIDTH_CREDENTIALS, NUMBERS, PEPPER, SECRET_A, SECRET_B,
-    TENANT, WEBHOOK_SECRETS,
+    TELNYX_API_KEY, TELNYX_PRIVATE_KEY, TELNYX_PUBLIC_KEY, TENANT, WEBHOOK_SECRETS,
 };
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use serde_json::{json, Value};
@@ -50,6 +50,25 @@ fn lib_sh_exports_the_fixture_pepper_and_secrets() {
         creds["password"].as_str().unwrap()
     );
     assert_eq!(BANDWIDTH_BASIC, format!("Basic {}", B64.encode(pair)));
+}
+
+#[test]
+fn lib_sh_exports_the_fixture_telnyx_keys() {
+    let lib = read("scripts/lib.sh");
+    assert_eq!(exported(&lib, "TELNYX_PUBLIC_KEY"), TELNYX_PUBLIC_KEY);
+    assert_eq!(exported(&lib, "TELNYX_PRIVATE_KEY"), TELNYX_PRIVATE_KEY);
+    assert_eq!(exported(&lib, "TELNYX_API_KEY"), TELNYX_API_KEY);
+    // Never Telnyx's real API from a development machine: a loopback
+    // stand-in (make dev starts one and exports its own port over this).
+    let base = exported(&lib, "TELNYX_API_BASE_URL");
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    // The public key is the private key's, derived as fixtures.rs says.
+    let seed = Sha256::digest("portguard-dev-telnyx-NOT-A-SECRET");
+    assert_eq!(TELNYX_PRIVATE_KEY, B64.encode(seed));
+    assert_eq!(
+        telnyx_stand_in::public_key(TELNYX_PRIVATE_KEY).unwrap(),
+        TELNYX_PUBLIC_KEY
+    );
 }
 
 #[test]
@@ -116,9 +135,15 @@ fn no_rust_file_but_fixtures_spells_out_a_dev_secret() {
         })
         .filter(|p| {
             let text = std::fs::read_to_string(p).unwrap_or_default();
-            [PEPPER, key(SECRET_A), key(SECRET_B)]
-                .iter()
-                .any(|v| text.contains(v))
+            [
+                PEPPER,
+                key(SECRET_A),
+                key(SECRET_B),
+                TELNYX_PRIVATE_KEY,
+                TELNYX_API_KEY,
+            ]
+            .iter()
+            .any(|v| text.contains(v))
         })
         .collect();
     assert!(

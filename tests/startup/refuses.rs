@@ -7,7 +7,7 @@ use std::process::Command;
 // The development values of the test crate (tests/src/fixtures.rs).
 #[allow(dead_code)]
 #[path = "../src/fixtures.rs"]
-mod fixtures;
+pub mod fixtures;
 pub use fixtures::{PEPPER, WEBHOOK_SECRETS as SECRETS};
 
 /// A configuration every function accepts.

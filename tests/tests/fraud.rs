@@ -277,6 +277,236 @@ async fn bandwidth_cannot_cross_tenants_or_carriers() {
     assert_eq!(items_of(&apps, "ORDER#").await, orders, "untouched");
 }
 
+// ------------------------------------------------------------- Telnyx (contract §16)
+
+/// [`world`] with Telnyx's door, its API a stand-in.
+async fn telnyx_world() -> (Arc<Apps>, telnyx_stand_in::StandIn) {
+    let stand_in = telnyx_stand_in().await;
+    let store = fresh_store().await;
+    let apps = apps_with_telnyx(&store, EASY, &stand_in.base_url());
+    tenant_with_pin(&apps, TENANT, ACCOUNT, PIN, &numbers("206", 100, 10)).await;
+    tenant_with_pin(&apps, "t-200", "ACC-2002", PIN_200, &numbers("312", 100, 5)).await;
+    (apps, stand_in)
+}
+
+/// Everything t-200 owns: its tenant item and audit trail, its numbers.
+async fn t200(apps: &Apps) -> (Vec<String>, Vec<String>) {
+    let mut held = Vec::new();
+    for n in numbers("312", 100, 5) {
+        held.extend(items_of(apps, &format!("NUMBER#{n}")).await);
+    }
+    (items_of(apps, "TENANT#t-200").await, held)
+}
+
+fn tx_id(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new())
+}
+
+/// A signed `portout.status_changed` event.
+async fn tx_send(
+    apps: &Apps,
+    po: &str,
+    status: &str,
+    nums: &[String],
+    pin: Option<&str>,
+) -> portguard_tests::Answer {
+    let body = tx_status(&tx_id("ev"), po, status, nums, pin);
+    send_submit(apps, &tx_signed(&body)).await
+}
+
+/// Telnyx names no account: the tenant is the holder of the first number,
+/// and that never reaches another tenant. Numbers of two tenants in one
+/// port-out are `NUMBER_NOT_ON_ACCOUNT` whichever comes first (rejected at
+/// Telnyx, the other tenant untouched); one tenant's PIN is a wrong PIN for
+/// the other's numbers, counted against the holder (for Telnyx's carrier
+/// only), never against the tenant whose PIN it is.
+#[tokio::test]
+async fn telnyx_cannot_cross_tenants() {
+    let (apps, stand_in) = telnyx_world().await;
+    let (t100_before, t200_before) = (t100(&apps).await, t200(&apps).await);
+    // t-100's number first, with t-100's PIN, then one of t-200's.
+    let mut mixed = numbers("206", 100, 1);
+    mixed.extend(numbers("312", 100, 1));
+    let a = tx_send(&apps, &tx_id("po"), "pending", &mixed, Some(PIN)).await;
+    assert_eq!(
+        a.body,
+        json!({"result": "rejected", "code": "NUMBER_NOT_ON_ACCOUNT"}),
+        "{}",
+        a.raw
+    );
+    assert_eq!(t200(&apps).await, t200_before, "t-200 untouched");
+    // t-200's number first, with t-200's PIN, then one of t-100's.
+    let mixed: Vec<String> = mixed.into_iter().rev().collect();
+    let a = tx_send(&apps, &tx_id("po"), "pending", &mixed, Some(PIN_200)).await;
+    assert_eq!(a.body["code"], "NUMBER_NOT_ON_ACCOUNT", "{}", a.raw);
+    assert_eq!(
+        t100(&apps).await.1,
+        t100_before.1,
+        "t-100's numbers untouched"
+    );
+    assert!(items_with_prefix(&apps.store, "ORDER#").await.is_empty());
+    // t-200's PIN for t-100's numbers: a wrong PIN, counted against t-100.
+    let a = tx_send(
+        &apps,
+        &tx_id("po"),
+        "pending",
+        &numbers("206", 101, 2),
+        Some(PIN_200),
+    )
+    .await;
+    assert_eq!(a.body["code"], "PIN_MISMATCH", "{}", a.raw);
+    let t100_now = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
+    assert_eq!(t100_now.locks.of(TELNYX).failed_attempts, 1);
+    assert_eq!(t100_now.locks.of("carrier-a").failed_attempts, 0);
+    let t200_now = apps.store.get_tenant("t-200").await.unwrap().unwrap();
+    assert_eq!(t200_now.locks.of(TELNYX).failed_attempts, 0);
+    assert_eq!(t200(&apps).await.1, t200_before.1);
+    // Every refusal was sent to Telnyx, with portguard's code and no PIN.
+    let rejects = stand_in.rejects();
+    let codes: Vec<&str> = rejects
+        .iter()
+        .map(|(_, r)| r.split(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "NUMBER_NOT_ON_ACCOUNT",
+            "NUMBER_NOT_ON_ACCOUNT",
+            "PIN_MISMATCH"
+        ]
+    );
+    for (_, reason) in &rejects {
+        assert!(
+            !reason.contains(PIN) && !reason.contains(PIN_200),
+            "{reason}"
+        );
+    }
+    assert!(items_with_prefix(&apps.store, "ORDER#").await.is_empty());
+}
+
+/// A later event names a port-out by Telnyx's id (`payload.id`), and that
+/// id reaches only the order Telnyx's own port-out opened: never an order
+/// of another carrier or door, whatever id the event carries — the order's
+/// own id, a Bandwidth order's, or a decision that (forged or corrupt)
+/// points at an order that is not Telnyx's.
+#[tokio::test]
+async fn telnyx_events_cannot_move_another_carriers_or_doors_orders() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let (apps, stand_in) = telnyx_world().await;
+    let a = post(
+        &apps,
+        "carrier-a",
+        &port_out_body(ACCOUNT, PIN, &numbers("206", 100, 1)),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+    let api_order = a.body["id"].as_str().unwrap().to_owned();
+    let v = bw_validate(
+        &apps,
+        &bw_request(ACCOUNT, PIN, "PON-BW-1", &numbers("206", 101, 1)),
+    )
+    .await;
+    assert!(v.portable, "{v:?}");
+    // A Telnyx order of t-100, for the last case.
+    let telnyx_po = tx_id("po");
+    let a = tx_send(
+        &apps,
+        &telnyx_po,
+        "pending",
+        &numbers("206", 102, 1),
+        Some(PIN),
+    )
+    .await;
+    assert_eq!(a.body["result"], "accepted", "{}", a.raw);
+    let by_source = |source: &'static str| {
+        let apps = apps.clone();
+        async move {
+            items_with_prefix(&apps.store, "ORDER#")
+                .await
+                .into_iter()
+                .find(|o| o["source"].as_s().unwrap() == source)
+                .unwrap()["id"]
+                .as_s()
+                .unwrap()
+                .clone()
+        }
+    };
+    // An order through portguard's own API by a JWT carrier whose id is
+    // Telnyx's carrier id: the same carrier (contract §9), another door.
+    let a = post(
+        &apps,
+        TELNYX,
+        &port_out_body(ACCOUNT, PIN, &numbers("206", 103, 1)),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+    let api_telnyx_order = a.body["id"].as_str().unwrap().to_owned();
+    let bw_order = by_source("bandwidth").await;
+    let tx_order = by_source("telnyx").await;
+    let orders = items_of(&apps, "ORDER#").await;
+    // Ids of other orders as payload.id: no Telnyx port-out of that id.
+    for id in [
+        &api_order,
+        &api_telnyx_order,
+        &bw_order,
+        &"PON-BW-1".to_owned(),
+    ] {
+        for status in ["ported", "canceled", "rejected"] {
+            let a = tx_send(&apps, id, status, &[], None).await;
+            assert_eq!(a.body["result"], "ignored", "{id} {status}: {}", a.raw);
+        }
+    }
+    assert_eq!(items_of(&apps, "ORDER#").await, orders, "untouched");
+    // A decision that points at an order that is not Telnyx's own for that
+    // port-out: another door's order, or a Telnyx order of another port-out.
+    for (po, target) in [
+        (tx_id("po"), &api_order),
+        (tx_id("po"), &api_telnyx_order),
+        (tx_id("po"), &bw_order),
+        (tx_id("po"), &tx_order),
+    ] {
+        let mut item = std::collections::HashMap::from([
+            (
+                "PK".to_owned(),
+                AttributeValue::S(format!("UPSTREAM#{TELNYX}#{po}")),
+            ),
+            ("SK".to_owned(), AttributeValue::S("DECISION".into())),
+            ("state".to_owned(), AttributeValue::S("decided".into())),
+            ("told".to_owned(), AttributeValue::Bool(false)),
+        ]);
+        item.insert("orderId".into(), AttributeValue::S(target.clone()));
+        apps.store
+            .client()
+            .put_item()
+            .table_name(apps.store.table())
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+        for status in ["ported", "canceled", "rejected"] {
+            let a = tx_send(&apps, &po, status, &[], None).await;
+            assert_eq!(a.body["result"], "ignored", "{target} {status}: {}", a.raw);
+        }
+        let foc = telnyx_stand_in::event_body(
+            &tx_id("ev"),
+            "portout.foc_date_changed",
+            &po,
+            None,
+            &[],
+            None,
+            Some(&portguard_tests::date_in(10)),
+        );
+        let a = send_submit(&apps, &tx_signed(&foc)).await;
+        assert_eq!(a.body["result"], "ignored", "{target} foc: {}", a.raw);
+    }
+    assert_eq!(items_of(&apps, "ORDER#").await, orders, "untouched");
+    // Telnyx's own port-out still moves its own order.
+    let a = tx_send(&apps, &telnyx_po, "canceled", &[], None).await;
+    assert_eq!(a.body["result"], "applied", "{}", a.raw);
+    assert_eq!(a.body["portOut"]["id"], tx_order.as_str());
+    assert!(stand_in.calls().is_empty(), "{:?}", stand_in.calls());
+}
+
 // ------------------------------------------------------------- /v1/transfer-pins
 
 #[tokio::test]

@@ -999,3 +999,68 @@ async fn one_audit_item_per_tenant_carrier_code_and_hour() {
     assert_eq!(refusals(&t, "carrier-a", "PIN_NOT_SET"), 1, "{t:?}");
     assert_eq!(t.len(), 4);
 }
+
+/// Issue 23, per-carrier enumeration: `ACCOUNT_NOT_FOUND` and
+/// `NUMBER_NOT_ON_ACCOUNT` are counted per carrier (the `AccountNotFound`
+/// and `NumberNotOnAccount` metrics, dimension `CarrierId`), and one
+/// warning is logged when a carrier's probes reach the threshold within the
+/// window; another carrier's probes count on their own; the answers do
+/// not change.
+#[tokio::test]
+async fn a_carrier_probing_account_numbers_is_warned_about_once() {
+    captured_logs();
+    let store = fresh_store().await;
+    let apps = support::apps(&store, support::EASY);
+    let nums = support::numbers("206", 330, 1);
+    support::tenant_with_pin(&apps, "t-100", support::ACCOUNT, support::PIN, &nums).await;
+    // A day's window: the test never straddles two.
+    let app = submit_port_out::App::new(store.clone(), hasher(), support::EASY)
+        .with_probe_warning(86_400, 5);
+    let post = |carrier: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            answer(
+                app.handle(request(&support::post_event(carrier, &body, None)))
+                    .await,
+            )
+        }
+    };
+    let warnings = |carrier: &str| {
+        captured_logs()
+            .lines()
+            .filter(|l| l.contains("is probing account numbers") && l.contains(carrier))
+            .count()
+    };
+    for i in 0..4 {
+        let body = support::port_out_body(&format!("ACC-PROBE-{i}"), support::PIN, &nums);
+        post("carrier-probing", body)
+            .await
+            .expect_error(422, "ACCOUNT_NOT_FOUND");
+    }
+    assert_eq!(warnings("carrier-probing"), 0);
+    // The fifth probe, a number not on the account: the threshold.
+    let other = support::numbers("312", 330, 1);
+    let body = support::port_out_body(support::ACCOUNT, support::PIN, &other);
+    post("carrier-probing", body)
+        .await
+        .expect_error(422, "NUMBER_NOT_ON_ACCOUNT");
+    assert_eq!(warnings("carrier-probing"), 1);
+    for i in 5..9 {
+        let body = support::port_out_body(&format!("ACC-PROBE-{i}"), support::PIN, &nums);
+        post("carrier-probing", body)
+            .await
+            .expect_error(422, "ACCOUNT_NOT_FOUND");
+    }
+    assert_eq!(warnings("carrier-probing"), 1, "once per window");
+    for i in 0..4 {
+        let body = support::port_out_body(&format!("ACC-PROBE-{i}"), support::PIN, &nums);
+        post("carrier-quiet", body)
+            .await
+            .expect_error(422, "ACCOUNT_NOT_FOUND");
+    }
+    assert_eq!(warnings("carrier-quiet"), 0, "its own count");
+    // A right request still ports.
+    let body = support::port_out_body(support::ACCOUNT, support::PIN, &nums);
+    let a = post("carrier-probing", body).await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+}

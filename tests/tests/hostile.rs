@@ -13,6 +13,7 @@
 mod support;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_runtime::{Context, LambdaEvent};
 use portguard_rules::LockPolicy;
 use portguard_tests::{answer, event_with, fresh_store, snapshot, Answer, As};
@@ -297,6 +298,8 @@ enum Target {
     Webhook,
     /// submit-port-out's Bandwidth routes (contract §15).
     Bandwidth,
+    /// submit-port-out's Telnyx route (contract §16).
+    Telnyx,
 }
 
 /// Whether an answer is one of those that the contract allows to write.
@@ -338,6 +341,15 @@ fn may_write(target: Target, method: &str, a: &Answer) -> bool {
             Some(v) => v.portable || [7512, 7513, 7516, 7519].contains(&v.code.unwrap_or(0)),
             None => a.status == 200 && a.raw.is_empty(),
         },
+        // A decision (a fresh one is an order, or a refusal audited and
+        // counted; a repeated one records the event), an event recorded as
+        // ignored, unchanged or applied. A duplicate, a refused signature,
+        // an invalid event or transition writes nothing.
+        Target::Telnyx => {
+            a.status == 200
+                && ["accepted", "rejected", "ignored", "unchanged", "applied"]
+                    .contains(&a.body["result"].as_str().unwrap_or(""))
+        }
         // Only an applied (or first unchanged) event is processed (contract §5).
         Target::Webhook => {
             a.status == 200
@@ -387,7 +399,7 @@ async fn check(apps: &Apps, target: Target, ev: &Value, tally: &Tally) -> Option
         Target::Webhook => {
             portguard_api::answer_event(|r| apps.webhook.handle(r), ev.clone()).await
         }
-        Target::Bandwidth => {
+        Target::Bandwidth | Target::Telnyx => {
             portguard_api::answer_event_with(
                 |r| apps.submit.handle(r),
                 |r| apps.submit.too_large(r),
@@ -438,18 +450,43 @@ struct World {
     apps: Arc<Apps>,
     /// Open orders of carrier-a and carrier-b.
     orders: Vec<(String, &'static str)>,
+    /// Telnyx's API, when submit-port-out has Telnyx's door.
+    stand_in: Option<telnyx_stand_in::StandIn>,
 }
 
 /// t-100 (US, PIN set, +1206555 0100..0129), t-200 (not US), t-300 (US, no
 /// PIN), and a few open orders of both carriers.
 fn world() -> World {
+    world_with(false)
+}
+
+/// As [`world`], `telnyx`: submit-port-out with Telnyx's door too, its API
+/// a stand-in, and t-400 (US, PIN `T400_PIN`, +1312555 0200..0202).
+fn world_with(telnyx: bool) -> World {
     let rt = runtime();
-    let (apps, orders) = rt.block_on(async {
+    let (apps, orders, stand_in) = rt.block_on(async {
         let store = fresh_store().await;
-        let apps = apps(&store, NO_LOCK);
+        let stand_in = match telnyx {
+            true => Some(telnyx_stand_in().await),
+            false => None,
+        };
+        let apps = match &stand_in {
+            Some(stand_in) => apps_with_telnyx(&store, NO_LOCK, &stand_in.base_url()),
+            None => apps(&store, NO_LOCK),
+        };
         tenant_with_pin(&apps, TENANT, ACCOUNT, PIN, &numbers("206", 100, 30)).await;
         portguard_tests::provision(&store, "t-200", "ACC-2001", "CA", &[]).await;
         portguard_tests::provision(&store, "t-300", "ACC-3001", "US", &["+13125550100"]).await;
+        if telnyx {
+            tenant_with_pin(
+                &apps,
+                "t-400",
+                "ACC-4001",
+                T400_PIN,
+                &numbers("312", 200, 3),
+            )
+            .await;
+        }
         let mut orders = Vec::new();
         for (i, carrier) in ["carrier-a", "carrier-b", "carrier-a"]
             .into_iter()
@@ -460,9 +497,14 @@ fn world() -> World {
             assert_eq!(a.status, 201, "{}", a.raw);
             orders.push((a.body["id"].as_str().unwrap().to_owned(), carrier));
         }
-        (apps, orders)
+        (apps, orders, stand_in)
     });
-    World { rt, apps, orders }
+    World {
+        rt,
+        apps,
+        orders,
+        stand_in,
+    }
 }
 
 // ---------------------------------------------------------------- set-pin
@@ -840,6 +882,451 @@ fn bandwidth_routes_survive_arbitrary_events() {
         panic!("{e}");
     }
     tally.report("bandwidth", 48);
+    w.rt.block_on(audit_consistency(&w.apps.store));
+}
+
+// ---------------------------------------------------------------- Telnyx
+
+/// t-400's PIN in the Telnyx world: the one another tenant's numbers are
+/// tried with.
+const T400_PIN: &str = "11223344";
+
+/// PINs distinctive enough that finding one anywhere it was not sent is a
+/// leak (no id, number or time of the table spells them by chance).
+const MARKED_PINS: [&str; 3] = [PIN, WRONG, T400_PIN];
+
+/// How a generated event is signed.
+#[derive(Debug, Clone)]
+enum TxSig {
+    Good,
+    OtherKey,
+    Stale,
+    Missing,
+    /// Signed, then one byte of the body changed.
+    BodyChanged(usize),
+}
+
+/// A Telnyx number a port-out might name: mostly t-100's, some of t-300
+/// (no PIN) and t-400 (another tenant with a PIN), and junk.
+fn tx_phone() -> BoxedStrategy<String> {
+    prop_oneof![
+        8 => (100u32..126).prop_map(|i| format!("+1206555{i:04}")),
+        3 => phone(),
+        1 => Just("+13125550100".to_owned()),
+        2 => (200u32..203).prop_map(|i| format!("+1312555{i:04}")),
+    ]
+    .boxed()
+}
+
+/// A port-out event as Telnyx might send it: mostly `pending` with a PIN
+/// (right, wrong, another tenant's, junk, none) for one of 40 port-outs, so
+/// that decisions are taken and repeated and later events find orders;
+/// sometimes fields replaced or removed, and damaged bytes. `None` as the
+/// event id: a fresh one, given when the event is sent.
+#[allow(clippy::type_complexity)]
+fn telnyx_body_strategy() -> BoxedStrategy<(Option<String>, Value, (usize, usize, u8, u8, bool))> {
+    let pointer = prop::sample::select(
+        &[
+            "/data/payload/phone_numbers",
+            "/data/payload/attempted_pin",
+            "/data/payload/status",
+            "/data/payload/id",
+            "/data/payload/foc_date",
+            "/data/payload/extra",
+            "/data/payload",
+            "/data/id",
+            "/data/event_type",
+            "/data",
+            "/meta",
+        ][..],
+    );
+    (
+        prop_oneof![
+            8 => Just(None),
+            1 => prop::sample::select(&["ev-dup-0", "ev-dup-1"][..]).prop_map(|e| Some(e.to_owned())),
+            1 => junk().prop_map(Some),
+        ],
+        prop_oneof![
+            12 => Just("portout.status_changed".to_owned()),
+            2 => Just("portout.foc_date_changed".to_owned()),
+            1 => Just("portout.new_comment".to_owned()),
+            1 => junk(),
+        ],
+        prop_oneof![
+            20 => Just("pending".to_owned()),
+            2 => Just("ported".to_owned()),
+            1 => Just("canceled".to_owned()),
+            1 => Just("rejected".to_owned()),
+            1 => Just("authorized".to_owned()),
+            1 => Just("rejected-pending".to_owned()),
+            1 => junk(),
+        ],
+        prop_oneof![
+            10 => (0usize..40).prop_map(|i| Some(json!(format!("po-hostile-{i}")))),
+            1 => junk().prop_map(|j| Some(json!(j))),
+            1 => Just(None),
+        ],
+        prop_oneof![
+            6 => prop::collection::vec(tx_phone(), 1..3),
+            1 => prop::collection::vec(tx_phone(), 0..6),
+        ],
+        prop_oneof![
+            3 => Just(Some(json!(PIN))),
+            3 => Just(Some(json!(WRONG))),
+            1 => Just(Some(json!(T400_PIN))),
+            2 => pin_guess().prop_map(|p| Some(json!(p))),
+            1 => Just(None),
+            1 => Just(Some(Value::Null)),
+            1 => json_value().prop_map(Some),
+        ],
+        prop_oneof![
+            4 => (-3i64..150).prop_map(portguard_tests::date_in),
+            1 => (0i64..20).prop_map(|d| format!("{}T23:30:00Z", portguard_tests::date_in(d))),
+            1 => junk(),
+        ],
+        prop_oneof![
+            6 => Just(Vec::new()),
+            1 => prop::collection::vec((pointer, json_value(), any::<bool>()), 1..3),
+        ],
+        (
+            any::<usize>(),
+            any::<usize>(),
+            any::<u8>(),
+            any::<u8>(),
+            prop::bool::weighted(0.1),
+        ),
+    )
+        .prop_map(
+            |(event_id, event_type, status, po, phones, pin, foc, edits, damage)| {
+                let mut payload = json!({
+                    "phone_numbers": phones,
+                    "carrier_name": "Example Wireless",
+                    "spid": "073H",
+                    "status": status,
+                    "foc_date": foc,
+                });
+                if let Some(po) = po {
+                    payload["id"] = po;
+                }
+                if let Some(pin) = pin {
+                    payload["attempted_pin"] = pin;
+                }
+                let mut body = json!({
+                    "data": {"event_type": event_type, "id": "", "occurred_at": "2026-12-05T10:00:00Z",
+                             "record_type": "event", "payload": payload},
+                    "meta": {"attempt": 1, "delivered_to": "https://portguard.example/v1/integrations/telnyx/port-out-events"}
+                });
+                for (pointer, value, remove) in edits {
+                    if remove {
+                        delete_pointer(&mut body, pointer);
+                    } else {
+                        set_pointer(&mut body, pointer, value);
+                    }
+                }
+                (event_id, body, damage)
+            },
+        )
+        .boxed()
+}
+
+fn tx_sig() -> BoxedStrategy<TxSig> {
+    prop_oneof![
+        24 => Just(TxSig::Good),
+        1 => Just(TxSig::OtherKey),
+        1 => Just(TxSig::Stale),
+        1 => Just(TxSig::Missing),
+        1 => any::<usize>().prop_map(TxSig::BodyChanged),
+    ]
+    .boxed()
+}
+
+/// `body` to Telnyx's route at `path`, signed as `sig` says.
+fn tx_event(method: &str, path: &str, body: &str, sig: &TxSig) -> Value {
+    let now = portguard_store::clock::now();
+    let key = portguard_tests::fixtures::TELNYX_PRIVATE_KEY;
+    // Base64 of 32 bytes of 'A': a key that is not Telnyx's.
+    let other = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=";
+    let (ts, key, sent) = match sig {
+        TxSig::Stale => (now - 301, key, body.to_owned()),
+        TxSig::OtherKey => (now, other, body.to_owned()),
+        TxSig::BodyChanged(at) => {
+            let mut bytes = body.as_bytes().to_vec();
+            let at = at % bytes.len().max(1);
+            if let Some(b) = bytes.get_mut(at) {
+                *b = if *b == b'0' { b'1' } else { b'0' };
+            } else {
+                bytes.push(b' ');
+            }
+            (now, key, String::from_utf8_lossy(&bytes).into_owned())
+        }
+        TxSig::Good | TxSig::Missing => (now, key, body.to_owned()),
+    };
+    let signature = telnyx_stand_in::sign(key, ts, body.as_bytes()).unwrap();
+    let ts = ts.to_string();
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("telnyx-timestamp", ts.as_str()),
+    ];
+    if !matches!(sig, TxSig::Missing) {
+        headers.push(("telnyx-signature-ed25519", signature.as_str()));
+    }
+    event_with(method, path, "", As::Nobody, Some(&sent), &headers)
+}
+
+fn s_attr<'a>(
+    item: &'a std::collections::HashMap<String, AttributeValue>,
+    k: &str,
+) -> Option<&'a str> {
+    item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+/// Codes Telnyx's door decides before a tenant is read, and the one with
+/// no tenant: none is audited.
+const TX_UNAUDITED: [&str; 7] = [
+    "INVALID_REQUEST",
+    "INVALID_PHONE_NUMBER",
+    "DUPLICATE_PHONE_NUMBER",
+    "TOO_MANY_NUMBERS",
+    "PIN_REQUIRED",
+    "INVALID_PIN_FORMAT",
+    "ACCOUNT_NOT_FOUND",
+];
+
+/// Telnyx's books, whatever was answered: no claim left behind (nothing
+/// half-decided); every decision whole (an accepted one names an order of
+/// Telnyx's carrier with `source: telnyx` and this port-out's `externalId`;
+/// a refusal was told to Telnyx exactly once, `CODE: sentence`); every
+/// Telnyx order a decision's; and the audit trail holding exactly one
+/// record per decision that reached a tenant (counted once, however often
+/// the port-out came). Returns the decisions, port-out id → code.
+async fn telnyx_books(
+    store: &portguard_store::Store,
+    stand_in: &telnyx_stand_in::StandIn,
+) -> std::collections::BTreeMap<String, Option<String>> {
+    use std::collections::BTreeMap;
+    let items = portguard_tests::scan_items(store, None).await;
+    let prefix = format!("UPSTREAM#{TELNYX}#");
+    let mut decisions: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut decided_orders: BTreeMap<String, String> = BTreeMap::new();
+    let orders: BTreeMap<&str, _> = items
+        .iter()
+        .filter(|i| s_attr(i, "PK").is_some_and(|pk| pk.starts_with("ORDER#")))
+        .map(|o| (s_attr(o, "id").unwrap(), o))
+        .collect();
+    let rejects = stand_in.rejects();
+    for item in &items {
+        let Some(po) = s_attr(item, "PK").and_then(|pk| pk.strip_prefix(&prefix)) else {
+            continue;
+        };
+        assert_eq!(
+            s_attr(item, "state"),
+            Some("decided"),
+            "{po}: a claim was left behind: {item:?}"
+        );
+        let code = s_attr(item, "code").map(str::to_owned);
+        let told = item.get("told").and_then(|v| v.as_bool().ok()).copied();
+        match &code {
+            None => {
+                let order_id = s_attr(item, "orderId")
+                    .unwrap_or_else(|| panic!("{po}: accepted without an order"));
+                let order = orders
+                    .get(order_id)
+                    .unwrap_or_else(|| panic!("{po}: its order {order_id} is missing"));
+                assert_eq!(s_attr(order, "source"), Some("telnyx"), "{po}");
+                assert_eq!(s_attr(order, "externalId"), Some(po), "{po}");
+                assert_eq!(s_attr(order, "carrierId"), Some(TELNYX), "{po}");
+                assert!(
+                    rejects.iter().all(|(id, _)| id != po),
+                    "{po}: accepted, yet rejected at Telnyx"
+                );
+                decided_orders.insert(order_id.to_owned(), po.to_owned());
+            }
+            Some(code) => {
+                assert_eq!(s_attr(item, "orderId"), None, "{po}: refused with an order");
+                assert_eq!(told, Some(true), "{po}: the stand-in is up, yet not told");
+                let told: Vec<&String> = rejects
+                    .iter()
+                    .filter(|(id, _)| id == po)
+                    .map(|(_, reason)| reason)
+                    .collect();
+                assert_eq!(told.len(), 1, "{po}: told {} times", told.len());
+                assert!(
+                    told[0].starts_with(&format!("{code}: ")),
+                    "{po}: {code} told as {}",
+                    told[0]
+                );
+            }
+        }
+        decisions.insert(po.to_owned(), code);
+    }
+    assert!(
+        rejects.iter().all(|(id, _)| decisions.contains_key(id)),
+        "a reject without a decision: {rejects:?}"
+    );
+    for (id, order) in &orders {
+        if s_attr(order, "source") == Some("telnyx") {
+            assert!(
+                decided_orders.contains_key(*id),
+                "Telnyx order {id} is no decision's"
+            );
+        }
+    }
+    // The audit trail: one `port_out.requested` per accepted decision (its
+    // order), one `port_out.rejected` per refusal that reached a tenant.
+    let by_telnyx = |kind: portguard_store::AuditType| {
+        items
+            .iter()
+            .filter(|i| {
+                s_attr(i, "SK").is_some_and(|sk| sk.starts_with("AUDIT#"))
+                    && s_attr(i, "actorId") == Some(TELNYX)
+                    && s_attr(i, "type") == Some(kind.as_str())
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut requested: Vec<&str> = by_telnyx(portguard_store::AuditType::PortOutRequested)
+        .iter()
+        .map(|i| s_attr(i, "portOutId").unwrap())
+        .collect();
+    requested.sort();
+    let mut expected: Vec<&str> = decided_orders.keys().map(String::as_str).collect();
+    expected.sort();
+    assert_eq!(
+        requested, expected,
+        "one port_out.requested per accepted port-out"
+    );
+    let mut refused: Vec<&str> = by_telnyx(portguard_store::AuditType::PortOutRejected)
+        .iter()
+        .map(|i| s_attr(i, "code").unwrap())
+        .collect();
+    refused.sort();
+    let mut expected: Vec<&str> = decisions
+        .values()
+        .flatten()
+        .map(String::as_str)
+        .filter(|c| !TX_UNAUDITED.contains(c))
+        .collect();
+    expected.sort();
+    assert_eq!(
+        refused, expected,
+        "one port_out.rejected per refusal of a tenant's port-out"
+    );
+    decisions
+}
+
+#[test]
+fn telnyx_route_survives_arbitrary_events() {
+    let w = world_with(true);
+    let stand_in = w.stand_in.as_ref().unwrap();
+    let tally = Tally::default();
+    let decided = AtomicUsize::new(0);
+    let strategy = (
+        prop_oneof![16 => Just("POST"), 1 => Just("GET"), 1 => Just("PUT")],
+        prop_oneof![
+            20 => Just(TX_EVENTS.to_owned()),
+            1 => Just(format!("{TX_EVENTS}/")),
+            1 => Just("/v1/integrations/telnyx".to_owned()),
+            1 => Just(format!("{TX_EVENTS}/x")),
+        ],
+        telnyx_body_strategy(),
+        tx_sig(),
+        prop_oneof![5 => Just(Vec::new()), 1 => mutations()],
+    );
+    let mut run = runner(192);
+    let result = run.run(
+        &strategy,
+        |(method, path, (event_id, mut body, (cut, at, byte, how, broken)), sig, muts)| {
+            let event_id = event_id.unwrap_or_else(|| format!("ev-{}", ulid::Ulid::new()));
+            if body.pointer("/data/id") == Some(&json!("")) {
+                body["data"]["id"] = json!(event_id);
+            }
+            let text = body.to_string();
+            let text = if broken {
+                damage(text, cut, at, byte, how)
+            } else {
+                text
+            };
+            let unmutated = muts.is_empty();
+            let ev = apply(tx_event(method, &path, &text, &sig), &muts);
+            let before = w.rt.block_on(portguard_tests::dump_table(&w.apps.store));
+            let a = w.rt.block_on(check(&w.apps, Target::Telnyx, &ev, &tally));
+            let decisions = w.rt.block_on(telnyx_books(&w.apps.store, stand_in));
+            let Some(a) = a else { return Ok(()) };
+            // A PIN sent once, in `attempted_pin`, is found nowhere after:
+            // not in the answer, the table or what Telnyx was told.
+            let after = w.rt.block_on(portguard_tests::dump_table(&w.apps.store));
+            let attempted = body
+                .pointer("/data/payload/attempted_pin")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let sent_once = |pin: &str| {
+                attempted.contains(pin)
+                    && body.to_string().matches(pin).count() == 1
+                    && text.matches(pin).count() == 1
+            };
+            for pin in MARKED_PINS {
+                if sent_once(pin) && !before.contains(pin) {
+                    assert!(!a.raw.contains(pin), "the PIN in the answer: {}", a.raw);
+                    assert!(!after.contains(pin), "the PIN stored");
+                    assert!(
+                        stand_in.calls().iter().all(|c| !c
+                            .reason
+                            .as_deref()
+                            .unwrap_or("")
+                            .contains(pin)),
+                        "the PIN told to Telnyx"
+                    );
+                }
+            }
+            let exact = ev["rawPath"] == json!(TX_EVENTS)
+                && ev.pointer("/requestContext/http/method") == Some(&json!("POST"));
+            // A signed event reaching the route is always answered: never a
+            // 401, 404 or 5xx; a decision answers what was decided.
+            if exact && unmutated && matches!(sig, TxSig::Good) {
+                let code = a.code();
+                assert!(
+                    a.status == 200
+                        || (a.status, code) == (400, "INVALID_EVENT")
+                        || (a.status, code) == (409, "INVALID_TRANSITION")
+                        || (a.status, code) == (413, "PAYLOAD_TOO_LARGE"),
+                    "a signed event: {}",
+                    a.raw
+                );
+                if ["accepted", "rejected"].contains(&a.body["result"].as_str().unwrap_or("")) {
+                    decided.fetch_add(1, Ordering::Relaxed);
+                    let po = body
+                        .pointer("/data/payload/id")
+                        .and_then(Value::as_str)
+                        .unwrap();
+                    assert_eq!(
+                        decisions.get(po).map(|c| c.as_deref()),
+                        Some(a.body["code"].as_str()),
+                        "{po}: answered other than decided: {}",
+                        a.raw
+                    );
+                }
+            }
+            if a.status == 401 {
+                assert_eq!(a.code(), "INVALID_SIGNATURE", "{}", a.raw);
+            }
+            if !matches!(sig, TxSig::Good) && exact {
+                assert_eq!(a.status, 401, "{sig:?}: {}", a.raw);
+            }
+            Ok(())
+        },
+    );
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    tally.report("telnyx", 48);
+    let decided = decided.load(Ordering::Relaxed);
+    eprintln!("telnyx: {decided} answers were decisions");
+    assert!(decided >= 16, "only {decided} events reached a decision");
+    let decisions = w.rt.block_on(telnyx_books(&w.apps.store, stand_in));
+    let accepted = decisions.values().filter(|c| c.is_none()).count();
+    assert!(
+        accepted >= 1 && decisions.len() > accepted,
+        "both outcomes reached: {decisions:?}"
+    );
     w.rt.block_on(audit_consistency(&w.apps.store));
 }
 

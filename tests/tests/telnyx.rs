@@ -504,4 +504,142 @@ async fn the_tenants_reject_reaches_telnyx_even_when_it_was_down_at_first() {
     let later = notifier.handle(scheduled(due + 86_400)).await.unwrap();
     assert_eq!(later["attempted"], 0);
     assert_eq!(stand_in.calls().len(), 2);
+/// The function died after opening the order and before storing its
+/// decision: the claim it left lapses, and the redelivery that takes it
+/// over finds that order (its `externalId`, `source: telnyx`) and answers
+/// accepted, instead of finding the numbers busy with it and rejecting
+/// Telnyx's port-out as `PORT_OUT_IN_PROGRESS`.
+#[tokio::test]
+async fn a_redelivery_after_a_crash_finds_the_order_the_dead_delivery_opened() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let (apps, stand_in) = world().await;
+    let po = new_id("po");
+    let nums = [n(4), n(5)];
+    let a = pending(&apps, &new_id("ev"), &po, &nums, Some(PIN)).await;
+    assert_eq!(a["result"], "accepted");
+    let orders = orders_of(&apps, TENANT).await;
+    assert_eq!(orders.len(), 1);
+    let order_id = orders[0]["id"].as_str().unwrap().to_owned();
+    let audited = |apps: Arc<Apps>| async move {
+        let a = send_pin(&apps, &portguard_tests::audit_trail_event(TENANT)).await;
+        a.body["items"].as_array().unwrap().len()
+    };
+    let audit_before = audited(apps.clone()).await;
+    // What the dead delivery left: the order (above), and its claim, lapsed,
+    // where the decision would have been.
+    let now = portguard_store::clock::now();
+    let key = |pk: String, sk: &str| {
+        [
+            ("PK".to_owned(), AttributeValue::S(pk)),
+            ("SK".to_owned(), AttributeValue::S(sk.to_owned())),
+        ]
+    };
+    let mut claim: std::collections::HashMap<_, _> =
+        key(format!("UPSTREAM#{TELNYX}#{po}"), "DECISION").into();
+    claim.insert("state".into(), AttributeValue::S("deciding".into()));
+    claim.insert(
+        "claimedUntil".into(),
+        AttributeValue::N((now - 1).to_string()),
+    );
+    claim.insert(
+        "expiresAt".into(),
+        AttributeValue::N((now + 3600).to_string()),
+    );
+    apps.store
+        .client()
+        .put_item()
+        .table_name(apps.store.table())
+        .set_item(Some(claim))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        apps.store.upstream_decision(TELNYX, &po).await.unwrap(),
+        None
+    );
+
+    // Telnyx delivers the port-out again (the first delivery got no answer).
+    let again = pending(&apps, &new_id("ev"), &po, &nums, Some(PIN)).await;
+    assert_eq!(
+        again,
+        serde_json::json!({"result": "accepted", "code": null})
+    );
+    assert!(stand_in.calls().is_empty(), "{:?}", stand_in.calls());
+    let decided = apps
+        .store
+        .upstream_decision(TELNYX, &po)
+        .await
+        .unwrap()
+        .expect("the decision is stored");
+    assert_eq!(decided.code, None);
+    assert_eq!(decided.order_id.as_deref(), Some(order_id.as_str()));
+    let orders = orders_of(&apps, TENANT).await;
+    assert_eq!(orders.len(), 1, "no second order");
+    assert_eq!(orders[0]["status"], "pending");
+    assert_eq!(
+        audited(apps.clone()).await,
+        audit_before,
+        "nothing audited again"
+    );
+    assert_eq!(failed(&apps.store).await, 0);
+    // The order answers the later events again.
+    let a = later(&apps, status(&po, "ported")).await;
+    assert_eq!(a.body["result"], "applied", "{}", a.raw);
+    assert_eq!(a.body["portOut"]["id"], order_id.as_str());
+}
+
+/// A claim that has not lapsed is another delivery deciding: `503`, and
+/// nothing is decided, counted or called. One that lapsed, with no order of
+/// the port-out to find, is decided afresh.
+#[tokio::test]
+async fn a_live_claim_answers_503_and_a_lapsed_one_is_decided() {
+    use portguard_store::upstream::{Claim, CLAIM_SECONDS};
+    let (apps, stand_in) = world().await;
+    let (live, lapsed) = (new_id("po"), new_id("po"));
+    let now = portguard_store::clock::now();
+    let store = &apps.store;
+    assert_eq!(
+        store
+            .claim_upstream_decision(TELNYX, &live, now)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    let body = tx_status(&new_id("ev"), &live, "pending", &[n(6)], Some(WRONG));
+    send(&apps, &body).await.expect_error(503, "UNAVAILABLE");
+    assert_eq!(failed(store).await, 0);
+    assert!(stand_in.calls().is_empty());
+    // A claim taken at a time long past has lapsed: the store says so to the
+    // one who takes it over.
+    let past = now - 2 * CLAIM_SECONDS;
+    assert_eq!(
+        store
+            .claim_upstream_decision(TELNYX, &lapsed, past)
+            .await
+            .unwrap(),
+        Claim::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_upstream_decision(TELNYX, &lapsed, past + CLAIM_SECONDS + 1)
+            .await
+            .unwrap(),
+        Claim::TakenOver
+    );
+    let past = now - 2 * CLAIM_SECONDS;
+    let other = new_id("po");
+    store
+        .claim_upstream_decision(TELNYX, &other, past)
+        .await
+        .unwrap();
+    let body = tx_status(&new_id("ev"), &other, "pending", &[n(6)], Some(WRONG));
+    let a = send(&apps, &body).await;
+    assert_eq!(
+        (a.status, a.body["code"].as_str()),
+        (200, Some("PIN_MISMATCH")),
+        "{}",
+        a.raw
+    );
+    assert_eq!(failed(store).await, 1);
+    assert_eq!(stand_in.rejects().len(), 1, "{:?}", stand_in.calls());
 }

@@ -28,6 +28,9 @@ use portguard_validation::{AccountNumber, AuthorizedName, PhoneNumber, Pin, Pon}
 use std::time::{Duration, Instant};
 
 mod locked;
+mod probes;
+
+pub(crate) use probes::ProbeWatch;
 
 /// A decision whose write loses a race is redone from a fresh read at most
 /// this many times (each lost race means another request made progress).
@@ -170,6 +173,7 @@ impl App {
         // looked for once more before the numbers are called busy.
         let mut raced = false;
         let Some(account) = self.account_of(&request.holder, &attempt.numbers).await? else {
+            self.probed(attempt, Refusal::AccountNotFound);
             return Ok(Decided::Refused(Refused::new(Refusal::AccountNotFound)));
         };
         for round in 0..DECISION_ROUNDS as u32 {
@@ -179,7 +183,9 @@ impl App {
             // 6: the account, with the requested numbers' items: one
             // consistent read holds all that checks 6 to 10 decide on.
             let Some(view) = self.store.port_out_view(&account, &attempt.numbers).await? else {
-                // No tenant: nothing to count or record against.
+                // No tenant: nothing to count or record against but the
+                // carrier's probes.
+                self.probed(attempt, Refusal::AccountNotFound);
                 return Ok(Decided::Refused(Refused::new(Refusal::AccountNotFound)));
             };
             let tenant = &view.tenant;
@@ -371,6 +377,7 @@ impl App {
                 self.keep_reset(attempt.carrier, tenant.clone(), reset, now)
                     .await?;
             }
+            self.probed(attempt, refusal);
             let refused = Refused::new(refusal).numbers(numbers);
             return self.refuse(attempt, tenant, refused).await;
         }
@@ -525,6 +532,25 @@ impl App {
             "gave up resetting failed attempts after repeated concurrent changes"
         );
         Ok(())
+    }
+
+    /// Counts a probe of account numbers or numbers for the carrier (the
+    /// `CarrierId` metric), and warns once per window when the carrier's
+    /// probes reach the threshold in this instance.
+    fn probed(&self, attempt: &Attempt<'_>, refusal: Refusal) {
+        let Some(metric) = probes::probe_metric(refusal) else {
+            return;
+        };
+        metrics::count_for_carrier(SERVICE, metric, attempt.carrier);
+        if let Some(probes) = self.probes.note(attempt.carrier, clock::now()) {
+            metrics::count_for_carrier(SERVICE, "EnumerationSuspected", attempt.carrier);
+            tracing::warn!(
+                carrier_id = %portguard_api::echo(attempt.carrier),
+                probes,
+                window_seconds = self.probes.window(),
+                "a carrier is probing account numbers or numbers: many refused as unknown"
+            );
+        }
     }
 
     /// Refuses for a known tenant, recording the rejection.

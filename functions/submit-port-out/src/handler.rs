@@ -37,6 +37,8 @@ pub struct App {
     pub(crate) bandwidth: Option<Bandwidth>,
     /// Telnyx's door (contract §16), when configured.
     pub(crate) telnyx: Option<Telnyx>,
+    /// Probes of account numbers and numbers, per carrier (issue 23).
+    pub(crate) probes: crate::decision::ProbeWatch,
 }
 
 impl App {
@@ -51,7 +53,15 @@ impl App {
             policy,
             bandwidth: None,
             telnyx: None,
+            probes: crate::decision::ProbeWatch::default(),
         }
+    }
+
+    /// The window and threshold of the per-carrier probe warning (tests use
+    /// small ones; the defaults are `PROBE_WINDOW_SECONDS`, `PROBE_THRESHOLD`).
+    pub fn with_probe_warning(mut self, window_seconds: i64, threshold: u32) -> App {
+        self.probes = crate::decision::ProbeWatch::new(window_seconds, threshold);
+        self
     }
 
     /// Opens Bandwidth's door (contract §15).

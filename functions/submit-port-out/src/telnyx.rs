@@ -205,11 +205,13 @@ impl App {
         let Some(order_id) = decided.order_id else {
             return Ok(None);
         };
-        Ok(self
-            .store
-            .get_order(&order_id)
-            .await?
-            .filter(|o| o.carrier_id == carrier))
+        // Only an order of Telnyx's carrier opened by this very port-out:
+        // an event never moves an order of another door or carrier.
+        Ok(self.store.get_order(&order_id).await?.filter(|o| {
+            o.carrier_id == carrier
+                && o.source == Source::Telnyx
+                && o.external_id.as_deref() == Some(id)
+        }))
     }
 
     /// A `pending` port-out: decided once, a refusal told to Telnyx.
@@ -222,17 +224,20 @@ impl App {
         ip: Option<String>,
     ) -> Result<Response, ApiError> {
         let carrier = tx.carrier.as_str();
-        let decided = match self
+        let claim = self
             .store
             .claim_upstream_decision(carrier, id, clock::now())
-            .await?
-        {
+            .await?;
+        let decided = match claim {
             Claim::Decided(decided) => decided,
             Claim::Busy => {
                 tracing::info!(telnyx_port_out_id = id, "another delivery is deciding");
                 return Err(ApiError::unavailable());
             }
-            Claim::Claimed => match self.telnyx_decide(tx, id, pending, ip).await {
+            Claim::Claimed | Claim::TakenOver => match self
+                .telnyx_decide_once(tx, id, pending, ip, claim == Claim::TakenOver)
+                .await
+            {
                 Ok(decided) => {
                     self.store
                         .put_upstream_decision(carrier, id, &decided, clock::now())
@@ -269,6 +274,62 @@ impl App {
             .record_webhook(carrier, &event.id, outcome, clock::now())
             .await?;
         Ok(json(200, &json!({"result": outcome, "code": decided.code})))
+    }
+
+    /// The decision of a claim: a claim taken over from a delivery that
+    /// died may find the order that delivery opened before it could store
+    /// its decision. That order is the decision (accepted): deciding again
+    /// would find its own numbers busy and reject Telnyx's port-out as
+    /// `PORT_OUT_IN_PROGRESS`.
+    async fn telnyx_decide_once(
+        &self,
+        tx: &Telnyx,
+        id: &str,
+        pending: &Pending,
+        ip: Option<String>,
+        taken_over: bool,
+    ) -> Result<UpstreamDecision, ApiError> {
+        if taken_over {
+            if let Some(order) = self.telnyx_opened(tx, id, pending).await? {
+                tracing::info!(
+                    telnyx_port_out_id = id,
+                    port_out_id = %order.id,
+                    "a delivery that died had opened the order: accepted, nothing decided again"
+                );
+                return Ok(UpstreamDecision {
+                    code: None,
+                    reason: None,
+                    order_id: Some(order.id),
+                    told: false,
+                });
+            }
+        }
+        self.telnyx_decide(tx, id, pending, ip).await
+    }
+
+    /// The order this Telnyx port-out opened, found without its decision:
+    /// among the orders of the holder of its first number, the one of
+    /// Telnyx's carrier with `source: telnyx` and `externalId` = `id`.
+    async fn telnyx_opened(
+        &self,
+        tx: &Telnyx,
+        id: &str,
+        pending: &Pending,
+    ) -> Result<Option<Order>, ApiError> {
+        // A body that fails checks 1–5 never reached an order.
+        let Ok(checked) = pending.check() else {
+            return Ok(None);
+        };
+        let Some(first) = checked.numbers.first() else {
+            return Ok(None);
+        };
+        let Some(tenant) = self.store.number_owner(first.as_str()).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .upstream_order(&tenant, tx.carrier.as_str(), Source::Telnyx, id)
+            .await?)
     }
 
     /// Checks 1–5 on the event, then the one decision.

@@ -8,8 +8,9 @@
 //! been told. A claim whose holder died lapses after `CLAIM_SECONDS`.
 
 use crate::attr::{key, n, s, Item, Reader};
+use crate::order::{Order, Source};
 use crate::{Store, StoreError};
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 /// Upstreams redeliver for days; a port-out lasts weeks at most.
 pub const KEEP_SECONDS: i64 = 60 * 24 * 3600;
@@ -38,6 +39,10 @@ pub struct UpstreamDecision {
 pub enum Claim {
     /// This caller decides, then [`Store::put_upstream_decision`].
     Claimed,
+    /// As `Claimed`, taking over a claim whose holder died before storing
+    /// its decision: it may have opened an order already (see
+    /// [`Store::upstream_order`]) before it died.
+    TakenOver,
     /// Decided before.
     Decided(UpstreamDecision),
     /// Another delivery is deciding right now.
@@ -80,10 +85,19 @@ impl Store {
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":deciding", s("deciding"))
             .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllOld)
             .send()
             .await;
+        let taken_over = match &out {
+            Ok(put) => put.attributes().is_some_and(|old| !old.is_empty()),
+            Err(_) => false,
+        };
         if crate::error::applied(out)? {
-            return Ok(Claim::Claimed);
+            return Ok(if taken_over {
+                Claim::TakenOver
+            } else {
+                Claim::Claimed
+            });
         }
         Ok(match self.upstream_decision(upstream, id).await? {
             Some(decided) => Claim::Decided(decided),
@@ -164,5 +178,48 @@ impl Store {
             .send()
             .await;
         crate::error::applied(out).map(|_| ())
+    }
+
+    /// The order `tenant_id`'s port-out `external_id` from `upstream`
+    /// opened, if one did: an order of that carrier whose `source` is
+    /// `source` and whose `externalId` is that id (a Query of the tenant's
+    /// orders, newest first; only after a claim was taken over, so rare).
+    pub async fn upstream_order(
+        &self,
+        tenant_id: &str,
+        upstream: &str,
+        source: Source,
+        external_id: &str,
+    ) -> Result<Option<Order>, StoreError> {
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(crate::schema::GSI2)
+                .key_condition_expression("GSI2PK = :pk AND begins_with(GSI2SK, :prefix)")
+                .filter_expression(
+                    "externalId = :external AND #source = :source AND carrierId = :carrier",
+                )
+                .expression_attribute_names("#source", "source")
+                .expression_attribute_values(":pk", s(format!("TENANT#{tenant_id}")))
+                .expression_attribute_values(":prefix", s("ORDER#"))
+                .expression_attribute_values(":external", s(external_id))
+                .expression_attribute_values(":source", s(source.as_str()))
+                .expression_attribute_values(":carrier", s(upstream))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            if let Some(item) = out.items().first() {
+                return Order::from_item(item).map(Some);
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(None);
+            }
+        }
     }
 }
