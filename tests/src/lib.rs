@@ -35,6 +35,23 @@ pub fn hasher() -> PinHasher {
     PinHasher::from_secret(PEPPER, "PIN_PEPPER").expect("valid test pepper")
 }
 
+/// The running test binary's name (`dates`, not cargo's `dates-eda0425c…`).
+pub fn test_binary_name() -> String {
+    let binary = std::env::args().next().unwrap_or_default();
+    let file = std::path::Path::new(&binary)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or(binary);
+    file.rsplit_once('-')
+        .map_or(file.clone(), |(n, _)| n.to_owned())
+}
+
+/// One line straight to stderr: the test harness captures `eprintln!`.
+pub fn say_skipped(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 /// Skips the whole test binary, with one line, when no DynamoDB Local is
 /// configured (`AWS_ENDPOINT_URL_DYNAMODB` unset when first asked): a bare
 /// `cargo test` or `make check` then runs every test that needs none.
@@ -50,19 +67,10 @@ pub fn needs_dynamodb_local() {
         // ends the process; the others wait on the `Once` until it has.
         static SKIP: std::sync::Once = std::sync::Once::new();
         SKIP.call_once(|| {
-            let binary = std::env::args().next().unwrap_or_default();
-            let file = std::path::Path::new(&binary)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or(binary);
-            // `dates-eda0425c…`: cargo's hash is not the test's name.
-            let name = file.rsplit_once('-').map_or(file.as_str(), |(n, _)| n);
-            // Straight to stderr: the test harness captures `eprintln!`.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped tests/{name}.rs: it needs DynamoDB Local and AWS_ENDPOINT_URL_DYNAMODB is not set (`make test` starts one)"
-            );
+            say_skipped(&format!(
+                "skipped tests/{}.rs: it needs DynamoDB Local and AWS_ENDPOINT_URL_DYNAMODB is not set (`make test` starts one)",
+                test_binary_name()
+            ));
             std::process::exit(0);
         });
     }

@@ -136,18 +136,10 @@ pub fn needs_ses_local() -> bool {
     );
     static SKIP: std::sync::Once = std::sync::Once::new();
     SKIP.call_once(|| {
-        let binary = std::env::args().next().unwrap_or_default();
-        let file = std::path::Path::new(&binary)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or(binary);
-        let name = file.rsplit_once('-').map_or(file.as_str(), |(n, _)| n);
-        // Straight to stderr: the test harness captures `eprintln!`.
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped the tests of tests/{name}.rs that need the local SES: AWS_ENDPOINT_URL_SESV2 is not set (`make test` starts one)"
-        );
+        crate::say_skipped(&format!(
+            "skipped the tests of tests/{}.rs that need the local SES: AWS_ENDPOINT_URL_SESV2 is not set (`make test` starts one)",
+            crate::test_binary_name()
+        ));
     });
     false
 }

@@ -85,6 +85,23 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The key of an id this API issues (`id_prefix` and a 26-character ULID)
+/// in the tenant's partition under `sk_prefix`, or `None` for any other id:
+/// such an id is unknown without a read.
+pub(crate) fn issued_id_key(
+    tenant_id: &str,
+    id: &str,
+    id_prefix: &str,
+    sk_prefix: &str,
+) -> Option<Item> {
+    let ulid = id.strip_prefix(id_prefix)?;
+    let well_formed = ulid.len() == 26
+        && ulid
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+    well_formed.then(|| key(format!("TENANT#{tenant_id}"), &format!("{sk_prefix}{ulid}")))
+}
+
 /// Builds `SET a = :a, b = :b` expressions without typos between the two halves.
 #[derive(Default)]
 pub(crate) struct Update {

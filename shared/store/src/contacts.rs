@@ -184,12 +184,7 @@ fn types_value(types: &[AuditType]) -> AttributeValue {
 /// The key of a contact id, or `None` for an id this API never issues
 /// (`ac_` and a 26-character ULID): unknown without a read.
 fn contact_key(tenant_id: &str, id: &str) -> Option<Item> {
-    let ulid = id.strip_prefix(ID_PREFIX)?;
-    let well_formed = ulid.len() == 26
-        && ulid
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
-    well_formed.then(|| key(format!("TENANT#{tenant_id}"), &format!("{SK_PREFIX}{ulid}")))
+    crate::attr::issued_id_key(tenant_id, id, ID_PREFIX, SK_PREFIX)
 }
 
 fn index_key(tenant_id: &str) -> Item {

@@ -163,12 +163,7 @@ impl TransferPin {
 /// The key of a transfer PIN id, or `None` for an id this API never issues
 /// (`tp_` and a 26-character ULID): such an id is unknown without a read.
 fn tpin_key(tenant_id: &str, id: &str) -> Option<Item> {
-    let ulid = id.strip_prefix(ID_PREFIX)?;
-    let well_formed = ulid.len() == 26
-        && ulid
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
-    well_formed.then(|| key(format!("TENANT#{tenant_id}"), &format!("{SK_PREFIX}{ulid}")))
+    crate::attr::issued_id_key(tenant_id, id, ID_PREFIX, SK_PREFIX)
 }
 
 /// `stateVersion` as read (a record never versioned reads as 0), of this tenant.
