@@ -504,6 +504,8 @@ async fn the_tenants_reject_reaches_telnyx_even_when_it_was_down_at_first() {
     let later = notifier.handle(scheduled(due + 86_400)).await.unwrap();
     assert_eq!(later["attempted"], 0);
     assert_eq!(stand_in.calls().len(), 2);
+}
+
 /// The function died after opening the order and before storing its
 /// decision: the claim it left lapses, and the redelivery that takes it
 /// over finds that order (its `externalId`, `source: telnyx`) and answers
