@@ -160,6 +160,9 @@ impl App {
                         last_failure_at: read.as_ref().and_then(|r| r.last_failure_at.clone()),
                         last_failure: read.as_ref().and_then(|r| r.last_failure.clone()),
                         version: read.as_ref().map_or(0, |r| r.version + 1),
+                        // Only the view is built from it: no secret of the
+                        // past is shown.
+                        old_secret: None,
                     };
                     let body = view(&written, secret.is_some());
                     return Ok(match secret {

@@ -84,6 +84,15 @@ impl Delivery {
         }
     }
 
+    /// A delivery recorded without an attempt at once (its endpoint failed
+    /// a moment ago): the scheduled run makes its first attempt.
+    pub fn queued(audit_id: &str, target: Target, payload: String) -> Delivery {
+        Delivery {
+            attempts: 0,
+            ..Delivery::new(audit_id, target, payload)
+        }
+    }
+
     fn key(&self) -> Item {
         delivery_key(&self.audit_id, &self.target)
     }

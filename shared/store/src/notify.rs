@@ -8,6 +8,13 @@
 //! scheduled run reads only what is due; delivered or abandoned, it leaves
 //! the index and expires by TTL.
 //!
+//! A tenant's endpoint that is changed or deleted leaves, beside it, the
+//! endpoint *as it was before* at `PREVIOUS#{auditId}` (written in the same
+//! transaction as the change and its audit item), so the notifier can tell
+//! that endpoint of the change: the audit item itself never holds a secret.
+//! A rotated secret stays on the endpoint as `oldSecret` for
+//! [`OLD_SECRET_SECONDS`] and signs beside the new one.
+//!
 //! Deliveries are in `deliveries.rs`.
 
 use crate::attr::{key, n, s, Item, Reader, Update};
@@ -31,6 +38,9 @@ pub enum Target {
     /// Telnyx's API, for a tenant's reject of a Telnyx port-out (contract
     /// §16): Telnyx's id of the port-out.
     Telnyx(String),
+    /// A tenant's endpoint as it was before the change the delivery's audit
+    /// item records (contract §14): read at `PREVIOUS#{auditId}`.
+    Previous(String),
 }
 
 impl Target {
@@ -40,6 +50,7 @@ impl Target {
             Target::Carrier(id) => format!("carrier#{id}"),
             Target::Contact { tenant, contact } => format!("contact#{tenant}#{contact}"),
             Target::Telnyx(id) => format!("telnyx#{id}"),
+            Target::Previous(id) => format!("previous#{id}"),
         }
     }
 
@@ -48,6 +59,7 @@ impl Target {
             ("tenant", id) => Some(Target::Tenant(id.to_owned())),
             ("carrier", id) => Some(Target::Carrier(id.to_owned())),
             ("telnyx", id) => Some(Target::Telnyx(id.to_owned())),
+            ("previous", id) => Some(Target::Previous(id.to_owned())),
             ("contact", rest) => {
                 let (tenant, contact) = rest.rsplit_once('#')?;
                 Some(Target::Contact {
@@ -61,7 +73,10 @@ impl Target {
 
     pub fn id(&self) -> &str {
         match self {
-            Target::Tenant(id) | Target::Carrier(id) | Target::Telnyx(id) => id,
+            Target::Tenant(id)
+            | Target::Carrier(id)
+            | Target::Telnyx(id)
+            | Target::Previous(id) => id,
             Target::Contact { contact, .. } => contact,
         }
     }
@@ -77,6 +92,51 @@ fn endpoint_key(target: &Target) -> Item {
     key(format!("ENDPOINT#{}", target.part()), "ENDPOINT")
 }
 
+/// A rotated secret signs beside the new one this long (contract §14).
+pub const OLD_SECRET_SECONDS: i64 = 24 * 3600;
+
+/// The endpoint as it was before a change is kept this long: past the last
+/// retry of the delivery that tells it of the change (about 41 hours).
+pub const PREVIOUS_KEEP_SECONDS: i64 = 48 * 3600;
+
+fn previous_key(tenant: &str, audit_id: &str) -> Item {
+    key(
+        format!("ENDPOINT#{}", Target::Tenant(tenant.to_owned()).part()),
+        &format!("PREVIOUS#{audit_id}"),
+    )
+}
+
+/// A tenant's endpoint as it was before a change (contract §14): its URL
+/// and the secrets that signed for it then. Never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PreviousEndpoint {
+    pub url: String,
+    pub secrets: Vec<String>,
+    /// Kept until then (epoch seconds); TTL removes it later.
+    pub until: i64,
+}
+
+impl std::fmt::Debug for PreviousEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreviousEndpoint")
+            .field("url", &self.url)
+            .field("secrets", &"<redacted>")
+            .field("until", &self.until)
+            .finish()
+    }
+}
+
+impl PreviousEndpoint {
+    fn from_item(item: &Item) -> Result<PreviousEndpoint, StoreError> {
+        let r = Reader::new(item, "previous endpoint");
+        Ok(PreviousEndpoint {
+            url: r.s("url")?,
+            secrets: r.list_s("secrets")?,
+            until: r.n("until")?,
+        })
+    }
+}
+
 /// A registered endpoint. `secret` is the `whsec_…` signing secret; it is
 /// shown once (on creation and rotation) and never logged.
 #[derive(Clone, PartialEq, Eq)]
@@ -90,6 +150,8 @@ pub struct Endpoint {
     pub last_failure_at: Option<String>,
     pub last_failure: Option<String>,
     pub version: i64,
+    /// The secret a rotation replaced, and until when it still signs.
+    pub old_secret: Option<(String, i64)>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -118,7 +180,42 @@ impl Endpoint {
             last_failure_at: r.opt_s("lastFailureAt"),
             last_failure: r.opt_s("lastFailure"),
             version: r.n("version")?,
+            old_secret: match (r.opt_s("oldSecret"), r.opt_n("oldSecretUntil")?) {
+                (Some(secret), Some(until)) => Some((secret, until)),
+                _ => None,
+            },
         })
+    }
+
+    /// The secrets that sign a delivery at `now`: the current one, and the
+    /// one a rotation replaced while it is within its 24 hours.
+    pub fn signing_secrets(&self, now: i64) -> Vec<String> {
+        let mut out = vec![self.secret.clone()];
+        if let Some((old, until)) = &self.old_secret {
+            if now < *until && *old != self.secret {
+                out.push(old.clone());
+            }
+        }
+        out
+    }
+
+    /// Failed within the last `window` seconds before `now`, with no
+    /// delivery since.
+    pub fn failed_within(&self, now: i64, window: i64) -> bool {
+        let Some(failed) = self.last_failure_at.as_deref().and_then(clock::parse) else {
+            return false;
+        };
+        let delivered = self.last_delivery_at.as_deref().and_then(clock::parse);
+        now - failed < window && delivered.is_none_or(|d| d <= failed)
+    }
+
+    /// The endpoint as it is now, to be kept as the one before a change.
+    fn as_previous(&self, now: i64) -> PreviousEndpoint {
+        PreviousEndpoint {
+            url: self.url.clone(),
+            secrets: self.signing_secrets(now),
+            until: now + PREVIOUS_KEEP_SECONDS,
+        }
     }
 }
 
@@ -165,9 +262,23 @@ impl Store {
             .set("version", n(read.map_or(0, |r| r.version + 1)))
             .set_expr("#createdAt = if_not_exists(#createdAt, :updatedAt)")
             .name("createdAt");
+        let now = clock::parse(change.now).unwrap_or_else(clock::now);
         if let Some(secret) = change.secret {
             update = update.set("secret", s(secret));
+            // The replaced secret signs beside the new one for 24 hours.
+            if let Some(r) = read.filter(|r| r.secret != secret) {
+                update = update
+                    .set("oldSecret", s(&r.secret))
+                    .set("oldSecretUntil", n(now + OLD_SECRET_SECONDS));
+            }
         }
+        // The endpoint as it was, for the notice of this change (tenants'
+        // endpoints: those whose changes are audited).
+        let changed = read.filter(|r| r.url != change.url || change.secret.is_some());
+        let previous = match (changed, audit) {
+            (Some(r), Some(audit)) => Some(self.previous_put(r, audit, now)),
+            _ => None,
+        };
         let condition = match read {
             None => "attribute_not_exists(PK)".to_owned(),
             Some(r) => {
@@ -184,8 +295,45 @@ impl Store {
             .set_expression_attribute_values(Some(update.values))
             .build()
             .expect("complete update");
-        self.endpoint_transaction(TransactWriteItem::builder().update(step).build(), audit)
-            .await
+        let mut steps = vec![TransactWriteItem::builder().update(step).build()];
+        steps.extend(previous);
+        self.endpoint_transaction(steps, audit).await
+    }
+
+    /// The endpoint as it was before the change `audit` records.
+    fn previous_put(&self, read: &Endpoint, audit: &AuditEvent, now: i64) -> TransactWriteItem {
+        let previous = read.as_previous(now);
+        let mut item = previous_key(&audit.tenant_id, &audit.id);
+        item.insert("url".into(), s(&previous.url));
+        item.insert(
+            "secrets".into(),
+            aws_sdk_dynamodb::types::AttributeValue::L(previous.secrets.iter().map(s).collect()),
+        );
+        item.insert("until".into(), n(previous.until));
+        item.insert("expiresAt".into(), n(previous.until));
+        item.insert("auditId".into(), s(&audit.id));
+        tx::put(
+            aws_sdk_dynamodb::types::Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(PK)")
+                .build()
+                .expect("table and item set"),
+        )
+    }
+
+    /// A tenant's endpoint as it was before the change of audit item
+    /// `audit_id`, while it is kept.
+    pub async fn get_previous_endpoint(
+        &self,
+        tenant: &str,
+        audit_id: &str,
+        now: i64,
+    ) -> Result<Option<PreviousEndpoint>, StoreError> {
+        Ok(self
+            .get_as(previous_key(tenant, audit_id), PreviousEndpoint::from_item)
+            .await?
+            .filter(|p| now < p.until))
     }
 
     /// Deletes an endpoint if it is still as read.
@@ -202,16 +350,17 @@ impl Store {
             .expression_attribute_values(":read", n(read.version))
             .build()
             .expect("complete delete");
-        self.endpoint_transaction(TransactWriteItem::builder().delete(step).build(), audit)
-            .await
+        let mut steps = vec![TransactWriteItem::builder().delete(step).build()];
+        steps.extend(audit.map(|audit| self.previous_put(read, audit, audit.time)));
+        self.endpoint_transaction(steps, audit).await
     }
 
     async fn endpoint_transaction(
         &self,
-        step: TransactWriteItem,
+        steps: Vec<TransactWriteItem>,
         audit: Option<&AuditEvent>,
     ) -> Result<Decided<()>, StoreError> {
-        let mut items = vec![step];
+        let mut items = steps;
         items.extend(audit.map(|audit| tx::put(audit.put(&self.table))));
         Ok(match self.transact(items).await? {
             Ok(()) => Decided::Done(()),
