@@ -518,8 +518,8 @@ async fn a_failure_is_retried_with_the_same_webhook_id_and_redelivery_adds_nothi
     assert!(got[0].verifies_with(&secret));
     assert!(got[1].verifies_with(&new_secret));
     assert!(
-        !got[1].verifies_with(&secret),
-        "the old secret no longer signs"
+        got[1].verifies_with(&secret),
+        "the old secret signs beside the new one for 24 hours"
     );
     let done = env
         .store
@@ -561,10 +561,10 @@ async fn a_failing_or_silent_endpoint_never_delays_a_healthy_one() {
     );
     assert_eq!(failing.got().len(), 1);
     assert_eq!(silent.got().len(), 1);
-    // The batch waits for the silent endpoint's 5 s limit, never longer.
-    assert!(batch_took >= notifier::DELIVERY_TIMEOUT - Duration::from_millis(200));
+    // The batch waits for the first attempt's short limit, never longer.
+    assert!(batch_took >= notifier::FIRST_ATTEMPT_TIMEOUT - Duration::from_millis(200));
     assert!(
-        batch_took < notifier::DELIVERY_TIMEOUT + Duration::from_secs(3),
+        batch_took < notifier::FIRST_ATTEMPT_TIMEOUT + Duration::from_millis(1500),
         "{batch_took:?}"
     );
     let reason = |tenant: &str| {
@@ -659,6 +659,7 @@ async fn delete_stops_deliveries_and_nothing_piles_up_without_an_endpoint() {
     assert_eq!(hook.got().len(), 1);
     assert_eq!(items_with_prefix(&env.store, "DELIVERY#").await.len(), 1);
 
+    hook.set(Behaviour::Status(200));
     let resp = call(&env.endpoints, &endpoint_event("DELETE", TENANT, None)).await;
     assert_eq!(resp.status(), 204);
     put_pin(&env.apps, TENANT, PIN).await;
@@ -674,8 +675,22 @@ async fn delete_stops_deliveries_and_nothing_piles_up_without_an_endpoint() {
         report,
         json!({"attempted": 0, "delivered": 0, "abandoned": 0})
     );
-    assert_eq!(hook.got().len(), 1, "nothing after DELETE");
-    assert!(items_with_prefix(&env.store, "DELIVERY#").await.is_empty());
+    // The deleted endpoint heard of its deletion (contract §14), and of
+    // nothing after it.
+    let got = hook.got();
+    assert_eq!(got.len(), 2, "only the notice of the DELETE after it");
+    assert_eq!(got[1].json()["type"], "notification_endpoint.changed");
+    let due = env
+        .store
+        .due_deliveries(clock::now() + 30 * 86400, 100, None)
+        .await
+        .unwrap();
+    assert!(due.items.is_empty(), "nothing piles up: {:?}", due.items);
+    assert_eq!(
+        items_with_prefix(&env.store, "DELIVERY#").await.len(),
+        1,
+        "only the delivered notice of the DELETE"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -971,4 +986,356 @@ async fn an_unreadable_audit_record_is_the_only_one_reported() {
     for id in &others {
         assert_eq!(got.get(id).map(Vec::len), Some(1));
     }
+}
+
+// ---------------------------------------------------------------------------
+// Round three (issue 23): the old endpoint hears of its replacement, a
+// rotated secret signs for 24 hours, a slow endpoint delays nobody else
+// ---------------------------------------------------------------------------
+
+/// PUTs the tenant's endpoint; the answer's secret when it has one.
+async fn put_endpoint(env: &Env, body: Value) -> Option<String> {
+    let a = answer(call(&env.endpoints, &endpoint_event("PUT", TENANT, Some(body))).await);
+    assert_eq!(a.status, 200, "{}", a.raw);
+    a.body["secret"].as_str().map(str::to_owned)
+}
+
+/// The ids of the tenant's `notification_endpoint.changed` items, oldest first.
+async fn endpoint_changes(env: &Env) -> Vec<String> {
+    let mut items = audit_items(env, TENANT).await;
+    items.retain(|e| e["type"] == "notification_endpoint.changed");
+    items.sort_by(|a, b| a["time"].as_str().cmp(&b["time"].as_str()));
+    let mut ids: Vec<String> = items
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect();
+    // Ids are ULIDs: their order is their creation order within a second.
+    ids.sort();
+    ids
+}
+
+fn signatures(r: &Received) -> usize {
+    r.headers["webhook-signature"].split(' ').count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_endpoint_as_it_was_before_hears_of_its_replacement_and_its_deletion() {
+    let mut env = setup().await;
+    let first = Receiver::start(Behaviour::Status(200)).await;
+    let second = Receiver::start(Behaviour::Status(200)).await;
+    let third = Receiver::start(Behaviour::Status(200)).await;
+    portguard_tests::provision(&env.store, TENANT, ACCOUNT, "US", &[]).await;
+    let secret = register(&env, TENANT, &first.url).await;
+    deliver(&mut env).await;
+    assert_eq!(first.got().len(), 1, "the creation's notice");
+
+    // A stolen session points the webhook elsewhere while the tenant's
+    // receiver is briefly down: it hears of it once it is back.
+    first.set(Behaviour::Status(503));
+    assert_eq!(put_endpoint(&env, json!({ "url": second.url })).await, None);
+    deliver(&mut env).await;
+    let changes = endpoint_changes(&env).await;
+    assert_eq!(changes.len(), 2);
+    let moved = &changes[1];
+    let got = first.got();
+    assert_eq!(got.len(), 2, "the old endpoint was told at once");
+    assert_eq!(&got[1].headers["webhook-id"], moved);
+    assert!(got[1].verifies_with(&secret), "signed with its own secret");
+    assert_eq!(got[1].json()["type"], "notification_endpoint.changed");
+    let to_second = second.got();
+    assert_eq!(to_second.len(), 1, "and the new one: {to_second:?}");
+    assert_eq!(to_second[0].body, got[1].body, "the same notice");
+
+    // The failed notice to the old endpoint is retried like any other.
+    let pending = env
+        .store
+        .get_delivery(moved, &Target::Previous(TENANT.into()))
+        .await
+        .unwrap()
+        .expect("a delivery to the endpoint as it was");
+    assert_eq!(pending.status, DeliveryStatus::Pending);
+    first.set(Behaviour::Status(200));
+    let report = env
+        .notifier
+        .handle(scheduled(pending.due_at.unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(
+        report,
+        json!({"attempted": 1, "delivered": 1, "abandoned": 0})
+    );
+    let got = first.got();
+    assert_eq!(got.len(), 3);
+    assert_eq!(&got[2].headers["webhook-id"], moved);
+    assert!(got[2].verifies_with(&secret));
+
+    // Moved again with a new secret: the second URL hears of it, signed
+    // with the secret it had (the first one); the third gets both.
+    let rotated = put_endpoint(&env, json!({ "url": third.url, "rotateSecret": true }))
+        .await
+        .expect("a rotated secret");
+    deliver(&mut env).await;
+    let changes = endpoint_changes(&env).await;
+    assert_eq!(changes.len(), 3);
+    let to_second = second.got();
+    assert_eq!(to_second.len(), 2);
+    assert_eq!(to_second[1].headers["webhook-id"], changes[2]);
+    assert!(to_second[1].verifies_with(&secret));
+    assert!(!to_second[1].verifies_with(&rotated));
+    let to_third = third.got();
+    assert_eq!(to_third.len(), 1);
+    assert!(to_third[0].verifies_with(&rotated));
+    assert_eq!(
+        first.got().len(),
+        3,
+        "the first endpoint is two changes back"
+    );
+
+    // Deleted: the third hears of it, and nobody else.
+    let resp = call(&env.endpoints, &endpoint_event("DELETE", TENANT, None)).await;
+    assert_eq!(resp.status(), 204);
+    deliver(&mut env).await;
+    let changes = endpoint_changes(&env).await;
+    assert_eq!(changes.len(), 4);
+    let to_third = third.got();
+    assert_eq!(to_third.len(), 2);
+    assert_eq!(to_third[1].headers["webhook-id"], changes[3]);
+    assert!(to_third[1].verifies_with(&rotated));
+    assert_eq!(second.got().len(), 2);
+    assert_eq!(first.got().len(), 3);
+
+    // A redelivered batch sends nothing twice.
+    let mut again = StreamReader::new(&env.store).await;
+    let all = again.read_at_least(1).await;
+    let out = env.notifier.handle(batch(all)).await.unwrap();
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    assert_eq!(
+        (first.got().len(), second.got().len(), third.got().len()),
+        (3, 2, 2)
+    );
+
+    // No audit item holds a secret; what the endpoint was is kept apart.
+    for item in items_with_prefix(&env.store, "").await {
+        let sk = match item.get("SK") {
+            Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)) => sk.clone(),
+            _ => continue,
+        };
+        if sk.starts_with("AUDIT#") {
+            let text = format!("{item:?}");
+            assert!(!text.contains("whsec_"), "a secret in an audit item: {sk}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_secret_signs_beside_the_new_one_for_24_hours() {
+    let mut env = setup().await;
+    let hook = Receiver::start(Behaviour::Status(200)).await;
+    provision_with_pin_route(&env).await;
+    let old = register(&env, TENANT, &hook.url).await;
+    deliver(&mut env).await;
+    assert_eq!(signatures(&hook.got()[0]), 1, "one secret, one signature");
+
+    let new = put_endpoint(&env, json!({ "url": hook.url, "rotateSecret": true }))
+        .await
+        .expect("a rotated secret");
+    deliver(&mut env).await;
+    let got = hook.got();
+    assert_eq!(
+        got.len(),
+        2,
+        "the rotation's notice once: the endpoint as it was is the same URL signed with the same secret"
+    );
+    assert_eq!(signatures(&got[1]), 2, "{:?}", got[1].headers);
+    assert!(got[1].verifies_with(&old), "a receiver not yet switched");
+    assert!(got[1].verifies_with(&new), "a receiver already switched");
+
+    // A notice that fails now and is retried after the 24 hours: the new
+    // secret alone signs it.
+    hook.set(Behaviour::Status(500));
+    assert_eq!(put_pin(&env.apps, TENANT, PIN).await.status, 200);
+    deliver(&mut env).await;
+    let got = hook.got();
+    assert_eq!(got.len(), 3);
+    assert!(got[2].verifies_with(&old) && got[2].verifies_with(&new));
+    hook.set(Behaviour::Status(200));
+    let report = env
+        .notifier
+        .handle(scheduled(clock::now() + 24 * 3600 + 60))
+        .await
+        .unwrap();
+    assert_eq!(report["delivered"], 1, "{report}");
+    let got = hook.got();
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[3].headers["webhook-id"], got[2].headers["webhook-id"]);
+    assert_eq!(signatures(&got[3]), 1);
+    assert!(got[3].verifies_with(&new));
+    assert!(!got[3].verifies_with(&old), "the old secret signs no more");
+}
+
+/// The tenant provisioned, so that PIN changes make audit items.
+async fn provision_with_pin_route(env: &Env) {
+    portguard_tests::provision(&env.store, TENANT, ACCOUNT, "US", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_endpoint_holds_a_batch_briefly_then_not_at_all() {
+    let mut env = setup().await;
+    let healthy = Receiver::start(Behaviour::Status(200)).await;
+    let silent = Receiver::start(Behaviour::Hang).await;
+    for (tenant, account, hook) in [
+        ("t-silent", "ACC-S", &silent),
+        ("t-healthy", "ACC-H", &healthy),
+    ] {
+        portguard_tests::provision(&env.store, tenant, account, "US", &[]).await;
+        register(&env, tenant, &hook.url).await;
+    }
+    let records = env.stream.read_at_least(2).await;
+    let started = Instant::now();
+    env.notifier.handle(batch(records)).await.unwrap();
+    let first_batch = started.elapsed();
+    eprintln!("a batch with a hanging endpoint took {first_batch:?}");
+    assert!(
+        first_batch < notifier::DELIVERY_TIMEOUT - Duration::from_secs(1),
+        "the stream's first attempt is short: {first_batch:?}"
+    );
+    assert_eq!(silent.got().len(), 1);
+
+    // The silent endpoint failed a moment ago: the next batch does not
+    // try it, the healthy tenant's notice goes at once.
+    assert_eq!(put_pin(&env.apps, "t-silent", PIN).await.status, 200);
+    assert_eq!(put_pin(&env.apps, "t-healthy", PIN).await.status, 200);
+    let records = env.stream.read_at_least(2).await;
+    let started = Instant::now();
+    let out = env.notifier.handle(batch(records)).await.unwrap();
+    let second_batch = started.elapsed();
+    eprintln!("the next batch took {second_batch:?}");
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    assert!(
+        second_batch < Duration::from_millis(1000),
+        "the just-failed endpoint is not tried inline: {second_batch:?}"
+    );
+    assert_eq!(silent.got().len(), 1, "not tried again");
+    assert_eq!(healthy.got().len(), 2);
+    let pin_item = audit_items(&env, "t-silent")
+        .await
+        .into_iter()
+        .find(|e| e["type"] == "pin.set")
+        .unwrap();
+    let id = pin_item["id"].as_str().unwrap();
+    let queued = env
+        .store
+        .get_delivery(id, &Target::Tenant("t-silent".into()))
+        .await
+        .unwrap()
+        .expect("recorded for the scheduled run");
+    assert_eq!(queued.attempts, 0, "no attempt yet");
+    assert!(queued.due_at.unwrap() <= clock::now());
+
+    // The scheduled run makes its first attempt once the endpoint answers.
+    silent.set(Behaviour::Status(200));
+    let report = env
+        .notifier
+        .handle(scheduled(clock::now() + 61))
+        .await
+        .unwrap();
+    assert_eq!(
+        report,
+        json!({"attempted": 2, "delivered": 2, "abandoned": 0})
+    );
+    let done = env
+        .store
+        .get_delivery(id, &Target::Tenant("t-silent".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.status, DeliveryStatus::Delivered);
+    assert_eq!(done.attempts, 1);
+}
+
+/// `n` deliveries to `target`, due one second apart from `first_due`.
+async fn due_deliveries_for(store: &Store, target: &Target, n: usize, first_due: i64) {
+    for i in 0..n {
+        let delivery = portguard_store::notify::Delivery::new(
+            &format!("ae_{}_{i:04}", target.id()),
+            target.clone(),
+            json!({"type": "pin.changed", "n": i}).to_string(),
+        );
+        let due = first_due + i as i64;
+        assert!(store.create_delivery(&delivery, due, due).await.unwrap());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_endpoint_with_many_due_retries_cannot_starve_another_tenant() {
+    let env = setup().await;
+    let hanging = Receiver::start(Behaviour::Hang).await;
+    let healthy = Receiver::start(Behaviour::Status(200)).await;
+    for (tenant, account, hook) in [
+        ("t-flood", "ACC-F", &hanging),
+        ("t-quiet", "ACC-Q", &healthy),
+    ] {
+        portguard_tests::provision(&env.store, tenant, account, "US", &[]).await;
+        register(&env, tenant, &hook.url).await;
+    }
+    let now = clock::now();
+    // The flooding tenant's 60 retries are due first, the other's last.
+    due_deliveries_for(&env.store, &Target::Tenant("t-flood".into()), 60, now - 600).await;
+    due_deliveries_for(&env.store, &Target::Tenant("t-quiet".into()), 1, now - 10).await;
+
+    let started = Instant::now();
+    let report = env.notifier.handle(scheduled(now)).await.unwrap();
+    let took = started.elapsed();
+    let healthy_at = healthy.got()[0].at.duration_since(started);
+    eprintln!("healthy retry after {healthy_at:?}; the run took {took:?}: {report}");
+    assert!(
+        healthy_at < Duration::from_millis(1500),
+        "the quiet tenant waited {healthy_at:?}"
+    );
+    assert_eq!(report["delivered"], 1);
+    // Once its first attempts failed, the flood's others wait for the next run.
+    let tried = hanging.got().len();
+    assert!(
+        tried <= notifier::PER_TARGET_PER_RUN,
+        "{tried} attempts to the hanging endpoint"
+    );
+    assert_eq!(report["attempted"], tried as u64 + 1);
+    assert!(took < notifier::DELIVERY_TIMEOUT + Duration::from_secs(3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_scheduled_run_takes_at_most_its_share_of_one_destination() {
+    let env = setup().await;
+    let busy = Receiver::start(Behaviour::Status(200)).await;
+    let other = Receiver::start(Behaviour::Status(200)).await;
+    for (tenant, account, hook) in [("t-busy", "ACC-B", &busy), ("t-other", "ACC-O", &other)] {
+        portguard_tests::provision(&env.store, tenant, account, "US", &[]).await;
+        register(&env, tenant, &hook.url).await;
+    }
+    let now = clock::now();
+    let cap = notifier::PER_TARGET_PER_RUN;
+    due_deliveries_for(
+        &env.store,
+        &Target::Tenant("t-busy".into()),
+        cap * 2 + 5,
+        now - 600,
+    )
+    .await;
+    due_deliveries_for(&env.store, &Target::Tenant("t-other".into()), 1, now - 1).await;
+    let report = env.notifier.handle(scheduled(now)).await.unwrap();
+    assert_eq!(report["delivered"], cap as u64 + 1, "{report}");
+    assert_eq!(busy.got().len(), cap);
+    assert_eq!(other.got().len(), 1);
+    // The rest in the runs that follow, oldest first.
+    let report = env.notifier.handle(scheduled(now + 60)).await.unwrap();
+    assert_eq!(report["delivered"], cap as u64);
+    let report = env.notifier.handle(scheduled(now + 120)).await.unwrap();
+    assert_eq!(report["delivered"], 5);
+    let ids: Vec<String> = busy
+        .got()
+        .iter()
+        .map(|r| r.headers["webhook-id"].clone())
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), cap * 2 + 5, "each once");
 }

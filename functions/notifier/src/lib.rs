@@ -3,14 +3,20 @@
 //!
 //! - the table stream (`{"Records": [...]}`): each new audit item becomes
 //!   one delivery per destination that should hear of it (the tenant's
-//!   endpoint; for a status change the order's carrier unless it caused it;
+//!   endpoint; for a change of that endpoint also the endpoint as it was
+//!   before; for a status change the order's carrier unless it caused it;
 //!   each confirmed alert contact whose types include it, within its hourly
 //!   limit), recorded idempotently and attempted once at once, every
-//!   delivery concurrently; a failure is recorded as a due retry and the
-//!   batch moves on;
+//!   delivery concurrently, a webhook within [`FIRST_ATTEMPT_TIMEOUT`] (an
+//!   endpoint that failed within the last minute is not tried at once: its
+//!   delivery goes straight to the scheduled run); a failure is recorded as
+//!   a due retry and the batch moves on;
 //! - the one-minute schedule (`{"detail-type": …, "time": …}`, `time` is
 //!   the clock): every delivery due by then is attempted again, and
-//!   abandoned after the last attempt of `portguard_rules::notify`.
+//!   abandoned after the last attempt of `portguard_rules::notify`. The run
+//!   is fair across destinations: at most [`PER_TARGET_PER_RUN`] of one
+//!   destination, taken in turn with the others', and none more of a
+//!   destination once one of its attempts failed in this run.
 //!
 //! `main.rs` wires; `App` is tested directly.
 
@@ -18,7 +24,7 @@ mod payload;
 mod sender;
 
 pub use payload::{carrier_payload, image_to_item, tenant_payload};
-pub use sender::{Failure, Sender, DELIVERY_TIMEOUT};
+pub use sender::{Failure, Sender, DELIVERY_TIMEOUT, FIRST_ATTEMPT_TIMEOUT};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -28,12 +34,14 @@ use portguard_email::{Mailer, Message};
 use portguard_rules::notify::{after_failure, AfterFailure};
 use portguard_rules::OrderStatus;
 use portguard_store::contacts::{ContactStatus, Slot};
-use portguard_store::notify::{AttemptEnd, Delivery, Endpoint, Target};
+use portguard_store::notify::{AttemptEnd, Delivery, Endpoint, PreviousEndpoint, Target};
 use portguard_store::Source;
 use portguard_store::{clock, AuditEvent, Store, StoreError};
 use portguard_telnyx::{Reject, TelnyxApi};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub const SERVICE: &str = "notifier";
@@ -49,7 +57,18 @@ const RECORD_CONCURRENCY: usize = 32;
 const RETRY_CONCURRENCY: usize = 16;
 
 /// Due deliveries read per query.
-const PAGE_SIZE: i32 = 50;
+const PAGE_SIZE: i32 = 100;
+
+/// Due deliveries read by one scheduled run at most; the rest wait a minute.
+const SCAN_LIMIT: usize = 5000;
+
+/// Deliveries of one destination attempted by one scheduled run at most, so
+/// a tenant with thousands due cannot starve the others.
+pub const PER_TARGET_PER_RUN: usize = 20;
+
+/// An endpoint that failed this recently is not tried at once from the
+/// stream: the delivery goes straight to the scheduled run.
+pub const RECENT_FAILURE_SECONDS: i64 = 60;
 
 /// The scheduled run starts no new attempt after this (it runs every minute).
 pub const RETRY_BUDGET: Duration = Duration::from_secs(45);
@@ -101,9 +120,32 @@ enum Outcome {
     Abandoned,
 }
 
+/// A webhook's URL and the secrets that sign for it (two while a rotated
+/// secret is within its 24 hours).
+struct Hook {
+    url: String,
+    secrets: Vec<String>,
+}
+
+impl Hook {
+    fn of(endpoint: &Endpoint, now: i64) -> Hook {
+        Hook {
+            url: endpoint.url.clone(),
+            secrets: endpoint.signing_secrets(now),
+        }
+    }
+
+    fn before(previous: PreviousEndpoint) -> Hook {
+        Hook {
+            url: previous.url,
+            secrets: previous.secrets,
+        }
+    }
+}
+
 /// Where one delivery goes, as read when it is attempted.
 enum Destination {
-    Webhook(Endpoint),
+    Webhook(Hook),
     /// A confirmed contact's address.
     Email(String),
     /// Telnyx's id of a port-out the tenant rejected.
@@ -239,32 +281,81 @@ impl App {
                 ))
             }
         };
-        let mut deliveries = vec![(
-            Target::Tenant(event.tenant_id.clone()),
-            tenant_payload(&event),
-        )];
-        let mut upstream = None;
-        if let Some(order_id) = event.port_out_id.as_deref() {
-            if event.kind == portguard_store::AuditType::PortOutStatusChanged {
-                if let Some(order) = self.store.get_order(order_id).await? {
-                    if let Some(body) = carrier_payload(&event, &order.carrier_id) {
-                        deliveries.push((Target::Carrier(order.carrier_id.clone()), body));
-                    }
-                    upstream = self.upstream_reject(&event, &order);
+        let now = clock::now();
+        let tenant = Target::Tenant(event.tenant_id.clone());
+        let previous = async {
+            if event.kind != portguard_store::AuditType::NotificationEndpointChanged {
+                return Ok(None);
+            }
+            self.store
+                .get_previous_endpoint(&event.tenant_id, &event.id, now)
+                .await
+        };
+        let order = async {
+            match event.port_out_id.as_deref() {
+                Some(order_id)
+                    if event.kind == portguard_store::AuditType::PortOutStatusChanged =>
+                {
+                    self.store.get_order(order_id).await
                 }
+                _ => Ok(None),
+            }
+        };
+        let (tenant_endpoint, previous, order) =
+            futures::try_join!(self.store.get_endpoint(&tenant), previous, order)?;
+        // (target, body, endpoint as read, whether it failed a moment ago)
+        let mut deliveries: Vec<(Target, String, Hook, bool)> = Vec::new();
+        if let Some(previous) = previous {
+            // The endpoint as it was before this change hears of it too,
+            // unless the endpoint as it is now is that URL signed with that
+            // secret (a rotation: the new one signs beside the old one).
+            let heard_anyway = tenant_endpoint.as_ref().is_some_and(|ep| {
+                ep.url == previous.url
+                    && previous
+                        .secrets
+                        .first()
+                        .is_some_and(|s| ep.signing_secrets(now).contains(s))
+            });
+            if !heard_anyway {
+                deliveries.push((
+                    Target::Previous(event.tenant_id.clone()),
+                    tenant_payload(&event),
+                    Hook::before(previous),
+                    false,
+                ));
             }
         }
-        let webhooks =
-            futures::future::join_all(deliveries.into_iter().map(|(target, body)| async {
-                // No endpoint, nothing to do and nothing kept.
-                match self.store.get_endpoint(&target).await? {
-                    Some(endpoint) => {
-                        self.first_attempt(&event.id, target, body, Destination::Webhook(endpoint))
-                            .await
-                    }
-                    None => Ok(()),
+        // No endpoint, nothing to do and nothing kept.
+        if let Some(ep) = &tenant_endpoint {
+            deliveries.push((
+                tenant,
+                tenant_payload(&event),
+                Hook::of(ep, now),
+                ep.failed_within(now, RECENT_FAILURE_SECONDS),
+            ));
+        }
+        let mut upstream = None;
+        if let Some(order) = order {
+            if let Some(body) = carrier_payload(&event, &order.carrier_id) {
+                let target = Target::Carrier(order.carrier_id.clone());
+                if let Some(ep) = self.store.get_endpoint(&target).await? {
+                    let recent = ep.failed_within(now, RECENT_FAILURE_SECONDS);
+                    deliveries.push((target, body, Hook::of(&ep, now), recent));
                 }
-            }));
+            }
+            upstream = self.upstream_reject(&event, &order);
+        }
+        let audit_id = event.id.as_str();
+        let webhooks = futures::future::join_all(deliveries.into_iter().map(
+            |(target, body, hook, recent)| async move {
+                if recent {
+                    self.queue(audit_id, target, body).await
+                } else {
+                    self.first_attempt(audit_id, target, body, Destination::Webhook(hook))
+                        .await
+                }
+            },
+        ));
         let telnyx = async {
             match upstream {
                 Some((target, reason, destination)) => {
@@ -353,6 +444,28 @@ impl App {
             .collect::<Result<(), StoreError>>()
     }
 
+    /// Records the delivery (once per audit id and target) without trying
+    /// it: its endpoint failed a moment ago, so an attempt now would most
+    /// likely hold the batch for nothing. The next scheduled run makes its
+    /// first attempt.
+    async fn queue(
+        &self,
+        audit_id: &str,
+        target: Target,
+        payload: String,
+    ) -> Result<(), StoreError> {
+        let now = clock::now();
+        let delivery = Delivery::queued(audit_id, target, payload);
+        let created = self.store.create_delivery(&delivery, now, now).await?;
+        tracing::info!(
+            audit_id,
+            target = %delivery.target,
+            created,
+            "endpoint failed within the last minute: delivery left to the scheduled run"
+        );
+        Ok(())
+    }
+
     /// Records the delivery (once per audit id and target) and tries it.
     async fn first_attempt(
         &self,
@@ -376,20 +489,34 @@ impl App {
             .map(|_| ())
     }
 
-    /// Sends one attempt; the short reason of a failure.
-    async fn send(&self, delivery: &Delivery, destination: &Destination) -> Result<(), String> {
+    /// Sends one attempt; the short reason of a failure. A webhook's
+    /// attempt from the stream (`first`) waits [`FIRST_ATTEMPT_TIMEOUT`].
+    async fn send(
+        &self,
+        delivery: &Delivery,
+        destination: &Destination,
+        first: bool,
+    ) -> Result<(), String> {
         match destination {
-            Destination::Webhook(endpoint) => self
-                .sender
-                .send(
-                    &endpoint.url,
-                    &endpoint.secret,
-                    &delivery.audit_id,
-                    &delivery.payload,
-                    clock::now(),
-                )
-                .await
-                .map_err(|f| f.reason()),
+            Destination::Webhook(hook) => {
+                let secrets: Vec<&str> = hook.secrets.iter().map(String::as_str).collect();
+                let timeout = if first {
+                    FIRST_ATTEMPT_TIMEOUT
+                } else {
+                    DELIVERY_TIMEOUT
+                };
+                self.sender
+                    .send_signed(
+                        &hook.url,
+                        &secrets,
+                        &delivery.audit_id,
+                        &delivery.payload,
+                        clock::now(),
+                        timeout,
+                    )
+                    .await
+                    .map_err(|f| f.reason())
+            }
             Destination::Telnyx(id) => match &self.telnyx {
                 Some(api) => api
                     .reject_pending(id, &delivery.payload)
@@ -419,8 +546,9 @@ impl App {
                     .note_contact_result(tenant, contact, now, failure)
                     .await
             }
-            // Telnyx has no record of ours to note it on: the log says it.
-            Target::Telnyx(_) => Ok(()),
+            // Telnyx has no record of ours to note it on, and the endpoint
+            // as it was before is no longer the tenant's: the log says it.
+            Target::Telnyx(_) | Target::Previous(_) => Ok(()),
             _ => self.store.note_endpoint_result(target, now, failure).await,
         }
     }
@@ -435,7 +563,9 @@ impl App {
         scheduled_now: Option<i64>,
     ) -> Result<Outcome, StoreError> {
         let started = Instant::now();
-        let result = self.send(delivery, destination).await;
+        let result = self
+            .send(delivery, destination, scheduled_now.is_none())
+            .await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let now = scheduled_now.unwrap_or_else(clock::now);
         let reason = result.err();
@@ -476,9 +606,14 @@ impl App {
     }
 
     /// Where a due delivery goes, read at attempt time: a deleted endpoint
-    /// or a removed contact drops it, a rotated secret signs it.
-    async fn destination(&self, target: &Target) -> Result<Option<Destination>, StoreError> {
-        Ok(match target {
+    /// or a removed contact drops it, a rotated secret signs it (beside the
+    /// old one for its 24 hours, by the run's clock `now`).
+    async fn destination(
+        &self,
+        delivery: &Delivery,
+        now: i64,
+    ) -> Result<Option<Destination>, StoreError> {
+        Ok(match &delivery.target {
             Target::Contact { tenant, contact } => self
                 .store
                 .get_alert_contact(tenant, contact)
@@ -489,17 +624,22 @@ impl App {
                 .telnyx
                 .as_ref()
                 .map(|_| Destination::Telnyx(id.clone())),
-            _ => self
+            Target::Previous(tenant) => self
+                .store
+                .get_previous_endpoint(tenant, &delivery.audit_id, now)
+                .await?
+                .map(|p| Destination::Webhook(Hook::before(p))),
+            target => self
                 .store
                 .get_endpoint(target)
                 .await?
-                .map(Destination::Webhook),
+                .map(|ep| Destination::Webhook(Hook::of(&ep, now))),
         })
     }
 
     /// One due delivery: read its destination, take it, try it.
     async fn retry(&self, due: Delivery, now: i64) -> Result<Option<Outcome>, StoreError> {
-        let Some(destination) = self.destination(&due.target).await? else {
+        let Some(destination) = self.destination(&due, now).await? else {
             self.store.drop_delivery(&due).await?;
             tracing::info!(audit_id = %due.audit_id, target = %due.target, "destination gone; delivery dropped");
             return Ok(None);
@@ -513,46 +653,83 @@ impl App {
         }
     }
 
-    /// The scheduled run: every delivery due at `now`, until done or the
-    /// budget is spent (the next run, a minute later, goes on).
+    /// The scheduled run: the deliveries due at `now`, fairly across their
+    /// destinations, until done or the budget is spent (the next run, a
+    /// minute later, goes on). Every destination's due deliveries are read
+    /// first (at most [`PER_TARGET_PER_RUN`] each), then taken in turn, one
+    /// of each destination after the other; once an attempt to a destination
+    /// fails, the rest of its deliveries wait for the next run.
     pub async fn run_retries(&self, now: i64) -> Result<Report, StoreError> {
         let stop = Instant::now() + self.retry_budget;
         let mut report = Report::default();
+        let mut queues: Vec<VecDeque<Delivery>> = Vec::new();
+        let mut by_target: HashMap<Target, usize> = HashMap::new();
+        let (mut scanned, mut over_cap) = (0usize, 0u64);
         let mut start = None;
         loop {
-            if Instant::now() >= stop {
-                tracing::warn!("retry budget spent; the next run goes on");
-                break;
-            }
             let page = self.store.due_deliveries(now, PAGE_SIZE, start).await?;
-            let outcomes: Vec<Result<Option<Outcome>, StoreError>> =
-                futures::stream::iter(page.items)
-                    .map(|due| async move {
-                        if Instant::now() >= stop {
-                            return Ok(None);
-                        }
-                        self.retry(due, now).await
-                    })
-                    .buffer_unordered(RETRY_CONCURRENCY)
-                    .collect()
-                    .await;
-            for outcome in outcomes {
-                match outcome? {
-                    None => {}
-                    Some(o) => {
-                        report.attempted += 1;
-                        match o {
-                            Outcome::Delivered => report.delivered += 1,
-                            Outcome::Abandoned => report.abandoned += 1,
-                            Outcome::Retrying => {}
-                        }
-                    }
+            for due in page.items {
+                scanned += 1;
+                let i = *by_target.entry(due.target.clone()).or_insert_with(|| {
+                    queues.push(VecDeque::new());
+                    queues.len() - 1
+                });
+                if queues[i].len() < PER_TARGET_PER_RUN {
+                    queues[i].push_back(due);
+                } else {
+                    over_cap += 1;
                 }
             }
             start = page.next;
-            if start.is_none() {
+            if start.is_none() || scanned >= SCAN_LIMIT || Instant::now() >= stop {
                 break;
             }
+        }
+        if over_cap > 0 {
+            tracing::info!(
+                over_cap,
+                "deliveries over a destination's share of this run wait for the next"
+            );
+        }
+        let mut turns = Vec::with_capacity(scanned);
+        while queues.iter().any(|q| !q.is_empty()) {
+            turns.extend(queues.iter_mut().filter_map(VecDeque::pop_front));
+        }
+        let failed: Mutex<HashSet<Target>> = Mutex::default();
+        let failed = &failed;
+        let outcomes: Vec<Result<Option<Outcome>, StoreError>> = futures::stream::iter(turns)
+            .map(|due| async move {
+                if Instant::now() >= stop {
+                    return Ok(None);
+                }
+                if failed.lock().expect("not poisoned").contains(&due.target) {
+                    return Ok(None);
+                }
+                let target = due.target.clone();
+                let outcome = self.retry(due, now).await?;
+                if matches!(outcome, Some(Outcome::Retrying | Outcome::Abandoned)) {
+                    failed.lock().expect("not poisoned").insert(target);
+                }
+                Ok(outcome)
+            })
+            .buffer_unordered(RETRY_CONCURRENCY)
+            .collect()
+            .await;
+        for outcome in outcomes {
+            match outcome? {
+                None => {}
+                Some(o) => {
+                    report.attempted += 1;
+                    match o {
+                        Outcome::Delivered => report.delivered += 1,
+                        Outcome::Abandoned => report.abandoned += 1,
+                        Outcome::Retrying => {}
+                    }
+                }
+            }
+        }
+        if Instant::now() >= stop {
+            tracing::warn!("retry budget spent; the next run goes on");
         }
         tracing::info!(
             time = %clock::format(now),

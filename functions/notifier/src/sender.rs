@@ -1,6 +1,6 @@
 //! The outbound HTTP client: one per cold start, rustls on ring (the SDK
 //! client's stack, so the binary has one TLS implementation), a 5 second
-//! limit, no redirects, no proxies, and a DNS resolver that refuses blocked
+//! limit (2 seconds for the stream's first attempt), no redirects, no proxies, and a DNS resolver that refuses blocked
 //! addresses and hands the client only the addresses it checked, so there
 //! is no second lookup an attacker's DNS could answer differently.
 
@@ -12,6 +12,11 @@ use std::time::Duration;
 
 /// A delivery answered within this is judged; anything slower failed.
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The stream's first attempt waits this long at most (contract §14): a
+/// slow endpoint holds its stream batch, and the tenants' records behind
+/// it, for no longer; the scheduled retries keep [`DELIVERY_TIMEOUT`].
+pub const FIRST_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why an attempt failed: the short reason an endpoint shows as
 /// `lastFailure`. Never a response body.
@@ -123,16 +128,49 @@ impl Sender {
         payload: &str,
         timestamp: i64,
     ) -> Result<(), Failure> {
+        self.send_signed(
+            url,
+            &[secret],
+            webhook_id,
+            payload,
+            timestamp,
+            DELIVERY_TIMEOUT,
+        )
+        .await
+    }
+
+    /// One POST signed with each of `secrets` (Standard Webhooks: the
+    /// signatures space-separated in `webhook-signature`; a receiver accepts
+    /// any one it can verify), judged within `timeout`.
+    pub async fn send_signed(
+        &self,
+        url: &str,
+        secrets: &[&str],
+        webhook_id: &str,
+        payload: &str,
+        timestamp: i64,
+        timeout: Duration,
+    ) -> Result<(), Failure> {
         // The URL rules again at delivery time: an IP literal never reaches
         // the resolver, and the switch may have been turned off since.
         let url =
             NotifyUrl::parse(url, self.allow_loopback).map_err(|_| Failure::BlockedAddress)?;
-        let signature = standardwebhooks::Webhook::new(secret)
-            .and_then(|w| w.sign(webhook_id, timestamp, payload.as_bytes()))
-            .map_err(|_| Failure::Other)?;
+        if secrets.is_empty() {
+            return Err(Failure::Other);
+        }
+        let signature = secrets
+            .iter()
+            .map(|secret| {
+                standardwebhooks::Webhook::new(secret)
+                    .and_then(|w| w.sign(webhook_id, timestamp, payload.as_bytes()))
+                    .map_err(|_| Failure::Other)
+            })
+            .collect::<Result<Vec<String>, Failure>>()?
+            .join(" ");
         let response = self
             .client
             .post(url.as_str())
+            .timeout(timeout)
             .header("content-type", "application/json")
             .header("webhook-id", webhook_id)
             .header("webhook-timestamp", timestamp.to_string())
