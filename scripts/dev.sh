@@ -10,7 +10,10 @@
 # shows every message sent. A stand-in for Telnyx's API (cli/telnyx-stand-in,
 # on 127.0.0.1:4011 or the first free port above) records the rejects
 # submit-port-out and the notifier send it (TELNYX_API_BASE_URL).
-# Ctrl-C stops all of them.
+# Every function binary is built (`cargo build --bins`) and started under watch
+# (one invalid {} invocation each) before the ready banner, so the first
+# request does not wait for a compile. Watch's output follows the banner (and
+# stays in .local/run/watch-dev.log). Ctrl-C stops all of them.
 #
 #   t-100  ACC-1001  US  "Demo Tenant"        +12065550100..102
 #   t-200  ACC-2001  GB  "Demo Tenant (GB)"   +12065550200  (not eligible for a PIN)
@@ -27,6 +30,10 @@ LOCAL_API_LOG="$RUN_DIR/local-api-dev.log"
 DEV_KEY="$LOCAL/dev-jwt.key"
 TELNYX_PIDFILE="$RUN_DIR/telnyx-stand-in-dev.pid"
 TELNYX_LOG="$RUN_DIR/telnyx-stand-in-dev.log"
+WATCH_PIDFILE="$RUN_DIR/watch-dev.pid"
+WATCH_LOG="$RUN_DIR/watch-dev.log"
+TAIL_PID=
+BIN_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
 
 # shellcheck disable=SC2317 # invoked by the traps
 cleanup() {
@@ -34,6 +41,8 @@ cleanup() {
   trap - EXIT INT TERM
   set +e
   stop_tree "$LOCAL_API_PIDFILE" 5
+  stop_tree "$WATCH_PIDFILE" 10
+  if [ -n "$TAIL_PID" ]; then kill "$TAIL_PID" 2>/dev/null; fi
   stop_tree "$TELNYX_PIDFILE" 5
   "$ROOT/scripts/dynamodb-local.sh" stop "$DDB_NAME" >/dev/null 2>&1
   "$ROOT/scripts/ses-local.sh" stop "$SES_NAME" >/dev/null 2>&1
@@ -47,6 +56,18 @@ export_dev_env
 export TABLE_NAME=portguard-dev
 # Development only: notification endpoints may be http://127.0.0.1 / localhost.
 export NOTIFY_ALLOW_LOOPBACK_HTTP=true
+
+# Every binary first, the functions included (the first time takes minutes),
+# before anything is started: a compile error stops here, and watch later
+# starts each function at once.
+# Watch runs `cargo run --bin NAME` with no package flag, so features are
+# unified over the workspace's default members; built the same way here (no
+# -p), nothing is compiled twice. The local API and the Telnyx stand-in are
+# default members: this builds them too.
+log "building every binary (cargo build --bins)"
+build_started=$SECONDS
+cargo build --bins
+log "built in $((SECONDS - build_started))s"
 
 # A fresh in-memory database each time: stop one a killed session left behind.
 "$ROOT/scripts/dynamodb-local.sh" stop "$DDB_NAME" >/dev/null 2>&1 || true
@@ -67,32 +88,56 @@ admin create-table
 seed_demo_tenants
 
 WATCH_PORT="$(free_port 9000)"
-API_PORT="${PORTGUARD_LOCAL_API_PORT:-3000}"
-port_is_free "$API_PORT" || die "port $API_PORT is taken (another make dev?); set PORTGUARD_LOCAL_API_PORT"
-API="http://127.0.0.1:$API_PORT"
+WATCH_URL="http://127.0.0.1:$WATCH_PORT"
 
 # The development signing key (random, once) and the local API in front of watch.
 ensure_dev_jwt_key "$DEV_KEY"
-cargo build -q -p portguard-local-api
+# The local API on 3000 or the first free port above (PORTGUARD_LOCAL_API_PORT
+# pins it); chosen just before it starts.
+if [ -n "${PORTGUARD_LOCAL_API_PORT:-}" ]; then
+  API_PORT=$PORTGUARD_LOCAL_API_PORT
+  port_is_free "$API_PORT" || die "port $API_PORT is taken (another make dev?); unset or change PORTGUARD_LOCAL_API_PORT"
+else
+  API_PORT="$(free_port 3000)"
+fi
+API="http://127.0.0.1:$API_PORT"
+# Alert emails link to this console (unless CONSOLE_URL was set by hand).
+if [ "$CONSOLE_URL" = "http://127.0.0.1:${PORTGUARD_LOCAL_API_PORT:-3000}/" ]; then
+  export CONSOLE_URL="$API/"
+fi
 : >"$LOCAL_API_LOG"
 spawn_detached "$LOCAL_API_PIDFILE" "$LOCAL_API_LOG" "$ROOT" \
-  "${CARGO_TARGET_DIR:-$ROOT/target}/debug/portguard-local-api" \
+  "$BIN_DIR/portguard-local-api" \
   --listen "127.0.0.1:$API_PORT" --watch "127.0.0.1:$WATCH_PORT" --key-file "$DEV_KEY" --console-dir "$ROOT/console"
 wait_for_http 30 "$API/" GET || { tail -n 20 "$LOCAL_API_LOG" >&2; die "the local API did not start (log $LOCAL_API_LOG)"; }
 # Telnyx's API (contract §16): the stand-in, before the functions, which
 # inherit its address.
 TELNYX_PORT="$(free_port 4011)"
-cargo build -q -p telnyx-stand-in
 : >"$TELNYX_LOG"
 spawn_detached "$TELNYX_PIDFILE" "$TELNYX_LOG" "$ROOT" \
-  "${CARGO_TARGET_DIR:-$ROOT/target}/debug/telnyx-stand-in" serve --listen "127.0.0.1:$TELNYX_PORT"
+  "$BIN_DIR/telnyx-stand-in" serve --listen "127.0.0.1:$TELNYX_PORT"
 wait_for_http 30 "http://127.0.0.1:$TELNYX_PORT/_calls" GET || { tail -n 20 "$TELNYX_LOG" >&2; die "the Telnyx stand-in did not start (log $TELNYX_LOG)"; }
 export TELNYX_API_BASE_URL="http://127.0.0.1:$TELNYX_PORT/v2"
+
+# The functions under watch, in their own session (stop_tree stops them); they
+# inherit this environment. Each is started now with one invalid {}, so the
+# first request finds it running.
+: >"$WATCH_LOG"
+log "starting cargo lambda watch on $WATCH_URL (log $WATCH_LOG)"
+spawn_detached "$WATCH_PIDFILE" "$WATCH_LOG" "$ROOT" \
+  cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT"
+# A GET on the invoke route answers 405 at once, without starting anything.
+wait_for_http 60 "$WATCH_URL/2015-03-31/functions/set-pin/invocations" GET \
+  || { tail -n 40 "$WATCH_LOG" >&2; die "cargo lambda watch did not listen on $WATCH_PORT (log $WATCH_LOG)"; }
+log "starting each function under watch"
+warm_watch "$WATCH_URL" "$WATCH_PIDFILE" "$WATCH_LOG" || die "a function did not start (log $WATCH_LOG)"
 ENV_HINT="export AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB TABLE_NAME=$TABLE_NAME AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1"
 INVOKE="cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port $WATCH_PORT"
 cat <<EOF
 
-  portguard dev — functions on http://127.0.0.1:$WATCH_PORT, DynamoDB Local on $AWS_ENDPOINT_URL_DYNAMODB,
+  portguard dev — ready: every function built and running under cargo lambda watch
+
+  functions on $WATCH_URL, DynamoDB Local on $AWS_ENDPOINT_URL_DYNAMODB,
   the local SES on $AWS_ENDPOINT_URL_SESV2
   table $TABLE_NAME; tenants t-100 (US, ACC-1001) and t-200 (GB, ACC-2001)
 
@@ -124,7 +169,9 @@ cat <<EOF
   (README.md lists every route.)
 
   The console: $API/  (development sign-in: pick t-100 or t-200)
-  Local API log: $LOCAL_API_LOG
+  Local API log: $LOCAL_API_LOG; watch's log (the functions' output, shown below): $WATCH_LOG
+  After an edit watch rebuilds the function: until it runs again the local API
+  answers 503 UNAVAILABLE with Retry-After: 5.
 
   alert emails (section 17), from $ALERT_FROM_ADDRESS: every message sent is on
     $AWS_ENDPOINT_URL_SESV2/   (the local SES's page; JSON: curl -s $AWS_ENDPOINT_URL_SESV2/store)
@@ -148,8 +195,13 @@ cat <<EOF
 
 EOF
 
-# Foreground, not exec: the EXIT trap must still stop DynamoDB Local and SES. The
-# functions inherit this environment.
-rc=0
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$WATCH_PORT" || rc=$?
-exit "$rc"
+# Watch's output from here on, until watch exits or Ctrl-C (the EXIT trap
+# stops watch, the local API, the stand-in, DynamoDB Local and SES). `wait`
+# returns at once on a signal, so the traps run promptly.
+WATCH_PID="$(cat "$WATCH_PIDFILE")"
+tail -c "+$(($(stat -c %s "$WATCH_LOG") + 1))" -F --pid="$WATCH_PID" "$WATCH_LOG" &
+TAIL_PID=$!
+wait "$TAIL_PID" || true
+TAIL_PID=
+log "cargo lambda watch exited (log $WATCH_LOG)"
+exit 1

@@ -195,6 +195,33 @@ stop_child() {
   fi
 }
 
+# warm_watch URL PIDFILE LOG: POSTs {} to each function's invoke endpoint under
+# the `cargo lambda watch` on URL (its pid in PIDFILE, its output in LOG) until
+# it answers with any HTTP status. Watch starts a function's binary on its
+# first invocation (compiling it if needed), hence the long limit
+# (PORTGUARD_WATCH_START_TIMEOUT seconds, default 900). {} is not a valid
+# event: the function answers with an error and touches nothing.
+warm_watch() {
+  local url=$1 pidfile=$2 watch_log=$3 fn code deadline
+  deadline=$((SECONDS + ${PORTGUARD_WATCH_START_TIMEOUT:-900}))
+  for fn in "${PORTGUARD_FUNCTIONS[@]}"; do
+    while :; do
+      kill -0 "$(cat "$pidfile" 2>/dev/null || echo 0)" 2>/dev/null \
+        || { log "cargo lambda watch exited; see $watch_log"; tail -n 40 "$watch_log" >&2; return 1; }
+      ((SECONDS < deadline)) || { log "timed out waiting for $fn; see $watch_log"; tail -n 40 "$watch_log" >&2; return 1; }
+      # Short attempts keep Ctrl-C prompt; an abandoned attempt only leaves
+      # one more {} in the function's queue.
+      code="$(http_status POST "$url/2015-03-31/functions/$fn/invocations" \
+        --max-time 20 -H 'Content-Type: application/json' -d '{}')"
+      if [ "$code" != 000 ] && [ -n "$code" ]; then
+        log "$fn answers (HTTP $code)"
+        break
+      fi
+      sleep 1
+    done
+  done
+}
+
 # ensure_dev_jwt_key PATH: the development signing key of portguard-local-api
 # (HS256, 32 random bytes as hex), created when missing. Trusted only by the
 # local API on loopback.

@@ -230,6 +230,29 @@ pub fn internal_error() -> Reply {
     gateway(500, "Internal Server Error")
 }
 
+/// Seconds a client should wait before retrying a function that is still
+/// starting under `cargo lambda watch`.
+pub const STARTING_RETRY_AFTER: u32 = 5;
+
+/// A function still compiling or starting under `cargo lambda watch` (it
+/// did not answer within the limit, watch refused the connection, or watch
+/// answered a 5xx of its own): the project's error envelope, `503
+/// UNAVAILABLE`, with `Retry-After`, instead of API Gateway's bare message.
+pub fn still_starting(function: &str) -> Reply {
+    let message =
+        format!("{function} is still starting under cargo lambda watch; retry in a few seconds");
+    Reply {
+        status: 503,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("retry-after".into(), STARTING_RETRY_AFTER.to_string()),
+        ],
+        body: json!({"error": {"code": "UNAVAILABLE", "message": message}})
+            .to_string()
+            .into_bytes(),
+    }
+}
+
 /// API Gateway's own answers: `{"message": "..."}`.
 pub fn gateway(status: u16, message: &str) -> Reply {
     Reply {
@@ -265,5 +288,23 @@ mod tests {
         assert_eq!(reply(&json!({"a": 1})).body, br#"{"a":1}"#);
         let r = reply(&json!({"statusCode": 200, "body": "aGk=", "isBase64Encoded": true}));
         assert_eq!(r.body, b"hi");
+    }
+
+    #[test]
+    fn still_starting_is_the_projects_503_with_retry_after() {
+        let r = still_starting("set-pin");
+        assert_eq!(r.status, 503);
+        assert!(r.headers.contains(&("retry-after".into(), "5".into())));
+        assert!(r
+            .headers
+            .contains(&("content-type".into(), "application/json".into())));
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            body,
+            json!({"error": {
+                "code": "UNAVAILABLE",
+                "message": "set-pin is still starting under cargo lambda watch; retry in a few seconds"
+            }})
+        );
     }
 }

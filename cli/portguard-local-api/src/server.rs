@@ -133,55 +133,101 @@ async fn route(config: &Config, req: Request<Body>, peer: SocketAddr) -> Reply {
             eprintln!("[local-api] {method} {path} -> {function}: {}", r.status);
             r
         }
-        Ok(Err(e)) => {
+        Ok(Err(InvokeError::Starting(e))) => {
+            eprintln!("[local-api] {method} {path} -> {function}: 503, still starting ({e})");
+            event::still_starting(function)
+        }
+        Ok(Err(InvokeError::Failed(e))) => {
             eprintln!("[local-api] {method} {path} -> {function}: {e}");
             event::internal_error()
         }
         Err(_) => {
             eprintln!(
-                "[local-api] {method} {path} -> {function}: no answer within {:?}",
+                "[local-api] {method} {path} -> {function}: 503, no answer within {:?} (still compiling or starting?)",
                 config.timeout
             );
-            event::gateway(503, "Service Unavailable")
+            event::still_starting(function)
+        }
+    }
+}
+
+/// Why an invocation under `cargo lambda watch` gave no function's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvokeError {
+    /// Watch is not there yet (connection refused) or answered with a 5xx of
+    /// its own while it compiles or starts the function: retry shortly.
+    Starting(String),
+    /// The function ran and failed, or answered something that is not JSON:
+    /// API Gateway's 500.
+    Failed(String),
+}
+
+impl std::fmt::Display for InvokeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InvokeError::Starting(e) | InvokeError::Failed(e) => f.write_str(e),
         }
     }
 }
 
 /// POSTs the event to `cargo lambda watch`'s invoke endpoint.
-pub async fn invoke(watch: SocketAddr, function: &str, event: &Value) -> Result<Value, String> {
+pub async fn invoke(
+    watch: SocketAddr,
+    function: &str,
+    event: &Value,
+) -> Result<Value, InvokeError> {
     let stream = TcpStream::connect(watch).await.map_err(|e| {
-        format!("cannot reach cargo lambda watch on {watch}: {e} (is `make dev` running?)")
+        InvokeError::Starting(format!(
+            "cannot reach cargo lambda watch on {watch}: {e} (is `make dev` running?)"
+        ))
     })?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
-        .map_err(|e| format!("handshake with {watch}: {e}"))?;
+        .map_err(|e| InvokeError::Starting(format!("handshake with {watch}: {e}")))?;
     tokio::spawn(conn);
     let req = Request::post(format!("/2015-03-31/functions/{function}/invocations"))
         .header(http::header::HOST, watch.to_string())
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(Full::new(Bytes::from(event.to_string())))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| InvokeError::Failed(e.to_string()))?;
     let res = sender
         .send_request(req)
         .await
-        .map_err(|e| format!("invoke {function}: {e}"))?;
+        .map_err(|e| InvokeError::Starting(format!("invoke {function}: {e}")))?;
     let status = res.status();
     let bytes = res
         .into_body()
         .collect()
         .await
-        .map_err(|e| format!("invoke {function}: {e}"))?
+        .map_err(|e| InvokeError::Starting(format!("invoke {function}: {e}")))?
         .to_bytes();
-    let value: Value = serde_json::from_slice(&bytes).map_err(|_| {
-        format!(
-            "invoke {function}: HTTP {status}, not JSON: {}",
-            String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
-        )
-    })?;
-    if !status.is_success() && value.get("statusCode").is_none() {
-        return Err(format!("invoke {function}: HTTP {status}: {value}"));
+    classify(function, status, &bytes)
+}
+
+/// Watch's answer: the function's output, the function's own failure, or
+/// watch's 5xx while the function is not running yet.
+fn classify(function: &str, status: http::StatusCode, bytes: &[u8]) -> Result<Value, InvokeError> {
+    let snippet = || String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
+    let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
+        let e = format!("invoke {function}: HTTP {status}, not JSON: {}", snippet());
+        return Err(if status.is_server_error() {
+            InvokeError::Starting(e)
+        } else {
+            InvokeError::Failed(e)
+        });
+    };
+    if status.is_success() || value.get("statusCode").is_some() {
+        return Ok(value);
     }
-    Ok(value)
+    // A function that ran and failed reports errorType / errorMessage (the
+    // Runtime API's error shape); anything else of watch's 5xx is watch itself.
+    let function_failed = value.get("errorType").is_some() || value.get("errorMessage").is_some();
+    let e = format!("invoke {function}: HTTP {status}: {value}");
+    if status.is_server_error() && !function_failed {
+        Err(InvokeError::Starting(e))
+    } else {
+        Err(InvokeError::Failed(e))
+    }
 }
 
 /// `POST /_dev/token {"tenantId": "t-100"}` or `{"carrierId": "carrier-a"}`:
@@ -297,5 +343,57 @@ async fn static_file(dir: &Path, path: &str, head: bool) -> Reply {
             ),
         ],
         body: if head { Vec::new() } else { bytes },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+
+    fn starting(r: Result<Value, InvokeError>) -> bool {
+        matches!(r, Err(InvokeError::Starting(_)))
+    }
+
+    #[test]
+    fn watchs_own_5xx_is_still_starting() {
+        let f = "set-pin";
+        assert!(starting(classify(f, StatusCode::SERVICE_UNAVAILABLE, b"")));
+        assert!(starting(classify(
+            f,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            b"compiling..."
+        )));
+        assert!(starting(classify(
+            f,
+            StatusCode::BAD_GATEWAY,
+            br#"{"message":"function not ready"}"#
+        )));
+    }
+
+    #[test]
+    fn a_functions_answer_and_its_failure_are_not_still_starting() {
+        let f = "set-pin";
+        let out = classify(f, StatusCode::OK, br#"{"statusCode":200,"body":"{}"}"#).unwrap();
+        assert_eq!(out["statusCode"], 200);
+        // The function's own 503 travels as its answer.
+        assert!(classify(f, StatusCode::OK, br#"{"statusCode":503}"#).is_ok());
+        // A Runtime API error: the function ran and failed (API Gateway's 500).
+        assert!(matches!(
+            classify(
+                f,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                br#"{"errorType":"Panic","errorMessage":"boom"}"#
+            ),
+            Err(InvokeError::Failed(_))
+        ));
+        assert!(matches!(
+            classify(f, StatusCode::OK, b"not json"),
+            Err(InvokeError::Failed(_))
+        ));
+        assert!(matches!(
+            classify(f, StatusCode::BAD_REQUEST, br#"{"message":"bad"}"#),
+            Err(InvokeError::Failed(_))
+        ));
     }
 }

@@ -58,14 +58,51 @@ async fn stub_watch() -> SocketAddr {
 }
 
 async fn start() -> SocketAddr {
-    let watch = stub_watch().await;
+    start_with(stub_watch().await, Duration::from_secs(10)).await
+}
+
+/// A stand-in for watch itself while a function is not running yet: every
+/// invocation gets `status` and `body` after `delay`.
+async fn stub_watch_answering(status: u16, body: &'static str, delay: Duration) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(
+                    move |_req: Request<hyper::body::Incoming>| async move {
+                        tokio::time::sleep(delay).await;
+                        let res = Response::builder()
+                            .status(status)
+                            .body(Full::new(Bytes::from_static(body.as_bytes())))
+                            .unwrap();
+                        Ok::<_, std::convert::Infallible>(res)
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// A loopback address nothing listens on (bound, then released).
+async fn nothing_listening() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap()
+}
+
+async fn start_with(watch: SocketAddr, timeout: Duration) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let config = Config {
         routes: routes(),
         authorizer: authorizer(KEY),
         watch,
-        timeout: Duration::from_secs(10),
+        timeout,
         console_dir: Some(concat!(env!("CARGO_MANIFEST_DIR"), "/../../console").into()),
         dev_sign_in: true,
     };
@@ -437,4 +474,60 @@ fn help_says_development_only_and_loopback_is_enforced() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("loopback only"));
+}
+
+/// The project's answer while a function is still starting under watch.
+fn assert_still_starting(a: &Answer, function: &str, why: &str) {
+    assert_eq!(a.status, 503, "{why}: {}", a.body);
+    assert_eq!(a.headers["retry-after"], "5", "{why}");
+    assert_eq!(a.headers["content-type"], "application/json", "{why}");
+    assert_eq!(
+        a.body,
+        json!({"error": {
+            "code": "UNAVAILABLE",
+            "message": format!("{function} is still starting under cargo lambda watch; retry in a few seconds")
+        }}),
+        "{why}"
+    );
+}
+
+#[tokio::test]
+async fn a_function_still_starting_is_503_unavailable_with_retry_after() {
+    let t = token(KEY, &admin("t-100"));
+    let cases = [
+        (
+            "watch not answering within the limit",
+            stub_watch_answering(200, "{}", Duration::from_secs(30)).await,
+        ),
+        ("watch not listening yet", nothing_listening().await),
+        (
+            "watch's own 5xx while compiling",
+            stub_watch_answering(500, "function is compiling", Duration::ZERO).await,
+        ),
+        (
+            "watch's own JSON 5xx",
+            stub_watch_answering(503, r#"{"message":"Service Unavailable"}"#, Duration::ZERO).await,
+        ),
+    ];
+    for (why, watch) in cases {
+        let addr = start_with(watch, Duration::from_millis(300)).await;
+        let a = send(addr, "GET", "/v1/pin", Some(&t), None).await;
+        assert_still_starting(&a, "set-pin", why);
+    }
+}
+
+#[tokio::test]
+async fn a_function_that_ran_and_failed_is_still_api_gateways_500() {
+    let watch = stub_watch_answering(
+        500,
+        r#"{"errorType":"Panic","errorMessage":"boom"}"#,
+        Duration::ZERO,
+    )
+    .await;
+    let addr = start_with(watch, Duration::from_secs(10)).await;
+    let t = token(KEY, &admin("t-100"));
+    let a = send(addr, "GET", "/v1/pin", Some(&t), None).await;
+    assert_eq!(a.status, 500, "{}", a.body);
+    assert_eq!(a.body, json!({"message": "Internal Server Error"}));
+    assert!(a.headers.get("retry-after").is_none());
 }
