@@ -5,6 +5,7 @@
 //! untouched); stolen webhooks replayed later are refused; concurrent wrong
 //! guesses lose no increment.
 
+mod notify_support;
 mod support;
 
 use futures::future::join_all;
@@ -866,6 +867,309 @@ async fn a_notification_endpoint_is_only_the_callers_tenants() {
     )
     .await
     .expect_error(403, "FORBIDDEN");
+}
+
+// ------------------------------------------------------------- /v1/alert-contacts (contract §17)
+
+/// An address no other test (or earlier run against the same local SES) used.
+fn alert_address(who: &str) -> String {
+    format!(
+        "{who}-{}@example.com",
+        ulid::Ulid::new().to_string().to_lowercase()
+    )
+}
+
+/// set-pin sending its confirmation codes, and the notifier sending alerts,
+/// both through the local SES.
+async fn alert_mailer() -> portguard_email::Mailer {
+    portguard_email::Mailer::connect(
+        Some(portguard_validation::EmailAddress::parse("alerts@portguard.test").unwrap()),
+        "https://console.portguard.test".into(),
+        None,
+    )
+    .await
+}
+
+const CODE_SUBJECT: &str = "portguard: confirm your alert contact";
+
+/// The 6-digit codes of every code email sent to `email`, oldest first.
+async fn codes_sent_to(email: &str) -> Vec<String> {
+    portguard_tests::ses::sent_emails_to(email)
+        .await
+        .iter()
+        .filter(|m| m.subject == CODE_SUBJECT)
+        .map(|m| {
+            m.text
+                .as_deref()
+                .unwrap()
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|w| w.len() == 6)
+                .expect("a 6-digit code in the text")
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The subjects of every email to `email` that is not a code email.
+async fn alerts_sent_to(email: &str) -> Vec<String> {
+    portguard_tests::ses::sent_emails_to(email)
+        .await
+        .into_iter()
+        .filter(|m| m.subject != CODE_SUBJECT)
+        .map(|m| m.subject)
+        .collect()
+}
+
+/// Hands every stream record written so far to the notifier.
+async fn drain_stream(reader: &mut notify_support::StreamReader, notifier: &notifier::App) {
+    let mut records = reader.read_at_least(1).await;
+    while !records.is_empty() {
+        notifier
+            .handle(notify_support::batch(records))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        records = reader.read().await;
+    }
+}
+
+/// One tenant's contact is another tenant's unknown id, whatever the route
+/// (list, confirm with the right code read from the contact's own email,
+/// patch, delete): every answer is byte for byte an unknown id's 404 and
+/// the contact is untouched (its code still works, no try was counted). A
+/// carrier's token, or none, reaches no contacts route. Adding another
+/// tenant's contact's address makes the caller's own unconfirmed contact,
+/// with its own code, and the other tenant's contact hears of nothing of
+/// the caller's.
+#[tokio::test]
+async fn alert_contacts_cannot_cross_tenants() {
+    if !portguard_tests::ses::needs_ses_local() {
+        return;
+    }
+    let apps = world(EASY).await;
+    let pin = set_pin::App::new(apps.store.clone(), portguard_tests::hasher())
+        .with_mailer(alert_mailer().await);
+    let notifier = notifier::App::new(apps.store.clone(), notifier::Sender::new(true).unwrap())
+        .with_mailer(alert_mailer().await);
+    let mut reader = notify_support::StreamReader::new(&apps.store).await;
+    let send = |ev: Value| {
+        let pin = &pin;
+        async move { portguard_tests::answer(pin.handle(portguard_tests::request(&ev)).await) }
+    };
+    // Whatever names t-100 besides the token: query, header.
+    let as_t200 = |method: &str, path: &str, body: Option<Value>| {
+        event_with(
+            method,
+            path,
+            "tenantId=t-100&tenant_id=t-100",
+            As::Admin("t-200"),
+            body.map(|b| b.to_string()).as_deref(),
+            &[("x-tenant-id", "t-100")],
+        )
+    };
+
+    // t-100's contact, unconfirmed, and the code its address was sent.
+    let theirs = alert_address("t100-ops");
+    let a = send(event(
+        "POST",
+        "/v1/alert-contacts",
+        As::Admin(TENANT),
+        Some(&json!({ "email": theirs }).to_string()),
+    ))
+    .await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+    let id = a.body["id"].as_str().unwrap().to_owned();
+    let codes = codes_sent_to(&theirs).await;
+    assert_eq!(codes.len(), 1, "one code to t-100's address");
+    let code = codes[0].clone();
+    let contact = format!("/v1/alert-contacts/{id}");
+    let confirm = format!("{contact}/confirm");
+    let before = portguard_tests::snapshot(&apps.store).await;
+
+    // The 404 of an id that does not exist, on each of the three routes.
+    let unknown_id = "/v1/alert-contacts/ac_01JF0000000000000000000000";
+    let unknown = send(as_t200("DELETE", unknown_id, None)).await;
+    unknown.expect_error(404, "ALERT_CONTACT_NOT_FOUND");
+    for (method, path, body) in [
+        (
+            "PATCH",
+            unknown_id.to_owned(),
+            Some(json!({"types": ["pin.set"]})),
+        ),
+        (
+            "POST",
+            format!("{unknown_id}/confirm"),
+            Some(json!({ "code": code })),
+        ),
+    ] {
+        let a = send(as_t200(method, &path, body)).await;
+        assert_eq!(a.raw, unknown.raw, "{method} {path}");
+    }
+
+    // t-200 lists its own (none), not t-100's.
+    let list = send(as_t200("GET", "/v1/alert-contacts", None)).await;
+    assert_eq!(list.status, 200, "{}", list.raw);
+    assert_eq!(list.body, json!({"items": []}));
+    // t-200 confirming t-100's contact with the right code, more often than
+    // a code has tries; patching it; deleting it: each exactly an unknown
+    // id's 404.
+    let mut tries: Vec<(&str, &str, Option<Value>)> =
+        vec![("POST", confirm.as_str(), Some(json!({ "code": code }))); 6];
+    tries.push((
+        "PATCH",
+        contact.as_str(),
+        Some(json!({"types": ["pin.set"]})),
+    ));
+    tries.push(("DELETE", contact.as_str(), None));
+    tries.push(("POST", confirm.as_str(), Some(json!({ "code": code }))));
+    for (method, path, body) in tries {
+        let a = send(as_t200(method, path, body)).await;
+        assert_eq!(a.raw, unknown.raw, "t-200: {method} {path}");
+        assert_eq!(a.headers, unknown.headers, "t-200: {method} {path}");
+        assert!(!a.raw.contains(&theirs));
+    }
+
+    // A carrier's token (even one naming t-100), or none, reaches no route.
+    let callers = [
+        (As::Nobody, 401, "UNAUTHENTICATED"),
+        (
+            As::Raw(json!({"sub": "admin-1"}), vec!["portguard/admin"]),
+            401,
+            "UNAUTHENTICATED",
+        ),
+        (As::Carrier("carrier-a"), 403, "FORBIDDEN"),
+        (
+            As::Raw(
+                json!({"carrier_id": "carrier-a", "tenant_id": "t-100"}),
+                vec!["portguard/carrier"],
+            ),
+            403,
+            "FORBIDDEN",
+        ),
+    ];
+    let routes = [
+        ("GET", "/v1/alert-contacts".to_owned(), None),
+        (
+            "POST",
+            "/v1/alert-contacts".to_owned(),
+            Some(json!({ "email": alert_address("carrier") })),
+        ),
+        ("POST", confirm.clone(), Some(json!({ "code": code }))),
+        (
+            "PATCH",
+            contact.clone(),
+            Some(json!({"types": ["pin.set"]})),
+        ),
+        ("DELETE", contact.clone(), None),
+    ];
+    for (who, status, error) in callers {
+        for (method, path, body) in &routes {
+            let ev = event(
+                method,
+                path,
+                who.clone(),
+                body.as_ref().map(|b| b.to_string()).as_deref(),
+            );
+            let a = send(ev).await;
+            assert_eq!(
+                (a.status, a.code()),
+                (status, error),
+                "{who:?} {method} {path}: {}",
+                a.raw
+            );
+            assert!(
+                !a.raw.contains(&theirs) && !a.raw.contains(&id),
+                "{}",
+                a.raw
+            );
+        }
+    }
+    assert_eq!(
+        portguard_tests::snapshot(&apps.store).await,
+        before,
+        "nothing was written: t-100's contact has all its tries"
+    );
+
+    // t-100 still sees its contact unconfirmed, and its code still works.
+    let mine = send(event("GET", "/v1/alert-contacts", As::Admin(TENANT), None)).await;
+    assert_eq!(mine.item_ids(), std::slice::from_ref(&id));
+    assert_eq!(mine.body["items"][0]["status"], "unconfirmed");
+    let c = send(event(
+        "POST",
+        &confirm,
+        As::Admin(TENANT),
+        Some(&json!({ "code": code }).to_string()),
+    ))
+    .await;
+    assert_eq!(c.status, 200, "{}", c.raw);
+    assert_eq!(c.body["status"], "confirmed");
+    // The notifier sends t-100's own items to its confirmed contact: the
+    // pipeline is live.
+    drain_stream(&mut reader, &notifier).await;
+    let heard = alerts_sent_to(&theirs).await;
+    assert!(
+        heard.contains(&format!("portguard: Alert contact confirmed: {theirs}")),
+        "{heard:?}"
+    );
+    let t100_before = items_of(&apps, "TENANT#t-100").await;
+
+    // t-200 adds t-100's contact's address: its own contact, unconfirmed,
+    // with its own code; t-100's is untouched.
+    let b = send(as_t200(
+        "POST",
+        "/v1/alert-contacts",
+        Some(json!({ "email": theirs })),
+    ))
+    .await;
+    assert_eq!(b.status, 201, "{}", b.raw);
+    let b_id = b.body["id"].as_str().unwrap().to_owned();
+    assert_ne!(b_id, id);
+    assert_eq!(b.body["status"], "unconfirmed");
+    assert_eq!(b.body["email"], theirs.as_str());
+    assert!(!b.raw.contains(&id) && !b.raw.contains(&code), "{}", b.raw);
+    let codes = codes_sent_to(&theirs).await;
+    assert_eq!(codes.len(), 2, "t-200's code was sent: {codes:?}");
+    let b_code = codes[1].clone();
+    let list = send(as_t200("GET", "/v1/alert-contacts", None)).await;
+    assert_eq!(list.item_ids(), std::slice::from_ref(&b_id));
+    let mine = send(event("GET", "/v1/alert-contacts", As::Admin(TENANT), None)).await;
+    assert_eq!(mine.item_ids(), std::slice::from_ref(&id));
+    assert_eq!(mine.body["items"][0]["status"], "confirmed");
+    // t-100's code does not open t-200's contact (nor t-200's t-100's).
+    if b_code != code {
+        send(as_t200(
+            "POST",
+            &format!("/v1/alert-contacts/{b_id}/confirm"),
+            Some(json!({ "code": code })),
+        ))
+        .await
+        .expect_error(400, "INVALID_CONFIRMATION_CODE");
+    }
+    let a = send(as_t200("POST", &confirm, Some(json!({ "code": b_code })))).await;
+    assert_eq!(a.raw, unknown.raw);
+    // More of t-200's own activity: a PIN change.
+    let p = put_pin(&apps, "t-200", "31415926").await;
+    assert_eq!(p.status, 200, "{}", p.raw);
+    drain_stream(&mut reader, &notifier).await;
+    assert_eq!(
+        items_of(&apps, "TENANT#t-100").await,
+        t100_before,
+        "t-100's contact, book and trail untouched (no alert went to it)"
+    );
+    assert_eq!(
+        alerts_sent_to(&theirs).await,
+        heard,
+        "nothing of t-200's reached t-100's contact"
+    );
+    assert_eq!(codes_sent_to(&theirs).await.len(), 2);
+
+    // t-100's own next item still reaches it.
+    let p = put_pin(&apps, TENANT, "27361849").await;
+    assert_eq!(p.status, 200, "{}", p.raw);
+    drain_stream(&mut reader, &notifier).await;
+    let now_heard = alerts_sent_to(&theirs).await;
+    assert_eq!(now_heard.len(), heard.len() + 1, "{now_heard:?}");
+    assert_eq!(now_heard.last().unwrap(), "portguard: Port-out PIN changed");
 }
 
 // ------------------------------------------------------------- POST /v1/carrier-events/{carrierId}

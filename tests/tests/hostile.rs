@@ -20,6 +20,8 @@ use portguard_tests::{answer, event_with, fresh_store, snapshot, Answer, As};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use support::*;
@@ -300,6 +302,9 @@ enum Target {
     Bandwidth,
     /// submit-port-out's Telnyx route (contract §16).
     Telnyx,
+    /// set-pin's alert-contacts routes (contract §17), on an app that
+    /// sends its codes.
+    Contacts,
 }
 
 /// Whether an answer is one of those that the contract allows to write.
@@ -350,6 +355,16 @@ fn may_write(target: Target, method: &str, a: &Answer) -> bool {
                 && ["accepted", "rejected", "ignored", "unchanged", "applied"]
                     .contains(&a.body["result"].as_str().unwrap_or(""))
         }
+        // A contact added (201), confirmed (200: only by the set-up, which
+        // alone knows a code; `contact_request` holds it to that), its types
+        // changed (200), removed (204), or a wrong code counted (contract §17).
+        Target::Contacts => {
+            (method == "POST"
+                && ([201, 200].contains(&a.status)
+                    || (a.status, a.code()) == (400, "INVALID_CONFIRMATION_CODE")))
+                || (method == "PATCH" && a.status == 200)
+                || (method == "DELETE" && a.status == 204)
+        }
         // Only an applied (or first unchanged) event is processed (contract §5).
         Target::Webhook => {
             a.status == 200
@@ -380,6 +395,17 @@ async fn issue_transfer_pin(apps: &Apps, phone_numbers: Vec<String>) -> Value {
 /// describe no HTTP request must be answered `400 INVALID_REQUEST` without
 /// a write; for those `None` is returned.
 async fn check(apps: &Apps, target: Target, ev: &Value, tally: &Tally) -> Option<Answer> {
+    check_with(apps, &apps.pin, target, ev, tally).await
+}
+
+/// As [`check`], set-pin's events (and the contacts') handled by `pin`.
+async fn check_with(
+    apps: &Apps,
+    pin: &set_pin::App,
+    target: Target,
+    ev: &Value,
+    tally: &Tally,
+) -> Option<Answer> {
     let is_request = portguard_api::event::request_from_event(ev.clone()).is_ok();
     let counter = if is_request {
         &tally.valid_events
@@ -394,7 +420,9 @@ async fn check(apps: &Apps, target: Target, ev: &Value, tally: &Tally) -> Option
         .to_owned();
     let before = snapshot(&apps.store).await;
     let resp = match target {
-        Target::Pin => portguard_api::answer_event(|r| apps.pin.handle(r), ev.clone()).await,
+        Target::Pin | Target::Contacts => {
+            portguard_api::answer_event(|r| pin.handle(r), ev.clone()).await
+        }
         Target::Submit => portguard_api::answer_event(|r| apps.submit.handle(r), ev.clone()).await,
         Target::Webhook => {
             portguard_api::answer_event(|r| apps.webhook.handle(r), ev.clone()).await
@@ -618,6 +646,906 @@ fn set_pin_survives_arbitrary_events() {
         panic!("{e}");
     }
     tally.report("set-pin", 32);
+}
+
+// ---------------------------------------------------------------- alert contacts
+
+/// The fields of a contact (contract §17): never a code, its hash, tries or
+/// expiry, nor the alert window.
+const CONTACT_FIELDS: [&str; 8] = [
+    "id",
+    "email",
+    "status",
+    "types",
+    "createdAt",
+    "confirmedAt",
+    "lastDeliveryAt",
+    "lastFailure",
+];
+const CONTACTS: &str = "/v1/alert-contacts";
+const CODE_SUBJECT: &str = "portguard: confirm your alert contact";
+const TYPES_SUBJECT: &str = "portguard: the alerts emailed to you were changed";
+/// Well formed, never issued.
+const UNKNOWN_CONTACT: &str = "ac_01JF0000000000000000000000";
+
+type Item = std::collections::HashMap<String, AttributeValue>;
+
+/// What the alert-contacts property learns as it goes.
+#[derive(Default)]
+struct ContactsRun {
+    /// Whether the codes are read back from the local SES.
+    ses: bool,
+    /// Every code emailed so far (read only to look for it where it must
+    /// not be: the generator never uses one).
+    codes: BTreeSet<String>,
+    /// Code emails read so far, per address (lower case).
+    code_emails: BTreeMap<String, usize>,
+    /// `201`s per address (lower case).
+    added: BTreeMap<String, usize>,
+    /// Contacts whose code was presented (by the set-up, never by the
+    /// generator): the only ones that may ever be confirmed.
+    presented: BTreeSet<String>,
+    /// Notices of changed types owed to each confirmed contact's address.
+    notices: BTreeMap<String, usize>,
+    /// The body of the first `404 ALERT_CONTACT_NOT_FOUND`: every other is
+    /// the same, byte for byte.
+    not_found: Option<String>,
+    answers: BTreeMap<(u16, String), usize>,
+}
+
+fn sk_is(item: &Item, f: impl Fn(&str) -> bool) -> bool {
+    s_attr(item, "SK").is_some_and(f)
+}
+
+fn item_key(item: &Item) -> (String, String) {
+    (
+        s_attr(item, "PK").unwrap_or("").to_owned(),
+        s_attr(item, "SK").unwrap_or("").to_owned(),
+    )
+}
+
+/// Contact items by id.
+fn contact_items(items: &[Item]) -> BTreeMap<String, &Item> {
+    items
+        .iter()
+        .filter(|i| sk_is(i, |sk| sk.starts_with("ALERTCONTACT#")))
+        .map(|i| (s_attr(i, "id").unwrap().to_owned(), i))
+        .collect()
+}
+
+fn code_tries(item: &Item) -> Option<i64> {
+    item.get("codeTries")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
+/// A code among the digit runs of `text` (a code is a whole run: never a
+/// part of a time or a number).
+fn code_in<'a>(text: &'a str, codes: &BTreeSet<String>) -> Option<&'a str> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|run| codes.contains(*run))
+}
+
+/// The 6-digit codes of the code emails to `email`, oldest first.
+async fn codes_sent_to(email: &str) -> Vec<String> {
+    portguard_tests::ses::sent_emails_to(email)
+        .await
+        .iter()
+        .filter(|m| m.subject == CODE_SUBJECT)
+        .map(|m| {
+            m.text
+                .as_deref()
+                .unwrap_or("")
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|w| w.len() == 6)
+                .expect("a 6-digit code in the code email")
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The whole table against §17: at most 5 contacts a tenant, each address
+/// once, the index of each book naming exactly its contacts; no contact
+/// confirmed unless its code was presented, an unconfirmed one waiting for
+/// its code; and no code stored anywhere.
+fn contacts_invariants(items: &[Item], run: &ContactsRun) {
+    let mut books: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
+    for (id, c) in contact_items(items) {
+        let pk = s_attr(c, "PK").unwrap();
+        let email = s_attr(c, "email").unwrap();
+        assert_eq!(
+            Some(pk),
+            s_attr(c, "tenantId")
+                .map(|t| format!("TENANT#{t}"))
+                .as_deref()
+        );
+        match s_attr(c, "status") {
+            Some("unconfirmed") => assert!(
+                c.contains_key("codeHash") && code_tries(c).is_some(),
+                "{id}: unconfirmed without a code"
+            ),
+            Some("confirmed") => {
+                assert!(
+                    run.presented.contains(&id),
+                    "{id} ({email}) is confirmed, yet its code was never presented"
+                );
+                assert!(!c.contains_key("codeHash"), "{id}: confirmed, hash kept");
+            }
+            other => panic!("{id}: status {other:?}"),
+        }
+        let twice = books
+            .entry(pk)
+            .or_default()
+            .insert(email.to_ascii_lowercase(), id.clone());
+        assert!(twice.is_none(), "{pk}: {email} twice");
+    }
+    for (pk, book) in &books {
+        assert!(
+            book.len() <= 5,
+            "{pk} has {} contacts: {book:?}",
+            book.len()
+        );
+    }
+    let indexes: BTreeMap<&str, BTreeMap<String, String>> = items
+        .iter()
+        .filter(|i| sk_is(i, |sk| sk == "ALERTCONTACTS"))
+        .map(|i| {
+            let emails = i
+                .get("emails")
+                .and_then(|v| v.as_m().ok())
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_s().unwrap().clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (s_attr(i, "PK").unwrap(), emails)
+        })
+        .collect();
+    for pk in books.keys().chain(indexes.keys()) {
+        assert_eq!(
+            indexes.get(pk).cloned().unwrap_or_default(),
+            books.get(pk).cloned().unwrap_or_default(),
+            "{pk}: the book's index and its contacts disagree"
+        );
+    }
+    for item in items {
+        let text = portguard_tests::canonical_item(item);
+        if let Some(code) = code_in(&text, &run.codes) {
+            panic!("a confirmation code ({code}) is stored: {text}");
+        }
+    }
+}
+
+/// Sends one contacts event through [`check_with`] and checks, beyond it,
+/// §17 on the answer and on what it wrote: a `201` is one new unconfirmed
+/// contact of the caller's, one `alert_contact.added` item with its address
+/// and one code email to it; a `204` one contact gone and one
+/// `alert_contact.removed`; a confirmation one `alert_contact.confirmed`
+/// (none for a contact already confirmed); a changed type list keeps the
+/// status; a wrong code counts one try; nothing else is audited. No answer
+/// holds a code or a code's hash, every not-found is the same bytes, and
+/// the table keeps [`contacts_invariants`].
+async fn contact_request(
+    w: &World,
+    pin: &set_pin::App,
+    ev: &Value,
+    tally: &Tally,
+    run: &mut ContactsRun,
+) -> Option<Answer> {
+    let store = &w.apps.store;
+    let before = portguard_tests::scan_items(store, None).await;
+    let a = check_with(&w.apps, pin, Target::Contacts, ev, tally).await;
+    let after = portguard_tests::scan_items(store, None).await;
+    let Some(a) = a else {
+        contacts_invariants(&after, run);
+        return None;
+    };
+    *run.answers
+        .entry((a.status, a.code().to_owned()))
+        .or_default() += 1;
+    let method = ev
+        .pointer("/requestContext/http/method")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let caller = ev
+        .pointer("/requestContext/authorizer/jwt/claims/tenant_id")
+        .and_then(Value::as_str)
+        .map(|t| format!("TENANT#{t}"))
+        .unwrap_or_default();
+    let (old, new) = (contact_items(&before), contact_items(&after));
+    let known: BTreeSet<(String, String)> = before.iter().map(item_key).collect();
+    let audited: Vec<&Item> = after
+        .iter()
+        .filter(|i| sk_is(i, |sk| sk.starts_with("AUDIT#")) && !known.contains(&item_key(i)))
+        .collect();
+    let audited_once = |kind: &str, email: &str| {
+        assert_eq!(
+            audited.len(),
+            1,
+            "one audit item for {}: {audited:?}",
+            a.raw
+        );
+        let item = audited[0];
+        assert_eq!(s_attr(item, "type"), Some(kind), "{item:?}");
+        assert_eq!(s_attr(item, "email"), Some(email), "{item:?}");
+        assert_eq!(s_attr(item, "PK"), Some(caller.as_str()), "{item:?}");
+    };
+    let answered_contact = a.body["id"]
+        .as_str()
+        .filter(|id| id.starts_with("ac_"))
+        .map(str::to_owned);
+    match (a.status, method, &answered_contact) {
+        (201, "POST", Some(id)) => {
+            let email = a.body["email"].as_str().unwrap();
+            assert_eq!(a.body["status"], "unconfirmed", "{}", a.raw);
+            assert_eq!(a.body["confirmedAt"], Value::Null, "{}", a.raw);
+            assert!(!old.contains_key(id), "{id} existed");
+            let stored = new.get(id).unwrap_or_else(|| panic!("{id} not stored"));
+            assert_eq!(s_attr(stored, "PK"), Some(caller.as_str()));
+            assert_eq!(s_attr(stored, "email"), Some(email));
+            assert_eq!(s_attr(stored, "status"), Some("unconfirmed"));
+            assert_eq!(new.len(), old.len() + 1, "one contact added");
+            audited_once("alert_contact.added", email);
+            let key = email.to_ascii_lowercase();
+            *run.added.entry(key.clone()).or_default() += 1;
+            if run.ses {
+                // set-pin sends the code before it answers.
+                let codes = codes_sent_to(email).await;
+                let seen = run.code_emails.entry(key).or_default();
+                assert_eq!(codes.len(), *seen + 1, "one code email to {email}");
+                *seen += 1;
+                run.codes.extend(codes.last().cloned());
+            }
+        }
+        (204, "DELETE", _) => {
+            let gone: Vec<&String> = old.keys().filter(|id| !new.contains_key(*id)).collect();
+            assert_eq!(gone.len(), 1, "one contact removed: {gone:?}");
+            assert_eq!(new.len(), old.len() - 1, "and none added");
+            let removed = old[gone[0]];
+            assert_eq!(s_attr(removed, "PK"), Some(caller.as_str()), "its own");
+            audited_once("alert_contact.removed", s_attr(removed, "email").unwrap());
+        }
+        (200, "POST", Some(id)) => {
+            let was = old
+                .get(id)
+                .unwrap_or_else(|| panic!("{id} confirmed: unknown"));
+            let email = s_attr(was, "email").unwrap();
+            if s_attr(was, "status") == Some("confirmed") {
+                assert!(audited.is_empty(), "confirmed again is not audited");
+            } else {
+                assert!(
+                    run.presented.contains(id),
+                    "{id} confirmed without its code: {}",
+                    a.raw
+                );
+                audited_once("alert_contact.confirmed", email);
+            }
+            assert_eq!(a.body["status"], "confirmed");
+        }
+        (200, "PATCH", Some(id)) => {
+            assert!(audited.is_empty(), "a change of types is not audited");
+            let (was, is) = (old[id], new[id]);
+            assert_eq!(s_attr(was, "status"), s_attr(is, "status"), "status kept");
+            assert_eq!(a.body["status"].as_str(), s_attr(is, "status"));
+            let stored: Vec<&str> = is["types"]
+                .as_l()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_s().unwrap().as_str())
+                .collect();
+            assert_eq!(a.body["types"], json!(stored));
+            if s_attr(is, "status") == Some("confirmed") {
+                let email = s_attr(is, "email").unwrap().to_ascii_lowercase();
+                *run.notices.entry(email).or_default() += 1;
+            }
+        }
+        (400, "POST", _) if a.code() == "INVALID_CONFIRMATION_CODE" => {
+            assert!(audited.is_empty(), "a wrong code is not audited");
+            let counted: Vec<(&String, i64)> = new
+                .iter()
+                .filter_map(|(id, is)| {
+                    let was = old.get(id)?;
+                    (code_tries(was) != code_tries(is)).then(|| (id, code_tries(is).unwrap()))
+                })
+                .collect();
+            assert_eq!(counted.len(), 1, "one contact counted a try: {counted:?}");
+            let (id, tries) = counted[0];
+            assert_eq!(code_tries(old[id]), Some(tries - 1), "one try");
+            assert_eq!(
+                a.body["error"]["details"]["attemptsLeft"],
+                json!(5 - tries),
+                "{}",
+                a.raw
+            );
+            assert_eq!(s_attr(new[id], "PK"), Some(caller.as_str()), "its own");
+        }
+        _ => assert!(audited.is_empty(), "audited: {audited:?} for {}", a.raw),
+    }
+    // What the answer shows of contacts, and never.
+    let shown: Vec<&Value> = match a.body["items"].as_array() {
+        Some(items) => items.iter().collect(),
+        None if answered_contact.is_some() => vec![&a.body],
+        None => Vec::new(),
+    };
+    for c in &shown {
+        let mut keys: Vec<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        let mut want = CONTACT_FIELDS.to_vec();
+        want.sort();
+        assert_eq!(keys, want, "{}", a.raw);
+    }
+    if method == "GET" && a.status == 200 {
+        assert!(shown.len() <= 5, "{}", a.raw);
+        let own: Vec<&String> = new
+            .iter()
+            .filter(|(_, c)| s_attr(c, "PK") == Some(caller.as_str()))
+            .map(|(id, _)| id)
+            .collect();
+        let listed: Vec<&str> = shown.iter().map(|c| c["id"].as_str().unwrap()).collect();
+        assert_eq!(listed, own, "the caller's contacts, oldest first");
+    }
+    if let Some(code) = code_in(&a.raw, &run.codes) {
+        panic!("a confirmation code ({code}) in an answer: {}", a.raw);
+    }
+    for c in old.values().chain(new.values()) {
+        if let Some(hash) = s_attr(c, "codeHash") {
+            assert!(
+                !a.raw.contains(hash),
+                "a code's hash in an answer: {}",
+                a.raw
+            );
+        }
+        // Another tenant's contact is never named.
+        if s_attr(c, "PK") != Some(caller.as_str()) {
+            assert!(!a.raw.contains(s_attr(c, "id").unwrap()), "{}", a.raw);
+        }
+    }
+    if (a.status, a.code()) == (404, "ALERT_CONTACT_NOT_FOUND") {
+        let first = run.not_found.get_or_insert_with(|| a.raw.clone());
+        assert_eq!(&a.raw, first, "every unknown contact answers the same");
+    }
+    contacts_invariants(&after, run);
+    Some(a)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum ContactOp {
+    List,
+    Add,
+    Confirm,
+    Patch,
+    Remove,
+}
+
+/// Which contact a generated request names.
+#[derive(Debug, Clone)]
+enum Aim {
+    /// The i-th (wrapping) of t-100's contacts when the request is sent.
+    Live(usize),
+    /// The i-th of the contacts made before the run (some removed since).
+    Seeded(usize),
+    /// t-200's contact.
+    Theirs,
+    Unknown,
+    /// A live id bent: lower case, without `ac_`, one character more.
+    Bent(usize, u8),
+    Junk(String),
+}
+
+fn aim() -> BoxedStrategy<Aim> {
+    prop_oneof![
+        6 => any::<usize>().prop_map(Aim::Live),
+        2 => any::<usize>().prop_map(Aim::Seeded),
+        2 => Just(Aim::Theirs),
+        1 => Just(Aim::Unknown),
+        1 => (any::<usize>(), 0u8..3).prop_map(|(i, how)| Aim::Bent(i, how)),
+        1 => junk().prop_map(Aim::Junk),
+    ]
+    .boxed()
+}
+
+/// `types`: absent, a valid list (shuffled, with repeats), or not valid.
+fn contact_types() -> BoxedStrategy<Option<Value>> {
+    let names: Vec<&'static str> = portguard_store::AuditType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    let all = names.len();
+    prop_oneof![
+        3 => Just(None),
+        4 => (prop::sample::subsequence(names, 1..=all), any::<bool>()).prop_map(|(mut v, odd)| {
+            if odd {
+                v.push(v[0]);
+                v.reverse();
+            }
+            Some(json!(v))
+        }),
+        1 => prop::sample::select(vec![
+            json!([]),
+            json!(["pin.stolen"]),
+            json!("pin.set"),
+            json!([7]),
+            json!([null]),
+            json!(["PIN.SET"]),
+            json!(["pin.set", ""]),
+            json!({"pin.set": true}),
+        ])
+        .prop_map(Some),
+        1 => json_value().prop_map(Some),
+    ]
+    .boxed()
+}
+
+/// An address: one of the run's own (sometimes in capitals), one that §17
+/// refuses, or anything.
+fn contact_email(pool: Vec<String>) -> BoxedStrategy<Value> {
+    let refused = vec![
+        "Ops <ops@example.com>".to_owned(),
+        "not-an-address".to_owned(),
+        " ops@example.com".to_owned(),
+        "ops@example.com ".to_owned(),
+        "ops@example.com\n".to_owned(),
+        "ops@localhost".to_owned(),
+        "opé@example.com".to_owned(),
+        "ops@@example.com".to_owned(),
+        "\"ops\"@example.com".to_owned(),
+        "ops(x)@example.com".to_owned(),
+        "o ps@example.com".to_owned(),
+        String::new(),
+        format!("{}@{}.com", "a".repeat(64), "b".repeat(186)),
+    ];
+    prop_oneof![
+        8 => (prop::sample::select(pool), any::<bool>())
+            .prop_map(|(a, caps)| json!(if caps { a.to_uppercase() } else { a })),
+        3 => prop::sample::select(refused).prop_map(Value::from),
+        1 => junk().prop_map(Value::from),
+        1 => json_value(),
+    ]
+    .boxed()
+}
+
+/// `code`: mostly 6 digits (never a live code: see the run), else not.
+fn contact_code() -> BoxedStrategy<Option<Value>> {
+    prop_oneof![
+        6 => "[0-9]{6}".prop_map(|c| Some(json!(c))),
+        1 => junk().prop_map(|c| Some(json!(c))),
+        1 => Just(Some(json!(123456))),
+        1 => Just(Some(Value::Null)),
+        1 => Just(None),
+    ]
+    .boxed()
+}
+
+/// A field beside the route's own: refused, whatever it says.
+fn contact_extra() -> BoxedStrategy<Option<(&'static str, Value)>> {
+    prop_oneof![
+        8 => Just(None),
+        1 => Just(Some(("status", json!("confirmed")))),
+        1 => (
+            prop::sample::select(&["tenantId", "code", "email", "types", "id", "codeHash", "x"][..]),
+            json_value()
+        )
+            .prop_map(Some),
+    ]
+    .boxed()
+}
+
+/// Paths beside the routes (`{id}` stands for the aimed id).
+const ODD_CONTACT_PATHS: [&str; 12] = [
+    "/v1/alert-contacts/",
+    "/v1/alert-contacts/{id}/",
+    "/v1/alert-contacts/{id}/confirm/",
+    "/v1/alert-contacts/{id}/confirm/x",
+    "/v1/alert-contacts/{id}/x",
+    "/v1/alert-contacts//confirm",
+    "/v1/alert-contacts/confirm",
+    "/v1/alert-contacts/{id}/CONFIRM",
+    "/v1/ALERT-CONTACTS",
+    "/v1/alert-contacts/{id}%2Fconfirm",
+    "/v1/alert-contacts/{id}/{id}",
+    "/v1/alert-contacts/../pin",
+];
+
+fn contacts_who() -> BoxedStrategy<As> {
+    prop_oneof![
+        10 => Just(As::Admin(TENANT)),
+        3 => Just(As::Admin("t-200")),
+        1 => Just(As::Admin("t-unknown")),
+        2 => who(),
+    ]
+    .boxed()
+}
+
+/// A 6-digit guess that is none of the codes the run has seen: the
+/// property never presents a live code, even by chance.
+fn not_a_code(guess: &str, codes: &BTreeSet<String>) -> String {
+    let mut n: u32 = guess.parse().unwrap_or(0);
+    let mut guess = guess.to_owned();
+    while codes.contains(&guess) {
+        n = (n + 1) % 1_000_000;
+        guess = format!("{n:06}");
+    }
+    guess
+}
+
+#[test]
+fn alert_contacts_survive_arbitrary_events() {
+    let w = world();
+    let tally = Tally::default();
+    let ses = portguard_tests::ses::needs_ses_local();
+    // With the local SES set-pin sends its codes, and the property reads
+    // them back (to look for them where they must not be); without it (as
+    // under `make soak`) nothing is sent and the rest is checked alike.
+    let pin = w.rt.block_on(async {
+        let mailer = match ses {
+            true => {
+                portguard_email::Mailer::connect(
+                    Some(
+                        portguard_validation::EmailAddress::parse("alerts@portguard.test").unwrap(),
+                    ),
+                    "https://console.portguard.test".into(),
+                    None,
+                )
+                .await
+            }
+            false => portguard_email::Mailer::disabled(),
+        };
+        set_pin::App::new(w.apps.store.clone(), portguard_tests::hasher()).with_mailer(mailer)
+    });
+    let run = RefCell::new(ContactsRun {
+        ses,
+        ..ContactsRun::default()
+    });
+    // Addresses of this run only, so the local SES's mail to them is ours.
+    let tag = ulid::Ulid::new().to_string().to_lowercase();
+    let pool: Vec<String> = (0..8)
+        .map(|i| format!("hostile{i}-{tag}@example.com"))
+        .collect();
+    let kept = format!("kept-{tag}@example.com");
+    let send = |method: &str, path: &str, who: As, body: Option<Value>| {
+        let ev = event_with(
+            method,
+            path,
+            "",
+            who,
+            body.map(|b| b.to_string()).as_deref(),
+            &[],
+        );
+        let mut run = run.borrow_mut();
+        w.rt.block_on(contact_request(&w, &pin, &ev, &tally, &mut run))
+            .expect("a request")
+    };
+    let expect = |a: Answer, status: u16, code: &str| {
+        assert_eq!((a.status, a.code()), (status, code), "{}", a.raw);
+        a
+    };
+    let id_of = |a: &Answer| a.body["id"].as_str().unwrap().to_owned();
+    let add = |email: &str, who: As| send("POST", CONTACTS, who, Some(json!({ "email": email })));
+
+    // Before the run: t-100's contact confirmed with its code (read from
+    // its email; without the local SES, confirmed in the table), two more
+    // of t-100's, and one of t-200's at an address t-100 has too.
+    let confirmed = id_of(&expect(add(&kept, As::Admin(TENANT)), 201, ""));
+    run.borrow_mut().presented.insert(confirmed.clone());
+    if ses {
+        let code = w.rt.block_on(codes_sent_to(&kept)).pop().unwrap();
+        let path = format!("{CONTACTS}/{confirmed}/confirm");
+        let body = json!({ "code": code });
+        expect(send("POST", &path, As::Admin(TENANT), Some(body)), 200, "");
+    } else {
+        w.rt.block_on(async {
+            let store = &w.apps.store;
+            let c = store
+                .get_alert_contact(TENANT, &confirmed)
+                .await
+                .unwrap()
+                .unwrap();
+            let audit = portguard_store::AuditEvent::new(
+                TENANT,
+                portguard_store::clock::now(),
+                portguard_store::AuditType::AlertContactConfirmed,
+                portguard_store::Actor {
+                    kind: portguard_store::ActorKind::TenantAdmin,
+                    id: Some("admin-of-t-100".into()),
+                },
+            )
+            .email(&kept);
+            let done = store.confirm_alert_contact(&c, portguard_store::clock::now(), &audit);
+            assert!(matches!(
+                done.await.unwrap(),
+                portguard_store::tenants::Written::Done(())
+            ));
+        });
+    }
+    let mut seeded = vec![confirmed.clone()];
+    for email in &pool[..2] {
+        seeded.push(id_of(&expect(add(email, As::Admin(TENANT)), 201, "")));
+    }
+    let theirs = id_of(&expect(add(&pool[0], As::Admin("t-200")), 201, ""));
+
+    // Every answer of §17 once, on every run, not by chance.
+    let at = |id: &str| format!("{CONTACTS}/{id}");
+    let confirm_at = |id: &str| format!("{CONTACTS}/{id}/confirm");
+    let admin = || As::Admin(TENANT);
+    expect(send("GET", CONTACTS, admin(), None), 200, "");
+    let third = id_of(&expect(add(&pool[2], admin()), 201, ""));
+    expect(
+        add(&pool[2].to_uppercase(), admin()),
+        409,
+        "ALERT_CONTACT_EXISTS",
+    );
+    let fifth = id_of(&expect(add(&pool[3], admin()), 201, ""));
+    expect(add(&pool[4], admin()), 409, "TOO_MANY_ALERT_CONTACTS");
+    expect(add("Ops <ops@example.com>", admin()), 400, "INVALID_EMAIL");
+    let bad_types = json!({"email": pool[5], "types": []});
+    expect(
+        send("POST", CONTACTS, admin(), Some(bad_types)),
+        400,
+        "INVALID_REQUEST",
+    );
+    expect(
+        add(&pool[5], As::Admin("t-unknown")),
+        404,
+        "TENANT_NOT_FOUND",
+    );
+    let types = json!({"types": ["pin.changed"]});
+    expect(
+        send("PATCH", &at(&confirmed), admin(), Some(types.clone())),
+        200,
+        "",
+    );
+    expect(
+        send("PATCH", &at(&third), admin(), Some(types.clone())),
+        200,
+        "",
+    );
+    expect(
+        send("PATCH", &at(&third), admin(), Some(json!({}))),
+        400,
+        "INVALID_REQUEST",
+    );
+    let sly = json!({"types": ["pin.set"], "status": "confirmed"});
+    expect(
+        send("PATCH", &at(&third), admin(), Some(sly)),
+        400,
+        "INVALID_REQUEST",
+    );
+    let guess = || json!({ "code": not_a_code("000000", &run.borrow().codes) });
+    expect(
+        send("POST", &confirm_at(&confirmed), admin(), Some(guess())),
+        200,
+        "",
+    );
+    for _ in 0..5 {
+        let a = send("POST", &confirm_at(&fifth), admin(), Some(guess()));
+        expect(a, 400, "INVALID_CONFIRMATION_CODE");
+    }
+    let a = send("POST", &confirm_at(&fifth), admin(), Some(guess()));
+    expect(a, 410, "CONFIRMATION_EXPIRED");
+    expect(
+        send("POST", &confirm_at(&third), admin(), Some(json!({}))),
+        400,
+        "INVALID_REQUEST",
+    );
+    expect(send("DELETE", &at(&fifth), admin(), None), 204, "");
+    expect(
+        send("DELETE", &at(&fifth), admin(), None),
+        404,
+        "ALERT_CONTACT_NOT_FOUND",
+    );
+    expect(
+        send("DELETE", &at(UNKNOWN_CONTACT), admin(), None),
+        404,
+        "ALERT_CONTACT_NOT_FOUND",
+    );
+    expect(
+        send("DELETE", &at("whatever"), admin(), None),
+        404,
+        "ALERT_CONTACT_NOT_FOUND",
+    );
+    let t200 = || As::Admin("t-200");
+    expect(
+        send("DELETE", &at(&confirmed), t200(), None),
+        404,
+        "ALERT_CONTACT_NOT_FOUND",
+    );
+    expect(
+        send("PATCH", &at(&third), t200(), Some(types)),
+        404,
+        "ALERT_CONTACT_NOT_FOUND",
+    );
+    let a = send("POST", &confirm_at(&third), t200(), Some(guess()));
+    expect(a, 404, "ALERT_CONTACT_NOT_FOUND");
+    expect(
+        send("GET", CONTACTS, As::Carrier("carrier-a"), None),
+        403,
+        "FORBIDDEN",
+    );
+    expect(add(&pool[6], As::Nobody), 401, "UNAUTHENTICATED");
+    expect(
+        send("PUT", CONTACTS, admin(), None),
+        405,
+        "METHOD_NOT_ALLOWED",
+    );
+    expect(
+        send("GET", &at(&third), admin(), None),
+        405,
+        "METHOD_NOT_ALLOWED",
+    );
+    expect(
+        send("GET", &confirm_at(&third), admin(), None),
+        405,
+        "METHOD_NOT_ALLOWED",
+    );
+    expect(
+        send("POST", &format!("{}/x", at(&third)), admin(), None),
+        404,
+        "NOT_FOUND",
+    );
+
+    let strategy = (
+        prop_oneof![
+            1 => Just(ContactOp::List),
+            4 => Just(ContactOp::Add),
+            2 => Just(ContactOp::Confirm),
+            2 => Just(ContactOp::Patch),
+            2 => Just(ContactOp::Remove),
+        ],
+        aim(),
+        (
+            contact_email(pool.clone()),
+            contact_types(),
+            contact_code(),
+            contact_extra(),
+        ),
+        (
+            prop_oneof![
+                9 => Just(None),
+                1 => prop::sample::select(&["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"][..]).prop_map(Some),
+            ],
+            prop_oneof![9 => Just(None), 1 => prop::sample::select(&ODD_CONTACT_PATHS[..]).prop_map(Some)],
+            prop_oneof![
+                9 => Just(None),
+                1 => prop_oneof![
+                    Just(None),
+                    junk().prop_map(Some),
+                    json_value().prop_map(|v| Some(v.to_string())),
+                ]
+                .prop_map(Some),
+            ],
+        ),
+        (
+            any::<usize>(),
+            any::<usize>(),
+            any::<u8>(),
+            any::<u8>(),
+            prop::bool::weighted(0.08),
+        ),
+        contacts_who(),
+        prop_oneof![4 => Just(Vec::new()), 1 => mutations()],
+    );
+    let mut runner = runner(96);
+    let result = runner.run(
+        &strategy,
+        |(
+            op,
+            aim,
+            (email, types, code, extra),
+            (method, path, body),
+            (cut, at, byte, how, broken),
+            who,
+            muts,
+        )| {
+            let live: Vec<String> =
+                w.rt.block_on(w.apps.store.alert_contacts(TENANT))
+                    .unwrap()
+                    .contacts
+                    .into_iter()
+                    .map(|c| c.id)
+                    .collect();
+            let pick = |i: usize| {
+                live.get(i % live.len().max(1))
+                    .cloned()
+                    .unwrap_or_else(|| UNKNOWN_CONTACT.to_owned())
+            };
+            let id = match aim {
+                Aim::Live(i) => pick(i),
+                Aim::Seeded(i) => seeded[i % seeded.len()].clone(),
+                Aim::Theirs => theirs.clone(),
+                Aim::Unknown => UNKNOWN_CONTACT.to_owned(),
+                Aim::Bent(i, 0) => pick(i).to_lowercase(),
+                Aim::Bent(i, 1) => pick(i).trim_start_matches("ac_").to_owned(),
+                Aim::Bent(i, _) => format!("{}A", pick(i)),
+                Aim::Junk(j) => j.replace(['?', '#'], ""),
+            };
+            let code = code.map(|c| match c.as_str() {
+                Some(g) if g.len() == 6 => json!(not_a_code(g, &run.borrow().codes)),
+                _ => c,
+            });
+            let mut sent = match op {
+                ContactOp::Add => {
+                    let mut b = json!({ "email": email });
+                    if let Some(t) = types {
+                        b["types"] = t;
+                    }
+                    Some(b)
+                }
+                ContactOp::Confirm => Some(match code {
+                    Some(c) => json!({ "code": c }),
+                    None => json!({}),
+                }),
+                ContactOp::Patch => Some(json!({
+                    "types": types.unwrap_or_else(|| json!(["port_out.requested"]))
+                })),
+                ContactOp::List | ContactOp::Remove => None,
+            };
+            if let (Some(b), Some((k, v))) = (sent.as_mut(), extra) {
+                b[k] = v;
+            }
+            let text = match body {
+                Some(replaced) => replaced,
+                None => sent.map(|b| b.to_string()),
+            };
+            let text = text.map(|t| {
+                if broken {
+                    damage(t, cut, at, byte, how)
+                } else {
+                    t
+                }
+            });
+            let method = method.unwrap_or(match op {
+                ContactOp::List => "GET",
+                ContactOp::Add | ContactOp::Confirm => "POST",
+                ContactOp::Patch => "PATCH",
+                ContactOp::Remove => "DELETE",
+            });
+            let path = match (path, op) {
+                (Some(p), _) => p.replace("{id}", &id),
+                (None, ContactOp::List | ContactOp::Add) => CONTACTS.to_owned(),
+                (None, ContactOp::Confirm) => format!("{CONTACTS}/{id}/confirm"),
+                (None, ContactOp::Patch | ContactOp::Remove) => format!("{CONTACTS}/{id}"),
+            };
+            let ev = apply(
+                event_with(method, &path, "", who, text.as_deref(), &[]),
+                &muts,
+            );
+            let mut run = run.borrow_mut();
+            w.rt.block_on(contact_request(&w, &pin, &ev, &tally, &mut run));
+            Ok(())
+        },
+    );
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    tally.report("alert contacts", 48);
+    let run = run.into_inner();
+    eprintln!("alert contacts: answers {:?}", run.answers);
+    // The mail: each of the run's addresses got one code per 201 and
+    // nothing else (none was confirmed); the confirmed contact, its code and
+    // a notice per change of its types.
+    if ses {
+        w.rt.block_on(async {
+            for address in pool.iter().chain([&kept]) {
+                let mails = portguard_tests::ses::sent_emails_to(address).await;
+                let codes = mails.iter().filter(|m| m.subject == CODE_SUBJECT).count();
+                let notices = mails.iter().filter(|m| m.subject == TYPES_SUBJECT).count();
+                let key = address.to_ascii_lowercase();
+                assert_eq!(
+                    codes,
+                    run.added.get(&key).copied().unwrap_or(0),
+                    "{address}"
+                );
+                assert_eq!(
+                    notices,
+                    run.notices.get(&key).copied().unwrap_or(0),
+                    "{address}"
+                );
+                assert_eq!(codes + notices, mails.len(), "{address}: {mails:#?}");
+            }
+        });
+    }
+    w.rt.block_on(audit_consistency(&w.apps.store));
 }
 
 // ---------------------------------------------------------------- submit-port-out
