@@ -15,12 +15,11 @@
 
 mod support;
 
-use aws_lambda_events::eventbridge::EventBridgeEvent;
 use futures::future::join_all;
 use portguard_rules::LockPolicy;
 use portguard_store::{clock, Store};
 use portguard_tests::{event, event_with, fresh_store, items_with_prefix, As};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -262,18 +261,14 @@ async fn one_request(
         // The scheduled check, as if 200 hours later: every pending order
         // is stale and expires (concurrently with everything above).
         _ => {
-            let mut v: Value =
-                serde_json::from_str(include_str!("../../events/status-check.json")).unwrap();
-            v["time"] = json!(clock::format(clock::now() + 200 * 3600));
-            let ev: EventBridgeEvent = serde_json::from_value(v).unwrap();
-            let mut ctx = lambda_runtime::Context::default();
-            ctx.deadline = (std::time::SystemTime::now() + Duration::from_secs(60))
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis() as u64;
+            // `run_check` with a future clock: the handler refuses a
+            // scheduled `time` more than 5 minutes ahead (contract §6).
             let report = apps
                 .check
-                .handle(lambda_runtime::LambdaEvent::new(ev, ctx))
+                .run_check(
+                    clock::now() + 200 * 3600,
+                    std::time::Instant::now() + Duration::from_secs(60),
+                )
                 .await
                 .expect("the check runs");
             counts
