@@ -2122,24 +2122,48 @@ async fn telnyx_books(
         requested, expected,
         "one port_out.requested per accepted port-out"
     );
-    let mut refused: Vec<&str> = by_telnyx(portguard_store::AuditType::PortOutRejected)
+    // Refusals that do not look at the PIN are audited once per tenant,
+    // carrier, code and hour (contract §4.1): at least one and at most one
+    // a refusal, never two in one tenant's hour; every other refusal once.
+    let once = |c: &str| TX_AUDITED_HOURLY.contains(&c);
+    let rejected = by_telnyx(portguard_store::AuditType::PortOutRejected);
+    let mut refused: Vec<&str> = rejected
         .iter()
         .map(|i| s_attr(i, "code").unwrap())
+        .filter(|c| !once(c))
         .collect();
     refused.sort();
-    let mut expected: Vec<&str> = decisions
-        .values()
-        .flatten()
-        .map(String::as_str)
-        .filter(|c| !TX_UNAUDITED.contains(c))
+    let codes = || decisions.values().flatten().map(String::as_str);
+    let mut expected: Vec<&str> = codes()
+        .filter(|c| !TX_UNAUDITED.contains(c) && !once(c))
         .collect();
     expected.sort();
     assert_eq!(
         refused, expected,
         "one port_out.rejected per refusal of a tenant's port-out"
     );
+    let mut hourly = std::collections::BTreeSet::new();
+    for item in rejected.iter().filter(|i| once(s_attr(i, "code").unwrap())) {
+        let key = (
+            s_attr(item, "PK").unwrap(),
+            s_attr(item, "code").unwrap(),
+            &s_attr(item, "time").unwrap()[..13],
+        );
+        assert!(hourly.insert(key), "audited twice in one hour: {key:?}");
+    }
+    for code in TX_AUDITED_HOURLY {
+        let told = codes().filter(|c| *c == code).count();
+        let audited = hourly.iter().filter(|(_, c, _)| *c == code).count();
+        assert!(
+            audited <= told && (told == 0 || audited >= 1),
+            "{code}: {told} refusals, {audited} audit items"
+        );
+    }
     decisions
 }
+
+/// Telnyx refusals audited once per tenant, carrier, code and hour.
+const TX_AUDITED_HOURLY: [&str; 3] = ["PORT_OUT_LOCKED", "PIN_NOT_SET", "TENANT_NOT_ELIGIBLE"];
 
 #[test]
 fn telnyx_route_survives_arbitrary_events() {

@@ -504,7 +504,12 @@ async fn earlier_rules_win() {
 /// `GET /v1/pin` names only carrier-a.
 #[tokio::test]
 async fn one_carrier_locked_out_does_not_lock_out_another() {
-    let env = setup(FAST).await;
+    // A lock that outlasts the test on a busy machine (FAST's 2 s did not).
+    let env = setup(LockPolicy {
+        lockout_seconds: 300,
+        ..FAST
+    })
+    .await;
     for _ in 0..4 {
         assert_error(
             &post(&env.app, &body(WRONG, &[N[0]])).await,

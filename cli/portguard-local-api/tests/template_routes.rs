@@ -17,9 +17,12 @@ fn template_routes() -> BTreeSet<Row> {
         let Some(events) = res["Properties"]["Events"].as_hash() else {
             continue;
         };
-        let function = res["Metadata"]["BuildProperties"]["Binary"]
+        // infra/Makefile builds each function from its package, whose one
+        // binary has the package's (and its directory's) name.
+        let function = res["Properties"]["CodeUri"]
             .as_str()
-            .expect("an HTTP function names its binary")
+            .and_then(|uri| uri.rsplit('/').next())
+            .expect("an HTTP function names its package directory")
             .to_string();
         for (_, ev) in events {
             if ev["Type"].as_str() != Some("HttpApi") {
