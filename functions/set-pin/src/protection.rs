@@ -12,7 +12,7 @@ use portguard_rules::{Change, Setting};
 use portguard_store::numbers::NumberRecord;
 use portguard_store::protection::Protection;
 use portguard_store::tenants::Written;
-use portguard_store::{clock, conflict_backoff, Actor, AuditEvent, AuditType, TenantRef};
+use portguard_store::{clock, conflict_backoff, Actor, AuditEvent, AuditType, Tenant, TenantRef};
 use portguard_validation::PhoneNumber;
 use serde_json::{json, Map, Value};
 
@@ -264,26 +264,50 @@ impl App {
         ))
     }
 
-    async fn patch_protection(&self, admin: &Admin<'_>, body: &Body) -> Result<Response, ApiError> {
+    /// The tenant's record as `PATCH /v1/port-out-protection` needs it, a
+    /// US tenant's. With the account number remembered from an earlier
+    /// request (as `PUT /v1/pin` does), the record is read directly: one
+    /// round trip before the write, not two. A record no longer the
+    /// tenant's drops the memory and reads the pointer, as a first request
+    /// does.
+    async fn protected_tenant(&self, tenant_id: &str) -> Result<Tenant, ApiError> {
+        if let Some(account) = self.accounts.get(tenant_id) {
+            let record = self.store.tenant_by_account(&account).await?;
+            match record.filter(|t| t.tenant_id == tenant_id) {
+                Some(tenant) if !tenant.is_us() => return Err(not_eligible()),
+                Some(tenant) => return Ok(tenant),
+                None => self.accounts.forget(tenant_id),
+            }
+        }
         let pointer: TenantRef = self
             .store
-            .get_tenant_ref(admin.tenant_id)
+            .get_tenant_ref(tenant_id)
             .await?
             .ok_or_else(tenant_not_found)?;
         if !pointer.is_us() {
             return Err(not_eligible());
         }
+        let tenant = self
+            .store
+            .tenant_by_account(&pointer.account_number)
+            .await?
+            .filter(|t| t.tenant_id == tenant_id)
+            .ok_or_else(tenant_not_found)?;
+        self.accounts.remember(tenant_id, &pointer.account_number);
+        Ok(tenant)
+    }
+
+    async fn patch_protection(&self, admin: &Admin<'_>, body: &Body) -> Result<Response, ApiError> {
+        let mut read = Some(self.protected_tenant(admin.tenant_id).await?);
         let fields = patch_fields(body, &TENANT_SETTINGS)?;
         for attempt in 0..WRITE_ATTEMPTS {
             if attempt > 0 {
                 conflict_backoff(attempt - 1).await;
             }
-            let tenant = self
-                .store
-                .tenant_by_account(&pointer.account_number)
-                .await?
-                .filter(|t| t.tenant_id == admin.tenant_id)
-                .ok_or_else(tenant_not_found)?;
+            let tenant = match read.take() {
+                Some(tenant) => tenant,
+                None => self.protected_tenant(admin.tenant_id).await?,
+            };
             let now = clock::now();
             let mut next = tenant.protection;
             let mut events = Vec::new();

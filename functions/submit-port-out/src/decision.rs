@@ -284,16 +284,10 @@ impl App {
                     .locks
                     .of(attempt.carrier)
                     .after_failure(now, self.policy);
-                match self
-                    .store
-                    .write_lock_state(tenant, attempt.carrier, &next)
-                    .await?
-                {
-                    Written::Conflict => continue,
-                    Written::Done(()) => {
-                        return self.wrong_pin(attempt, tenant, &next, after, now).await
-                    }
+                if let Some(decided) = self.wrong_pin(attempt, tenant, &next, after, now).await? {
+                    return Ok(decided);
                 }
+                continue;
             };
             // 11 and 12: the numbers, with the order in one transaction.
             let reset = tenant.locks.of(attempt.carrier).after_success(now);
@@ -460,8 +454,11 @@ impl App {
             .map_err(|e| portguard_api::unknown_pepper_version(SERVICE, &e))
     }
 
-    /// A wrong PIN whose failure is written: 422, or 429 for the attempt
-    /// that reached the limit.
+    /// A wrong PIN: its failure counted and recorded in one transaction
+    /// (the rejection, and for the attempt that reached the limit the lock
+    /// and its first `PIN_LOCKED` with the lock's marker), then 422, or 429
+    /// for the attempt that locked. `None`: the tenant changed since it was
+    /// read, nothing written; decide again.
     async fn wrong_pin(
         &self,
         attempt: &Attempt<'_>,
@@ -469,20 +466,31 @@ impl App {
         next: &LockState,
         after: LockStatus,
         now: i64,
-    ) -> Result<Decided, ApiError> {
-        metrics::count(SERVICE, "PinMismatch");
+    ) -> Result<Option<Decided>, ApiError> {
+        let rejected = |refusal: Refusal| {
+            self.audit(attempt, tenant, AuditType::PortOutRejected, now)
+                .code(refusal.code())
+                .phone_numbers(&attempt.numbers)
+        };
         if !after.is_locked() {
-            return self
-                .refuse(attempt, tenant, Refused::new(Refusal::PinMismatch))
-                .await;
+            let event = rejected(Refusal::PinMismatch);
+            let written = self
+                .store
+                .write_failed_attempt(tenant, attempt.carrier, next, &[&event], None)
+                .await?;
+            if let Written::Conflict = written {
+                return Ok(None);
+            }
+            metrics::count(SERVICE, "PinMismatch");
+            metrics::count(SERVICE, "PortOutRejected");
+            tracing::info!(
+                carrier_id = attempt.carrier,
+                tenant_id = %tenant.tenant_id,
+                code = Refusal::PinMismatch.code(),
+                "port-out rejected"
+            );
+            return Ok(Some(Decided::Refused(Refused::new(Refusal::PinMismatch))));
         }
-        metrics::count(SERVICE, "PinLocked");
-        tracing::warn!(
-            carrier_id = attempt.carrier,
-            tenant_id = %tenant.tenant_id,
-            hard = matches!(after, LockStatus::Hard),
-            "too many wrong PINs: tenant locked for this carrier"
-        );
         let until = match after {
             LockStatus::Timed { until } => Some(until),
             _ => None,
@@ -490,10 +498,54 @@ impl App {
         let lock = self
             .audit(attempt, tenant, AuditType::PinLocked, now)
             .until(until);
-        self.record(&lock).await;
-        // The first PIN_LOCKED of this lock: recorded, and this carrier's
-        // later attempts in it are not.
-        self.reject_locked(attempt, tenant, next, now).await
+        // The first PIN_LOCKED of this lock: recorded with the lock, and this
+        // carrier's later attempts in it are not.
+        let refused = Refused::locked(next.status(now), now);
+        let event = rejected(refused.refusal);
+        let id = next.current_lock(now);
+        let written = match &id {
+            Some(id) => {
+                self.store
+                    .write_failed_attempt(
+                        tenant,
+                        attempt.carrier,
+                        next,
+                        &[&lock],
+                        Some((&event, id, now)),
+                    )
+                    .await?
+            }
+            // Not locked after all: cannot happen (`after` is a lock), but
+            // recording the rejection is the safe side.
+            None => match self
+                .store
+                .write_failed_attempt(tenant, attempt.carrier, next, &[&lock, &event], None)
+                .await?
+            {
+                Written::Done(_) => Written::Done(true),
+                Written::Conflict => Written::Conflict,
+            },
+        };
+        let Written::Done(recorded) = written else {
+            return Ok(None);
+        };
+        metrics::count(SERVICE, "PinMismatch");
+        metrics::count(SERVICE, "PinLocked");
+        tracing::warn!(
+            carrier_id = attempt.carrier,
+            tenant_id = %tenant.tenant_id,
+            hard = matches!(after, LockStatus::Hard),
+            "too many wrong PINs: tenant locked for this carrier"
+        );
+        metrics::count(SERVICE, "PortOutRejected");
+        tracing::info!(
+            carrier_id = attempt.carrier,
+            tenant_id = %tenant.tenant_id,
+            code = refused.refusal.code(),
+            recorded,
+            "port-out rejected"
+        );
+        Ok(Some(Decided::Refused(refused)))
     }
 
     /// Writes the reset of a right PIN whose order failed, re-reading on a

@@ -19,6 +19,28 @@ fn marker_key(tenant_id: &str, lock: &LockId, carrier: &str) -> crate::attr::Ite
 }
 
 impl Store {
+    /// The marker of `carrier`'s first recorded attempt in `lock`, put only
+    /// if absent (or past its time): step 0 of the pair it makes with the
+    /// attempt's audit item.
+    pub(crate) fn locked_marker(
+        &self,
+        audit: &AuditEvent,
+        lock: &LockId,
+        carrier: &str,
+        now: i64,
+    ) -> Put {
+        let mut marker = marker_key(&audit.tenant_id, lock, carrier);
+        marker.insert("expiresAt".into(), n(lock.expires_at));
+        // TTL deletes late: a marker past its time no longer counts.
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(marker))
+            .condition_expression("attribute_not_exists(PK) OR expiresAt < :now")
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .expect("table and item set")
+    }
+
     /// Records `audit` (a `PIN_LOCKED` rejection) if it is `carrier`'s first
     /// attempt in `lock`. `Ok(false)`: already recorded, nothing written.
     pub async fn record_first_locked_attempt(
@@ -28,16 +50,7 @@ impl Store {
         carrier: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut marker = marker_key(&audit.tenant_id, lock, carrier);
-        marker.insert("expiresAt".into(), n(lock.expires_at));
-        // TTL deletes late: a marker past its time no longer counts.
-        let put_marker = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(marker))
-            .condition_expression("attribute_not_exists(PK) OR expiresAt < :now")
-            .expression_attribute_values(":now", n(now))
-            .build()
-            .expect("table and item set");
+        let put_marker = self.locked_marker(audit, lock, carrier, now);
         let items = vec![tx::put(put_marker), tx::put(audit.put(&self.table))];
         Ok(match self.transact(items).await? {
             Ok(()) => true,

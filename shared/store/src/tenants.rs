@@ -449,6 +449,50 @@ impl Store {
         }
     }
 
+    /// A wrong PIN's one write: `carrier`'s new lock state if the tenant is
+    /// unchanged since it was read, with the attempt's audit items in the
+    /// same transaction (a failed attempt is never counted unrecorded, nor
+    /// recorded uncounted, and costs one round trip after the read).
+    /// `first_locked`: the `PIN_LOCKED` rejection of the lock this attempt
+    /// began, recorded with its marker (see `record_first_locked_attempt`)
+    /// so that the carrier's later attempts in the lock are not.
+    /// `Done(true)`: that rejection was recorded; `Done(false)`: its marker
+    /// was already there (the rest is written all the same).
+    pub async fn write_failed_attempt(
+        &self,
+        tenant: &Tenant,
+        carrier: &str,
+        lock: &LockState,
+        audits: &[&AuditEvent],
+        first_locked: Option<(&AuditEvent, &portguard_rules::LockId, i64)>,
+    ) -> Result<Written<bool>, StoreError> {
+        let mut first_locked = first_locked;
+        loop {
+            let update = versioned(tenant.lock_update(&tenant.locks.with(carrier, lock.clone())));
+            let mut items = vec![self.guarded_update(tenant, update)];
+            items.extend(audits.iter().map(|a| tx::put(a.put(&self.table))));
+            let marker = items.len();
+            if let Some((audit, id, now)) = first_locked {
+                items.push(tx::put(self.locked_marker(audit, id, carrier, now)));
+                items.push(tx::put(audit.put(&self.table)));
+            }
+            match self.transact(items).await? {
+                Ok(()) => return Ok(Written::Done(first_locked.is_some())),
+                Err(refused) if refused.failed(0) => return Ok(Written::Conflict),
+                // This carrier's PIN_LOCKED in this lock is already recorded:
+                // the count and the other items still go in.
+                Err(refused) if first_locked.is_some() && refused.failed(marker) => {
+                    first_locked = None;
+                }
+                Err(_) => {
+                    return Err(StoreError::Internal(
+                        "an audit put was refused by no condition it has".into(),
+                    ))
+                }
+            }
+        }
+    }
+
     /// A transaction step applying `update` to the tenant if it is unchanged
     /// since it was read.
     fn guarded_update(&self, tenant: &Tenant, update: Update) -> TransactWriteItem {
