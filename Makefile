@@ -22,7 +22,7 @@ help: ## list the targets
 	  } \
 	  END { for (i = 1; i <= n; i++) printf "  %-14s %s\n", order[i], d[order[i]] }' $(MAKEFILE_LIST)
 
-dev: ## DynamoDB Local + demo tenants + `cargo lambda watch` on :9000 (Ctrl-C stops all)
+dev: ## DynamoDB Local, local SES, the Telnyx stand-in, demo tenants, `cargo lambda watch` and the local API on :3000 (Ctrl-C stops all)
 	@bash scripts/dev.sh
 
 test: ## fmt, clippy, unit/integration tests on DynamoDB Local, then e2e under cargo lambda watch

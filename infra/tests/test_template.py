@@ -813,6 +813,28 @@ def test_alarms(resources):
     assert services == {"set-pin", "submit-port-out"}, services
 
 
+def test_carrier_enumeration_is_alarmed_across_instances(resources):
+    """Per-carrier probes (contract §4.1): one instance's EnumerationSuspected,
+    and the busiest carrier's AccountNotFound summed over every instance."""
+    queries = {
+        name: m["Expression"]
+        for name, r in resources.items()
+        if r.get("Type") == "AWS::CloudWatch::Alarm"
+        for m in r["Properties"].get("Metrics", [])
+        if "SELECT" in m.get("Expression", "")
+    }
+    suspected = [q for q in queries.values() if "SUM(EnumerationSuspected)" in q]
+    assert suspected and all("SCHEMA(portguard, CarrierId, service)" in q for q in suspected)
+    probes = [q for q in queries.values() if "SUM(AccountNotFound)" in q]
+    assert probes, "no alarm on the busiest carrier's probes"
+    assert all("GROUP BY CarrierId" in q and "LIMIT 1" in q for q in probes), probes
+    source = "\n".join(
+        p.read_text() for p in (ROOT / "functions" / "submit-port-out" / "src").rglob("*.rs")
+    )
+    for metric in ("EnumerationSuspected", "AccountNotFound"):
+        assert f'"{metric}"' in source, f"submit-port-out no longer counts {metric}"
+
+
 def ses_statements(node, path=""):
     """Every IAM statement anywhere in the template that names an ses: action."""
     if isinstance(node, dict):
