@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make soak`: the long versions of the hardening tests against a fresh
-# DynamoDB Local: the load test at PORTGUARD_LOAD_REQUESTS (default 6000)
-# and PORTGUARD_LOAD_WORKERS (default 16), the hostile-input properties with
+# DynamoDB Local and a fresh local SES (the alert-contact properties send
+# email; without it they were skipped): the load test at
+# PORTGUARD_LOAD_REQUESTS (default 6000) and PORTGUARD_LOAD_WORKERS (default 16), the hostile-input properties with
 # PROPTEST_CASES (default 512) cases each, and the fuzz targets for
 # PORTGUARD_FUZZ_SECONDS (default 120) each. Stops everything it started.
 set -euo pipefail
@@ -11,13 +12,19 @@ LOG_TAG=soak
 cd "$ROOT"
 
 DDB_NAME="soak-$$"
-cleanup() { "$ROOT/scripts/dynamodb-local.sh" stop "$DDB_NAME" >/dev/null 2>&1 || true; }
+SES_NAME="soak-$$"
+cleanup() {
+  "$ROOT/scripts/dynamodb-local.sh" stop "$DDB_NAME" >/dev/null 2>&1 || true
+  "$ROOT/scripts/ses-local.sh" stop "$SES_NAME" >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 
 "$ROOT/scripts/bootstrap.sh"
 export_dev_env
 export AWS_ENDPOINT_URL_DYNAMODB
 AWS_ENDPOINT_URL_DYNAMODB="$("$ROOT/scripts/dynamodb-local.sh" start "$DDB_NAME")"
+export AWS_ENDPOINT_URL_SESV2 PORTGUARD_REQUIRE_DYNAMODB_LOCAL=1 PORTGUARD_REQUIRE_SES_LOCAL=1
+AWS_ENDPOINT_URL_SESV2="$("$ROOT/scripts/ses-local.sh" start "$SES_NAME")"
 export PORTGUARD_LOAD_REQUESTS=${PORTGUARD_LOAD_REQUESTS:-6000}
 export PORTGUARD_LOAD_WORKERS=${PORTGUARD_LOAD_WORKERS:-16}
 export PORTGUARD_LOAD_DEADLINE_SECS=${PORTGUARD_LOAD_DEADLINE_SECS:-1800}
