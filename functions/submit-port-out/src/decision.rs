@@ -482,13 +482,7 @@ impl App {
                 return Ok(None);
             }
             metrics::count(SERVICE, "PinMismatch");
-            metrics::count(SERVICE, "PortOutRejected");
-            tracing::info!(
-                carrier_id = attempt.carrier,
-                tenant_id = %tenant.tenant_id,
-                code = Refusal::PinMismatch.code(),
-                "port-out rejected"
-            );
+            self.rejected(attempt, tenant, Refusal::PinMismatch.code(), true);
             return Ok(Some(Decided::Refused(Refused::new(Refusal::PinMismatch))));
         }
         let until = match after {
@@ -537,15 +531,27 @@ impl App {
             hard = matches!(after, LockStatus::Hard),
             "too many wrong PINs: tenant locked for this carrier"
         );
+        self.rejected(attempt, tenant, refused.refusal.code(), recorded);
+        Ok(Some(Decided::Refused(refused)))
+    }
+
+    /// Counts and logs the refusal of a known tenant's port-out; `recorded`:
+    /// whether this attempt wrote its audit item.
+    pub(super) fn rejected(
+        &self,
+        attempt: &Attempt<'_>,
+        tenant: &Tenant,
+        code: &str,
+        recorded: bool,
+    ) {
         metrics::count(SERVICE, "PortOutRejected");
         tracing::info!(
             carrier_id = attempt.carrier,
             tenant_id = %tenant.tenant_id,
-            code = refused.refusal.code(),
+            code,
             recorded,
             "port-out rejected"
         );
-        Ok(Some(Decided::Refused(refused)))
     }
 
     /// Writes the reset of a right PIN whose order failed, re-reading on a

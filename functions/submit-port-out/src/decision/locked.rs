@@ -21,7 +21,6 @@ impl App {
         let status = lock.status(now);
         let refused = Refused::locked(status, now);
         let code = refused.refusal.code();
-        metrics::count(SERVICE, "PortOutRejected");
         let Some(id) = lock.current_lock(now) else {
             // Not locked after all: cannot happen (callers checked), but
             // recording it is the safe side.
@@ -44,13 +43,7 @@ impl App {
                 false
             }
         };
-        tracing::info!(
-            carrier_id = attempt.carrier,
-            tenant_id = %tenant.tenant_id,
-            code,
-            recorded,
-            "port-out rejected"
-        );
+        self.rejected(attempt, tenant, code, recorded);
         Ok(Decided::Refused(refused))
     }
 }
