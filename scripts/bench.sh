@@ -5,7 +5,10 @@
 # (raw samples and function logs under bench/results/raw/, git-ignored) and
 # the "Performance" table of README.md. DynamoDB Local is also served over
 # TLS by stunnel with a certificate authority made for the run (the cold
-# first request with TLS), and so is the notifier's loopback receiver.
+# first request with TLS), and so are the notifier's loopback receiver, the
+# Telnyx stand-in (cli/telnyx-stand-in, Telnyx's API for the Telnyx door's
+# refusals) and the local SES (scripts/ses-local.sh, the alert emails): every
+# function runs with every integration configured.
 #
 #   BENCH_COLD=20        cold starts per binary
 #   BENCH_WARM=1000      warm invocations per function (and as many for its floor)
@@ -46,10 +49,13 @@ FUNCS=(-p set-pin -p submit-port-out -p carrier-webhook -p status-check -p notif
 ZIP_FUNCS=(set-pin submit-port-out carrier-webhook status-check notifier)
 begin=$SECONDS
 STUNNEL_PID=
+TELNYX_PID=
 
 cleanup() {
   stop_child
   if [ -n "$STUNNEL_PID" ]; then kill "$STUNNEL_PID" 2>/dev/null || true; fi
+  if [ -n "$TELNYX_PID" ]; then kill "$TELNYX_PID" 2>/dev/null || true; fi
+  bash scripts/ses-local.sh stop bench >/dev/null 2>&1 || true
   bash scripts/dynamodb-local.sh stop bench >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -84,8 +90,11 @@ log "release build (x86_64, this host): functions, floors, Argon2 timer"
 with_timeout 2400 cargo build "${PROFILE[@]}" --locked "${FUNCS[@]}" \
   --bin set-pin --bin submit-port-out --bin carrier-webhook --bin status-check --bin notifier \
   --bin floor-hello --bin floor-sdk --bin floor-post --bin argon2-timer
-log "driver (dev build)"
+log "driver and the Telnyx stand-in (dev builds)"
 with_timeout 1200 cargo build --locked -p portguard-bench --bin bench
+# On its own: built with the driver, its HTTP server's features would be
+# unified into the driver's SDK build (a rebuild of both for nothing).
+with_timeout 1200 cargo build --locked -p telnyx-stand-in --bin telnyx-stand-in
 # The arm64 zips of the five functions, built once per commit: kept in
 # target/lambda-zips/<commit> when the tree is clean, and reused from there.
 commit="$(git rev-parse HEAD)"
@@ -141,10 +150,32 @@ tls_port="$(free_port)"
 hook_port="$(free_port)"
 # shellcheck disable=SC2119
 hook_plain="$(free_port)"
+# shellcheck disable=SC2119
+telnyx_plain="$(free_port)"
+# shellcheck disable=SC2119
+telnyx_tls="$(free_port)"
+# shellcheck disable=SC2119
+ses_tls="$(free_port)"
+# The Telnyx stand-in (its API on loopback; TELNYX_API_KEY from
+# export_dev_env) and the local SES (in memory, stopped on exit).
+"$ROOT/target/debug/telnyx-stand-in" serve --listen "127.0.0.1:$telnyx_plain" \
+  >"$RAW/telnyx-stand-in.log" 2>&1 &
+TELNYX_PID=$!
+ses_args=()
+if ses_url="$(bash scripts/ses-local.sh start bench)"; then
+  ses_args=(--ses-url "https://127.0.0.1:$ses_tls" --ses-store "$ses_url")
+else
+  log "the local SES did not start (scripts/bootstrap.sh installs it): no alert-email phase"
+  ses_url="http://127.0.0.1:9"
+fi
 printf '%s\n' "foreground = yes" "pid =" "debug = 3" \
   "[dynamodb]" "accept = 127.0.0.1:$tls_port" "connect = 127.0.0.1:${url##*:}" \
   "cert = $TLS/server.pem" "key = $TLS/server.key" \
   "[receiver]" "accept = 127.0.0.1:$hook_port" "connect = 127.0.0.1:$hook_plain" \
+  "cert = $TLS/server.pem" "key = $TLS/server.key" \
+  "[telnyx]" "accept = 127.0.0.1:$telnyx_tls" "connect = 127.0.0.1:$telnyx_plain" \
+  "cert = $TLS/server.pem" "key = $TLS/server.key" \
+  "[ses]" "accept = 127.0.0.1:$ses_tls" "connect = 127.0.0.1:${ses_url##*:}" \
   "cert = $TLS/server.pem" "key = $TLS/server.key" >"$TLS/stunnel.conf"
 "$STUNNEL" "$TLS/stunnel.conf" >"$RAW/stunnel.log" 2>&1 &
 STUNNEL_PID=$!
@@ -174,7 +205,8 @@ log "measuring: $COLD cold starts per binary, $WARM warm invocations per functio
 with_timeout 1800 "$ROOT/target/debug/bench" --bins "$BINS" \
   --endpoint "$url" --out "$RAW" --cold "$COLD" --warm "$WARM" \
   --tls-endpoint "https://127.0.0.1:$tls_port" \
-  --hook-listen "127.0.0.1:$hook_plain" --hook-url "https://127.0.0.1:$hook_port"
+  --hook-listen "127.0.0.1:$hook_plain" --hook-url "https://127.0.0.1:$hook_port" \
+  --telnyx-api "https://127.0.0.1:$telnyx_tls/v2" "${ses_args[@]}"
 
 # --- report, chart, README
 "$VENV_BIN/python" bench/report.py --raw "$RAW/results.json" --out "$OUT" \

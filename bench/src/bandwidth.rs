@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 const BASIC: &str = "Basic YmFuZHdpZHRoOnBvcnRndWFyZC1kZXYtYmFuZHdpZHRoLU5PVC1BLVNFQ1JFVA==";
 
 /// A validation request for one fresh number of the bench tenant.
-fn validation(ctx: &mut Ctx) -> Value {
+pub fn validation(ctx: &mut Ctx) -> Value {
     let number = ctx.number();
     let body = format!(
         "<PortOutValidationRequest><PON>PON-BENCH</PON><Pin>{PIN}</Pin>\

@@ -98,7 +98,9 @@ pub fn batch(tenants: &[String]) -> (Value, Vec<String>) {
     (json!({ "Records": records }), ids)
 }
 
-/// The same deliveries for `floor-post`: one plain POST per tenant.
+/// The same deliveries for `floor-post`: one plain POST per tenant, all of
+/// them at once (the notifier's deliveries of one batch are concurrent up
+/// to the batch size).
 fn floor_batch(h: &Hooks) -> (Value, Vec<String>) {
     let posts: Vec<(Value, String)> = h
         .tenants
@@ -116,7 +118,7 @@ fn floor_batch(h: &Hooks) -> (Value, Vec<String>) {
         })
         .collect();
     let (posts, ids): (Vec<Value>, Vec<String>) = posts.into_iter().unzip();
-    (json!({"posts": posts, "concurrency": 32}), ids)
+    (json!({"posts": posts, "concurrency": BATCH}), ids)
 }
 
 /// Milliseconds from `t0` to the last of `acks`; `None` if one is missing.
@@ -192,7 +194,7 @@ pub fn run(a: &Args, env: &[(String, String)], h: &Hooks, failures: &mut Vec<Str
     notifier.stop();
     floor.stop();
     json!({
-        "batch": BATCH,
+        "batch": BATCH, "floor_concurrency": BATCH,
         "delivery_timeout_ms": DELIVERY_TIMEOUT_MS,
         "batch_ms": batch_ms, "invocation_ms": invoke_ms, "floor_ms": floor_ms,
         "dead": dead, "rss_kib": rss, "floor_rss_kib": floor_rss,

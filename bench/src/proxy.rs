@@ -13,6 +13,7 @@ use std::io::BufReader;
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
+use std::time::Instant;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Call {
@@ -23,12 +24,26 @@ pub struct Call {
     pub consumed: Value,
     /// For transactions: the actions in the request.
     pub actions: usize,
+    /// When the proxy had the whole request, and when it had the whole
+    /// answer: milliseconds since the proxy started. Calls whose spans
+    /// overlap were issued together (one sequential step).
+    pub start_ms: f64,
+    pub end_ms: f64,
 }
 
 #[derive(Clone)]
 pub struct Proxy {
     pub url: String,
     calls: Arc<Mutex<Vec<Call>>>,
+}
+
+/// What every connection's thread shares: where to, what was recorded,
+/// and the clock's origin.
+#[derive(Clone)]
+struct Shared {
+    upstream: String,
+    calls: Arc<Mutex<Vec<Call>>>,
+    epoch: Instant,
 }
 
 const CAPACITY_OPS: [&str; 10] = [
@@ -44,13 +59,14 @@ const CAPACITY_OPS: [&str; 10] = [
     "TransactWriteItems",
 ];
 
-fn pass(client: TcpStream, upstream: String, calls: Arc<Mutex<Vec<Call>>>) {
+fn pass(client: TcpStream, shared: Shared) {
+    let since = |t: Instant| t.duration_since(shared.epoch).as_secs_f64() * 1000.0;
     let _ = client.set_nodelay(true);
     let Ok(mut out) = client.try_clone() else {
         return;
     };
     let mut reader = BufReader::new(client);
-    let Ok(up) = TcpStream::connect(&upstream) else {
+    let Ok(up) = TcpStream::connect(&shared.upstream) else {
         return;
     };
     let _ = up.set_nodelay(true);
@@ -59,6 +75,7 @@ fn pass(client: TcpStream, upstream: String, calls: Arc<Mutex<Vec<Call>>>) {
     };
     let mut up_reader = BufReader::new(up);
     while let Ok(Some(mut req)) = read_message(&mut reader) {
+        let start = Instant::now();
         let operation = req
             .header("x-amz-target")
             .and_then(|t| t.rsplit('.').next())
@@ -82,6 +99,7 @@ fn pass(client: TcpStream, upstream: String, calls: Arc<Mutex<Vec<Call>>>) {
             Ok(Some(r)) => r,
             _ => return,
         };
+        let end = Instant::now();
         let status = resp
             .start
             .split_whitespace()
@@ -93,11 +111,13 @@ fn pass(client: TcpStream, upstream: String, calls: Arc<Mutex<Vec<Call>>>) {
             .and_then(|v| v.get("ConsumedCapacity").cloned())
             .unwrap_or(Value::Null);
         if !operation.is_empty() {
-            calls.lock().expect("calls").push(Call {
+            shared.calls.lock().expect("calls").push(Call {
                 operation,
                 status,
                 consumed,
                 actions,
+                start_ms: since(start),
+                end_ms: since(end),
             });
         }
         if resp.write_to(&mut out).is_err() {
@@ -112,11 +132,15 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let calls = Arc::new(Mutex::new(Vec::new()));
-        let (c, up) = (calls.clone(), upstream.to_owned());
+        let shared = Shared {
+            upstream: upstream.to_owned(),
+            calls: calls.clone(),
+            epoch: Instant::now(),
+        };
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (c, up) = (c.clone(), up.clone());
-                thread::spawn(move || pass(stream, up, c));
+                let shared = shared.clone();
+                thread::spawn(move || pass(stream, shared));
             }
         });
         Proxy { url, calls }

@@ -24,6 +24,10 @@ pub struct Run {
     pub warm: Warm,
     /// Bandwidth's validation beside a right-PIN POST, and its cold total.
     pub bandwidth: Value,
+    /// Telnyx's `pending` events beside a right-PIN POST and a plain call.
+    pub telnyx: Value,
+    /// One alert email beside one webhook, in the notifier.
+    pub alerts: Value,
     pub capacity: Vec<Value>,
     pub notifier: Value,
     pub failures: Vec<String>,
@@ -39,6 +43,8 @@ pub fn write(a: &Args, r: Run) {
         tls_cold,
         warm,
         bandwidth,
+        telnyx,
+        alerts,
         capacity,
         notifier,
         failures,
@@ -59,6 +65,8 @@ pub fn write(a: &Args, r: Run) {
         "argon2": {"hash_ms": warm.argon2_hash, "verify_ms": warm.argon2_verify},
         "malloc_arena_max_1": warm.arena1,
         "bandwidth": bandwidth,
+        "telnyx": telnyx,
+        "alerts": alerts,
         "capacity": capacity,
         "notifier": notifier,
         "failures": failures,

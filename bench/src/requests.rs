@@ -2,7 +2,7 @@
 //! functions, the raw DynamoDB operations for `floor-sdk`, and how an answer
 //! is checked.
 
-use crate::{ACCOUNT, CARRIER, FLOOR_PIN_TENANT, PIN, PIN_TENANT, TENANT};
+use crate::{ACCOUNT, CARRIER, FLOOR_PIN_ACCOUNT, FLOOR_PIN_TENANT, PIN, PIN_TENANT, TENANT};
 use portguard_store::clock;
 use serde_json::{json, Value};
 
@@ -176,7 +176,9 @@ impl Ctx {
     pub fn floor_op(&mut self, function: &str) -> Value {
         match function {
             "set-pin" => {
-                json!({"op": "set-pin", "tenant": FLOOR_PIN_TENANT, "hash": self.pin_hash})
+                // A warm set-pin knows the tenant's account: so does its floor.
+                json!({"op": "set-pin", "tenant": FLOOR_PIN_TENANT,
+                       "account": FLOOR_PIN_ACCOUNT, "hash": self.pin_hash})
             }
             "submit-port-out" => json!({"op": "port-out", "tenant": TENANT, "account": ACCOUNT,
                                        "carrier": CARRIER, "number": self.number()}),

@@ -2,20 +2,21 @@
 //! and numbers, a few open orders, the two closed-order tables, and how a
 //! function process is started against them.
 
+use crate::closed::closed_table;
 use crate::requests::Ctx;
 use crate::runtime::Function;
+use crate::telnyx;
 use crate::{
-    Args, ACCOUNT, CARRIER, FLOOR_PIN_TENANT, PIN, PIN_TENANT, PROT_ACCOUNT, PROT_TENANT, TENANT,
+    Args, ACCOUNT, CARRIER, FLOOR_PIN_ACCOUNT, FLOOR_PIN_TENANT, PIN, PIN_TENANT, PROT_ACCOUNT,
+    PROT_TENANT, TENANT,
 };
 use futures::{stream, StreamExt};
-use portguard_rules::OrderStatus;
 use portguard_secrets::PinHasher;
 use portguard_store::{
     clock, Actor, ActorKind, AuditEvent, AuditType, NewOrder, Order, Source, Store,
 };
 use portguard_validation::{PhoneNumber, Pin};
 use serde_json::Value;
-use std::collections::HashMap;
 
 /// What the phases share after set-up.
 pub struct Setup {
@@ -48,7 +49,7 @@ pub async fn run(a: &Args, table: &str) -> Setup {
     // The tenant whose PIN set-pin changes, and the one whose port-out
     // protection the capacity phase turns on (its own numbers).
     provision(&store, &hasher, PIN_TENANT, "ACC-BENCH-PIN", &[]).await;
-    provision(&store, &hasher, FLOOR_PIN_TENANT, "ACC-BENCH-FLOOR", &[]).await;
+    provision(&store, &hasher, FLOOR_PIN_TENANT, FLOOR_PIN_ACCOUNT, &[]).await;
     provision(&store, &hasher, PROT_TENANT, PROT_ACCOUNT, &prot_numbers()).await;
     let mut ctx = Ctx {
         numbers: pool,
@@ -78,11 +79,15 @@ pub async fn run(a: &Args, table: &str) -> Setup {
         ctx,
         orders,
         closed,
-        env: env_for(&a.endpoint, table),
+        env: env_for(a, &a.endpoint, table),
     }
 }
 
-pub fn env_for(endpoint: &str, table: &str) -> Vec<(String, String)> {
+/// The functions' environment against `endpoint` and `table`: the
+/// development configuration (scripts/lib.sh) with every integration on, as
+/// a stack that connects Bandwidth, Telnyx and alert emails runs: Telnyx's
+/// API is the stand-in and SES the local one, both behind TLS.
+pub fn env_for(a: &Args, endpoint: &str, table: &str) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = [
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
@@ -105,6 +110,22 @@ pub fn env_for(endpoint: &str, table: &str) -> Vec<(String, String)> {
     env.push(("NOTIFY_ALLOW_LOOPBACK_HTTP".into(), "true".into()));
     if let Ok(bundle) = std::env::var("BENCH_CA_BUNDLE") {
         env.push(("SSL_CERT_FILE".into(), bundle));
+    }
+    if let Some(api) = &a.telnyx_api {
+        env.push(("TELNYX_PUBLIC_KEY".into(), telnyx::PUBLIC_KEY.into()));
+        env.push(("TELNYX_API_KEY".into(), telnyx::API_KEY.into()));
+        env.push(("TELNYX_API_BASE_URL".into(), api.clone()));
+    }
+    if let Some(ses) = &a.ses_url {
+        env.push(("AWS_ENDPOINT_URL_SESV2".into(), ses.clone()));
+        env.push((
+            "ALERT_FROM_ADDRESS".into(),
+            "alerts@portguard.localhost".into(),
+        ));
+        env.push((
+            "CONSOLE_URL".into(),
+            "https://console.portguard.localhost/".into(),
+        ));
     }
     env
 }
@@ -201,117 +222,4 @@ async fn create_order(store: &Store, number: &str) -> String {
         .expect("create order");
     assert_eq!(out, portguard_store::orders::CreateOutcome::Created);
     order.id
-}
-
-/// Open orders in each closed-order table, all due (created 200 h ago), so
-/// the check has the same real work (read and expire them) in both tables.
-pub const DUE: usize = 5;
-
-/// A table of `closed` closed orders and `DUE` due pending orders (with
-/// their reserved numbers), written directly in the store's item shape.
-pub async fn closed_table(endpoint_table: &str, closed: usize) -> Store {
-    use aws_sdk_dynamodb::types::{AttributeValue as Av, PutRequest, WriteRequest};
-    let store = Store::connect(endpoint_table).await;
-    store.create_table().await.expect("create table");
-    let now = clock::format(clock::now());
-    let old = clock::format(clock::now() - 200 * 3600);
-    let item = |i: usize| {
-        let id = format!("po_{}", ulid::Ulid::new());
-        let number = format!(
-            "+1206{}{:04}",
-            if i >= closed { 400 } else { 300 },
-            i % 10_000
-        );
-        let open = i >= closed;
-        let status = if open {
-            OrderStatus::Pending
-        } else {
-            OrderStatus::Completed
-        };
-        let mut m: HashMap<String, Av> = HashMap::new();
-        let mut put = |k: &str, v: String| {
-            m.insert(k.into(), Av::S(v));
-        };
-        put("PK", format!("ORDER#{id}"));
-        put("SK", "ORDER".into());
-        put("GSI1PK", format!("CARRIER#{CARRIER}"));
-        put("GSI1SK", format!("ORDER#{id}"));
-        put("GSI2PK", "TENANT#t-closed".into());
-        put("GSI2SK", format!("ORDER#{id}"));
-        if open {
-            put("OPENPK", "OPEN#pending".into());
-            put("OPENSK", format!("{old}#{id}"));
-        }
-        put("id", id);
-        put("status", status.as_str().into());
-        put("tenantId", "t-closed".into());
-        put("carrierId", CARRIER.into());
-        put("accountNumber", "ACC-CLOSED".into());
-        put("pon", "PON-CLOSED".into());
-        put("createdAt", if open { old.clone() } else { now.clone() });
-        put("updatedAt", if open { old.clone() } else { now.clone() });
-        m.insert("phoneNumbers".into(), Av::L(vec![Av::S(number.clone())]));
-        let mut reqs = Vec::new();
-        if open {
-            let mut n: HashMap<String, Av> = HashMap::new();
-            for (k, v) in [
-                ("PK", format!("NUMBER#{number}")),
-                ("SK", "NUMBER".into()),
-                ("GSI2PK", "TENANT#t-closed".into()),
-                ("GSI2SK", format!("NUMBER#{number}")),
-                ("number", number.clone()),
-                ("tenantId", "t-closed".into()),
-                ("addedAt", old.clone()),
-                ("openPortOutId", m["id"].as_s().expect("id").clone()),
-            ] {
-                n.insert(k.into(), Av::S(v));
-            }
-            reqs.push(n);
-        }
-        m.insert("version".into(), Av::N("2".into()));
-        reqs.push(m);
-        reqs.into_iter().map(|m| {
-            WriteRequest::builder()
-                .put_request(
-                    PutRequest::builder()
-                        .set_item(Some(m))
-                        .build()
-                        .expect("put"),
-                )
-                .build()
-        })
-    };
-    let batches: Vec<Vec<WriteRequest>> = (0..closed + DUE)
-        .flat_map(item)
-        .collect::<Vec<_>>()
-        .chunks(25)
-        .map(<[_]>::to_vec)
-        .collect();
-    let results: Vec<_> = stream::iter(batches)
-        .map(|batch| {
-            let store = store.clone();
-            async move {
-                let mut pending = HashMap::from([(store.table().to_owned(), batch)]);
-                while !pending.is_empty() {
-                    let out = store
-                        .client()
-                        .batch_write_item()
-                        .set_request_items(Some(pending))
-                        .send()
-                        .await?;
-                    pending = out.unprocessed_items.unwrap_or_default();
-                    pending.retain(|_, v| !v.is_empty());
-                }
-                Ok::<_, aws_sdk_dynamodb::Error>(())
-            }
-        })
-        .buffer_unordered(8)
-        .collect()
-        .await;
-    assert!(
-        results.iter().all(Result::is_ok),
-        "closed orders written: {:?}",
-        results.iter().find(|r| r.is_err())
-    );
-    store
 }

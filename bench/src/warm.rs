@@ -26,67 +26,99 @@ pub fn run(a: &Args, env: &[(String, String)], ctx: &mut Ctx, failures: &mut Vec
         a.warm
     );
     let mut warm = serde_json::Map::new();
-    let mut argon2_hash = Vec::new();
-    let mut argon2_verify = Vec::new();
+    let mut argon2 = Argon2Samples::default();
     for function in FUNCTIONS {
-        let mut f = spawn(a, function, env);
-        let mut floor = spawn(a, "floor-sdk", env);
-        for _ in 0..10 {
-            let r = ctx.request(function);
-            f.invoke(&r).expect("warm-up");
-            let r = ctx.floor_op(function);
-            floor.invoke(&r).expect("warm-up");
-        }
-        let (mut fs, mut ls) = (Vec::with_capacity(a.warm), Vec::with_capacity(a.warm));
-        for i in 0..a.warm {
-            let r = ctx.request(function);
-            let (d, out) = f.invoke(&r).unwrap_or_else(|e| panic!("{e}"));
-            check(
-                failures,
-                &format!("{function} warm"),
-                &out.body,
-                expected(function),
-            );
-            fs.push(ms(d));
-            let r = ctx.floor_op(function);
-            let (d, out) = floor.invoke(&r).unwrap_or_else(|e| panic!("{e}"));
-            if !out.ok {
-                failures.push(format!("floor-sdk {function}: {}", out.body));
-            }
-            ls.push(ms(d));
-            if i % 20 == 0 {
-                let mode = match function {
-                    "set-pin" => Some(("hash", &mut argon2_hash)),
-                    "submit-port-out" => Some(("verify", &mut argon2_verify)),
-                    _ => None,
-                };
-                if let Some((mode, samples)) = mode {
-                    samples.push(argon2_time(a, mode));
-                }
-            }
-        }
-        eprintln!(
-            "[bench]   {function}: p50 {:.2} ms (floor {:.2} ms)",
-            percentile(&fs, 0.5),
-            percentile(&ls, 0.5)
-        );
-        let mut entry = json!({
-            "samples_ms": fs, "floor_samples_ms": ls,
-            "rss_kib": f.peak_rss_kib(), "floor_rss_kib": floor.peak_rss_kib(),
-            "init_ms": ms(f.init.unwrap_or_default()),
-        });
-        f.stop();
-        floor.stop();
-        // The Argon2 time each warm invocation logged (`argon2_ms`), in order.
-        let logged = logged_argon2_ms(&a.out.join(format!("{function}.log")));
-        if logged.len() >= a.warm {
-            entry["argon2_samples_ms"] = json!(logged[logged.len() - a.warm..]);
-        }
+        let entry = beside_floor(a, env, ctx, function, &mut argon2, failures);
         warm.insert(function.into(), entry);
     }
-    // Diagnosis for the memory target: the same warm loop with glibc limited
-    // to one malloc arena (Argon2's 19 MiB block then stays in one place
-    // instead of one copy per blocking thread's arena).
+    let arena1 = single_arena(a, env, ctx, failures);
+    let (hello_samples, hello_rss) = hello(a, env);
+    Warm {
+        functions: warm,
+        argon2_hash: argon2.hash,
+        argon2_verify: argon2.verify,
+        arena1,
+        hello_samples,
+        hello_rss,
+    }
+}
+
+/// `argon2-timer`'s samples, taken in the warm loops.
+#[derive(Default)]
+struct Argon2Samples {
+    hash: Vec<f64>,
+    verify: Vec<f64>,
+}
+
+/// `function` and `floor-sdk` doing its raw calls, one for one, `a.warm`
+/// each; every 20th round an Argon2 timing; RSS and the logged Argon2
+/// times at the end.
+fn beside_floor(
+    a: &Args,
+    env: &[(String, String)],
+    ctx: &mut Ctx,
+    function: &str,
+    argon2: &mut Argon2Samples,
+    failures: &mut Vec<String>,
+) -> Value {
+    let mut f = spawn(a, function, env);
+    let mut floor = spawn(a, "floor-sdk", env);
+    for _ in 0..10 {
+        let r = ctx.request(function);
+        f.invoke(&r).expect("warm-up");
+        let r = ctx.floor_op(function);
+        floor.invoke(&r).expect("warm-up");
+    }
+    let (mut fs, mut ls) = (Vec::with_capacity(a.warm), Vec::with_capacity(a.warm));
+    for i in 0..a.warm {
+        let r = ctx.request(function);
+        let (d, out) = f.invoke(&r).unwrap_or_else(|e| panic!("{e}"));
+        let what = format!("{function} warm");
+        check(failures, &what, &out.body, expected(function));
+        fs.push(ms(d));
+        let r = ctx.floor_op(function);
+        let (d, out) = floor.invoke(&r).unwrap_or_else(|e| panic!("{e}"));
+        if !out.ok {
+            failures.push(format!("floor-sdk {function}: {}", out.body));
+        }
+        ls.push(ms(d));
+        if i % 20 == 0 {
+            match function {
+                "set-pin" => argon2.hash.push(argon2_time(a, "hash")),
+                "submit-port-out" => argon2.verify.push(argon2_time(a, "verify")),
+                _ => {}
+            }
+        }
+    }
+    eprintln!(
+        "[bench]   {function}: p50 {:.2} ms (floor {:.2} ms)",
+        percentile(&fs, 0.5),
+        percentile(&ls, 0.5)
+    );
+    let mut entry = json!({
+        "samples_ms": fs, "floor_samples_ms": ls,
+        "rss_kib": f.peak_rss_kib(), "floor_rss_kib": floor.peak_rss_kib(),
+        "init_ms": ms(f.init.unwrap_or_default()),
+    });
+    f.stop();
+    floor.stop();
+    // The Argon2 time each warm invocation logged (`argon2_ms`), in order.
+    let logged = logged_argon2_ms(&a.out.join(format!("{function}.log")));
+    if logged.len() >= a.warm {
+        entry["argon2_samples_ms"] = json!(logged[logged.len() - a.warm..]);
+    }
+    entry
+}
+
+/// Diagnosis for the memory target: the same warm loop with glibc limited
+/// to one malloc arena (Argon2's 19 MiB block then stays in one place
+/// instead of one copy per blocking thread's arena).
+fn single_arena(
+    a: &Args,
+    env: &[(String, String)],
+    ctx: &mut Ctx,
+    failures: &mut Vec<String>,
+) -> serde_json::Map<String, Value> {
     let mut arena1 = serde_json::Map::new();
     for function in ["set-pin", "submit-port-out"] {
         let mut env1 = env.to_vec();
@@ -96,12 +128,8 @@ pub fn run(a: &Args, env: &[(String, String)], ctx: &mut Ctx, failures: &mut Vec
         for _ in 0..(a.warm / 5).max(20) {
             let r = ctx.request(function);
             let (d, out) = f.invoke(&r).unwrap_or_else(|e| panic!("{e}"));
-            check(
-                failures,
-                &format!("{function} MALLOC_ARENA_MAX=1"),
-                &out.body,
-                expected(function),
-            );
+            let what = format!("{function} MALLOC_ARENA_MAX=1");
+            check(failures, &what, &out.body, expected(function));
             samples.push(ms(d));
         }
         arena1.insert(
@@ -110,22 +138,20 @@ pub fn run(a: &Args, env: &[(String, String)], ctx: &mut Ctx, failures: &mut Vec
         );
         f.stop();
     }
+    arena1
+}
+
+/// The bare runtime's round trip, `a.warm` times: the harness's overhead.
+fn hello(a: &Args, env: &[(String, String)]) -> (Vec<f64>, u64) {
     let mut hello = spawn(a, "floor-hello", env);
     let mut hs = Vec::new();
     for _ in 0..a.warm {
         let (d, _) = hello.invoke(&json!({"hello": "world"})).expect("hello");
         hs.push(ms(d));
     }
-    let hello_rss = hello.peak_rss_kib();
+    let rss = hello.peak_rss_kib();
     hello.stop();
-    Warm {
-        functions: warm,
-        argon2_hash,
-        argon2_verify,
-        arena1,
-        hello_samples: hs,
-        hello_rss,
-    }
+    (hs, rss)
 }
 
 /// Every `argon2_ms` field in a function's JSON log, in order.

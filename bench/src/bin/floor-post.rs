@@ -1,5 +1,7 @@
 //! The notifier's floor: plain HTTPS POSTs and nothing else. Its handler
-//! POSTs each `{"url", "id", "body"}` of the event, `concurrency` at a time,
+//! POSTs each `{"url", "id", "body"}` of the event, `concurrency` at a time
+//! (`"method"` and `"headers"` make it another call: the Telnyx phase's
+//! `PATCH` with a Bearer key),
 //! with a client built as the notifier's (reqwest on rustls with ring, 5 s
 //! limits, no redirects, no proxy), and answers how many were acknowledged
 //! with a 2xx. No DynamoDB, no signing, no bookkeeping: the least a
@@ -11,8 +13,15 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 async fn post(client: &reqwest::Client, p: &Value) -> bool {
-    let sent = client
-        .post(p["url"].as_str().unwrap_or_default())
+    let method = match p["method"].as_str() {
+        Some("PATCH") => reqwest::Method::PATCH,
+        _ => reqwest::Method::POST,
+    };
+    let mut req = client.request(method, p["url"].as_str().unwrap_or_default());
+    for (k, v) in p["headers"].as_object().into_iter().flatten() {
+        req = req.header(k.as_str(), v.as_str().unwrap_or_default());
+    }
+    let sent = req
         .header("content-type", "application/json")
         .header("webhook-id", p["id"].as_str().unwrap_or_default())
         .body(p["body"].as_str().unwrap_or_default().to_owned())

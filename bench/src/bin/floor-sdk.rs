@@ -11,7 +11,7 @@
 //! |---|---|
 //! | `noop` | none |
 //! | `get` | GetItem tenant pointer |
-//! | `set-pin` | GetItem tenant pointer; GetItem tenant record (the stored hash); Query GSI2 (the tenant's numbers); TransactWriteItems (Update tenant record, Update pointer, Put audit) |
+//! | `set-pin` | with `account`: GetItem tenant record (the stored hash) and Query GSI2 (the tenant's numbers) together; TransactWriteItems (Update tenant record, Update pointer, Put audit). Without it, GetItem tenant pointer first |
 //! | `port-out` | GetItem tenant record (by account); TransactWriteItems (ConditionCheck record, Put order, Update number, Put audit) |
 //! | `webhook` | GetItem order; TransactWriteItems (Update order, Put audit, Put dedupe) |
 //! | `status-check` | Query OpenOrders `OPEN#pending`; Query OpenOrders `OPEN#foc_confirmed` |
@@ -94,151 +94,176 @@ async fn get(client: &Client, table: &str, key: Item) -> Result<Option<Item>, Er
         .item)
 }
 
-async fn handle(client: &Client, table: &str, event: Value) -> Result<Value, Error> {
-    let op = arg(&event, "op");
-    let tenant = arg(&event, "tenant");
-    match op {
-        "noop" => {}
-        "get" => {
-            get(client, table, key(format!("TENANT#{tenant}"), "TENANT")).await?;
-        }
-        "set-pin" => {
+/// `set-pin`: with the tenant's `account` in the event (a warm set-pin
+/// remembers it), the record and the numbers read together, then the
+/// transaction: 2 sequential round trips. Without it, the pointer first.
+async fn set_pin(client: &Client, table: &str, event: &Value) -> Result<(), Error> {
+    let tenant = arg(event, "tenant");
+    let account = match arg(event, "account") {
+        "" => {
             let pointer = get(client, table, key(format!("TENANT#{tenant}"), "TENANT")).await?;
-            let account = pointer
+            pointer
                 .as_ref()
                 .and_then(|p| p.get("accountNumber"))
                 .and_then(|a| a.as_s().ok())
-                .ok_or("no tenant pointer")?;
-            // PIN_UNCHANGED needs the stored hash, the `known` rule the numbers.
-            get(client, table, key(format!("ACCOUNT#{account}"), "ACCOUNT")).await?;
-            client
-                .query()
-                .table_name(table)
-                .index_name("GSI2")
-                .key_condition_expression("GSI2PK = :pk AND begins_with(GSI2SK, :prefix)")
-                .expression_attribute_values(":pk", s(format!("TENANT#{tenant}")))
-                .expression_attribute_values(":prefix", s("NUMBER#"))
-                .send()
-                .await?;
-            let update = Update::builder()
-                .table_name(table)
-                .set_key(Some(key(format!("ACCOUNT#{account}"), "ACCOUNT")))
-                .update_expression("SET pinHash = :h, pinPepperVersion = :v, pinUpdatedAt = :u, failedAttempts = :zero, stateVersion = stateVersion + :one REMOVE lockedUntil")
-                .condition_expression("attribute_exists(PK)")
-                .expression_attribute_values(":h", s(arg(&event, "hash")))
-                .expression_attribute_values(":v", s("v1"))
-                .expression_attribute_values(":u", s(now()))
-                .expression_attribute_values(":zero", Av::N("0".into()))
-                .expression_attribute_values(":one", Av::N("1".into()))
-                .build()?;
-            let mark = Update::builder()
-                .table_name(table)
-                .set_key(Some(key(format!("TENANT#{tenant}"), "TENANT")))
-                .update_expression("SET pinSet = :true")
-                .condition_expression("accountNumber = :a")
-                .expression_attribute_values(":true", Av::Bool(true))
-                .expression_attribute_values(":a", s(account))
-                .build()?;
-            client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().update(update).build())
-                .transact_items(TransactWriteItem::builder().update(mark).build())
-                .transact_items(audit(tenant, "pin.changed", "admin", table))
-                .send()
-                .await?;
+                .ok_or("no tenant pointer")?
+                .clone()
         }
-        "port-out" => {
-            let account = arg(&event, "account");
-            let number = arg(&event, "number");
-            let carrier = arg(&event, "carrier");
-            get(client, table, key(format!("ACCOUNT#{account}"), "ACCOUNT")).await?;
-            let id = format!("po_{}", ulid::Ulid::new());
-            let created = now();
-            let mut order = key(format!("ORDER#{id}"), "ORDER");
-            for (k, v) in [
-                ("GSI1PK", format!("CARRIER#{carrier}")),
-                ("GSI1SK", format!("ORDER#{id}")),
-                ("GSI2PK", format!("TENANT#{tenant}")),
-                ("GSI2SK", format!("ORDER#{id}")),
-                ("OPENPK", "OPEN#pending".to_owned()),
-                ("OPENSK", format!("{created}#{id}")),
-                ("id", id.clone()),
-                ("status", "pending".into()),
-                ("tenantId", tenant.into()),
-                ("carrierId", carrier.into()),
-                ("accountNumber", account.into()),
-                ("pon", "PON-BENCH".into()),
-                ("createdAt", created.clone()),
-                ("updatedAt", created.clone()),
-            ] {
-                order.insert(k.into(), s(v));
-            }
-            order.insert("phoneNumbers".into(), Av::L(vec![s(number)]));
-            order.insert("version".into(), Av::N("0".into()));
-            let check = ConditionCheck::builder()
-                .table_name(table)
-                .set_key(Some(key(format!("ACCOUNT#{account}"), "ACCOUNT")))
-                .condition_expression("attribute_exists(PK)")
-                .build()?;
-            let reserve = Update::builder()
-                .table_name(table)
-                .set_key(Some(key(format!("NUMBER#{number}"), "NUMBER")))
-                .update_expression("SET openPortOutId = :id")
-                .condition_expression("tenantId = :t AND attribute_not_exists(openPortOutId)")
-                .expression_attribute_values(":id", s(&id))
-                .expression_attribute_values(":t", s(tenant))
-                .build()?;
-            client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().condition_check(check).build())
-                .transact_items(put(order, Some("attribute_not_exists(PK)"), table))
-                .transact_items(TransactWriteItem::builder().update(reserve).build())
-                .transact_items(audit(tenant, "port_out.requested", carrier, table))
-                .send()
-                .await?;
+        known => known.to_owned(),
+    };
+    // PIN_UNCHANGED needs the stored hash, the `known` rule the numbers.
+    let record = get(client, table, key(format!("ACCOUNT#{account}"), "ACCOUNT"));
+    let numbers = client
+        .query()
+        .table_name(table)
+        .index_name("GSI2")
+        .key_condition_expression("GSI2PK = :pk AND begins_with(GSI2SK, :prefix)")
+        .expression_attribute_values(":pk", s(format!("TENANT#{tenant}")))
+        .expression_attribute_values(":prefix", s("NUMBER#"))
+        .send();
+    let (record, numbers) = futures::join!(record, numbers);
+    record?;
+    numbers?;
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(format!("ACCOUNT#{account}"), "ACCOUNT")))
+        .update_expression("SET pinHash = :h, pinPepperVersion = :v, pinUpdatedAt = :u, failedAttempts = :zero, stateVersion = stateVersion + :one REMOVE lockedUntil")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_values(":h", s(arg(event, "hash")))
+        .expression_attribute_values(":v", s("v1"))
+        .expression_attribute_values(":u", s(now()))
+        .expression_attribute_values(":zero", Av::N("0".into()))
+        .expression_attribute_values(":one", Av::N("1".into()))
+        .build()?;
+    let mark = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(format!("TENANT#{tenant}"), "TENANT")))
+        .update_expression("SET pinSet = :true")
+        .condition_expression("accountNumber = :a")
+        .expression_attribute_values(":true", Av::Bool(true))
+        .expression_attribute_values(":a", s(account))
+        .build()?;
+    client
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().update(update).build())
+        .transact_items(TransactWriteItem::builder().update(mark).build())
+        .transact_items(audit(tenant, "pin.changed", "admin", table))
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// `port-out`: the tenant record, then the order's transaction.
+async fn port_out(client: &Client, table: &str, event: &Value) -> Result<(), Error> {
+    let (tenant, account) = (arg(event, "tenant"), arg(event, "account"));
+    let (number, carrier) = (arg(event, "number"), arg(event, "carrier"));
+    get(client, table, key(format!("ACCOUNT#{account}"), "ACCOUNT")).await?;
+    let id = format!("po_{}", ulid::Ulid::new());
+    let created = now();
+    let mut order = key(format!("ORDER#{id}"), "ORDER");
+    for (k, v) in [
+        ("GSI1PK", format!("CARRIER#{carrier}")),
+        ("GSI1SK", format!("ORDER#{id}")),
+        ("GSI2PK", format!("TENANT#{tenant}")),
+        ("GSI2SK", format!("ORDER#{id}")),
+        ("OPENPK", "OPEN#pending".to_owned()),
+        ("OPENSK", format!("{created}#{id}")),
+        ("id", id.clone()),
+        ("status", "pending".into()),
+        ("tenantId", tenant.into()),
+        ("carrierId", carrier.into()),
+        ("accountNumber", account.into()),
+        ("pon", "PON-BENCH".into()),
+        ("createdAt", created.clone()),
+        ("updatedAt", created.clone()),
+    ] {
+        order.insert(k.into(), s(v));
+    }
+    order.insert("phoneNumbers".into(), Av::L(vec![s(number)]));
+    order.insert("version".into(), Av::N("0".into()));
+    let check = ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key(format!("ACCOUNT#{account}"), "ACCOUNT")))
+        .condition_expression("attribute_exists(PK)")
+        .build()?;
+    let reserve = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(format!("NUMBER#{number}"), "NUMBER")))
+        .update_expression("SET openPortOutId = :id")
+        .condition_expression("tenantId = :t AND attribute_not_exists(openPortOutId)")
+        .expression_attribute_values(":id", s(&id))
+        .expression_attribute_values(":t", s(tenant))
+        .build()?;
+    client
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().condition_check(check).build())
+        .transact_items(put(order, Some("attribute_not_exists(PK)"), table))
+        .transact_items(TransactWriteItem::builder().update(reserve).build())
+        .transact_items(audit(tenant, "port_out.requested", carrier, table))
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// `webhook`: the order, then its transaction with the dedupe record.
+async fn webhook(client: &Client, table: &str, event: &Value) -> Result<(), Error> {
+    let (tenant, carrier) = (arg(event, "tenant"), arg(event, "carrier"));
+    let (order_id, webhook_id) = (arg(event, "order"), arg(event, "webhookId"));
+    get(client, table, key(format!("ORDER#{order_id}"), "ORDER")).await?;
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key(format!("ORDER#{order_id}"), "ORDER")))
+        .update_expression("SET focDate = :f, updatedAt = :u, version = version + :one")
+        .condition_expression("attribute_exists(PK)")
+        .expression_attribute_values(":f", s(arg(event, "focDate")))
+        .expression_attribute_values(":u", s(now()))
+        .expression_attribute_values(":one", Av::N("1".into()))
+        .build()?;
+    let mut dedupe = key(format!("WEBHOOK#{carrier}#{webhook_id}"), "WEBHOOK");
+    dedupe.insert("result".into(), s("applied"));
+    dedupe.insert("expiresAt".into(), Av::N("4102444800".into()));
+    client
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().update(update).build())
+        .transact_items(audit(tenant, "port_out.status_changed", carrier, table))
+        .transact_items(put(dedupe, Some("attribute_not_exists(PK)"), table))
+        .send()
+        .await?;
+    Ok(())
+}
+
+/// `status-check`: one Query per open status.
+async fn status_check(client: &Client, table: &str, event: &Value) -> Result<(), Error> {
+    for (status, cutoff) in [
+        ("OPEN#pending", arg(event, "pendingCutoff")),
+        ("OPEN#foc_confirmed", arg(event, "focCutoff")),
+    ] {
+        client
+            .query()
+            .table_name(table)
+            .index_name("OpenOrders")
+            .key_condition_expression("OPENPK = :pk AND OPENSK < :cutoff")
+            .expression_attribute_values(":pk", s(status))
+            .expression_attribute_values(":cutoff", s(cutoff))
+            .limit(100)
+            .send()
+            .await?;
+    }
+    Ok(())
+}
+
+async fn handle(client: &Client, table: &str, event: Value) -> Result<Value, Error> {
+    let op = arg(&event, "op");
+    match op {
+        "noop" => {}
+        "get" => {
+            let tenant = arg(&event, "tenant");
+            get(client, table, key(format!("TENANT#{tenant}"), "TENANT")).await?;
         }
-        "webhook" => {
-            let carrier = arg(&event, "carrier");
-            let order_id = arg(&event, "order");
-            let webhook_id = arg(&event, "webhookId");
-            get(client, table, key(format!("ORDER#{order_id}"), "ORDER")).await?;
-            let update = Update::builder()
-                .table_name(table)
-                .set_key(Some(key(format!("ORDER#{order_id}"), "ORDER")))
-                .update_expression("SET focDate = :f, updatedAt = :u, version = version + :one")
-                .condition_expression("attribute_exists(PK)")
-                .expression_attribute_values(":f", s(arg(&event, "focDate")))
-                .expression_attribute_values(":u", s(now()))
-                .expression_attribute_values(":one", Av::N("1".into()))
-                .build()?;
-            let mut dedupe = key(format!("WEBHOOK#{carrier}#{webhook_id}"), "WEBHOOK");
-            dedupe.insert("result".into(), s("applied"));
-            dedupe.insert("expiresAt".into(), Av::N("4102444800".into()));
-            client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().update(update).build())
-                .transact_items(audit(tenant, "port_out.status_changed", carrier, table))
-                .transact_items(put(dedupe, Some("attribute_not_exists(PK)"), table))
-                .send()
-                .await?;
-        }
-        "status-check" => {
-            for (status, cutoff) in [
-                ("OPEN#pending", arg(&event, "pendingCutoff")),
-                ("OPEN#foc_confirmed", arg(&event, "focCutoff")),
-            ] {
-                client
-                    .query()
-                    .table_name(table)
-                    .index_name("OpenOrders")
-                    .key_condition_expression("OPENPK = :pk AND OPENSK < :cutoff")
-                    .expression_attribute_values(":pk", s(status))
-                    .expression_attribute_values(":cutoff", s(cutoff))
-                    .limit(100)
-                    .send()
-                    .await?;
-            }
-        }
+        "set-pin" => set_pin(client, table, &event).await?,
+        "port-out" => port_out(client, table, &event).await?,
+        "webhook" => webhook(client, table, &event).await?,
+        "status-check" => status_check(client, table, &event).await?,
         other => return Err(format!("unknown op {other:?}").into()),
     }
     Ok(json!({"op": op}))
