@@ -209,6 +209,6 @@ with_timeout 1800 "$ROOT/target/debug/bench" --bins "$BINS" \
   --telnyx-api "https://127.0.0.1:$telnyx_tls/v2" "${ses_args[@]}"
 
 # --- report, chart, README
-"$VENV_BIN/python" bench/report.py --raw "$RAW/results.json" --out "$OUT" \
+"$VENV_BIN/python" -B bench/report.py --raw "$RAW/results.json" --out "$OUT" \
   --zips "$ZIPS" "${README_ARGS[@]}"
 log "done in $((SECONDS - begin)) s: $OUT/report.md, $OUT/latency.png"

@@ -43,8 +43,9 @@ pub async fn run(a: &Args, table: &str) -> Setup {
     store.create_table().await.expect("create table");
     // Port-outs: a cold start each (plain), 1 + 5 each with TLS, the warm
     // phase (function and floor, and the arena diagnosis), Bandwidth's
-    // (warm pairs, two per cold start), capacity.
-    let pool = numbers(a.cold * 12 + a.warm * 4 + 400);
+    // (warm pairs; four per round of its cold starts), Telnyx's (a POST and
+    // an event per round), capacity.
+    let pool = numbers(a.cold * 14 + a.warm * 5 + 400);
     let pin_hash = provision(&store, &hasher, TENANT, ACCOUNT, &pool).await;
     // The tenant whose PIN set-pin changes, and the one whose port-out
     // protection the capacity phase turns on (its own numbers).
@@ -97,6 +98,7 @@ pub fn env_for(a: &Args, endpoint: &str, table: &str) -> Vec<(String, String)> {
         "PIN_PEPPER",
         "CARRIER_WEBHOOK_SECRETS",
         "BANDWIDTH_CREDENTIALS",
+        "ENDPOINT_SECRET_KEY",
         "LOG_LEVEL",
         "PENDING_EXPIRY_HOURS",
         "FOC_GRACE_HOURS",

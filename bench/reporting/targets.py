@@ -1,0 +1,189 @@
+"""The targets (issue 26's set): each a ratio to a floor or a comparison
+measured in the same run. A target is met, missed, or retired: missed with
+a reason measured in this run written beside it (RETIRED); a retired
+target stays in the table."""
+
+from .measure import ALL_FUNCTIONS, ARGON2_FUNCS, FUNCTIONS, RSS_SLACK_MIB
+
+COLD_TARGET = 1.3      # cold total ≤ 1.3 × (connect-at-init floor's init + the same request warm)
+FIRST_TARGET = 1.3     # first request after a cold start ≤ 1.3 × the same request warm
+WARM_TARGET = 1.3      # warm − Argon2 ≤ 1.3 × the raw DynamoDB floor
+NOTIFY_TARGET = 3.0    # a batch of 100 deliveries ≤ 3 × plain POSTs
+BANDWIDTH_TARGET = 1.1  # validation ≤ 1.1 × a right-PIN POST, warm and cold total
+TELNYX_TARGET = 1.1    # a refused pending ≤ 1.1 × (a right-PIN POST + one plain call)
+EMAIL_TARGET = 1.2     # one alert email ≤ 1.2 × one webhook
+ZIP_LIMIT = 5_000_000  # 5 MB, decimal: the stricter reading
+FLAT = 0.10
+
+# The fewest sequential round trips the contract allows, and what would
+# close our gap. Calls issued together count as one step.
+MINIMUM = {
+    ("set-pin", "PUT /v1/pin (set or change the PIN)"): (
+        2, "the PIN record and the tenant's numbers read together, then one transaction",
+        "The record (PIN_UNCHANGED compares with the stored hash) and the numbers (the `known` rule) do "
+        "not depend on each other once the tenant's account is known (remembered per process; a "
+        "process's first request reads the tenant pointer first, the row above): read them together."),
+    ("submit-port-out", "accepted port-out"): (
+        2, "one read and one transaction",
+        "None needed: the tenant record (PIN hash, lock state, country) is keyed by account "
+        "number, so one strongly consistent BatchGetItem is all the decision reads."),
+    ("submit-port-out", "rejected port-out (wrong PIN: PIN_MISMATCH)"): (
+        2, "one read and one transaction (the failed attempt and its audit record)",
+        "Write the failed attempt and its rejection audit in one transaction."),
+    ("set-pin", "PATCH /v1/numbers/{n} (lock a number)"): (
+        2, "one read (pointer and number in one BatchGetItem) and one transaction (number + audit)",
+        "None needed."),
+    ("submit-port-out", "locked number (PORT_OUT_LOCKED, PIN not looked at)"): (
+        2, "one read (tenant record and numbers in one BatchGetItem) and one write (the audit record)",
+        "None needed."),
+    ("submit-port-out", "locked account (tenant lock: PORT_OUT_LOCKED)"): (
+        2, "check 8a: one read plus the audit write", "None needed."),
+    ("submit-port-out", "accepted port-out with a transfer PIN (consumed)"): (
+        2, "one read and one transaction (the transfer PIN consumed inside it)", "None needed."),
+    ("set-pin", "PATCH /v1/port-out-protection (tenant lock on)"): (
+        2, "PATCH of a lock: at most one read and one write",
+        "The tenant's account remembered per process (as PUT /v1/pin does), so the pointer read "
+        "is not needed before the account-keyed record on a warm process."),
+    ("carrier-webhook", "pending → foc_confirmed"): (
+        2, "one read (the order) and one transaction", "None needed."),
+    ("status-check", "scheduled run, main table (nothing due)"): (
+        2, "one Query per open status",
+        "None needed for this target; issued together, the two Queries would be one step."),
+}
+
+# Targets retired after a run: (target kind, function) → a function of the
+# measurements that returns the measured reason, or None when this run's
+# numbers do not support retiring it (then it is simply missed). Empty
+# unless a run shows a target cannot be met for a reason it measures.
+RETIRED = {}
+
+
+def target(kind, name, function, measured, ok):
+    return {"kind": kind, "name": name, "function": function, "measured": measured, "ok": ok,
+            "retired": None}
+
+
+def _cold(M):
+    out, ci = [], M["connect_init"]
+    for f in ALL_FUNCTIONS:
+        t = M["tls"].get(f)
+        if not t or not ci:
+            continue
+        budget = ci + t["warm50"]
+        r = t["total50"] / budget
+        out.append(target("cold", f"cold total with TLS (init + first answer) ≤ {COLD_TARGET} × "
+                          "(connect-at-init floor's init + the same request warm), p50", f,
+                          f"{t['total50']:.1f} / ({ci:.1f} + {t['warm50']:.1f}) ms = {r:.2f} ×", r <= COLD_TARGET))
+    for f in ALL_FUNCTIONS:
+        t = M["tls"].get(f)
+        if t:
+            r = t["first_ratio"]
+            out.append(target("first", f"first request after a cold start, with TLS, ≤ {FIRST_TARGET} × "
+                              "the same request warm (p50)", f,
+                              f"{t['first50']:.1f} / {t['warm50']:.1f} ms = {r:.2f} ×", r <= FIRST_TARGET))
+    return out
+
+
+def _warm(M):
+    out = []
+    for f in FUNCTIONS:
+        m = M["warm"][f]
+        out.append(target("warm", f"warm − Argon2 ≤ {WARM_TARGET} × raw DynamoDB floor (p50; p99)", f,
+                          f"{m['ratio50']:.2f} ×; {m['ratio99']:.2f} ×",
+                          m["ratio50"] <= WARM_TARGET and m["ratio99"] <= WARM_TARGET))
+    for f in FUNCTIONS:
+        m = M["warm"][f]
+        extra = f"+ {M['argon_mib']:.0f} MiB Argon2 " if f in ARGON2_FUNCS else ""
+        out.append(target("rss", f"peak RSS ≤ SDK floor {extra}+ {RSS_SLACK_MIB} MiB", f,
+                          f"{m['rss']:.1f} MiB (budget {m['rss_budget']:.1f})", m["rss"] <= m["rss_budget"]))
+    return out
+
+
+def _notifier(M):
+    n = M["notify"]
+    if not n:
+        return []
+    dl = n["dead_live_max"]
+    return [
+        target("batch", f"a batch of {n['batch']} deliveries ≤ {NOTIFY_TARGET:g} × plain HTTPS POSTs (p50)",
+               "notifier", f"{n['p50']:.0f} / {n['floor50']:.0f} ms = {n['ratio']:.2f} ×",
+               n["ratio"] <= NOTIFY_TARGET),
+        target("dead", "with a dead endpoint in the batch, the others delivered before its time limit",
+               "notifier", f"all {n['batch'] - 1} by {dl:.0f} ms (limit {n['timeout']:.0f} ms)"
+               if dl is not None else "not measured", dl is not None and dl < n["timeout"]),
+        target("rss", f"peak RSS ≤ SDK floor + HTTP client floor + {RSS_SLACK_MIB} MiB", "notifier",
+               f"{n['rss']:.1f} MiB (budget {n['rss_budget']:.1f})", n["rss"] <= n["rss_budget"]),
+    ]
+
+
+def _doors(M):
+    out, D = [], M["doors"]
+    b = D.get("bandwidth")
+    if b:
+        r = b["bw50"] / b["post50"]
+        out.append(target("bandwidth", f"Bandwidth validation warm ≤ {BANDWIDTH_TARGET} × a right-PIN "
+                          "POST /v1/port-outs (p50, same process, interleaved)", "submit-port-out",
+                          f"{b['bw50']:.1f} / {b['post50']:.1f} ms = {r:.2f} ×", r <= BANDWIDTH_TARGET))
+        if b["cold50"] and b["post_cold50"]:
+            r = b["cold50"] / b["post_cold50"]
+            out.append(target("bandwidth-cold", f"Bandwidth validation cold total with TLS ≤ {BANDWIDTH_TARGET} × "
+                              "a right-PIN POST's (p50, started in turn)", "submit-port-out",
+                              f"{b['cold50']:.1f} / {b['post_cold50']:.1f} ms = {r:.2f} ×", r <= BANDWIDTH_TARGET))
+    t = D.get("telnyx")
+    if t:
+        budget = t["post50"] + t["plain50"]
+        r = t["refused50"] / budget
+        out.append(target("telnyx", f"a Telnyx `pending` event with the stand-in's call ≤ {TELNYX_TARGET} × "
+                          "(a right-PIN POST + one plain call), p50", "submit-port-out",
+                          f"{t['refused50']:.1f} / ({t['post50']:.1f} + {t['plain50']:.1f}) ms = {r:.2f} ×",
+                          r <= TELNYX_TARGET))
+    e = D.get("alerts")
+    if e:
+        r = e["email50"] / e["webhook50"]
+        out.append(target("email", f"one alert email ≤ {EMAIL_TARGET} × one webhook delivery (p50, same "
+                          "notifier, interleaved)", "notifier",
+                          f"{e['email50']:.1f} / {e['webhook50']:.1f} ms = {r:.2f} ×", r <= EMAIL_TARGET))
+    return out
+
+
+def _package_and_trips(M):
+    out = []
+    for f in ALL_FUNCTIONS:
+        s = M["sizes"][f]
+        out.append(target("zip", "zipped arm64 package ≤ 5 MB", f,
+                          f"{s / 1e6:.2f} MB" if s else "not built", bool(s) and s <= ZIP_LIMIT))
+    sc, flat = M["sc"], M["flat"]
+    out.append(target("flat", "status-check capacity flat (±10 %) 1k → 10k closed orders", "status-check",
+                      f"{sc[0]['t']:.1f} → {sc[1]['t']:.1f} units ({flat:+.0%})" if flat is not None
+                      else "not reported", flat is not None and abs(flat) <= FLAT))
+    for (f, s), (minimum, what, _) in MINIMUM.items():
+        row = M["by"].get((f, s))
+        trips = row["trips"] if row else None
+        out.append(target("trips", f"fewest sequential round trips: {what}", f"{f}: {s}",
+                          f"{trips} (minimum {minimum})" if row else "not measured",
+                          trips is not None and trips <= minimum))
+    return out
+
+
+def targets(M):
+    """Every target, in the table's order, with its retirement applied."""
+    out = _cold(M) + _warm(M) + _notifier(M) + _doors(M) + _package_and_trips(M)
+    for t in out:
+        reason = RETIRED.get((t["kind"], t["function"]))
+        if not t["ok"] and reason:
+            t["retired"] = reason(M)
+    return out
+
+
+def status(t):
+    if t["ok"]:
+        return "met"
+    return "retired" if t["retired"] else "missed"
+
+
+def headline(ts):
+    met = sum(1 for t in ts if status(t) == "met")
+    retired = sum(1 for t in ts if status(t) == "retired")
+    missed = len(ts) - met - retired
+    s = f"Targets: {met + retired} of {len(ts)} met or retired ({met} met, {retired} retired with the measured reason beside each"
+    return s + (f", {missed} missed)" if missed else ")")
