@@ -52,15 +52,22 @@ pub fn run(
     // contract §11: the protection settings and the numbers.
     let protection = admin("GET", "/v1/port-out-protection", Value::Null);
     rec.record(&mut f, "GET /v1/port-out-protection", protection, 200);
-    let lock_all = api_event(
-        "PATCH",
-        "/v1/port-out-protection",
-        Some(("admin", PROT_TENANT)),
-        &json!({"lock": true}),
-        &[],
-    );
+    // As with PUT /v1/pin, a process's first PATCH for a tenant looks up
+    // its account; the lock is turned on by the next one.
+    let protect = |lock: bool| {
+        api_event(
+            "PATCH",
+            "/v1/port-out-protection",
+            Some(("admin", PROT_TENANT)),
+            &json!({ "lock": lock }),
+            &[],
+        )
+    };
+    let label =
+        "PATCH /v1/port-out-protection, a process's first for the tenant (lock off, as it is)";
+    rec.record(&mut f, label, protect(false), 200);
     let label = "PATCH /v1/port-out-protection (tenant lock on)";
-    rec.record(&mut f, label, lock_all, 200);
+    rec.record(&mut f, label, protect(true), 200);
     let page = admin("GET", "/v1/numbers?limit=50", Value::Null);
     rec.record(&mut f, "GET /v1/numbers (a page of 50)", page, 200);
     let one = admin("GET", &format!("/v1/numbers/{locked_number}"), Value::Null);
