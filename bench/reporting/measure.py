@@ -163,6 +163,17 @@ def doors(R):
     return out
 
 
+def init_work(R):
+    """Argon2's working block touched and the US metadata parsed, each
+    timed alone in a fresh process (what set-pin's and submit-port-out's
+    init do beyond connecting)."""
+    W = R.get("init_work") or {}
+    if not W.get("argon2_prepare_ms"):
+        return None
+    return {"prepare50": p50(W["argon2_prepare_ms"]), "metadata50": p50(W["metadata_ms"]),
+            "n": len(W["argon2_prepare_ms"])}
+
+
 def measure(R, zips):
     """Everything the report shows, from the raw results `R`."""
     argon_mib = R["params"]["argon2_memory_kib"] / 1024
@@ -176,7 +187,7 @@ def measure(R, zips):
          "argon_n": {k: len(v) for k, v in R["argon2"].items()},
          "hello": R["hello_warm"], "notify": notifier(R), "sizes": found, "size_src": source,
          "rows": rows, "by": {(x["function"], x["scenario"]): x for x in rows},
-         "sc": sc, "flat": flat, "doors": doors(R),
+         "sc": sc, "flat": flat, "doors": doors(R), "init_work": init_work(R),
          "init_floor": cold.get("floor-sdk-connect", cold["floor-sdk"])["init50"],
          "connect_init": tls["floor-sdk-connect"]["init50"] if "floor-sdk-connect" in tls else None}
     if M["notify"]:

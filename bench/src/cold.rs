@@ -111,3 +111,32 @@ pub fn run(
     }
     cold
 }
+
+/// What the init of set-pin and submit-port-out spends on its deliberate
+/// work, each timed alone in a fresh process by `argon2-timer`, `a.cold`
+/// times: Argon2's working block touched (`PinHasher::prepare`) and the US
+/// phone-number metadata parsed (`PhoneNumber::prepare`).
+pub fn init_work(a: &Args) -> Value {
+    let (mut prepare, mut metadata) = (Vec::new(), Vec::new());
+    for _ in 0..a.cold.max(3) {
+        prepare.push(timer(a, "prepare"));
+        metadata.push(timer(a, "metadata"));
+    }
+    json!({"argon2_prepare_ms": prepare, "metadata_ms": metadata})
+}
+
+fn timer(a: &Args, mode: &str) -> f64 {
+    let out = std::process::Command::new(a.bins.join("argon2-timer"))
+        .arg(mode)
+        .output()
+        .expect("run argon2-timer");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| {
+            panic!(
+                "argon2-timer {mode}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+}

@@ -156,6 +156,7 @@ async fn main() {
     let cold = cold::run(&a, &s.env, Plain, &mut s.ctx, &hooks, &mut failures);
     let tls_env = setup::env_for(&a, &a.tls_endpoint, &table);
     let tls_cold = cold::run(&a, &tls_env, Tls, &mut s.ctx, &hooks, &mut failures);
+    let init_work = cold::init_work(&a);
     let warm = warm::run(&a, &s.env, &mut s.ctx, &mut failures);
     let bandwidth = bandwidth::run(&a, &s.env, &tls_env, &mut s.ctx, &mut failures);
     let telnyx = telnyx::run(&a, &s.env, &mut s.ctx, &mut failures);
@@ -173,6 +174,7 @@ async fn main() {
             load_after_timing,
             cold,
             tls_cold,
+            init_work,
             warm,
             bandwidth,
             telnyx,

@@ -21,6 +21,8 @@ pub struct Run {
     pub load_after_timing: Value,
     pub cold: HashMap<&'static str, Vec<Value>>,
     pub tls_cold: HashMap<&'static str, Vec<Value>>,
+    /// Argon2's block and the US metadata prepared alone, as at init.
+    pub init_work: Value,
     pub warm: Warm,
     /// Bandwidth's validation beside a right-PIN POST, and its cold total.
     pub bandwidth: Value,
@@ -41,6 +43,7 @@ pub fn write(a: &Args, r: Run) {
         load_after_timing,
         cold,
         tls_cold,
+        init_work,
         warm,
         bandwidth,
         telnyx,
@@ -60,6 +63,7 @@ pub fn write(a: &Args, r: Run) {
         "params": {"cold": a.cold, "warm": a.warm, "argon2_memory_kib": portguard_secrets::ARGON2_MEMORY_KIB},
         "cold": cold,
         "tls_cold": tls_cold,
+        "init_work": init_work,
         "warm": warm.functions,
         "hello_warm": {"samples_ms": warm.hello_samples, "rss_kib": warm.hello_rss},
         "argon2": {"hash_ms": warm.argon2_hash, "verify_ms": warm.argon2_verify},

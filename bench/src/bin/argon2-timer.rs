@@ -1,19 +1,43 @@
-//! Times the deliberate Argon2 work of a request, in a release build with
-//! the functions' own `PinHasher` (19 MiB, t=2, p=1, peppered):
-//! `argon2-timer hash|verify N` prints N durations in milliseconds, one a
-//! line. The driver calls it from inside its warm loops so the samples see
-//! the same machine load as the invocations they are subtracted from.
+//! Times the deliberate work of a request, and of an init, in a release
+//! build with the functions' own code:
+//!
+//! - `argon2-timer hash|verify N` prints N durations of the functions'
+//!   `PinHasher` (19 MiB, t=2, p=1, peppered) in milliseconds, one a line.
+//!   The driver calls it from inside its warm loops so the samples see the
+//!   same machine load as the invocations they are subtracted from.
+//! - `argon2-timer prepare` prints how long `PinHasher::prepare` (the first
+//!   touch of Argon2's working block, done at init) takes in a fresh process;
+//!   `argon2-timer metadata` the same for `PhoneNumber::prepare` (parsing the
+//!   US metadata and compiling its patterns, done at init). The cold phase
+//!   calls both once per round, to say what the init of set-pin and
+//!   submit-port-out spends on them.
 
 use portguard_secrets::PinHasher;
-use portguard_validation::Pin;
+use portguard_validation::{PhoneNumber, Pin};
 use std::time::Instant;
+
+fn ms(t: Instant) -> String {
+    format!("{:.4}", t.elapsed().as_secs_f64() * 1000.0)
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "hash".into());
     let n: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(1);
+    if mode == "metadata" {
+        let t = Instant::now();
+        PhoneNumber::prepare();
+        println!("{}", ms(t));
+        return;
+    }
     let pepper = std::env::var("PIN_PEPPER").expect("PIN_PEPPER");
     let hasher = PinHasher::from_secret(&pepper, "PIN_PEPPER").expect("valid pepper");
+    if mode == "prepare" {
+        let t = Instant::now();
+        hasher.prepare();
+        println!("{}", ms(t));
+        return;
+    }
     let pin = Pin::parse_presented("48151623").expect("valid PIN");
     let stored = hasher.hash(&pin);
     for _ in 0..n {
@@ -24,6 +48,6 @@ fn main() {
                 std::hint::black_box(hasher.hash(&pin));
             }
         }
-        println!("{:.4}", t.elapsed().as_secs_f64() * 1000.0);
+        println!("{}", ms(t));
     }
 }
