@@ -64,7 +64,9 @@ def cold_tables(M):
          "| binary | init p50 (ms) | first request p50 | same request warm p50 | first / warm | cold total p50 (p90) | "
          "budget (floor init + warm) | total / budget |",
          "|---|---|---|---|---|---|---|---|"]
-    for b in ["floor-sdk", "floor-sdk-connect"] + [f for f in ALL_FUNCTIONS if f in tls]:
+    for b in ["floor-sdk", "floor-sdk-connect"] + [f for f in ALL_FUNCTIONS if f in tls] + ["floor-post"]:
+        if b not in tls:
+            continue
         t = tls[b]
         budget = ci + t["warm50"] if ci else None
         ratio = f"**{t['total50'] / budget:.2f}**" if budget and b in ALL_FUNCTIONS else "–"
@@ -74,7 +76,7 @@ def cold_tables(M):
     L += ["", "### The same over plain HTTP (no TLS handshake)\n",
           "| binary | init p50 (ms) | init p90 | init / connect-at-init floor | first invocation p50 | p90 |",
           "|---|---|---|---|---|---|"]
-    for b in ["floor-hello", "floor-sdk", "floor-sdk-connect"] + ALL_FUNCTIONS:
+    for b in ["floor-hello", "floor-sdk", "floor-sdk-connect"] + ALL_FUNCTIONS + ["floor-post"]:
         if b in cold:
             c = cold[b]
             L.append(f"| {b} | {fmt(c['init50'], 2)} | {fmt(c['init90'], 2)} | {c['init50'] / init_floor:.2f} | "
@@ -82,7 +84,8 @@ def cold_tables(M):
     L.append("\nFirst requests: `floor-sdk` makes one GetItem, `set-pin` sets the PIN (Argon2 hash, `argon2-timer` "
              f"p50 {fmt(argon.get('hash_ms'), 1)} ms), `submit-port-out` files an accepted port-out (Argon2 verify, "
              f"p50 {fmt(argon.get('verify_ms'), 1)} ms), `carrier-webhook` applies a signed `foc_confirmed`, "
-             "`status-check` runs the schedule, `notifier` delivers one stream record. The functions open their "
+             "`status-check` runs the schedule, `notifier` delivers one stream record, `floor-post` makes one POST to the same receiver (its first "
+             "opens the connection, as the notifier's first delivery must). The functions open their "
              "DynamoDB connection during init and touch Argon2's working memory there.\n")
     w = M.get("init_work")
     if w:

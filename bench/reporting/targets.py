@@ -78,7 +78,38 @@ def _retire_cold(f):
     return reason
 
 
+def handshake(M):
+    """What a first HTTPS POST to an endpoint costs beyond a warm one:
+    `floor-post`'s first POST to the receiver after its cold start, against
+    its next ones (p50s)."""
+    fp = M["tls"].get("floor-post")
+    return fp["first50"] - fp["warm50"] if fp else None
+
+
+def _retire_notifier(kind):
+    """The notifier's first delivery over its target only by the first
+    connection to the endpoint (which comes with the record, so no init can
+    open it), as `floor-post` measured it in this run: retired."""
+    def reason(M):
+        t, h, ci = M["tls"].get("notifier"), handshake(M), M["connect_init"]
+        if not t or h is None or not ci:
+            return None
+        if kind == "first":
+            rest, limit = (t["first50"] - h) / t["warm50"], FIRST_TARGET
+        else:
+            rest, limit = (t["total50"] - h) / (ci + t["warm50"]), COLD_TARGET
+        if rest > limit:
+            return None
+        return (f"the first delivery opens the HTTPS connection to the tenant's endpoint, which comes with the "
+                f"record, so no init can open it: `floor-post`'s first POST to the same receiver took {h:.1f} ms "
+                f"more than its warm ones in this run (p50s). Without it the notifier's ratio would be "
+                f"{rest:.2f} × (≤ {limit})")
+    return reason
+
+
 RETIRED = {("cold", f): _retire_cold(f) for f in ARGON2_FUNCS}
+RETIRED[("first", "notifier")] = _retire_notifier("first")
+RETIRED[("cold", "notifier")] = _retire_notifier("cold")
 
 
 def target(kind, name, function, measured, ok):

@@ -8,7 +8,7 @@
 //! as native roots), each cold start also makes `WARM_SAME` more of the same
 //! request in the same process, whose p50 the first request is compared with.
 
-use crate::notify::{batch, Hooks};
+use crate::notify::{batch, floor_posts, Hooks};
 use crate::requests::{check, expected, Ctx};
 use crate::runtime::Function;
 use crate::{ms, Args};
@@ -16,8 +16,10 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 /// The binaries started cold, in the order of each round: label, binary.
-/// `floor-sdk-connect` opens its connection during init, as the functions do.
-const BINS: [(&str, &str); 8] = [
+/// `floor-sdk-connect` opens its connection during init, as the functions do;
+/// `floor-post`'s first POST (to the receiver, over TLS) is what a first
+/// connection to an endpoint costs, which the notifier's first delivery pays.
+const BINS: [(&str, &str); 9] = [
     ("floor-hello", "floor-hello"),
     ("floor-sdk", "floor-sdk"),
     ("floor-sdk-connect", "floor-sdk"),
@@ -26,6 +28,7 @@ const BINS: [(&str, &str); 8] = [
     ("carrier-webhook", "carrier-webhook"),
     ("status-check", "status-check"),
     ("notifier", "notifier"),
+    ("floor-post", "floor-post"),
 ];
 
 /// With TLS: invocations of the same request after the first, per start.
@@ -53,6 +56,7 @@ fn env_of(label: &str, env: &[(String, String)]) -> Vec<(String, String)> {
 fn request(ctx: &mut Ctx, hooks: &Hooks, label: &str) -> Value {
     match label {
         "notifier" => batch(&hooks.tenants[..1]).0,
+        "floor-post" => floor_posts(hooks, &hooks.tenants[..1]).0,
         "floor-sdk-connect" => ctx.request("floor-sdk"),
         other => ctx.request(other),
     }

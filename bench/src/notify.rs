@@ -102,8 +102,13 @@ pub fn batch(tenants: &[String]) -> (Value, Vec<String>) {
 /// them at once (the notifier's deliveries of one batch are concurrent up
 /// to the batch size).
 fn floor_batch(h: &Hooks) -> (Value, Vec<String>) {
-    let posts: Vec<(Value, String)> = h
-        .tenants
+    floor_posts(h, &h.tenants)
+}
+
+/// `floor-post`'s event: one plain POST to each of `tenants`' endpoints,
+/// all at once; and the webhook ids to expect.
+pub fn floor_posts(h: &Hooks, tenants: &[String]) -> (Value, Vec<String>) {
+    let posts: Vec<(Value, String)> = tenants
         .iter()
         .map(|t| {
             let id = format!("floor_{}", ulid::Ulid::new());
