@@ -1339,3 +1339,230 @@ async fn one_scheduled_run_takes_at_most_its_share_of_one_destination() {
     let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
     assert_eq!(unique.len(), cap * 2 + 5, "each once");
 }
+
+// ---------------------------------------------------------------------------
+// Issue 26: a stream batch read, recorded and ended in batches
+// ---------------------------------------------------------------------------
+
+/// `pin.changed` by the tenant's admin at `time`.
+fn pin_changed(tenant: &str, time: i64) -> portguard_store::AuditEvent {
+    portguard_store::AuditEvent::new(
+        tenant,
+        time,
+        AuditType::PinChanged,
+        portguard_store::Actor {
+            kind: portguard_store::ActorKind::TenantAdmin,
+            id: Some("admin-1".into()),
+        },
+    )
+}
+
+/// `tenants` with endpoints spread over `hooks`, a stored secret each, as
+/// `portguard-admin` writes a carrier's.
+async fn endpoints_on(store: &Store, tenants: &[String], hooks: &[&Receiver]) {
+    let now = clock::format(clock::now());
+    for (i, tenant) in tenants.iter().enumerate() {
+        let secret = portguard_secrets::new_endpoint_secret();
+        let change = EndpointChange {
+            url: &hooks[i % hooks.len()].url,
+            secret: Some(&secret),
+            now: &now,
+        };
+        let target = Target::Tenant(tenant.clone());
+        let written = store.write_endpoint(&target, None, change, None).await;
+        assert_eq!(written.unwrap(), Decided::Done(()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_of_many_records_across_tenants_is_delivered_once_each() {
+    let mut env = setup().await;
+    let hooks = [
+        Receiver::start(Behaviour::Status(200)).await,
+        Receiver::start(Behaviour::Status(200)).await,
+        Receiver::start(Behaviour::Status(204)).await,
+    ];
+    let failing = Receiver::start(Behaviour::Status(503)).await;
+    // 40 tenants, 3 items each: more keys, deliveries and ends than one
+    // batch request takes (contract §14 keeps its guarantees across them).
+    let tenants: Vec<String> = (0..40).map(|i| format!("t-many-{i:02}")).collect();
+    endpoints_on(&env.store, &tenants[..39], &hooks.iter().collect::<Vec<_>>()).await;
+    endpoints_on(&env.store, &tenants[39..], &[&failing]).await;
+    let now = clock::now();
+    for round in 0..3 {
+        for tenant in &tenants {
+            env.store
+                .record_audit(&pin_changed(tenant, now + round))
+                .await
+                .unwrap();
+        }
+    }
+    let records = env.stream.read_at_least(40 + 120).await;
+    let audits: Vec<Value> = audit_records(&records).into_iter().cloned().collect();
+    assert_eq!(audits.len(), 120);
+    let got_all = || {
+        let mut all: Vec<Received> = hooks.iter().flat_map(Receiver::got).collect();
+        all.extend(failing.got());
+        all
+    };
+
+    // A part first, as a batch Lambda handed over before, then the whole
+    // batch twice: the part is not sent again, nothing is sent twice.
+    let part: Vec<Value> = audits
+        .iter()
+        .filter(|r| r["dynamodb"]["NewImage"]["tenantId"]["S"].as_str() < Some("t-many-10"))
+        .cloned()
+        .collect();
+    assert_eq!(part.len(), 30);
+    let out = env.notifier.handle(batch(part)).await.unwrap();
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    assert_eq!(got_all().len(), 30);
+    for _ in 0..2 {
+        let out = env.notifier.handle(batch(records.clone())).await.unwrap();
+        assert_eq!(out, json!({"batchItemFailures": []}));
+    }
+    let received = got_all();
+    let got = by_id(&received);
+    for record in &audits {
+        let id = audit_id(record);
+        assert_eq!(got.get(&id).map(Vec::len), Some(1), "audit item {id} once");
+    }
+    assert_eq!(received.len(), 120);
+    assert_eq!(failing.got().len(), 3, "the failing endpoint tried once each");
+
+    // Each delivery's state and each endpoint's note, as one at a time.
+    for record in &audits {
+        let tenant = record["dynamodb"]["NewImage"]["tenantId"]["S"].as_str().unwrap();
+        let target = Target::Tenant(tenant.to_owned());
+        let delivery = env.store.get_delivery(&audit_id(record), &target).await;
+        let delivery = delivery.unwrap().expect("recorded");
+        assert_eq!(delivery.attempts, 1);
+        if tenant == "t-many-39" {
+            assert_eq!(delivery.status, DeliveryStatus::Pending);
+            assert_eq!(delivery.last_failure.as_deref(), Some("status 503"));
+            assert!(delivery.due_at.unwrap() <= clock::now() + 5 * 60);
+        } else {
+            assert_eq!(delivery.status, DeliveryStatus::Delivered, "{tenant}");
+        }
+    }
+    for tenant in &tenants {
+        let ep = env.store.get_endpoint(&Target::Tenant(tenant.clone())).await;
+        let ep = ep.unwrap().unwrap();
+        if tenant == "t-many-39" {
+            assert_eq!(ep.last_failure.as_deref(), Some("status 503"));
+            assert_eq!(ep.last_delivery_at, None);
+        } else {
+            assert!(ep.last_delivery_at.is_some(), "{tenant}");
+            assert_eq!(ep.last_failure, None);
+        }
+    }
+    assert_eq!(items_with_prefix(&env.store, "DELIVERY#").await.len(), 120);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_endpoint_between_send_and_note_stays_deleted() {
+    // The note of a batch is conditional, as one at a time: an endpoint
+    // deleted while its delivery was in flight is not written back.
+    let mut env = setup().await;
+    let slow = Receiver::start(Behaviour::Hang).await;
+    let fast = Receiver::start(Behaviour::Status(200)).await;
+    let tenants = ["t-gone".to_owned(), "t-stays".to_owned()];
+    endpoints_on(&env.store, &tenants[..1], &[&slow]).await;
+    endpoints_on(&env.store, &tenants[1..], &[&fast]).await;
+    for tenant in &tenants {
+        env.store
+            .record_audit(&pin_changed(tenant, clock::now()))
+            .await
+            .unwrap();
+    }
+    let records = env.stream.read_at_least(4).await;
+    let store = env.store.clone();
+    let delete = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let target = Target::Tenant("t-gone".into());
+        let read = store.get_endpoint(&target).await.unwrap().unwrap();
+        assert_eq!(
+            store.delete_endpoint(&read, None).await.unwrap(),
+            Decided::Done(())
+        );
+    };
+    let (out, ()) = tokio::join!(env.notifier.handle(batch(records)), delete);
+    assert_eq!(out.unwrap(), json!({"batchItemFailures": []}));
+    let gone = env.store.get_endpoint(&Target::Tenant("t-gone".into())).await;
+    assert!(gone.unwrap().is_none(), "deleted, and it stays so");
+    let stays = env.store.get_endpoint(&Target::Tenant("t-stays".into())).await;
+    assert!(stays.unwrap().unwrap().last_delivery_at.is_some());
+}
+
+/// By hand, not a timed test: `cargo test -p portguard-tests --test notifier
+/// -- --ignored --nocapture batch_timing`. A batch of 100 records, one per
+/// tenant, against 100 signed POSTs from a client built like the
+/// notifier's (32 at a time, as the bench's floor), on one loopback
+/// receiver; prints the p50s and their ratio.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, run by hand"]
+async fn batch_timing() {
+    use futures::StreamExt;
+    let mut env = setup().await;
+    let hook = Receiver::start(Behaviour::Status(200)).await;
+    let tenants: Vec<String> = (0..100).map(|i| format!("t-time-{i:03}")).collect();
+    endpoints_on(&env.store, &tenants, &[&hook]).await;
+    let _ = env.stream.read_at_least(100).await;
+    let sender = notifier::Sender::new(true).unwrap();
+    let secret = portguard_secrets::new_endpoint_secret();
+    let rounds = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(15);
+    let (mut notified, mut invoked, mut floor) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..=rounds {
+        for tenant in &tenants {
+            env.store
+                .record_audit(&pin_changed(tenant, clock::now()))
+                .await
+                .unwrap();
+        }
+        let mut records = Vec::new();
+        while records.len() < 100 {
+            let read = env.stream.read_at_least(1).await;
+            records.extend(audit_records(&read).into_iter().cloned());
+        }
+        assert_eq!(records.len(), 100);
+        hook.clear();
+        let started = Instant::now();
+        let out = env.notifier.handle(batch(records)).await.unwrap();
+        let took = started.elapsed();
+        assert_eq!(out, json!({"batchItemFailures": []}));
+        let last = hook.got().iter().map(|r| r.at).max().unwrap();
+        assert_eq!(hook.got().len(), 100);
+        hook.clear();
+        let fstarted = Instant::now();
+        let posts = futures::stream::iter(0..100)
+            .map(|i| {
+                let (sender, url, secret) = (&sender, &hook.url, &secret);
+                async move {
+                    let id = format!("floor_{round}_{i}");
+                    let body = json!({"type": "pin.changed", "data": {"id": id}}).to_string();
+                    sender.send(url, secret, &id, &body, clock::now()).await
+                }
+            })
+            .buffer_unordered(32)
+            .collect::<Vec<_>>()
+            .await;
+        assert!(posts.iter().all(Result::is_ok));
+        let flast = hook.got().iter().map(|r| r.at).max().unwrap();
+        if round > 0 {
+            notified.push(last.duration_since(started).as_secs_f64() * 1000.0);
+            invoked.push(took.as_secs_f64() * 1000.0);
+            floor.push(flast.duration_since(fstarted).as_secs_f64() * 1000.0);
+        }
+    }
+    let p50 = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (n, i, f) = (p50(&mut notified), p50(&mut invoked), p50(&mut floor));
+    eprintln!(
+        "p50 of {rounds}: batch -> last delivery {n:.1} ms, invocation {i:.1} ms, \
+         plain POSTs {f:.1} ms; ratios {:.2}x and {:.2}x",
+        n / f,
+        i / f
+    );
+}

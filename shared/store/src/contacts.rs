@@ -30,7 +30,7 @@ pub const ALERTS_PER_WINDOW: i64 = 30;
 
 const ID_PREFIX: &str = "ac_";
 const SK_PREFIX: &str = "ALERTCONTACT#";
-const INDEX_SK: &str = "ALERTCONTACTS";
+pub(crate) const INDEX_SK: &str = "ALERTCONTACTS";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContactStatus {
@@ -140,7 +140,7 @@ impl AlertContact {
         item
     }
 
-    fn from_item(item: &Item) -> Result<AlertContact, StoreError> {
+    pub(crate) fn from_item(item: &Item) -> Result<AlertContact, StoreError> {
         let r = Reader::new(item, "alert contact");
         let corrupt =
             |what: &str| StoreError::Corrupt(format!("alert contact has an unknown {what}"));
@@ -183,11 +183,11 @@ fn types_value(types: &[AuditType]) -> AttributeValue {
 
 /// The key of a contact id, or `None` for an id this API never issues
 /// (`ac_` and a 26-character ULID): unknown without a read.
-fn contact_key(tenant_id: &str, id: &str) -> Option<Item> {
+pub(crate) fn contact_key(tenant_id: &str, id: &str) -> Option<Item> {
     crate::attr::issued_id_key(tenant_id, id, ID_PREFIX, SK_PREFIX)
 }
 
-fn index_key(tenant_id: &str) -> Item {
+pub(crate) fn index_key(tenant_id: &str) -> Item {
     key(format!("TENANT#{tenant_id}"), INDEX_SK)
 }
 
@@ -419,12 +419,7 @@ impl Store {
         let Some(key) = contact_key(tenant_id, id) else {
             return Ok(());
         };
-        let update = match failure {
-            None => Update::default()
-                .set("lastDeliveryAt", n(at))
-                .remove("lastFailure"),
-            Some(reason) => Update::default().set("lastFailure", s(reason)),
-        };
+        let update = note_update(at, failure.is_none(), failure);
         self.update_if(key, update, "attribute_exists(PK)").await?;
         Ok(())
     }
@@ -534,6 +529,19 @@ impl Store {
             Err(e) if crate::error::is_condition_failure(&e) => Ok(None),
             Err(e) => Err(StoreError::from_sdk(e)),
         }
+    }
+}
+
+/// What a contact shows of emails ended at `at`: `delivered` sets
+/// `lastDeliveryAt` and clears `lastFailure` unless a `failure` sets it.
+pub(crate) fn note_update(at: i64, delivered: bool, failure: Option<&str>) -> Update {
+    let mut update = Update::default();
+    if delivered {
+        update = update.set("lastDeliveryAt", n(at));
+    }
+    match failure {
+        Some(reason) => update.set("lastFailure", s(reason)),
+        None => update.remove("lastFailure"),
     }
 }
 

@@ -93,8 +93,51 @@ impl Delivery {
         }
     }
 
-    fn key(&self) -> Item {
+    pub(crate) fn key(&self) -> Item {
         delivery_key(&self.audit_id, &self.target)
+    }
+
+    /// The item that records this delivery at `now`, due at `lease_until`;
+    /// written only where there is none (`attribute_not_exists(PK)`).
+    pub(crate) fn record_item(&self, now: i64, lease_until: i64) -> Item {
+        let mut item = self.key();
+        let mut put = |k: &str, v: AttributeValue| {
+            item.insert(k.to_owned(), v);
+        };
+        put("auditId", s(&self.audit_id));
+        put("target", s(self.target.part()));
+        put("payload", s(&self.payload));
+        put("attempts", n(i64::from(self.attempts)));
+        put("status", s(DeliveryStatus::Pending.as_str()));
+        put("createdAt", s(clock::format(now)));
+        put("expiresAt", n(now + DELIVERY_KEEP_SECONDS));
+        put("DUEPK", s(DUE_SHARD));
+        put("DUESK", s(due_sk(lease_until, self)));
+        item
+    }
+
+    /// How the attempt this caller claimed ended, as an update applied only
+    /// under [`END_CONDITION`]. A delivered or abandoned delivery leaves the
+    /// due index; a retry moves in it.
+    pub(crate) fn end_update(&self, end: AttemptEnd<'_>, now: i64) -> Update {
+        let update = Update::default()
+            .value(":claimed", n(i64::from(self.attempts)))
+            .name("attempts");
+        match end {
+            AttemptEnd::Delivered => update
+                .set("status", s(DeliveryStatus::Delivered.as_str()))
+                .set("deliveredAt", s(clock::format(now)))
+                .remove("DUEPK")
+                .remove("DUESK"),
+            AttemptEnd::Retry { at, failure } => update
+                .set("DUESK", s(due_sk(at, self)))
+                .set("lastFailure", s(failure)),
+            AttemptEnd::Abandoned { failure } => update
+                .set("status", s(DeliveryStatus::Abandoned.as_str()))
+                .set("lastFailure", s(failure))
+                .remove("DUEPK")
+                .remove("DUESK"),
+        }
     }
 
     fn from_item(item: &Item) -> Result<Delivery, StoreError> {
@@ -115,6 +158,10 @@ impl Delivery {
     }
 }
 
+/// An attempt's end is written only by the caller that claimed it: not
+/// applied when another run took the delivery over since (its lease ran out).
+pub(crate) const END_CONDITION: &str = "#attempts = :claimed";
+
 /// How an attempt ended, as the notifier decided it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttemptEnd<'a> {
@@ -133,19 +180,7 @@ impl Store {
         now: i64,
         lease_until: i64,
     ) -> Result<bool, StoreError> {
-        let mut item = delivery.key();
-        let mut put = |k: &str, v: AttributeValue| {
-            item.insert(k.to_owned(), v);
-        };
-        put("auditId", s(&delivery.audit_id));
-        put("target", s(delivery.target.part()));
-        put("payload", s(&delivery.payload));
-        put("attempts", n(i64::from(delivery.attempts)));
-        put("status", s(DeliveryStatus::Pending.as_str()));
-        put("createdAt", s(clock::format(now)));
-        put("expiresAt", n(now + DELIVERY_KEEP_SECONDS));
-        put("DUEPK", s(DUE_SHARD));
-        put("DUESK", s(due_sk(lease_until, delivery)));
+        let item = delivery.record_item(now, lease_until);
         let out = self
             .client
             .put_item()
@@ -193,27 +228,10 @@ impl Store {
         end: AttemptEnd<'_>,
         now: i64,
     ) -> Result<(), StoreError> {
-        let update = Update::default()
-            .value(":claimed", n(i64::from(delivery.attempts)))
-            .name("attempts");
-        let update = match end {
-            AttemptEnd::Delivered => update
-                .set("status", s(DeliveryStatus::Delivered.as_str()))
-                .set("deliveredAt", s(clock::format(now)))
-                .remove("DUEPK")
-                .remove("DUESK"),
-            AttemptEnd::Retry { at, failure } => update
-                .set("DUESK", s(due_sk(at, delivery)))
-                .set("lastFailure", s(failure)),
-            AttemptEnd::Abandoned { failure } => update
-                .set("status", s(DeliveryStatus::Abandoned.as_str()))
-                .set("lastFailure", s(failure))
-                .remove("DUEPK")
-                .remove("DUESK"),
-        };
+        let update = delivery.end_update(end, now);
         // Not applied: taken over meanwhile (our lease ran out), and the
         // other run reports.
-        self.update_if(delivery.key(), update, "#attempts = :claimed")
+        self.update_if(delivery.key(), update, END_CONDITION)
             .await?;
         Ok(())
     }

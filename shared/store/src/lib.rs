@@ -15,6 +15,7 @@ mod error;
 pub mod idempotency;
 pub mod locked_attempts;
 pub mod notify;
+pub mod notify_batch;
 pub mod numbers;
 mod order;
 pub mod orders;

@@ -88,7 +88,7 @@ impl std::fmt::Display for Target {
     }
 }
 
-fn endpoint_key(target: &Target) -> Item {
+pub(crate) fn endpoint_key(target: &Target) -> Item {
     key(format!("ENDPOINT#{}", target.part()), "ENDPOINT")
 }
 
@@ -99,7 +99,7 @@ pub const OLD_SECRET_SECONDS: i64 = 24 * 3600;
 /// retry of the delivery that tells it of the change (about 41 hours).
 pub const PREVIOUS_KEEP_SECONDS: i64 = 48 * 3600;
 
-fn previous_key(tenant: &str, audit_id: &str) -> Item {
+pub(crate) fn previous_key(tenant: &str, audit_id: &str) -> Item {
     key(
         format!("ENDPOINT#{}", Target::Tenant(tenant.to_owned()).part()),
         &format!("PREVIOUS#{audit_id}"),
@@ -127,7 +127,7 @@ impl std::fmt::Debug for PreviousEndpoint {
 }
 
 impl PreviousEndpoint {
-    fn from_item(item: &Item) -> Result<PreviousEndpoint, StoreError> {
+    pub(crate) fn from_item(item: &Item) -> Result<PreviousEndpoint, StoreError> {
         let r = Reader::new(item, "previous endpoint");
         Ok(PreviousEndpoint {
             url: r.s("url")?,
@@ -166,7 +166,7 @@ impl std::fmt::Debug for Endpoint {
 }
 
 impl Endpoint {
-    fn from_item(item: &Item) -> Result<Endpoint, StoreError> {
+    pub(crate) fn from_item(item: &Item) -> Result<Endpoint, StoreError> {
         let r = Reader::new(item, "endpoint");
         let target = Target::parse(&format!("{}#{}", r.s("ownerKind")?, r.s("ownerId")?))
             .ok_or_else(|| StoreError::Corrupt("endpoint has an unknown owner".into()))?;
@@ -376,16 +376,27 @@ impl Store {
         at: i64,
         failure: Option<&str>,
     ) -> Result<(), StoreError> {
-        let at = s(clock::format(at));
-        let update = match failure {
-            None => Update::default().set("lastDeliveryAt", at),
-            Some(reason) => Update::default()
-                .set("lastFailureAt", at)
-                .set("lastFailure", s(reason)),
-        };
+        let update = note_update(at, failure.is_none(), failure);
         // Not applied: the endpoint was deleted meanwhile, and stays so.
         self.update_if(endpoint_key(target), update, "attribute_exists(PK)")
             .await?;
         Ok(())
     }
+}
+
+/// What an endpoint shows of attempts ended at `at`: `delivered` sets
+/// `lastDeliveryAt`, a `failure` `lastFailureAt` and `lastFailure` (both
+/// when a batch had both, as two concurrent notes would leave it).
+pub(crate) fn note_update(at: i64, delivered: bool, failure: Option<&str>) -> Update {
+    let at = s(clock::format(at));
+    let mut update = Update::default();
+    if delivered {
+        update = update.set("lastDeliveryAt", at.clone());
+    }
+    if let Some(reason) = failure {
+        update = update
+            .set("lastFailureAt", at)
+            .set("lastFailure", s(reason));
+    }
+    update
 }

@@ -1,0 +1,344 @@
+//! The notifier's batch reads and writes (contract §14, §17): what a whole
+//! stream batch needs is read with BatchGetItem (100 keys a request, the
+//! unprocessed keys asked again), and its deliveries are recorded and ended
+//! with TransactWriteItems (100 steps a request), so every conditional write
+//! of the one-at-a-time path keeps its condition: a delivery is recorded
+//! only where none is (a redelivered record sends nothing), an attempt's end
+//! only by its claimant, a note only on an endpoint or contact that exists.
+//!
+//! A transaction is all or nothing: when one of its conditions fails (a
+//! redelivered record, an endpoint deleted meanwhile) the steps whose
+//! conditions held are written again one by one, as the single path writes
+//! them. That is the rare case; the common one is one request per 100.
+
+mod write;
+
+pub use write::Ended;
+
+use crate::attr::Item;
+use crate::contacts::{contact_key, index_key, AlertContact, INDEX_SK};
+use crate::notify::{endpoint_key, previous_key, Endpoint, PreviousEndpoint, Target};
+use crate::order::order_key;
+use crate::{Order, Store, StoreError};
+use aws_sdk_dynamodb::types::KeysAndAttributes;
+use std::collections::HashMap;
+use std::future::Future;
+
+/// Keys per BatchGetItem request (DynamoDB's limit).
+pub const GET_CHUNK: usize = 100;
+/// Steps per TransactWriteItems request (DynamoDB's limit).
+pub const WRITE_CHUNK: usize = 100;
+/// Rounds of asking again for keys DynamoDB left unprocessed (throttling),
+/// with the jittered back-off of conflicts; then the read is unavailable.
+const UNPROCESSED_ROUNDS: u32 = 6;
+
+/// What to read for a stream batch. Duplicates are read once.
+#[derive(Debug, Default, Clone)]
+pub struct Reads {
+    pub endpoints: Vec<Target>,
+    /// `(tenant, audit id)`: the endpoint as it was before that change.
+    pub previous: Vec<(String, String)>,
+    pub orders: Vec<String>,
+    /// Tenants whose contact book's index (its contacts' ids) is read.
+    pub contact_indexes: Vec<String>,
+    /// `(tenant, contact id)`, as the index lists them.
+    pub contacts: Vec<(String, String)>,
+}
+
+/// What was read: an absent key is absent here, an item that cannot be
+/// parsed is its error (only the records that need it fail).
+#[derive(Debug, Default)]
+pub struct Found {
+    endpoints: HashMap<Target, Result<Endpoint, StoreError>>,
+    previous: HashMap<(String, String), Result<PreviousEndpoint, StoreError>>,
+    orders: HashMap<String, Result<Order, StoreError>>,
+    contact_ids: HashMap<String, Result<Vec<String>, StoreError>>,
+    contacts: HashMap<(String, String), Result<AlertContact, StoreError>>,
+}
+
+/// The same error again: a corrupt item fails every record that needs it.
+pub(crate) fn again(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Internal(m) => StoreError::Internal(m.clone()),
+        StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
+    }
+}
+
+fn found<T>(entry: Option<&Result<T, StoreError>>) -> Result<Option<&T>, StoreError> {
+    entry.map(|r| r.as_ref().map_err(again)).transpose()
+}
+
+impl Found {
+    pub fn endpoint(&self, target: &Target) -> Result<Option<&Endpoint>, StoreError> {
+        found(self.endpoints.get(target))
+    }
+
+    /// The endpoint as it was before the change `audit_id`, while it is kept
+    /// (as [`Store::get_previous_endpoint`]).
+    pub fn previous(
+        &self,
+        tenant: &str,
+        audit_id: &str,
+        now: i64,
+    ) -> Result<Option<&PreviousEndpoint>, StoreError> {
+        let key = (tenant.to_owned(), audit_id.to_owned());
+        Ok(found(self.previous.get(&key))?.filter(|p| now < p.until))
+    }
+
+    pub fn order(&self, id: &str) -> Result<Option<&Order>, StoreError> {
+        found(self.orders.get(id))
+    }
+
+    /// The ids the tenant's contact book lists (none without a book).
+    pub fn contact_ids(&self, tenant: &str) -> Result<&[String], StoreError> {
+        Ok(found(self.contact_ids.get(tenant))?.map_or(&[], Vec::as_slice))
+    }
+
+    /// A contact read by [`Reads::contacts`]; `None` once removed.
+    pub fn contact(&self, tenant: &str, id: &str) -> Result<Option<&AlertContact>, StoreError> {
+        found(self.contacts.get(&(tenant.to_owned(), id.to_owned())))
+    }
+
+    /// Adds what a later read found.
+    pub fn merge(&mut self, other: Found) {
+        self.endpoints.extend(other.endpoints);
+        self.previous.extend(other.previous);
+        self.orders.extend(other.orders);
+        self.contact_ids.extend(other.contact_ids);
+        self.contacts.extend(other.contacts);
+    }
+}
+
+/// What a requested key stands for.
+enum Wanted {
+    Endpoint(Target),
+    Previous(String, String),
+    Order(String),
+    Index(String),
+    Contact(String, String),
+}
+
+fn pk_sk(item: &Item) -> Option<(String, String)> {
+    let pk = item.get("PK")?.as_s().ok()?;
+    let sk = item.get("SK")?.as_s().ok()?;
+    Some((pk.clone(), sk.clone()))
+}
+
+/// An index's contact ids, oldest first (ids are ULIDs).
+fn index_ids(item: &Item) -> Result<Vec<String>, StoreError> {
+    let corrupt = || StoreError::Corrupt(format!("{INDEX_SK} item lacks a valid emails map"));
+    let Some(emails) = item.get("emails") else {
+        return Ok(Vec::new());
+    };
+    let mut ids = emails
+        .as_m()
+        .map_err(|_| corrupt())?
+        .values()
+        .map(|v| v.as_s().cloned().map_err(|_| corrupt()))
+        .collect::<Result<Vec<String>, _>>()?;
+    ids.sort();
+    Ok(ids)
+}
+
+impl Store {
+    /// Everything `reads` names, strongly consistent, in as few requests as
+    /// DynamoDB allows (all sent at once).
+    pub async fn read_batch(&self, reads: &Reads) -> Result<Found, StoreError> {
+        let mut wanted: HashMap<(String, String), Wanted> = HashMap::new();
+        let mut want = |key: Option<Item>, what: Wanted| {
+            if let Some(k) = key.as_ref().and_then(pk_sk) {
+                wanted.entry(k).or_insert(what);
+            }
+        };
+        for t in &reads.endpoints {
+            want(Some(endpoint_key(t)), Wanted::Endpoint(t.clone()));
+        }
+        for (tenant, audit) in &reads.previous {
+            let what = Wanted::Previous(tenant.clone(), audit.clone());
+            want(Some(previous_key(tenant, audit)), what);
+        }
+        for id in &reads.orders {
+            want(Some(order_key(id)), Wanted::Order(id.clone()));
+        }
+        for tenant in &reads.contact_indexes {
+            want(Some(index_key(tenant)), Wanted::Index(tenant.clone()));
+        }
+        for (tenant, id) in &reads.contacts {
+            let what = Wanted::Contact(tenant.clone(), id.clone());
+            want(contact_key(tenant, id), what);
+        }
+        let keys = wanted
+            .keys()
+            .map(|(pk, sk)| crate::attr::key(pk.clone(), sk))
+            .collect();
+        let mut out = Found::default();
+        for item in self.batch_get(keys).await? {
+            let Some(what) = pk_sk(&item).and_then(|k| wanted.remove(&k)) else {
+                continue;
+            };
+            match what {
+                Wanted::Endpoint(t) => {
+                    out.endpoints.insert(t, Endpoint::from_item(&item));
+                }
+                Wanted::Previous(t, a) => {
+                    out.previous
+                        .insert((t, a), PreviousEndpoint::from_item(&item));
+                }
+                Wanted::Order(id) => {
+                    out.orders.insert(id, Order::from_item(&item));
+                }
+                Wanted::Index(t) => {
+                    out.contact_ids.insert(t, index_ids(&item));
+                }
+                Wanted::Contact(t, id) => {
+                    out.contacts.insert((t, id), AlertContact::from_item(&item));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The items of `keys` that exist (no duplicates in `keys`).
+    pub(crate) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let chunks = keys.chunks(GET_CHUNK).map(|chunk| {
+            let store = self.clone();
+            let chunk = chunk.to_vec();
+            async move { until_processed(chunk, |keys| store.batch_get_once(keys)).await }
+        });
+        let mut items = Vec::new();
+        for got in all(chunks.collect()).await {
+            items.extend(got?);
+        }
+        Ok(items)
+    }
+
+    /// One BatchGetItem: the items found and the keys left unprocessed.
+    async fn batch_get_once(&self, keys: Vec<Item>) -> Result<(Vec<Item>, Vec<Item>), StoreError> {
+        let request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()
+            .expect("keys set");
+        let out = self
+            .client
+            .batch_get_item()
+            .request_items(&self.table, request)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let items = out
+            .responses
+            .and_then(|mut r| r.remove(&self.table))
+            .unwrap_or_default();
+        let unprocessed = out
+            .unprocessed_keys
+            .and_then(|mut u| u.remove(&self.table))
+            .map(|k| k.keys)
+            .unwrap_or_default();
+        Ok((items, unprocessed))
+    }
+}
+
+/// Asks for `keys` until none is left unprocessed, pausing as conflicts do
+/// between rounds; unavailable after [`UNPROCESSED_ROUNDS`].
+pub(crate) async fn until_processed<F, Fut>(
+    mut keys: Vec<Item>,
+    mut get: F,
+) -> Result<Vec<Item>, StoreError>
+where
+    F: FnMut(Vec<Item>) -> Fut,
+    Fut: Future<Output = Result<(Vec<Item>, Vec<Item>), StoreError>>,
+{
+    let mut items = Vec::new();
+    for round in 0..=UNPROCESSED_ROUNDS {
+        if round > 0 {
+            crate::conflict_backoff(round - 1).await;
+        }
+        let (got, left) = get(keys).await?;
+        items.extend(got);
+        if left.is_empty() {
+            return Ok(items);
+        }
+        keys = left;
+    }
+    Err(StoreError::Unavailable(format!(
+        "{} keys still unprocessed after {UNPROCESSED_ROUNDS} rounds",
+        keys.len()
+    )))
+}
+
+/// Runs `futures` at once (each a task), their outputs in their order.
+pub(crate) async fn all<T, F>(futures: Vec<F>) -> Vec<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let tasks: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        out.push(task.await.expect("a batch task does not panic"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attr::{key, s};
+
+    fn keys(n: usize) -> Vec<Item> {
+        (0..n).map(|i| key(format!("K#{i}"), "S")).collect()
+    }
+
+    #[tokio::test]
+    async fn unprocessed_keys_are_asked_again_until_none_is_left() {
+        let mut calls = Vec::new();
+        let items = until_processed(keys(10), |asked: Vec<Item>| {
+            calls.push(asked.len());
+            // DynamoDB answers half and leaves the rest unprocessed, then
+            // answers a small rest whole.
+            let half = if asked.len() <= 2 {
+                asked.len()
+            } else {
+                asked.len() / 2
+            };
+            let (done, left) = asked.split_at(half);
+            let (done, left) = (done.to_vec(), left.to_vec());
+            async move { Ok((done, left)) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(calls, [10, 5, 3, 2]);
+        let mut got: Vec<String> = items
+            .iter()
+            .map(|i| i["PK"].as_s().unwrap().clone())
+            .collect();
+        got.sort();
+        let mut want: Vec<String> = (0..10).map(|i| format!("K#{i}")).collect();
+        want.sort();
+        assert_eq!(got, want, "every key, once");
+    }
+
+    #[tokio::test]
+    async fn keys_never_processed_make_the_read_unavailable() {
+        let out = until_processed(keys(3), |asked: Vec<Item>| async move {
+            Ok((Vec::new(), asked))
+        })
+        .await;
+        assert!(matches!(out, Err(StoreError::Unavailable(_))), "{out:?}");
+    }
+
+    #[test]
+    fn index_ids_come_oldest_first() {
+        let mut index = key("TENANT#t".into(), INDEX_SK);
+        index.insert(
+            "emails".into(),
+            aws_sdk_dynamodb::types::AttributeValue::M(HashMap::from([
+                ("b@example.com".to_owned(), s("ac_02")),
+                ("a@example.com".to_owned(), s("ac_01")),
+            ])),
+        );
+        assert_eq!(index_ids(&index).unwrap(), ["ac_01", "ac_02"]);
+    }
+}
