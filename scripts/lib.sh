@@ -34,6 +34,9 @@ export_dev_env() {
   export AWS_EC2_METADATA_DISABLED=true
   export PIN_PEPPER='portguard-dev-pepper-NOT-A-SECRET-0123456789abcdef'
   export CARRIER_WEBHOOK_SECRETS='{"carrier-a":"whsec_P+qNlujjtcnMcCsFngZBMUcGeJfmY+seaB9YtldVo4Y=","carrier-b":"whsec_w0dAXhXr0Ng3axqGuVxw5LbMY4bj/t80VQ9vuaKQOJc="}'
+  # The master key of notification endpoints' signing secrets (contract §14):
+  # set-pin, the notifier and the CLI derive the same secrets from it.
+  export ENDPOINT_SECRET_KEY='portguard-dev-endpoint-secret-key-NOT-A-SECRET'
   export BANDWIDTH_CREDENTIALS='{"username":"bandwidth","password":"portguard-dev-bandwidth-NOT-A-SECRET"}'
   # Telnyx (contract §16): the development key pair (NOT A SECRET: the private
   # half signs only local sample events, tests/src/fixtures.rs) and the
@@ -49,7 +52,7 @@ export_dev_env() {
   export ALERT_FROM_ADDRESS="${ALERT_FROM_ADDRESS:-alerts@portguard.localhost}"
   export CONSOLE_URL="${CONSOLE_URL:-http://127.0.0.1:${PORTGUARD_LOCAL_API_PORT:-3000}/}"
   # The functions must not reach for Secrets Manager locally.
-  unset PIN_PEPPER_SECRET_ARN CARRIER_WEBHOOK_SECRETS_ARN BANDWIDTH_CREDENTIALS_ARN TELNYX_API_KEY_ARN
+  unset PIN_PEPPER_SECRET_ARN CARRIER_WEBHOOK_SECRETS_ARN BANDWIDTH_CREDENTIALS_ARN TELNYX_API_KEY_ARN ENDPOINT_SECRET_KEY_ARN
 }
 
 # Puts cargo-lambda (and zig) on PATH.

@@ -186,9 +186,10 @@ NOTIFIER_ATTRIBUTE_GRANTS = {
     ),
 }
 # The store functions whose updates those grants cover: file -> functions.
+# (one attempt's note and the stream batch's notes build the same update)
 NOTIFIER_UPDATES = {
-    "notify.rs": ["note_endpoint_result"],
-    "contacts.rs": ["note_contact_result", "take_alert_slot"],
+    "notify.rs": ["note_update"],
+    "contacts.rs": ["note_update", "take_alert_slot"],
 }
 
 # function -> other actions it may take, on the resource (logical id) named
@@ -198,7 +199,10 @@ OTHER_GRANTS = {
 
 # function -> {secret it may read (logical id) -> the env variable naming it}
 SECRETS = {
-    "set-pin": {"PinPepperSecret": "PIN_PEPPER_SECRET_ARN"},
+    "set-pin": {
+        "PinPepperSecret": "PIN_PEPPER_SECRET_ARN",
+        "EndpointSecretKey": "ENDPOINT_SECRET_KEY_ARN",
+    },
     "submit-port-out": {
         "PinPepperSecret": "PIN_PEPPER_SECRET_ARN",
         "BandwidthCredentials": "BANDWIDTH_CREDENTIALS_ARN",
@@ -207,11 +211,27 @@ SECRETS = {
     "carrier-webhook": {"CarrierWebhookSecrets": "CARRIER_WEBHOOK_SECRETS_ARN"},
     "status-check": {},
     # It forwards a tenant's reject of a Telnyx order (contract §16).
-    "notifier": {"TelnyxApiKey": "TELNYX_API_KEY_ARN"},
+    # It signs webhooks with secrets derived from EndpointSecretKey (contract §14).
+    "notifier": {
+        "TelnyxApiKey": "TELNYX_API_KEY_ARN",
+        "EndpointSecretKey": "ENDPOINT_SECRET_KEY_ARN",
+    },
 }
-SECRET_ENV_VARS = {"PIN_PEPPER_SECRET_ARN", "CARRIER_WEBHOOK_SECRETS_ARN", "BANDWIDTH_CREDENTIALS_ARN", "TELNYX_API_KEY_ARN"}
+SECRET_ENV_VARS = {
+    "PIN_PEPPER_SECRET_ARN",
+    "CARRIER_WEBHOOK_SECRETS_ARN",
+    "BANDWIDTH_CREDENTIALS_ARN",
+    "TELNYX_API_KEY_ARN",
+    "ENDPOINT_SECRET_KEY_ARN",
+}
 # Secrets given directly (development only): never in the template.
-DIRECT_SECRET_ENV_VARS = {"PIN_PEPPER", "CARRIER_WEBHOOK_SECRETS", "BANDWIDTH_CREDENTIALS", "TELNYX_API_KEY"}
+DIRECT_SECRET_ENV_VARS = {
+    "PIN_PEPPER",
+    "CARRIER_WEBHOOK_SECRETS",
+    "BANDWIDTH_CREDENTIALS",
+    "TELNYX_API_KEY",
+    "ENDPOINT_SECRET_KEY",
+}
 # function -> other variables it must have: name -> value (contract §9)
 # Alert emails (contract §17): the sender only when one is set (absent, the
 # functions manage contacts and send nothing); the console this stack hosts

@@ -48,6 +48,10 @@ pub const BANDWIDTH_CREDENTIALS: &str =
 pub const BANDWIDTH_BASIC: &str =
     "Basic YmFuZHdpZHRoOnBvcnRndWFyZC1kZXYtYmFuZHdpZHRoLU5PVC1BLVNFQ1JFVA==";
 
+/// `ENDPOINT_SECRET_KEY` in development and tests: the master key of the
+/// notification endpoints' signing secrets (contract §14). NOT A SECRET.
+pub const ENDPOINT_SECRET_KEY: &str = "portguard-dev-endpoint-secret-key-NOT-A-SECRET";
+
 /// `TELNYX_PUBLIC_KEY` in development and tests (contract §16): the Ed25519
 /// public key of `TELNYX_PRIVATE_KEY`. NOT A SECRET.
 pub const TELNYX_PUBLIC_KEY: &str = "5dxAyNzquTRCpd2fWMVeZMQlwgRUTYrehy8+BkyyJUo=";

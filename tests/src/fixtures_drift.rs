@@ -3,8 +3,9 @@
 //! Rust copy of a secret creeping back in.
 
 use crate::fixtures::{
-    numbers, ACCOUNT, BANDWIDTH_BASIC, BANDWIDTH_CREDENTIALS, NUMBERS, PEPPER, SECRET_A, SECRET_B,
-    TELNYX_API_KEY, TELNYX_PRIVATE_KEY, TELNYX_PUBLIC_KEY, TENANT, WEBHOOK_SECRETS,
+    numbers, ACCOUNT, BANDWIDTH_BASIC, BANDWIDTH_CREDENTIALS, ENDPOINT_SECRET_KEY, NUMBERS, PEPPER,
+    SECRET_A, SECRET_B, TELNYX_API_KEY, TELNYX_PRIVATE_KEY, TELNYX_PUBLIC_KEY, TENANT,
+    WEBHOOK_SECRETS,
 };
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use serde_json::{json, Value};
@@ -38,6 +39,7 @@ fn lib_sh_exports_the_fixture_pepper_and_secrets() {
     let lib = read("scripts/lib.sh");
     assert_eq!(exported(&lib, "PIN_PEPPER"), PEPPER);
     assert_eq!(exported(&lib, "CARRIER_WEBHOOK_SECRETS"), WEBHOOK_SECRETS);
+    assert_eq!(exported(&lib, "ENDPOINT_SECRET_KEY"), ENDPOINT_SECRET_KEY);
     assert_eq!(
         exported(&lib, "BANDWIDTH_CREDENTIALS"),
         BANDWIDTH_CREDENTIALS

@@ -18,7 +18,9 @@ pub mod fixtures;
 mod fixtures_drift;
 pub mod ses;
 /// The development pepper and webhook secrets (`make dev` and `make test` use the same).
-pub use fixtures::{BANDWIDTH_BASIC, BANDWIDTH_CREDENTIALS, PEPPER, WEBHOOK_SECRETS};
+pub use fixtures::{
+    BANDWIDTH_BASIC, BANDWIDTH_CREDENTIALS, ENDPOINT_SECRET_KEY, PEPPER, WEBHOOK_SECRETS,
+};
 /// The local SES's messages (alert emails, contract §17).
 pub use ses::{needs_ses_local, sent_emails, sent_emails_to, ses_local_url, SentEmail};
 

@@ -16,6 +16,7 @@ pub fn good() -> Vec<(&'static str, &'static str)> {
         ("TABLE_NAME", "t"),
         ("PIN_PEPPER", PEPPER),
         ("CARRIER_WEBHOOK_SECRETS", SECRETS),
+        ("ENDPOINT_SECRET_KEY", fixtures::ENDPOINT_SECRET_KEY),
     ]
 }
 

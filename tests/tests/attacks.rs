@@ -491,28 +491,24 @@ async fn attack_3_a_tenant_admins_stolen_session() {
     .await
     .expect("the new endpoint hears of the change");
     assert!(at_theirs.verifies_with(&their_secret));
-    // pending: `notification_endpoint.changed` to the endpoint as it was
-    // before is being built (contract §14's planned item, issue 23). Until
-    // it lands its absence is reported as pending, not failed; once it is
-    // delivered it must be signed with the old endpoint's secret.
+    // The endpoint as it was before hears of it too, signed with its own
+    // secret (contract §14): the stolen session cannot silence it.
     let at_old = first_webhook(
         &stage.hook,
         t2,
         |b| b["data"]["id"] == changed_id.as_str(),
-        Duration::from_secs(2),
+        PATIENCE,
     )
-    .await;
-    let old_line = match &at_old {
-        Some(r) => {
-            assert!(
-                r.verifies_with(&stage.hook_secret),
-                "the old endpoint's notice is signed with its secret"
-            );
-            format!("the endpoint as it was before: delivered after {}", ms(r.at - t2))
-        }
-        None => "the endpoint as it was before: PENDING (not yet delivered there; issue 23 is building it)"
-            .to_owned(),
-    };
+    .await
+    .expect("the endpoint as it was before hears of the change");
+    assert!(
+        at_old.verifies_with(&stage.hook_secret),
+        "the old endpoint's notice is signed with its secret"
+    );
+    let old_line = format!(
+        "the endpoint as it was before: delivered after {}",
+        ms(at_old.at - t2)
+    );
     report.line(
         "achieved",
         "the tenant's webhook pointed at its own receiver, with a new secret",

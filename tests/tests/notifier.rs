@@ -181,7 +181,16 @@ async fn endpoint_routes_create_read_rotate_delete() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.secret, new_secret);
+    // Stored: only the secret's stored form, from which the master key
+    // derives the secret shown (contract §14).
+    assert!(stored.secret.starts_with("derived:v1:"));
+    assert!(!stored.secret.contains(&new_secret[6..]));
+    assert_eq!(
+        portguard_secrets::EndpointKeys::process_local()
+            .reveal(&Target::Tenant(TENANT.into()).to_string(), &stored.secret)
+            .unwrap(),
+        new_secret
+    );
 
     let delete = endpoint_event("DELETE", TENANT, None);
     let resp = call(&env.endpoints, &delete).await;
@@ -1386,7 +1395,12 @@ async fn a_batch_of_many_records_across_tenants_is_delivered_once_each() {
     // 40 tenants, 3 items each: more keys, deliveries and ends than one
     // batch request takes (contract §14 keeps its guarantees across them).
     let tenants: Vec<String> = (0..40).map(|i| format!("t-many-{i:02}")).collect();
-    endpoints_on(&env.store, &tenants[..39], &hooks.iter().collect::<Vec<_>>()).await;
+    endpoints_on(
+        &env.store,
+        &tenants[..39],
+        &hooks.iter().collect::<Vec<_>>(),
+    )
+    .await;
     endpoints_on(&env.store, &tenants[39..], &[&failing]).await;
     let now = clock::now();
     for round in 0..3 {
@@ -1428,11 +1442,17 @@ async fn a_batch_of_many_records_across_tenants_is_delivered_once_each() {
         assert_eq!(got.get(&id).map(Vec::len), Some(1), "audit item {id} once");
     }
     assert_eq!(received.len(), 120);
-    assert_eq!(failing.got().len(), 3, "the failing endpoint tried once each");
+    assert_eq!(
+        failing.got().len(),
+        3,
+        "the failing endpoint tried once each"
+    );
 
     // Each delivery's state and each endpoint's note, as one at a time.
     for record in &audits {
-        let tenant = record["dynamodb"]["NewImage"]["tenantId"]["S"].as_str().unwrap();
+        let tenant = record["dynamodb"]["NewImage"]["tenantId"]["S"]
+            .as_str()
+            .unwrap();
         let target = Target::Tenant(tenant.to_owned());
         let delivery = env.store.get_delivery(&audit_id(record), &target).await;
         let delivery = delivery.unwrap().expect("recorded");
@@ -1446,7 +1466,10 @@ async fn a_batch_of_many_records_across_tenants_is_delivered_once_each() {
         }
     }
     for tenant in &tenants {
-        let ep = env.store.get_endpoint(&Target::Tenant(tenant.clone())).await;
+        let ep = env
+            .store
+            .get_endpoint(&Target::Tenant(tenant.clone()))
+            .await;
         let ep = ep.unwrap().unwrap();
         if tenant == "t-many-39" {
             assert_eq!(ep.last_failure.as_deref(), Some("status 503"));
@@ -1488,9 +1511,15 @@ async fn a_deleted_endpoint_between_send_and_note_stays_deleted() {
     };
     let (out, ()) = tokio::join!(env.notifier.handle(batch(records)), delete);
     assert_eq!(out.unwrap(), json!({"batchItemFailures": []}));
-    let gone = env.store.get_endpoint(&Target::Tenant("t-gone".into())).await;
+    let gone = env
+        .store
+        .get_endpoint(&Target::Tenant("t-gone".into()))
+        .await;
     assert!(gone.unwrap().is_none(), "deleted, and it stays so");
-    let stays = env.store.get_endpoint(&Target::Tenant("t-stays".into())).await;
+    let stays = env
+        .store
+        .get_endpoint(&Target::Tenant("t-stays".into()))
+        .await;
     assert!(stays.unwrap().unwrap().last_delivery_at.is_some());
 }
 
@@ -1510,7 +1539,10 @@ async fn batch_timing() {
     let _ = env.stream.read_at_least(100).await;
     let sender = notifier::Sender::new(true).unwrap();
     let secret = portguard_secrets::new_endpoint_secret();
-    let rounds = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(15);
+    let rounds = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(15);
     let (mut notified, mut invoked, mut floor) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..=rounds {
         for tenant in &tenants {

@@ -938,6 +938,16 @@ async fn no_pin_hash_or_secret_in_any_notification() {
             leaks.push(format!("{what} in a notification"));
         }
     }
+    // The table holds only the stored forms of the secrets set-pin issued
+    // (contract §14); the carrier's, written by the test as items before
+    // derived secrets were, is the one stored as is.
+    let table = portguard_tests::dump_table(&store).await;
+    for secret in &endpoint_secrets[..2] {
+        if table.contains(secret.trim_start_matches("whsec_")) {
+            leaks.push("an issued endpoint secret in the table".into());
+        }
+    }
+    assert!(table.matches("derived:v1:").count() >= 2, "stored forms");
     for secret in &endpoint_secrets {
         let key = secret.trim_start_matches("whsec_");
         if sent.contains(key) {

@@ -264,7 +264,10 @@ async fn refusals_come_in_spec_order_and_write_nothing() {
 
 #[tokio::test]
 async fn revoked_and_expired_pins_make_room_for_new_ones() {
-    let apps = world(4).await;
+    // PINs live 15 s: long enough that the first five are still active when
+    // the eighth is asked for on a loaded machine (4 s was not, there),
+    // short enough to wait for them to expire.
+    let apps = world(15).await;
     let n = numbers("206", 100, 1);
     let mut first = Vec::new();
     for _ in 0..5 {
@@ -280,7 +283,7 @@ async fn revoked_and_expired_pins_make_room_for_new_ones() {
         .await
         .expect_error(409, "TOO_MANY_TRANSFER_PINS");
     // Expired ones make room with no sweep, and are pruned from the record.
-    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    tokio::time::sleep(std::time::Duration::from_secs(16)).await;
     for _ in 0..5 {
         issue(&apps, TENANT, &n).await;
     }

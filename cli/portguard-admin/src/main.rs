@@ -66,7 +66,9 @@ enum Command {
 enum CarrierCommand {
     /// Register or change a carrier's notification endpoint (https; loopback
     /// only with NOTIFY_ALLOW_LOOPBACK_HTTP=true). Prints its whsec_ signing
-    /// secret once, when the endpoint is created or --rotate-secret is given.
+    /// secret once, when the endpoint is created or --rotate-secret is given;
+    /// needs ENDPOINT_SECRET_KEY, the notifier's master key of endpoint
+    /// secrets.
     SetEndpoint {
         #[arg(long)]
         carrier_id: String,
@@ -309,7 +311,12 @@ async fn carrier(store: &Store, command: CarrierCommand, now: &str) -> Result<()
                 portguard_api::config::allow_loopback_http().map_err(|e| e.to_string())?;
             let url = NotifyUrl::parse(&url, allow_loopback).map_err(|e| e.to_string())?;
             let target = Target::Carrier(carrier.as_str().to_owned());
-            for _ in 0..8 {
+            // The notifier derives the same secret from the same master key.
+            let keys = portguard_secrets::EndpointKeys::from_env()
+                .await
+                .map_err(|e| format!("the endpoint secret key: {e}"))?;
+            let mut rounds = portguard_store::retry_on_conflict(8);
+            while rounds.next().await.is_some() {
                 let read = store.get_endpoint(&target).await.map_err(fail)?;
                 let new_secret = read.is_none() || rotate_secret;
                 if let Some(ep) = &read {
@@ -318,10 +325,10 @@ async fn carrier(store: &Store, command: CarrierCommand, now: &str) -> Result<()
                         return Ok(());
                     }
                 }
-                let secret = new_secret.then(portguard_secrets::new_endpoint_secret);
+                let issued = new_secret.then(|| keys.issue(&target.to_string()));
                 let change = EndpointChange {
                     url: url.as_str(),
-                    secret: secret.as_deref(),
+                    secret: issued.as_ref().map(|s| s.stored.as_str()),
                     now,
                 };
                 match store
@@ -331,12 +338,13 @@ async fn carrier(store: &Store, command: CarrierCommand, now: &str) -> Result<()
                 {
                     Decided::Done(()) => {
                         println!("endpoint of carrier {carrier} set: {}", url.as_str());
-                        if let Some(secret) = secret {
+                        if let Some(issued) = issued {
+                            let secret = issued.shown;
                             println!("signing secret (shown once, store it now): {secret}");
                         }
                         return Ok(());
                     }
-                    Decided::Conflict => continue,
+                    Decided::Conflict => {}
                 }
             }
             Err("the endpoint kept changing; try again".into())

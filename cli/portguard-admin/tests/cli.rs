@@ -8,6 +8,9 @@ struct Cli {
     table: String,
 }
 
+/// The master key of endpoint secrets the CLI runs with here.
+const TEST_ENDPOINT_KEY: &str = "cli-test-endpoint-secret-key-0123456789abcdef";
+
 impl Cli {
     /// A fresh table with tenant t-100 (US, ACC-1001) in it.
     fn with_us_tenant() -> Cli {
@@ -50,12 +53,18 @@ impl Cli {
         }
     }
 
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_portguard-admin"))
+    /// The CLI on this table, with the test's master key of endpoint secrets.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_portguard-admin"));
+        command
             .args(args)
             .env("TABLE_NAME", &self.table)
-            .output()
-            .expect("run portguard-admin")
+            .env("ENDPOINT_SECRET_KEY", TEST_ENDPOINT_KEY);
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run portguard-admin")
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -406,8 +415,8 @@ fn carrier_endpoints_show_the_secret_once() {
         let args = set(url, &[]);
         cli.fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_portguard-admin"))
-        .args([
+    let out = cli
+        .command(&[
             "carrier",
             "set-endpoint",
             "--carrier-id",
@@ -415,7 +424,6 @@ fn carrier_endpoints_show_the_secret_once() {
             "--url",
             "http://127.0.0.1:9900/hook",
         ])
-        .env("TABLE_NAME", &cli.table)
         .env("NOTIFY_ALLOW_LOOPBACK_HTTP", "true")
         .output()
         .unwrap();
@@ -425,4 +433,63 @@ fn carrier_endpoints_show_the_secret_once() {
         String::from_utf8_lossy(&out.stderr)
     );
     cli.fails(&["carrier", "show", "--carrier-id", "carrier-c"]);
+}
+
+/// The table holds only the secret's stored form; the notifier, with the
+/// same master key, derives the secret the CLI showed. Without the key the
+/// command refuses in one line and writes nothing.
+#[test]
+fn a_carrier_secret_is_derived_not_stored() {
+    let cli = Cli::new();
+    cli.ok(&["create-table"]);
+    let out = cli.ok(&[
+        "carrier",
+        "set-endpoint",
+        "--carrier-id",
+        "carrier-a",
+        "--url",
+        "https://carrier-a.example/hooks",
+    ]);
+    let secret = out
+        .split_whitespace()
+        .find(|w| w.starts_with("whsec_"))
+        .expect("the secret, once")
+        .to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let target = portguard_store::notify::Target::Carrier("carrier-a".into());
+    let stored = rt.block_on(async {
+        portguard_store::Store::connect(&cli.table)
+            .await
+            .get_endpoint(&target)
+            .await
+            .unwrap()
+            .unwrap()
+    });
+    assert!(stored.secret.starts_with("derived:v1:"));
+    assert!(!stored.secret.contains(&secret[6..]));
+    let keys = portguard_secrets::EndpointKeys::new(TEST_ENDPOINT_KEY.as_bytes()).unwrap();
+    assert_eq!(
+        keys.reveal(&target.to_string(), &stored.secret).unwrap(),
+        secret
+    );
+
+    let out = cli
+        .command(&[
+            "carrier",
+            "set-endpoint",
+            "--carrier-id",
+            "carrier-b",
+            "--url",
+            "https://carrier-b.example/hooks",
+        ])
+        .env_remove("ENDPOINT_SECRET_KEY")
+        .env_remove("ENDPOINT_SECRET_KEY_ARN")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("ENDPOINT_SECRET_KEY"),
+        "{err}"
+    );
+    cli.fails(&["carrier", "show", "--carrier-id", "carrier-b"]);
 }

@@ -4,7 +4,7 @@ use portguard_api::{json, ApiError, Response};
 use portguard_rules::{lifecycle::decide, Decision};
 use portguard_secrets::{WebhookSecrets, WebhookVerifyError};
 use portguard_store::{
-    clock, orders::TransitionOutcome, Actor, ActorKind, AuditEvent, Order, Store,
+    clock, orders::TransitionOutcome, retry_on_conflict, Actor, ActorKind, AuditEvent, Order, Store,
 };
 use portguard_validation::OrderId;
 use serde_json::json;
@@ -20,7 +20,7 @@ pub const SERVICE: &str = "carrier-webhook";
 
 /// A transition that loses to a concurrent change of the same order is
 /// decided again on a fresh read this many times before answering 503.
-const DECIDE_ATTEMPTS: usize = 5;
+const DECIDE_ATTEMPTS: u32 = 5;
 
 /// The longest `webhook-id` kept as a dedupe key.
 const MAX_WEBHOOK_ID: usize = 255;
@@ -124,7 +124,8 @@ impl App {
         let now = clock::now();
         let mut order = self.order_of(carrier, &event.port_out_id).await?;
         check_foc_date(event, &order, now)?;
-        for _ in 0..DECIDE_ATTEMPTS {
+        let mut rounds = retry_on_conflict(DECIDE_ATTEMPTS);
+        while rounds.next().await.is_some() {
             let to = match decide(order.status, event.kind) {
                 Decision::Invalid => {
                     if self.store.webhook_seen(carrier, webhook_id, now).await? {

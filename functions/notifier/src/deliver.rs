@@ -8,7 +8,7 @@ use crate::{DELIVERY_TIMEOUT, FIRST_ATTEMPT_TIMEOUT};
 use portguard_email::Message;
 use portguard_rules::notify::{after_failure, AfterFailure};
 use portguard_store::clock;
-use portguard_store::notify::{AttemptEnd, Delivery, Endpoint, PreviousEndpoint};
+use portguard_store::notify::{AttemptEnd, Delivery, Endpoint, PreviousEndpoint, Target};
 
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,11 +18,12 @@ pub(crate) enum Outcome {
     Abandoned,
 }
 
-/// A webhook's URL and the stored secrets that sign for it (two while a
-/// rotated secret is within its 24 hours): [`App::signing_secrets`] makes
-/// them the signing secrets (contract §14).
+/// A webhook's URL and the stored forms of the secrets that sign for it
+/// (two while a rotated secret is within its 24 hours), with their owner:
+/// [`App::signing_secrets`] derives the secrets from them (contract §14).
 pub(crate) struct Hook {
     pub url: String,
+    pub owner: String,
     pub secrets: Vec<String>,
 }
 
@@ -30,14 +31,16 @@ impl Hook {
     pub fn of(endpoint: &Endpoint, now: i64) -> Hook {
         Hook {
             url: endpoint.url.clone(),
+            owner: endpoint.target.to_string(),
             secrets: endpoint.signing_secrets(now),
         }
     }
 
     /// The tenant's endpoint as it was before a change.
-    pub fn before(previous: PreviousEndpoint) -> Hook {
+    pub fn before(previous: PreviousEndpoint, tenant: &str) -> Hook {
         Hook {
             url: previous.url,
+            owner: Target::Tenant(tenant.to_owned()).to_string(),
             secrets: previous.secrets,
         }
     }
@@ -89,10 +92,19 @@ pub(crate) fn judge<'a>(
 }
 
 impl App {
-    /// The secrets that sign for `hook`: the one place a stored secret
-    /// becomes a signing secret (stored as it signs, for now).
+    /// The secrets that sign for `hook`, derived from their stored forms:
+    /// the one place a stored form becomes a secret. One that cannot be
+    /// derived fails the attempt with a short reason, never a wrong signature.
     fn signing_secrets(&self, hook: &Hook) -> Result<Vec<String>, String> {
-        Ok(hook.secrets.clone())
+        hook.secrets
+            .iter()
+            .map(|stored| {
+                self.endpoint_keys.reveal(&hook.owner, stored).map_err(|e| {
+                    tracing::error!(target = %hook.owner, error = %e, "endpoint secret not derived");
+                    "secret unusable".to_owned()
+                })
+            })
+            .collect()
     }
 
     /// Sends one attempt; the short reason of a failure. A webhook's

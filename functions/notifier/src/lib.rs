@@ -36,6 +36,7 @@ use deliver::Destination;
 use lambda_runtime::Diagnostic;
 use portguard_email::Mailer;
 use portguard_rules::OrderStatus;
+use portguard_secrets::EndpointKeys;
 use portguard_store::notify::Target;
 use portguard_store::{AuditEvent, Source, Store, StoreError};
 use portguard_telnyx::{Reject, TelnyxApi};
@@ -96,6 +97,8 @@ pub struct App {
     mailer: Mailer,
     telnyx: Option<TelnyxApi>,
     retry_budget: Duration,
+    /// Derives the endpoints' signing secrets from their stored forms.
+    endpoint_keys: EndpointKeys,
 }
 
 impl App {
@@ -106,12 +109,20 @@ impl App {
             mailer: Mailer::disabled(),
             telnyx: None,
             retry_budget: RETRY_BUDGET,
+            endpoint_keys: EndpointKeys::process_local(),
         }
     }
 
     /// Sends tenants' rejects of Telnyx port-outs to Telnyx (contract §16).
     pub fn with_telnyx(mut self, api: TelnyxApi) -> App {
         self.telnyx = Some(api);
+        self
+    }
+
+    /// The master key of endpoint secrets (`ENDPOINT_SECRET_KEY`); without
+    /// it, this process's own key (what set-pin in this process issued).
+    pub fn with_endpoint_keys(mut self, keys: EndpointKeys) -> App {
+        self.endpoint_keys = keys;
         self
     }
 
@@ -126,9 +137,14 @@ impl App {
         let table = portguard_api::config::table_name()?;
         let loopback = portguard_api::config::allow_loopback_http()?;
         let sender = Sender::new(loopback)?;
-        let (store, mailer) =
-            tokio::join!(Store::connect_at_init(table, "ORDER"), Mailer::from_env());
-        Ok(App::new(store, sender).with_mailer(mailer?))
+        let (store, mailer, keys) = tokio::join!(
+            Store::connect_at_init(table, "ORDER"),
+            Mailer::from_env(),
+            EndpointKeys::from_env()
+        );
+        Ok(App::new(store, sender)
+            .with_mailer(mailer?)
+            .with_endpoint_keys(keys?))
     }
 
     /// One invocation, whichever it is: the stream's batch answers its

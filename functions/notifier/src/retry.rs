@@ -97,7 +97,7 @@ impl App {
                 .store
                 .get_previous_endpoint(tenant, &delivery.audit_id, now)
                 .await?
-                .map(|p| Destination::Webhook(Hook::before(p))),
+                .map(|p| Destination::Webhook(Hook::before(p, tenant))),
             target => self
                 .store
                 .get_endpoint(target)

@@ -296,7 +296,7 @@ impl App {
                 });
                 if !heard_anyway {
                     let target = Target::Previous(tenant.clone());
-                    let hook = Hook::before(previous.clone());
+                    let hook = Hook::before(previous.clone(), tenant);
                     planned.push(
                         delivery(record, event, target, tenant_payload(event))
                             .to(Destination::Webhook(hook), false),

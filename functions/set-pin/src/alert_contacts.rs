@@ -5,8 +5,8 @@
 //! by a stranger (or a stolen session) is mailed once, the code, and the
 //! tenant's other contacts hear of the addition.
 
-use crate::handler::tenant_not_found;
-use crate::protection::Admin;
+use crate::app::tenant_not_found;
+use crate::routes::Admin;
 use crate::App;
 use lambda_http::{http::Method, Body, Request};
 use portguard_api::{json, json_object_body, ApiError, Response};
@@ -15,12 +15,9 @@ use portguard_store::contacts::{
     format_time, AlertContact, ContactBook, ContactStatus, MAX_CODE_TRIES,
 };
 use portguard_store::tenants::Written;
-use portguard_store::{clock, conflict_backoff, AuditEvent, AuditType};
+use portguard_store::{clock, retry_on_conflict, AuditEvent, AuditType};
 use portguard_validation::EmailAddress;
 use serde_json::{json, Map, Value};
-
-/// The collection route; a contact is `{COLLECTION}/{id}`.
-pub(crate) const COLLECTION: &str = "/v1/alert-contacts";
 
 /// A write that keeps losing races gives up after this many fresh reads.
 const WRITE_ATTEMPTS: u32 = 16;
@@ -154,9 +151,7 @@ impl App {
     }
 
     fn audit(&self, admin: &Admin<'_>, kind: AuditType, email: &str) -> AuditEvent {
-        AuditEvent::new(admin.tenant_id, clock::now(), kind, admin.actor.clone())
-            .source_ip(admin.source_ip.as_deref())
-            .email(email)
+        admin.event(clock::now(), kind).email(email)
     }
 
     /// `POST`: the body, the tenant, the address not yet a contact, room
@@ -178,7 +173,11 @@ impl App {
         tenant?.ok_or_else(tenant_not_found)?;
         let mut book = book?;
         let code = new_confirmation_code();
-        for attempt in 0..WRITE_ATTEMPTS {
+        let mut rounds = retry_on_conflict(WRITE_ATTEMPTS);
+        while let Some(round) = rounds.next().await {
+            if round > 0 {
+                book = self.store.alert_contacts(admin.tenant_id).await?;
+            }
             check_room(&book, &email)?;
             let mut contact = AlertContact::new(
                 admin.tenant_id,
@@ -201,10 +200,7 @@ impl App {
                     contact.last_failure = self.send_code(&contact, &code).await;
                     return Ok(json(201, &view(&contact)));
                 }
-                Written::Conflict => {
-                    conflict_backoff(attempt).await;
-                    book = self.store.alert_contacts(admin.tenant_id).await?;
-                }
+                Written::Conflict => {}
             }
         }
         Err(ApiError::unavailable())
@@ -294,7 +290,8 @@ impl App {
                 "code is required: the 6 digits sent to the contact's address",
             ));
         };
-        for attempt in 0..WRITE_ATTEMPTS {
+        let mut rounds = retry_on_conflict(WRITE_ATTEMPTS);
+        while rounds.next().await.is_some() {
             let contact = self.contact(admin, id).await?;
             if contact.status == ContactStatus::Confirmed {
                 return Ok(json(200, &view(&contact)));
@@ -336,7 +333,6 @@ impl App {
                 }
             }
             // The contact changed since it was read: decide again.
-            conflict_backoff(attempt).await;
         }
         Err(ApiError::unavailable())
     }
@@ -346,7 +342,8 @@ impl App {
         admin: &Admin<'_>,
         id: &str,
     ) -> Result<Response, ApiError> {
-        for attempt in 0..WRITE_ATTEMPTS {
+        let mut rounds = retry_on_conflict(WRITE_ATTEMPTS);
+        while rounds.next().await.is_some() {
             let book = self.store.alert_contacts(admin.tenant_id).await?;
             let Some(contact) = book.find(id) else {
                 return Err(not_found());
@@ -358,7 +355,7 @@ impl App {
                 .await?
             {
                 Written::Done(()) => return Ok(portguard_api::no_content()),
-                Written::Conflict => conflict_backoff(attempt).await,
+                Written::Conflict => {}
             }
         }
         Err(ApiError::unavailable())

@@ -2,7 +2,7 @@
 //! (the PIN is in the tenant's account number or numbers) and
 //! `PIN_UNCHANGED` (a hard-locked tenant must change its PIN).
 
-use crate::handler::{tenant_not_found, App};
+use crate::app::{tenant_not_found, App};
 use portguard_api::ApiError;
 use portguard_store::{Tenant, TenantRef};
 use portguard_validation::{KnownDigits, Pin, PinError};
@@ -67,11 +67,7 @@ impl App {
         record: Option<Tenant>,
     ) -> Result<(TenantRef, Pin, bool), ApiError> {
         if !tenant.is_us() {
-            return Err(ApiError::new(
-                422,
-                "TENANT_NOT_ELIGIBLE",
-                "a port-out PIN is only used for organisations in the United States",
-            ));
+            return Err(ApiError::tenant_not_eligible());
         }
         // The body's errors come after eligibility, as before any read.
         let pin = pin?;

@@ -7,22 +7,19 @@
 //! limit of 5 active PINs holds under races; a lost race is decided again
 //! from a fresh read.
 
-use crate::handler::tenant_not_found;
-use crate::protection::Admin;
+use crate::app::tenant_not_found;
+use crate::routes::Admin;
 use crate::App;
 use lambda_http::{http::Method, Body, Request, RequestExt};
-use portguard_api::{json, json_object_body, ApiError, Caller, Response};
+use portguard_api::{json, json_object_body, ApiError, Response};
 use portguard_rules::transfer_pin::{self as rules, TransferPinStatus};
 use portguard_secrets::transfer_pin::is_weak_for;
 use portguard_secrets::{generate_transfer_pin, StoredPin};
 use portguard_store::tenants::Written;
 use portguard_store::transfer_pins::TransferPin;
-use portguard_store::{clock, conflict_backoff, AuditEvent, AuditType, TenantRef};
+use portguard_store::{clock, retry_on_conflict, AuditEvent, AuditType, TenantRef};
 use portguard_validation::{PhoneNumber, Pin};
 use serde_json::{json, Value};
-
-/// The collection route; a PIN is `{COLLECTION}/{id}`.
-pub(crate) const COLLECTION: &str = "/v1/transfer-pins";
 
 /// A write that keeps losing races gives up after this many fresh reads.
 const WRITE_ATTEMPTS: u32 = 16;
@@ -52,11 +49,7 @@ fn not_found() -> ApiError {
 }
 
 fn not_eligible() -> ApiError {
-    ApiError::new(
-        422,
-        "TENANT_NOT_ELIGIBLE",
-        "transfer PINs are only used for organisations in the United States",
-    )
+    ApiError::tenant_not_eligible()
 }
 
 fn clip(input: &str) -> String {
@@ -92,12 +85,9 @@ fn parse_numbers(body: &Body) -> Result<Vec<String>, ApiError> {
         }
     }
     if !invalid.is_empty() {
-        return Err(ApiError::new(
-            400,
-            "INVALID_PHONE_NUMBER",
-            "some phone numbers are not valid US numbers; use E.164 (+12065550100) or 10 digits",
-        )
-        .details(json!({ "numbers": invalid })));
+        return Err(ApiError::invalid_phone_numbers(
+            invalid.iter().map(String::as_str),
+        ));
     }
     Ok(numbers)
 }
@@ -107,12 +97,11 @@ impl App {
     pub(crate) async fn transfer_pins_route(
         &self,
         req: &Request,
-        caller: &Caller,
         admin: Admin<'_>,
         id: Option<&str>,
     ) -> Result<Response, ApiError> {
         match (id, req.method().clone()) {
-            (None, Method::GET) => self.list_transfer_pins(req, caller, &admin).await,
+            (None, Method::GET) => self.list_transfer_pins(req, &admin).await,
             (None, Method::POST) => self.create_transfer_pin(&admin, req.body()).await,
             (None, _) => Err(ApiError::method_not_allowed("GET, POST")),
             (Some(id), Method::DELETE) => self.revoke_transfer_pin(&admin, id).await,
@@ -141,9 +130,9 @@ impl App {
         let numbers = parse_numbers(body)?;
         // Drawn and hashed once, whatever the number of rounds.
         let mut issued: Option<(Pin, StoredPin, f64)> = None;
-        for attempt in 0..WRITE_ATTEMPTS {
-            if attempt > 0 {
-                conflict_backoff(attempt - 1).await;
+        let mut rounds = retry_on_conflict(WRITE_ATTEMPTS);
+        while let Some(round) = rounds.next().await {
+            if round > 0 {
                 pointer = self.pointer(tenant_id).await?;
                 if !pointer.is_us() {
                     return Err(not_eligible());
@@ -214,7 +203,7 @@ impl App {
                     body["pin"] = Value::from(pin.expose());
                     return Ok(portguard_api::json_secret(201, &body));
                 }
-                Written::Conflict => continue,
+                Written::Conflict => {}
             }
         }
         Err(ApiError::unavailable())
@@ -236,7 +225,6 @@ impl App {
     async fn list_transfer_pins(
         &self,
         req: &Request,
-        caller: &Caller,
         admin: &Admin<'_>,
     ) -> Result<Response, ApiError> {
         let status = match req
@@ -254,7 +242,7 @@ impl App {
             "transfer-pins|{}",
             status.map_or("all", TransferPinStatus::as_str)
         );
-        let params = self.paging.params(req, caller, &list)?;
+        let params = self.paging.params(req, admin.caller, &list)?;
         self.pointer(admin.tenant_id).await?;
         let now = clock::now();
         let page = self
@@ -262,17 +250,15 @@ impl App {
             .list_transfer_pins(admin.tenant_id, status, now, params.limit, params.start)
             .await?;
         let items: Vec<Value> = page.items.iter().map(|tp| view(tp, now)).collect();
-        let next = self.paging.token(caller, &list, page.next);
+        let next = self.paging.token(admin.caller, &list, page.next);
         Ok(json(200, &json!({"items": items, "nextToken": next})))
     }
 
     /// `DELETE`: revokes an active PIN; any other answers as it is.
     async fn revoke_transfer_pin(&self, admin: &Admin<'_>, id: &str) -> Result<Response, ApiError> {
         let tenant_id = admin.tenant_id;
-        for attempt in 0..WRITE_ATTEMPTS {
-            if attempt > 0 {
-                conflict_backoff(attempt - 1).await;
-            }
+        let mut rounds = retry_on_conflict(WRITE_ATTEMPTS);
+        while rounds.next().await.is_some() {
             let Some(mut tp) = self.store.get_transfer_pin(tenant_id, id).await? else {
                 return Err(not_found());
             };
@@ -296,7 +282,7 @@ impl App {
                     return Ok(json(200, &view(&tp, now)));
                 }
                 // Used or revoked meanwhile, or the tenant changed: read again.
-                Written::Conflict => continue,
+                Written::Conflict => {}
             }
         }
         Err(ApiError::unavailable())

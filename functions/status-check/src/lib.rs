@@ -14,7 +14,8 @@ use futures::StreamExt;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use portguard_rules::{expiry::ExpiryPolicy, lifecycle::decide, Decision, OrderEvent, OrderStatus};
 use portguard_store::{
-    clock, orders::TransitionOutcome, Actor, ActorKind, AuditEvent, Order, Store, StoreError,
+    clock, orders::TransitionOutcome, retry_on_conflict, Actor, ActorKind, AuditEvent, Order,
+    Store, StoreError,
 };
 use serde::Serialize;
 use std::time::{Duration, Instant, SystemTime};
@@ -43,7 +44,7 @@ const CONCURRENCY: usize = 8;
 
 /// An order that keeps changing under us is left to the next run after
 /// this many fresh reads.
-const ATTEMPTS: usize = 3;
+const ATTEMPTS: u32 = 3;
 
 /// What a run did. The function returns (and logs) `{"examined", "expired"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
@@ -251,7 +252,8 @@ impl App {
     /// again, so a webhook or another copy of the check that got there first
     /// wins cleanly.
     async fn expire(&self, mut order: Order, now: i64) -> Result<bool, StoreError> {
-        for _ in 0..ATTEMPTS {
+        let mut rounds = retry_on_conflict(ATTEMPTS);
+        while rounds.next().await.is_some() {
             let stale = order
                 .expiry_clock()
                 .is_some_and(|at| self.policy.is_stale(order.status, at, now));

@@ -237,10 +237,8 @@ impl App {
         ported: &[String],
         ip: Option<&str>,
     ) -> Result<bool, ApiError> {
-        for round in 0..8 {
-            if round > 0 {
-                portguard_store::conflict_backoff(round - 1).await;
-            }
+        let mut rounds = portguard_store::retry_on_conflict(8);
+        while rounds.next().await.is_some() {
             let Some(order) = self.store.get_order(id).await? else {
                 return Ok(false);
             };

@@ -90,12 +90,9 @@ pub(crate) fn parse(body: &Body) -> Result<PortOutRequest, ApiError> {
             ),
         ),
         // As given (`details` clips each to 64 characters, contract §2).
-        PhoneListError::Invalid(invalid) => ApiError::new(
-            400,
-            "INVALID_PHONE_NUMBER",
-            "some numbers are not valid US phone numbers; write them in E.164 (+12065550100) or as 10 digits",
-        )
-        .details(json!({ "numbers": invalid })),
+        PhoneListError::Invalid(invalid) => {
+            ApiError::invalid_phone_numbers(invalid.iter().map(String::as_str))
+        }
         PhoneListError::Duplicate(duplicates) => ApiError::new(
             400,
             "DUPLICATE_PHONE_NUMBER",

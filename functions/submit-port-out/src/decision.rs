@@ -22,7 +22,7 @@ use portguard_store::orders::CreateOutcome;
 use portguard_store::protection::PortOutView;
 use portguard_store::tenants::Written;
 use portguard_store::{
-    clock, conflict_backoff, Actor, AuditEvent, AuditType, NewOrder, Order, Source, Tenant,
+    clock, retry_on_conflict, Actor, AuditEvent, AuditType, NewOrder, Order, Source, Tenant,
 };
 use portguard_validation::{AccountNumber, AuthorizedName, PhoneNumber, Pin, Pon};
 use std::time::{Duration, Instant};
@@ -34,7 +34,7 @@ pub(crate) use probes::ProbeWatch;
 
 /// A decision whose write loses a race is redone from a fresh read at most
 /// this many times (each lost race means another request made progress).
-const DECISION_ROUNDS: usize = 32;
+const DECISION_ROUNDS: u32 = 32;
 
 /// A port-out request that passed checks 1–5, built by a door from its
 /// wire format.
@@ -176,10 +176,8 @@ impl App {
             self.probed(attempt, Refusal::AccountNotFound);
             return Ok(Decided::Refused(Refused::new(Refusal::AccountNotFound)));
         };
-        for round in 0..DECISION_ROUNDS as u32 {
-            if round > 0 {
-                conflict_backoff(round - 1).await;
-            }
+        let mut rounds = retry_on_conflict(DECISION_ROUNDS);
+        while rounds.next().await.is_some() {
             // 6: the account, with the requested numbers' items: one
             // consistent read holds all that checks 6 to 10 decide on.
             let Some(view) = self.store.port_out_view(&account, &attempt.numbers).await? else {
@@ -564,7 +562,8 @@ impl App {
         now: i64,
     ) -> Result<(), ApiError> {
         let pin = tenant.pin.clone();
-        for _ in 0..DECISION_ROUNDS {
+        let mut rounds = retry_on_conflict(DECISION_ROUNDS);
+        while rounds.next().await.is_some() {
             if let Written::Done(()) = self
                 .store
                 .write_lock_state(&tenant, carrier, &reset)

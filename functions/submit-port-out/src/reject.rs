@@ -9,12 +9,12 @@ use lambda_http::Body;
 use portguard_api::{json, json_object_body, ApiError, Response};
 use portguard_rules::OrderStatus;
 use portguard_store::orders::TransitionOutcome;
-use portguard_store::{clock, Actor, AuditEvent, Order};
+use portguard_store::{clock, retry_on_conflict, Actor, AuditEvent, Order};
 use portguard_validation::{OrderId, RejectReason};
 use serde_json::{json, Value};
 
 /// A lost race re-reads the order and decides again this many times.
-const DECIDE_ATTEMPTS: usize = 16;
+const DECIDE_ATTEMPTS: u32 = 16;
 
 /// The optional `{"reason": "…"}`: a string of at most 500 characters. The
 /// reason is checked but not stored: the contract has no field for it.
@@ -69,7 +69,8 @@ impl App {
         let id = OrderId::parse(id).ok_or_else(not_found)?;
         parse_reason(body)?;
         let now = clock::now();
-        for _ in 0..DECIDE_ATTEMPTS {
+        let mut rounds = retry_on_conflict(DECIDE_ATTEMPTS);
+        while rounds.next().await.is_some() {
             let order = match self.store.get_order(id.as_str()).await? {
                 Some(order) if order.tenant_id == tenant_id => order,
                 _ => return Err(not_found()),

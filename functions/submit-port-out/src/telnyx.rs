@@ -17,7 +17,7 @@ use portguard_api::{json, metrics, ApiError, Response};
 use portguard_rules::{lifecycle, Decision, OrderEvent};
 use portguard_store::orders::TransitionOutcome;
 use portguard_store::upstream::{Claim, UpstreamDecision};
-use portguard_store::{clock, Actor, ActorKind, AuditEvent, Order, Source};
+use portguard_store::{clock, retry_on_conflict, Actor, ActorKind, AuditEvent, Order, Source};
 use portguard_telnyx::{Change, Event, Pending, PublicKey, Reject, TelnyxApi};
 use portguard_validation::CarrierId;
 use serde_json::json;
@@ -26,7 +26,7 @@ pub(crate) const EVENTS_PATH: &str = "/v1/integrations/telnyx/port-out-events";
 
 /// A transition that loses to a concurrent change of the same order is
 /// decided again on a fresh read this many times before answering 503.
-const DECIDE_ATTEMPTS: usize = 5;
+const DECIDE_ATTEMPTS: u32 = 5;
 
 /// The integration's configuration (contract §9).
 pub struct Telnyx {
@@ -416,7 +416,8 @@ impl App {
             }
             _ => None,
         };
-        for _ in 0..DECIDE_ATTEMPTS {
+        let mut rounds = retry_on_conflict(DECIDE_ATTEMPTS);
+        while rounds.next().await.is_some() {
             let to = match lifecycle::decide(order.status, kind) {
                 Decision::Invalid => {
                     return Err(ApiError::new(

@@ -59,6 +59,34 @@ impl ApiError {
         ApiError::new(400, "INVALID_REQUEST", message)
     }
 
+    /// The caller's tenant is not in the table (contract §2).
+    pub fn tenant_not_found() -> ApiError {
+        ApiError::new(
+            404,
+            "TENANT_NOT_FOUND",
+            "this tenant is not provisioned for port-out protection; contact your provider",
+        )
+    }
+
+    /// Outside the US (contract §3): the same code and sentence on every
+    /// route, the port-out decision's refusal included.
+    pub fn tenant_not_eligible() -> ApiError {
+        let r = portguard_rules::port_out::Refusal::TenantNotEligible;
+        ApiError::new(r.status(), r.code(), r.message())
+    }
+
+    /// Numbers that are not valid US numbers, each clipped to 64
+    /// characters in `details.numbers` (contract §2).
+    pub fn invalid_phone_numbers<'a>(numbers: impl IntoIterator<Item = &'a str>) -> ApiError {
+        let numbers: Vec<String> = numbers.into_iter().map(echo).collect();
+        ApiError::new(
+            400,
+            "INVALID_PHONE_NUMBER",
+            "some numbers are not valid US phone numbers; write them in E.164 (+12065550100) or as 10 digits",
+        )
+        .details(serde_json::json!({ "numbers": numbers }))
+    }
+
     pub fn unauthenticated() -> ApiError {
         ApiError::new(
             401,

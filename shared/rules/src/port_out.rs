@@ -57,7 +57,7 @@ impl Refusal {
                 "no account has this account number; check it with the account holder"
             }
             Refusal::TenantNotEligible => {
-                "port-out PINs are only used for organisations in the United States"
+                "port-out protection is only for organisations in the United States"
             }
             Refusal::PinNotSet => {
                 "the account holder has not set a port-out PIN, so no port-out can be accepted"

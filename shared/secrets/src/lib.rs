@@ -15,7 +15,10 @@ mod webhooks;
 
 pub use basic::{BasicCheck, BasicCredentials};
 pub use confirmation::{new_confirmation_code, CodeHasher, CODE_DIGITS};
-pub use endpoint_secret::{new_endpoint_secret, ENDPOINT_SECRET_BYTES};
+pub use endpoint_secret::{
+    new_endpoint_secret, EndpointKeys, IssuedSecret, RevealError, ENDPOINT_SECRET_BYTES,
+    ENDPOINT_SECRET_KEY, ENDPOINT_SECRET_KEY_ARN,
+};
 pub use pin_hash::{
     PinHasher, StoredPin, UnknownPepperVersion, ARGON2_MEMORY_KIB,
     DEFAULT_IDEMPOTENCY_PEPPER_VERSION,

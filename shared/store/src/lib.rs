@@ -33,7 +33,7 @@ pub use error::StoreError;
 pub use orders::{NewOrder, Order, Source};
 pub use page::{Page, PageKey};
 pub use tenants::{Tenant, TenantRef};
-pub use tx::conflict_backoff;
+pub use tx::{conflict_backoff, retry_on_conflict, ConflictRounds, Written};
 
 use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion};
 use aws_sdk_dynamodb::Client;

@@ -76,13 +76,18 @@ impl Store {
         idempotency: Option<TransactWriteItem>,
         transfer_pin: Option<&str>,
     ) -> Result<CreateOutcome, StoreError> {
+        // The order's own time, never a stand-in for it: a time that does
+        // not parse is an error, not "now".
+        let now = clock::parse(&order.created_at).ok_or_else(|| {
+            StoreError::Corrupt(format!("order {} has an unreadable createdAt", order.id))
+        })?;
         let mut items = vec![
             // The reset is the ordering carrier's (contract §4.1).
             self.tenant_guard(
                 tenant,
                 reset.map(|lock| (order.carrier_id.as_str(), lock)),
                 transfer_pin,
-                clock::parse(&order.created_at).unwrap_or_else(clock::now),
+                now,
             ),
             tx::put(
                 Put::builder()
@@ -96,7 +101,6 @@ impl Store {
         // A number is reserved only while its own lock is not in force at
         // the order's time: a lock turned on after the port-out's read
         // refuses the whole transaction.
-        let now = clock::parse(&order.created_at).unwrap_or_else(clock::now);
         for number in &order.phone_numbers {
             items.push(
                 TransactWriteItem::builder()

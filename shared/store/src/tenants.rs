@@ -69,13 +69,7 @@ impl TenantRef {
     }
 }
 
-/// The outcome of a write conditioned on the tenant being as it was read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Written<T> {
-    Done(T),
-    /// Someone changed the tenant since it was read: read again and redecide.
-    Conflict,
-}
+pub use crate::tx::Written;
 
 fn pointer_key(tenant_id: &str) -> Item {
     key(format!("TENANT#{tenant_id}"), "TENANT")

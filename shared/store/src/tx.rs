@@ -25,6 +25,67 @@ pub async fn conflict_backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(pause)).await;
 }
 
+/// What a write conditioned on an earlier read came to: done, or lost a
+/// race to another writer since the read (read again and decide again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written<T> {
+    Done(T),
+    /// Someone changed the item since it was read: read again and redecide.
+    Conflict,
+}
+
+impl<T> Written<T> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Written<U> {
+        match self {
+            Written::Done(t) => Written::Done(f(t)),
+            Written::Conflict => Written::Conflict,
+        }
+    }
+}
+
+/// The rounds of a read-decide-write that can lose races, every caller's
+/// one retry policy: round 0 at once, and each later round (a fresh read, a
+/// new decision, a new conditioned write) after [`conflict_backoff`], at
+/// most `rounds` rounds. Runs out (`None`) only while others keep winning,
+/// so the caller then answers "unavailable, try again":
+///
+/// ```ignore
+/// let mut rounds = retry_on_conflict(16);
+/// while let Some(round) = rounds.next().await {
+///     let read = if round == 0 { first_read } else { store.read().await? };
+///     if let Written::Done(v) = store.write_if(decide(&read), &read).await? {
+///         return Ok(v);
+///     }
+/// }
+/// Err(unavailable())
+/// ```
+pub fn retry_on_conflict(rounds: u32) -> ConflictRounds {
+    ConflictRounds { next: 0, rounds }
+}
+
+/// See [`retry_on_conflict`].
+#[derive(Debug)]
+pub struct ConflictRounds {
+    next: u32,
+    rounds: u32,
+}
+
+impl ConflictRounds {
+    /// The next round's number (0 first), after the back-off that precedes
+    /// every round but the first; `None` when every round is used.
+    pub async fn next(&mut self) -> Option<u32> {
+        let round = self.next;
+        if round >= self.rounds {
+            return None;
+        }
+        if round > 0 {
+            conflict_backoff(round - 1).await;
+        }
+        self.next += 1;
+        Some(round)
+    }
+}
+
 /// A transaction cancelled because at least one condition failed: one
 /// reason per step, in the order the steps were sent.
 #[derive(Debug, Clone)]

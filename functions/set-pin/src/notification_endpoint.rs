@@ -2,11 +2,12 @@
 //! (contract §14). The signing secret is shown only when it is created
 //! or rotated; every change is audited in the same transaction.
 
+use crate::routes::Admin;
 use crate::App;
 use lambda_http::{http::Method, Body, Request};
-use portguard_api::{json, json_object_body, ApiError, Caller, Response, Scope};
+use portguard_api::{json, json_object_body, ApiError, Response};
 use portguard_store::notify::{Decided, Endpoint, EndpointChange, Target};
-use portguard_store::{clock, conflict_backoff, Actor, ActorKind, AuditEvent, AuditType};
+use portguard_store::{clock, retry_on_conflict, AuditEvent, AuditType};
 use portguard_validation::{NotifyUrl, UrlError};
 use serde_json::{json, Value};
 
@@ -26,47 +27,29 @@ impl App {
         self
     }
 
-    pub(crate) async fn notification_endpoint(&self, req: &Request) -> Result<Response, ApiError> {
-        let caller = Caller::from_request(req, &[Scope::Admin])?;
-        let Caller::Admin { tenant_id, subject } = &caller else {
-            return Err(ApiError::forbidden());
-        };
-        let target = Target::Tenant(tenant_id.as_str().to_owned());
-        let audit = |now: i64| {
-            AuditEvent::new(
-                tenant_id.as_str(),
-                now,
-                AuditType::NotificationEndpointChanged,
-                Actor {
-                    kind: ActorKind::TenantAdmin,
-                    id: subject.clone(),
-                },
-            )
-            .source_ip(portguard_api::source_ip(req).as_deref())
-        };
+    pub(crate) async fn notification_endpoint(
+        &self,
+        req: &Request,
+        admin: Admin<'_>,
+    ) -> Result<Response, ApiError> {
+        let tenant_id = admin.tenant_id;
+        let target = Target::Tenant(tenant_id.to_owned());
+        let audit = |now: i64| admin.event(now, AuditType::NotificationEndpointChanged);
         match *req.method() {
             Method::GET => match self.store.get_endpoint(&target).await? {
-                Some(ep) => Ok(json(200, &view(&ep, false))),
+                Some(ep) => Ok(json(200, &EndpointView::stored(&ep).json())),
                 None => Err(endpoint_not_found()),
             },
             Method::PUT => {
                 let body = self.parse_put(req.body())?;
-                if self
-                    .store
-                    .get_tenant_ref(tenant_id.as_str())
-                    .await?
-                    .is_none()
-                {
-                    return Err(ApiError::new(
-                        404,
-                        "TENANT_NOT_FOUND",
-                        "this tenant is not provisioned for port-out protection; contact your provider",
-                    ));
+                if self.store.get_tenant_ref(tenant_id).await?.is_none() {
+                    return Err(ApiError::tenant_not_found());
                 }
                 self.put_endpoint(&target, body, audit).await
             }
             Method::DELETE => {
-                for attempt in 0..WRITE_ATTEMPTS {
+                let mut rounds = retry_on_conflict(WRITE_ATTEMPTS);
+                while rounds.next().await.is_some() {
                     let Some(read) = self.store.get_endpoint(&target).await? else {
                         return Ok(portguard_api::no_content());
                     };
@@ -76,7 +59,7 @@ impl App {
                             tracing::info!(tenant_id = %tenant_id, "notification endpoint deleted");
                             return Ok(portguard_api::no_content());
                         }
-                        Decided::Conflict => conflict_backoff(attempt).await,
+                        Decided::Conflict => {}
                     }
                 }
                 Err(ApiError::unavailable())
@@ -113,7 +96,8 @@ impl App {
         body: PutBody,
         audit: impl Fn(i64) -> AuditEvent,
     ) -> Result<Response, ApiError> {
-        for attempt in 0..WRITE_ATTEMPTS {
+        let mut rounds = retry_on_conflict(WRITE_ATTEMPTS);
+        while rounds.next().await.is_some() {
             let read = self.store.get_endpoint(target).await?;
             let now = clock::now();
             let now_s = clock::format(now);
@@ -124,13 +108,15 @@ impl App {
             if let Some(ep) = &read {
                 if ep.url == body.url.as_str() && !new_secret {
                     // Nothing changes: no write, no audit event.
-                    return Ok(json(200, &view(ep, false)));
+                    return Ok(json(200, &EndpointView::stored(ep).json()));
                 }
             }
-            let secret = new_secret.then(portguard_secrets::new_endpoint_secret);
+            // The table keeps only the secret's stored form; the secret
+            // itself is derived from the master key and shown once.
+            let issued = new_secret.then(|| self.endpoint_keys.issue(&target.to_string()));
             let change = EndpointChange {
                 url: body.url.as_str(),
-                secret: secret.as_deref(),
+                secret: issued.as_ref().map(|s| s.stored.as_str()),
                 now: &now_s,
             };
             match self
@@ -142,55 +128,70 @@ impl App {
                     tracing::info!(
                         target = %target,
                         created = read.is_none(),
-                        rotated = secret.is_some(),
+                        rotated = issued.is_some(),
                         "notification endpoint stored"
                     );
-                    let written = Endpoint {
-                        target: target.clone(),
-                        url: body.url.as_str().to_owned(),
-                        secret: secret
-                            .clone()
-                            .or_else(|| read.as_ref().map(|r| r.secret.clone()))
-                            .unwrap_or_default(),
-                        created_at: read
-                            .as_ref()
-                            .map_or_else(|| now_s.clone(), |r| r.created_at.clone()),
-                        updated_at: now_s.clone(),
-                        last_delivery_at: read.as_ref().and_then(|r| r.last_delivery_at.clone()),
-                        last_failure_at: read.as_ref().and_then(|r| r.last_failure_at.clone()),
-                        last_failure: read.as_ref().and_then(|r| r.last_failure.clone()),
-                        version: read.as_ref().map_or(0, |r| r.version + 1),
-                        // Only the view is built from it: no secret of the
-                        // past is shown.
-                        old_secret: None,
+                    let shown = EndpointView {
+                        url: body.url.as_str(),
+                        created_at: read.as_ref().map_or(&now_s, |r| &r.created_at),
+                        updated_at: &now_s,
+                        last_delivery_at: read.as_ref().and_then(|r| r.last_delivery_at.as_deref()),
+                        last_failure_at: read.as_ref().and_then(|r| r.last_failure_at.as_deref()),
+                        last_failure: read.as_ref().and_then(|r| r.last_failure.as_deref()),
+                        secret: issued.as_ref().map(|s| s.shown.as_str()),
                     };
-                    let body = view(&written, secret.is_some());
-                    return Ok(match secret {
-                        Some(_) => portguard_api::json_secret(200, &body),
-                        None => json(200, &body),
+                    return Ok(match issued {
+                        Some(_) => portguard_api::json_secret(200, &shown.json()),
+                        None => json(200, &shown.json()),
                     });
                 }
-                Decided::Conflict => conflict_backoff(attempt).await,
+                Decided::Conflict => {}
             }
         }
         Err(ApiError::unavailable())
     }
 }
 
-/// The endpoint as the API shows it; `secret` only when just created or rotated.
-pub(crate) fn view(ep: &Endpoint, with_secret: bool) -> Value {
-    let mut out = json!({
-        "url": ep.url,
-        "createdAt": ep.created_at,
-        "updatedAt": ep.updated_at,
-        "lastDeliveryAt": ep.last_delivery_at,
-        "lastFailureAt": ep.last_failure_at,
-        "lastFailure": ep.last_failure,
-    });
-    if with_secret {
-        out["secret"] = json!(ep.secret);
+/// The endpoint as the API shows it; `secret` only when just created or
+/// rotated (the table holds only its stored form).
+pub(crate) struct EndpointView<'a> {
+    pub url: &'a str,
+    pub created_at: &'a str,
+    pub updated_at: &'a str,
+    pub last_delivery_at: Option<&'a str>,
+    pub last_failure_at: Option<&'a str>,
+    pub last_failure: Option<&'a str>,
+    pub secret: Option<&'a str>,
+}
+
+impl<'a> EndpointView<'a> {
+    /// A stored endpoint, without its secret.
+    pub(crate) fn stored(ep: &'a Endpoint) -> EndpointView<'a> {
+        EndpointView {
+            url: &ep.url,
+            created_at: &ep.created_at,
+            updated_at: &ep.updated_at,
+            last_delivery_at: ep.last_delivery_at.as_deref(),
+            last_failure_at: ep.last_failure_at.as_deref(),
+            last_failure: ep.last_failure.as_deref(),
+            secret: None,
+        }
     }
-    out
+
+    pub(crate) fn json(&self) -> Value {
+        let mut out = json!({
+            "url": self.url,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "lastDeliveryAt": self.last_delivery_at,
+            "lastFailureAt": self.last_failure_at,
+            "lastFailure": self.last_failure,
+        });
+        if let Some(secret) = self.secret {
+            out["secret"] = json!(secret);
+        }
+        out
+    }
 }
 
 fn invalid_url(e: UrlError) -> ApiError {
