@@ -39,7 +39,7 @@ export_dev_env() {
   export ENDPOINT_SECRET_KEY='portguard-dev-endpoint-secret-key-NOT-A-SECRET'
   export BANDWIDTH_CREDENTIALS='{"username":"bandwidth","password":"portguard-dev-bandwidth-NOT-A-SECRET"}'
   # Telnyx (contract §16): the development key pair (NOT A SECRET: the private
-  # half signs only local sample events, tests/src/fixtures.rs) and the
+  # half signs only local sample events, shared/fixtures/src/lib.rs) and the
   # stand-in's Bearer key.
   export TELNYX_PUBLIC_KEY='5dxAyNzquTRCpd2fWMVeZMQlwgRUTYrehy8+BkyyJUo='
   export TELNYX_PRIVATE_KEY='jSVPTiahj7hDawGANO2gmKNkHG8YPNiOL3Ku/dBLhZ4='

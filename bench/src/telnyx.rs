@@ -19,13 +19,12 @@ use ed25519_dalek::{Signer, SigningKey};
 use portguard_store::clock;
 use serde_json::{json, Value};
 
-/// `TELNYX_PUBLIC_KEY` of development and tests (tests/src/fixtures.rs,
-/// scripts/lib.sh): NOT A SECRET.
-pub const PUBLIC_KEY: &str = "5dxAyNzquTRCpd2fWMVeZMQlwgRUTYrehy8+BkyyJUo=";
-/// Its private half (the seed), which signs only local sample events.
-const PRIVATE_KEY: &str = "jSVPTiahj7hDawGANO2gmKNkHG8YPNiOL3Ku/dBLhZ4=";
-/// The stand-in's Bearer key (`TELNYX_API_KEY`), NOT A SECRET.
-pub const API_KEY: &str = "portguard-dev-telnyx-api-key-NOT-A-SECRET";
+/// The development Telnyx keys (portguard-fixtures, as scripts/lib.sh
+/// exports them): NOT SECRETS. The private half signs only local events;
+/// `API_KEY` is the stand-in's Bearer key.
+pub use portguard_fixtures::{
+    TELNYX_API_KEY as API_KEY, TELNYX_PRIVATE_KEY as PRIVATE_KEY, TELNYX_PUBLIC_KEY as PUBLIC_KEY,
+};
 const EVENTS_PATH: &str = "/v1/integrations/telnyx/port-out-events";
 
 /// `telnyx-signature-ed25519` of `body` at `timestamp`, as the stand-in's

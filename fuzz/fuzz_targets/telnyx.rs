@@ -7,7 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use portguard_telnyx::{Change, Event, PublicKey};
 
-/// The development public key (tests/src/fixtures.rs).
+/// The development public key (portguard-fixtures).
 const KEY: &str = "5dxAyNzquTRCpd2fWMVeZMQlwgRUTYrehy8+BkyyJUo=";
 
 fuzz_target!(|data: &[u8]| {

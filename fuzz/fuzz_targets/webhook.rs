@@ -10,12 +10,9 @@ use libfuzzer_sys::fuzz_target;
 use portguard_fuzz::webhooks::WebhookSecrets;
 use std::sync::OnceLock;
 
-// The development secrets, from the test crate's fixtures (the fuzz crate
-// cannot depend on it: it would pull the AWS SDK into every fuzz build).
-#[allow(dead_code)]
-#[path = "../../tests/src/fixtures.rs"]
-mod fixtures;
-use fixtures::WEBHOOK_SECRETS as SECRETS;
+// The development secrets (portguard-fixtures: no dependencies).
+use portguard_fixtures as fixtures;
+use portguard_fixtures::WEBHOOK_SECRETS as SECRETS;
 
 fn secrets() -> &'static WebhookSecrets {
     static S: OnceLock<WebhookSecrets> = OnceLock::new();

@@ -64,7 +64,7 @@ fn lib_sh_exports_the_fixture_telnyx_keys() {
     // stand-in (make dev starts one and exports its own port over this).
     let base = exported(&lib, "TELNYX_API_BASE_URL");
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-    // The public key is the private key's, derived as fixtures.rs says.
+    // The public key is the private key's, derived as portguard-fixtures says.
     let seed = Sha256::digest("portguard-dev-telnyx-NOT-A-SECRET");
     assert_eq!(TELNYX_PRIVATE_KEY, B64.encode(seed));
     assert_eq!(
@@ -133,7 +133,8 @@ fn no_rust_file_but_fixtures_spells_out_a_dev_secret() {
     let copies: Vec<_> = files
         .iter()
         .filter(|p| {
-            !p.ends_with("tests/src/fixtures.rs") && !p.ends_with("tests/src/fixtures_drift.rs")
+            !p.ends_with("shared/fixtures/src/lib.rs")
+                && !p.ends_with("tests/src/fixtures_drift.rs")
         })
         .filter(|p| {
             let text = std::fs::read_to_string(p).unwrap_or_default();
@@ -150,6 +151,6 @@ fn no_rust_file_but_fixtures_spells_out_a_dev_secret() {
         .collect();
     assert!(
         copies.is_empty(),
-        "use portguard_tests::fixtures (or include tests/src/fixtures.rs) instead: {copies:?}"
+        "use the portguard-fixtures crate instead: {copies:?}"
     );
 }

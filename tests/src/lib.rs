@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-pub mod fixtures;
+pub use portguard_fixtures as fixtures;
 #[cfg(test)]
 mod fixtures_drift;
 pub mod ses;

@@ -8,7 +8,8 @@ mod support;
 use notify_support::*;
 use portguard_rules::notify::{after_failure, AfterFailure, MAX_ATTEMPTS};
 use portguard_rules::LockPolicy;
-use portguard_store::notify::{Decided, DeliveryStatus, EndpointChange, Target};
+use portguard_store::notify::{DeliveryStatus, EndpointChange, Target};
+use portguard_store::Written;
 use portguard_store::{clock, AuditType, Store};
 use portguard_tests::{answer, event, fresh_store, items_with_prefix, request, Answer, As};
 use serde_json::{json, Value};
@@ -86,7 +87,7 @@ async fn register_carrier(store: &Store, carrier: &str, url: &str) -> String {
         .write_endpoint(&target, None, change, None)
         .await
         .unwrap();
-    assert_eq!(written, Decided::Done(()));
+    assert_eq!(written, Written::Done(()));
     secret
 }
 
@@ -1379,7 +1380,7 @@ async fn endpoints_on(store: &Store, tenants: &[String], hooks: &[&Receiver]) {
         };
         let target = Target::Tenant(tenant.clone());
         let written = store.write_endpoint(&target, None, change, None).await;
-        assert_eq!(written.unwrap(), Decided::Done(()));
+        assert_eq!(written.unwrap(), Written::Done(()));
     }
 }
 
@@ -1506,7 +1507,7 @@ async fn a_deleted_endpoint_between_send_and_note_stays_deleted() {
         let read = store.get_endpoint(&target).await.unwrap().unwrap();
         assert_eq!(
             store.delete_endpoint(&read, None).await.unwrap(),
-            Decided::Done(())
+            Written::Done(())
         );
     };
     let (out, ()) = tokio::join!(env.notifier.handle(batch(records)), delete);

@@ -2,7 +2,8 @@
 //! table. Exit 0 on success; otherwise one line on stderr and exit 1.
 
 use clap::{Parser, Subcommand};
-use portguard_store::notify::{Decided, EndpointChange, Target};
+use portguard_store::notify::{EndpointChange, Target};
+use portguard_store::Written;
 use portguard_store::{clock, numbers::AddOutcome, Store};
 use portguard_validation::{AccountNumber, CarrierId, Country, NotifyUrl, PhoneNumber, TenantId};
 use serde_json::json;
@@ -336,7 +337,7 @@ async fn carrier(store: &Store, command: CarrierCommand, now: &str) -> Result<()
                     .await
                     .map_err(fail)?
                 {
-                    Decided::Done(()) => {
+                    Written::Done(()) => {
                         println!("endpoint of carrier {carrier} set: {}", url.as_str());
                         if let Some(issued) = issued {
                             let secret = issued.shown;
@@ -344,7 +345,7 @@ async fn carrier(store: &Store, command: CarrierCommand, now: &str) -> Result<()
                         }
                         return Ok(());
                     }
-                    Decided::Conflict => {}
+                    Written::Conflict => {}
                 }
             }
             Err("the endpoint kept changing; try again".into())

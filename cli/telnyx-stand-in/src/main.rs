@@ -4,9 +4,7 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-#[allow(dead_code)]
-#[path = "../../../tests/src/fixtures.rs"]
-mod fixtures;
+use portguard_fixtures as fixtures;
 
 #[derive(Parser)]
 #[command(about = "Telnyx on loopback, for development: its port-out API and its signed events")]

@@ -22,13 +22,8 @@ use serde_json::Value;
 use standardwebhooks::Webhook;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-// The development secrets of `scripts/lib.sh` (public, protect nothing), from
-// the test crate's fixtures (a dev-dependency on it would build the AWS SDK
-// into an example that never touches it).
-#[allow(dead_code)]
-#[path = "../../../tests/src/fixtures.rs"]
-mod fixtures;
-use fixtures::WEBHOOK_SECRETS as DEV_SECRETS;
+// The development secrets of `scripts/lib.sh` (public, protect nothing).
+use portguard_fixtures::WEBHOOK_SECRETS as DEV_SECRETS;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut fixture = concat!(

@@ -1,8 +1,6 @@
 //! A bad configuration fails at start-up, naming the variable (contract §9).
 
-#[path = "../../../tests/startup/refuses.rs"]
-mod refuses;
-use refuses::{but, refuses};
+use portguard_fixtures::startup::{but, refuses};
 
 const BIN: &str = env!("CARGO_BIN_EXE_notifier");
 
@@ -13,5 +11,19 @@ fn a_bad_configuration_fails_at_start_up() {
         BIN,
         &but("NOTIFY_ALLOW_LOOPBACK_HTTP", Some("yes please")),
         "NOTIFY_ALLOW_LOOPBACK_HTTP",
+    );
+    // The master key it derives endpoint secrets with (contract §14).
+    refuses(
+        BIN,
+        &but("ENDPOINT_SECRET_KEY", None),
+        "ENDPOINT_SECRET_KEY",
+    );
+    refuses(
+        BIN,
+        &but(
+            "ENDPOINT_SECRET_KEY",
+            Some("only-31-bytes-long-0123456789ab"),
+        ),
+        "ENDPOINT_SECRET_KEY",
     );
 }

@@ -6,7 +6,8 @@ use crate::routes::Admin;
 use crate::App;
 use lambda_http::{http::Method, Body, Request};
 use portguard_api::{json, json_object_body, ApiError, Response};
-use portguard_store::notify::{Decided, Endpoint, EndpointChange, Target};
+use portguard_store::notify::{Endpoint, EndpointChange, Target};
+use portguard_store::Written;
 use portguard_store::{clock, retry_on_conflict, AuditEvent, AuditType};
 use portguard_validation::{NotifyUrl, UrlError};
 use serde_json::{json, Value};
@@ -55,11 +56,11 @@ impl App {
                     };
                     let now = clock::now();
                     match self.store.delete_endpoint(&read, Some(&audit(now))).await? {
-                        Decided::Done(()) => {
+                        Written::Done(()) => {
                             tracing::info!(tenant_id = %tenant_id, "notification endpoint deleted");
                             return Ok(portguard_api::no_content());
                         }
-                        Decided::Conflict => {}
+                        Written::Conflict => {}
                     }
                 }
                 Err(ApiError::unavailable())
@@ -124,7 +125,7 @@ impl App {
                 .write_endpoint(target, read.as_ref(), change, Some(&audit(now)))
                 .await?
             {
-                Decided::Done(()) => {
+                Written::Done(()) => {
                     tracing::info!(
                         target = %target,
                         created = read.is_none(),
@@ -145,7 +146,7 @@ impl App {
                         None => json(200, &shown.json()),
                     });
                 }
-                Decided::Conflict => {}
+                Written::Conflict => {}
             }
         }
         Err(ApiError::unavailable())

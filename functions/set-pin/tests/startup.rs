@@ -1,8 +1,6 @@
 //! A bad configuration fails at start-up, naming the variable (contract §9).
 
-#[path = "../../../tests/startup/refuses.rs"]
-mod refuses;
-use refuses::{but, refuses};
+use portguard_fixtures::startup::{but, refuses};
 
 const BIN: &str = env!("CARGO_BIN_EXE_set-pin");
 

@@ -1,9 +1,7 @@
 //! A bad configuration fails at start-up, naming the variable (contract §9).
 
-#[path = "../../../tests/startup/refuses.rs"]
-mod refuses;
-use refuses::fixtures::{BANDWIDTH_CREDENTIALS, TELNYX_API_KEY, TELNYX_PUBLIC_KEY};
-use refuses::{but, good, refuses};
+use portguard_fixtures::startup::{but, good, refuses};
+use portguard_fixtures::{BANDWIDTH_CREDENTIALS, TELNYX_API_KEY, TELNYX_PUBLIC_KEY};
 
 const BIN: &str = env!("CARGO_BIN_EXE_submit-port-out");
 

@@ -4,7 +4,8 @@
 
 pub mod config;
 mod error;
-pub mod event;
+/// API Gateway events in, responses out (`portguard-events`, SDK-free).
+pub use portguard_events as event;
 mod identity;
 pub mod logging;
 pub mod metrics;

@@ -226,13 +226,7 @@ pub struct EndpointChange<'a> {
     pub now: &'a str,
 }
 
-/// The outcome of a conditional write decided on a read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decided<T> {
-    Done(T),
-    /// The item changed since it was read: read again and decide again.
-    Conflict,
-}
+use crate::tx::Written;
 
 impl Store {
     pub async fn get_endpoint(&self, target: &Target) -> Result<Option<Endpoint>, StoreError> {
@@ -248,7 +242,7 @@ impl Store {
         read: Option<&Endpoint>,
         change: EndpointChange<'_>,
         audit: Option<&AuditEvent>,
-    ) -> Result<Decided<()>, StoreError> {
+    ) -> Result<Written<()>, StoreError> {
         let (kind, id) = target
             .part()
             .split_once('#')
@@ -341,7 +335,7 @@ impl Store {
         &self,
         read: &Endpoint,
         audit: Option<&AuditEvent>,
-    ) -> Result<Decided<()>, StoreError> {
+    ) -> Result<Written<()>, StoreError> {
         let step = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(endpoint_key(&read.target)))
@@ -359,12 +353,12 @@ impl Store {
         &self,
         steps: Vec<TransactWriteItem>,
         audit: Option<&AuditEvent>,
-    ) -> Result<Decided<()>, StoreError> {
+    ) -> Result<Written<()>, StoreError> {
         let mut items = steps;
         items.extend(audit.map(|audit| tx::put(audit.put(&self.table))));
         Ok(match self.transact(items).await? {
-            Ok(()) => Decided::Done(()),
-            Err(_) => Decided::Conflict,
+            Ok(()) => Written::Done(()),
+            Err(_) => Written::Conflict,
         })
     }
 

@@ -5,8 +5,8 @@
 //! is flagged base64 but is not. This one never panics: every event becomes a
 //! request or a [`BadEvent`] the caller answers with `400 INVALID_REQUEST`.
 //!
-//! Self-contained (lambda_http, base64, serde_json only) so the fuzz crate
-//! compiles this very file without the AWS SDK.
+//! A crate of its own (lambda_http, base64, serde_json only), so the fuzz
+//! targets link it without the AWS SDK; `portguard_api::event` re-exports it.
 
 use base64::Engine;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
