@@ -16,7 +16,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 pub use portguard_fixtures as fixtures;
 #[cfg(test)]
 mod fixtures_drift;
+/// The functions built as the tests use them, requests, receivers and the
+/// stream reader: the helpers every suite shares.
+pub mod notify_support;
 pub mod ses;
+pub mod support;
 /// The development pepper and webhook secrets (`make dev` and `make test` use the same).
 pub use fixtures::{
     BANDWIDTH_BASIC, BANDWIDTH_CREDENTIALS, ENDPOINT_SECRET_KEY, PEPPER, WEBHOOK_SECRETS,

@@ -2,8 +2,7 @@
 //! set-pin, and the notifier's emails, fed with real records of DynamoDB
 //! Local's stream and read back from the local SES (`aws-ses-v2-local`).
 
-mod notify_support;
-mod support;
+use portguard_tests::notify_support;
 
 use notify_support::*;
 use portguard_email::Mailer;

@@ -11,10 +11,10 @@
 //! the local SES each test returns at once (`needs_ses_local`); `make test`
 //! requires both.
 
-mod notify_support;
+use portguard_tests::notify_support;
 #[path = "attacks/stage.rs"]
 mod stage;
-mod support;
+use portguard_tests::support;
 
 use notify_support::{Behaviour, Receiver};
 use portguard_rules::LockPolicy;

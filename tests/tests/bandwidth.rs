@@ -3,7 +3,7 @@
 //! resubmissions and their race, authentication, hostile XML and the
 //! completion notifications.
 
-mod support;
+use portguard_tests::support;
 
 use portguard_store::Store;
 use portguard_tests::{

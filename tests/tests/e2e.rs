@@ -6,7 +6,7 @@
 //! Reads PORTGUARD_WATCH_URL, TABLE_NAME, AWS_ENDPOINT_URL_DYNAMODB and
 //! PORTGUARD_WATCH_LOG (watch's output, searched for leaked PINs).
 
-mod notify_support;
+use portguard_tests::notify_support;
 
 use portguard_store::Store;
 use portguard_tests::*;

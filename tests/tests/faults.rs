@@ -6,7 +6,7 @@
 //! are built with `Store::connect`, the production client (connect 1 s,
 //! attempt 2 s, operation 5 s, 3 attempts), pointed at that instance.
 
-mod support;
+use portguard_tests::support;
 
 use futures::future::join_all;
 use portguard_store::idempotency::CLAIM_SECONDS;

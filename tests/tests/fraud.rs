@@ -5,8 +5,8 @@
 //! untouched); stolen webhooks replayed later are refused; concurrent wrong
 //! guesses lose no increment.
 
-mod notify_support;
-mod support;
+use portguard_tests::notify_support;
+use portguard_tests::support;
 
 use futures::future::join_all;
 use portguard_rules::LockPolicy;

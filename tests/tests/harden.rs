@@ -4,7 +4,7 @@
 //! across a pepper rotation, and Unicode in free text. Against DynamoDB
 //! Local, through real API Gateway v2 events.
 
-mod support;
+use portguard_tests::support;
 
 use futures::StreamExt;
 use portguard_tests::*;

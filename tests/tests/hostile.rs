@@ -10,7 +10,7 @@
 //! how many generated events were valid API Gateway events, and fails if
 //! too few were, so the properties cannot silently test nothing.
 
-mod support;
+use portguard_tests::support;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_sdk_dynamodb::types::AttributeValue;

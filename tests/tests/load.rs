@@ -13,7 +13,7 @@
 //! only ever got wrong PINs equals the PIN_MISMATCH answers it caused, and
 //! every tenant's audited PIN_MISMATCH rejections equal those answers.
 
-mod support;
+use portguard_tests::support;
 
 use futures::future::join_all;
 use portguard_rules::LockPolicy;

@@ -2,8 +2,8 @@
 //! notifier fed with real records of DynamoDB Local's table stream,
 //! delivering to loopback receivers (NOTIFY_ALLOW_LOOPBACK_HTTP's switch).
 
-mod notify_support;
-mod support;
+use portguard_tests::notify_support;
+use portguard_tests::support;
 
 use notify_support::*;
 use portguard_rules::notify::{after_failure, AfterFailure, MAX_ATTEMPTS};

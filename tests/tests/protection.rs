@@ -1,7 +1,7 @@
 //! Port-out protection (contract §11) and check 8a of `POST /v1/port-outs`,
 //! through real API Gateway v2 events against DynamoDB Local.
 
-mod support;
+use portguard_tests::support;
 
 use portguard_store::clock;
 use portguard_store::tenants::Written;

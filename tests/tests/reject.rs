@@ -1,7 +1,7 @@
 //! contract §13: the tenant admin rejects a port-out it did not ask for.
 //! Against DynamoDB Local.
 
-mod support;
+use portguard_tests::support;
 
 use portguard_tests::{event, fresh_store, items_with_prefix, As};
 use serde_json::{json, Value};

@@ -9,8 +9,8 @@
 //! issued, listed, used, refused and revoked: each appears in its one `201`
 //! and nowhere else.
 
-mod notify_support;
-mod support;
+use portguard_tests::notify_support;
+use portguard_tests::support;
 
 use portguard_rules::LockPolicy;
 use portguard_store::{clock, Store};

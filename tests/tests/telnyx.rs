@@ -3,8 +3,8 @@
 //! however often delivered), the reject sent to Telnyx and repeated when it
 //! failed, and the later events' transitions.
 
-mod notify_support;
-mod support;
+use portguard_tests::notify_support;
+use portguard_tests::support;
 
 use portguard_store::Store;
 use portguard_tests::{event, fresh_store, snapshot, As};

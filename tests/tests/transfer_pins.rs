@@ -3,7 +3,7 @@
 //! of contract §4.1 (a port-out opened by a transfer PIN that covers its numbers,
 //! consumed in the order's transaction).
 
-mod support;
+use portguard_tests::support;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;

@@ -4,22 +4,22 @@
 //! check, and a whole-table consistency audit.
 #![allow(dead_code)]
 
+pub use crate::sign;
+use crate::{
+    answer, event, event_with, hasher, items_with_prefix, provision, request, Answer, As,
+    WEBHOOK_SECRETS,
+};
 use aws_sdk_dynamodb::types::AttributeValue;
 use portguard_rules::LockPolicy;
 use portguard_secrets::WebhookSecrets;
 use portguard_store::Store;
-pub use portguard_tests::sign;
-use portguard_tests::{
-    answer, event, event_with, hasher, items_with_prefix, provision, request, Answer, As,
-    WEBHOOK_SECRETS,
-};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 // Not every test binary uses every one (as with the dead_code allowance above).
 #[allow(unused_imports)]
-pub use portguard_tests::fixtures::{ACCOUNT, PIN, SECRET_A, SECRET_B, TENANT, WRONG_PIN as WRONG};
+pub use crate::fixtures::{ACCOUNT, PIN, SECRET_A, SECRET_B, TENANT, WRONG_PIN as WRONG};
 
 /// `count` numbers of one exchange, E.164 (`+1206555{start+i:04}`).
 pub fn numbers(area: &str, start: usize, count: usize) -> Vec<String> {
@@ -78,7 +78,7 @@ fn apps_with(store: &Store, submit: submit_port_out::App) -> Arc<Apps> {
 pub fn bandwidth_door() -> submit_port_out::Bandwidth {
     submit_port_out::Bandwidth {
         credentials: portguard_secrets::BasicCredentials::from_secret(
-            portguard_tests::BANDWIDTH_CREDENTIALS,
+            crate::BANDWIDTH_CREDENTIALS,
             "BANDWIDTH_CREDENTIALS",
         )
         .unwrap(),
@@ -90,7 +90,7 @@ pub fn bandwidth_door() -> submit_port_out::Bandwidth {
 /// Telnyx's door as `make dev` configures it (carrier id `telnyx`), its
 /// API at `base_url` (a stand-in).
 pub fn telnyx_door(base_url: &str) -> submit_port_out::Telnyx {
-    use portguard_tests::fixtures::{TELNYX_API_KEY, TELNYX_PUBLIC_KEY};
+    use crate::fixtures::{TELNYX_API_KEY, TELNYX_PUBLIC_KEY};
     submit_port_out::Telnyx {
         key: portguard_telnyx::PublicKey::parse(TELNYX_PUBLIC_KEY).unwrap(),
         api: portguard_telnyx::TelnyxApi::new(base_url, TELNYX_API_KEY).unwrap(),
@@ -106,7 +106,7 @@ pub const TX_EVENTS: &str = "/v1/integrations/telnyx/port-out-events";
 pub async fn telnyx_stand_in() -> telnyx_stand_in::StandIn {
     telnyx_stand_in::StandIn::start(
         "127.0.0.1:0".parse().unwrap(),
-        portguard_tests::fixtures::TELNYX_API_KEY,
+        crate::fixtures::TELNYX_API_KEY,
     )
     .await
     .unwrap()
@@ -124,12 +124,8 @@ pub fn tx_event_with(body: &str, timestamp: Option<&str>, signature: Option<&str
 /// A POST to Telnyx's route signed now with the development key.
 pub fn tx_signed(body: &str) -> Value {
     let now = portguard_store::clock::now();
-    let sig = telnyx_stand_in::sign(
-        portguard_tests::fixtures::TELNYX_PRIVATE_KEY,
-        now,
-        body.as_bytes(),
-    )
-    .unwrap();
+    let sig =
+        telnyx_stand_in::sign(crate::fixtures::TELNYX_PRIVATE_KEY, now, body.as_bytes()).unwrap();
     tx_event_with(body, Some(&now.to_string()), Some(&sig))
 }
 
@@ -230,7 +226,7 @@ impl Verdict {
 pub async fn bw_validate(apps: &Apps, body: &str) -> Verdict {
     let a = send_submit(
         apps,
-        &bw_event(BW_VALIDATION, body, Some(portguard_tests::BANDWIDTH_BASIC)),
+        &bw_event(BW_VALIDATION, body, Some(crate::BANDWIDTH_BASIC)),
     )
     .await;
     let v = Verdict::of(&a);
@@ -285,7 +281,7 @@ pub fn port_out_body(account: &str, pin: &str, nums: &[String]) -> Value {
         "phoneNumbers": nums,
         "pon": "PON-7781",
         "authorizedName": "Jane Doe",
-        "requestedFocDate": portguard_tests::date_in(7)
+        "requestedFocDate": crate::date_in(7)
     })
 }
 
