@@ -50,6 +50,11 @@ def chart(path, M):
         ax2.text(i - w / 2, (net[i] + arg[i]) * 1.08, f"{warm[f]['ratio50']:.2f}× floor\n(minus Argon2)",
                  ha="center", va="bottom", fontsize=7)
     ax2.set_yscale("log")
+    # The bars start at the axis: below the smallest, or a fast function's
+    # bar (status-check's 2 ms) falls under the log axis's automatic floor.
+    lows = [v for v in net + flo if v > 0]
+    if lows:
+        ax2.set_ylim(bottom=min(lows) / 2)
     ax2.set_xticks(list(x))
     ax2.set_xticklabels(FUNCTIONS, rotation=25)
     ax2.set_ylabel("ms (log scale)")

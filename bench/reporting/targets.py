@@ -149,7 +149,7 @@ def _warm(M):
         m = M["warm"][f]
         extra = f"+ {M['argon_mib']:.0f} MiB Argon2 " if f in ARGON2_FUNCS else ""
         out.append(target("rss", f"peak RSS ≤ SDK floor {extra}+ {RSS_SLACK_MIB} MiB", f,
-                          f"{m['rss']:.1f} MiB (budget {m['rss_budget']:.1f})", m["rss"] <= m["rss_budget"]))
+                          f"{m['rss']:.2f} MiB (budget {m['rss_budget']:.2f})", m["rss"] <= m["rss_budget"]))
     return out
 
 
@@ -166,7 +166,7 @@ def _notifier(M):
                "notifier", f"all {n['batch'] - 1} by {dl:.0f} ms (limit {n['timeout']:.0f} ms)"
                if dl is not None else "not measured", dl is not None and dl < n["timeout"]),
         target("rss", f"peak RSS ≤ SDK floor + HTTP client floor + {RSS_SLACK_MIB} MiB", "notifier",
-               f"{n['rss']:.1f} MiB (budget {n['rss_budget']:.1f})", n["rss"] <= n["rss_budget"]),
+               f"{n['rss']:.2f} MiB (budget {n['rss_budget']:.2f})", n["rss"] <= n["rss_budget"]),
     ]
 
 

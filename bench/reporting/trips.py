@@ -54,7 +54,7 @@ def compact(row):
             parts.append(" ∥ ".join(f"{c}× {n}" if c > 1 else n for n, c in counts.items()))
         else:
             parts.append(" ∥ ".join(names))
-    if len(parts) > 8:
+    if len(parts) > 10:
         parts = parts[:4] + [f"… {len(parts) - 6} steps …"] + parts[-2:]
     return " → ".join(parts) or "–"
 

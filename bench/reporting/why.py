@@ -10,6 +10,17 @@ def why(t, M):
     if kind == "cold":
         return _cold(f, M)
     if kind == "first":
+        first_pin = M["by"].get(("set-pin", "PUT /v1/pin, a process's first (finds the tenant's account)"))
+        if f == "set-pin" and first_pin:
+            return (f"A process's first PUT /v1/pin also reads the tenant pointer to learn the account "
+                    f"({first_pin['trips']} sequential round trips, {_steps(first_pin)}, against 2 warm: the "
+                    "capacity table), on a connection whose Query and TransactWriteItems paths are used for the "
+                    "first time (the GetItem made at init warms only its own). One GetItem is a millisecond or "
+                    "two here; the rest is first use of code paths.")
+        if f == "status-check":
+            return ("Its request is two Queries of the OpenOrders index, and the GetItem made at init warms the "
+                    "connection but not the Query path (its first signing, serialisation and parsing). Closing it: "
+                    "make status-check's init request a Query of `OPEN#warm-up`.")
         if f == "notifier":
             return ("The first delivery opens the HTTPS connection to the tenant's endpoint (TCP, TLS "
                     "handshake, certificate verification against the native roots loaded on first use); "
@@ -18,9 +29,12 @@ def why(t, M):
                 "(page faults in the binary, lazily built tables) and, for the SDK, the first signing and "
                 "endpoint resolution of each operation; the connection is opened at init.")
     if kind == "batch":
-        return ("The floor only POSTs, all 100 at once; the notifier also reads the endpoints and records "
-                "each delivery and its outcome in DynamoDB around its POSTs. The capacity table has the "
-                "calls of one batch of 100 and how many of them are sequential.")
+        row = M["by"].get(("notifier", "stream batch of 100 records, each tenant with an endpoint"))
+        calls = (f": {row['calls']} calls in {row['trips']} sequential steps ({_steps(row)})" if row else "")
+        return ("The floor only POSTs, all 100 at once; the notifier also reads the batch's endpoints and "
+                f"records each delivery and its outcome in DynamoDB around its POSTs{calls}. Each POST waits "
+                "for its part of the records to be written, so the last acknowledgement comes after at least "
+                "two sequential DynamoDB steps of the batch's size.")
     if kind == "rss" and f == "notifier":
         return ("Beyond the SDK and the HTTP client, the notifier holds a batch's payloads, the SES client "
                 "and the connection pool of every endpoint it delivered to.")
@@ -39,25 +53,44 @@ def why(t, M):
         return ("The validation runs the same decision as the POST; beyond it, Bandwidth's XML is parsed "
                 "and the answer written as XML, and its Basic credentials are checked.")
     if kind == "telnyx":
-        return ("Beyond the POST's decision and the one call, a Telnyx event checks its Ed25519 signature, "
-                "looks up its event id, claims the decision for the port-out, stores it, marks the call "
-                "made and records the event id: DynamoDB round trips a POST does not make (the capacity "
-                "table lists them).")
+        row = M["by"].get(("submit-port-out", "Telnyx pending, wrong PIN (PIN_MISMATCH; then the call to Telnyx)"))
+        trips = (f" {row['trips']} sequential DynamoDB round trips ({_steps(row)}) against the POST's 2:"
+                 if row else "")
+        return (f"Beyond the POST's decision and the one call, a Telnyx event makes{trips} it looks up its "
+                "event id, claims the decision for the port-out, reads what the decision needs, decides, "
+                "stores the decision, marks the call made and records the event id. Fewer steps (the event id "
+                "and the claim in one write, the decision stored in the decision's own transaction) would "
+                "close it.")
     if kind == "email":
+        mail = M["by"].get(("notifier", "stream record, tenant with a confirmed alert contact (one email)"))
+        hook = M["by"].get(("notifier", "stream record, tenant with an endpoint (one delivery)"))
+        steps = (f" ({mail['trips']} sequential DynamoDB steps, {_steps(mail)}, against the webhook's "
+                 f"{hook['trips']}, {_steps(hook)})" if mail and hook else "")
         return ("An email reads the tenant's alert contacts, takes the contact's hourly slot and records "
-                "the delivery before SES's SendEmail; a webhook reads the endpoint and records the delivery "
-                "before its POST. The capacity table has both records' calls.")
+                "the delivery before SES's SendEmail, then records its outcome; a webhook reads its endpoint "
+                f"with the record and records the delivery before its POST{steps}. Reading the contacts with "
+                "the endpoints and taking the slot inside the delivery's transaction would close most of it.")
     if kind == "flat":
         return "Capacity should not depend on closed orders; see the capacity table for which call grew."
     return ""
+
+
+def _steps(row):
+    from .trips import compact
+    return compact(row)
+
+
+def _longer(ms):
+    return f"{ms:.1f} ms longer" if ms >= 0 else f"{-ms:.1f} ms shorter"
 
 
 def _cold(f, M):
     t, ci = M["tls"][f], M["connect_init"]
     over_init = t["init50"] - ci
     over_first = t["first50"] - t["warm50"]
-    split = (f"Of the {t['total50'] - ci - t['warm50']:.1f} ms beyond the budget's sum, init is {over_init:.1f} ms "
-             f"longer than the floor's and the first answer {over_first:.1f} ms longer than the warm one (p50s). ")
+    split = (f"The total is {t['total50'] - ci - t['warm50']:.1f} ms over the budget's sum: init is "
+             f"{_longer(over_init)} than the floor's, the first answer {_longer(over_first)} than the warm "
+             "one (p50s). ")
     if f in ARGON2_FUNCS:
         w = M.get("init_work")
         timed = (f" (timed alone: {w['prepare50']:.1f} ms and {w['metadata50']:.1f} ms)" if w else "")
