@@ -616,7 +616,7 @@ def leading_key_prefixes(logical_id, statement) -> set:
 def test_granted_key_prefixes_are_the_stores(resources):
     """Every prefix a policy allows is one the store writes keys with, so a
     renamed prefix cannot leave a grant (or a function) behind."""
-    source = "\n".join(p.read_text() for p in (ROOT / "shared" / "store" / "src").glob("*.rs"))
+    source = "\n".join(p.read_text() for p in (ROOT / "shared" / "store" / "src").rglob("*.rs"))
     used = set(re.findall(r'"([A-Z]+#)', source)) | set(re.findall(r'format!\("([A-Z]+#)', source))
     exact = set(re.findall(r'"([A-Z]+)"', source))
     for name, grants in DYNAMODB_GRANTS.items():
@@ -795,12 +795,12 @@ def test_alarms(resources):
             and a.get("TreatMissingData") == "notBreaching"
             for a in alarms
         ), f"no {metric} alarm"
-    source = "\n".join(p.read_text() for p in (ROOT / "functions" / "submit-port-out" / "src").glob("*.rs"))
+    source = "\n".join(p.read_text() for p in (ROOT / "functions" / "submit-port-out" / "src").rglob("*.rs"))
     for metric in ("PinLocked", "ValidationUnavailable", "IntegrationAuthFailed"):
         assert f'"{metric}"' in source, f"submit-port-out no longer counts {metric}: an alarm on nothing"
     # The notifier's: an abandoned delivery (webhook, alert email, Telnyx
     # reject) and an alert left out by a contact's hourly limit (contract §17).
-    notifier = "\n".join(p.read_text() for p in (ROOT / "functions" / "notifier" / "src").glob("*.rs"))
+    notifier = "\n".join(p.read_text() for p in (ROOT / "functions" / "notifier" / "src").rglob("*.rs"))
     for metric in ("NotificationAbandoned", "AlertsLeftOut"):
         assert any(
             a.get("Namespace") == "portguard"
