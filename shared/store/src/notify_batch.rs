@@ -214,7 +214,10 @@ impl Store {
     }
 
     /// One BatchGetItem: the items found and the keys left unprocessed.
-    async fn batch_get_once(&self, keys: Vec<Item>) -> Result<(Vec<Item>, Vec<Item>), StoreError> {
+    pub(crate) async fn batch_get_once(
+        &self,
+        keys: Vec<Item>,
+    ) -> Result<(Vec<Item>, Vec<Item>), StoreError> {
         let request = KeysAndAttributes::builder()
             .set_keys(Some(keys))
             .consistent_read(true)

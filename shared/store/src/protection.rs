@@ -13,10 +13,9 @@ use crate::numbers::number_key;
 use crate::numbers::NumberRecord;
 use crate::tenants::{Tenant, TenantRef, Written};
 use crate::{tx, AuditEvent, Page, PageKey, Store, StoreError};
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 pub use portguard_rules::Setting;
 use std::collections::HashMap;
-use std::time::Duration;
 
 /// The tenant-wide settings, as stored on the tenant record.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -94,11 +93,6 @@ fn pointer_key(tenant_id: &str) -> Item {
 /// `stateVersion` as read (a record never versioned reads as 0).
 const VERSION_AS_READ: &str = "attribute_exists(PK) AND #tenantId = :t AND (#stateVersion = :read OR (attribute_not_exists(#stateVersion) AND :read = :zero))";
 
-/// BatchGetItem asks at most this many times for keys DynamoDB left
-/// unprocessed (it does so under throttling, never for a small batch
-/// otherwise).
-const BATCH_ROUNDS: u32 = 6;
-
 /// A condition that the attribute is as read: equal, or absent.
 fn as_read(
     update: Update,
@@ -120,49 +114,13 @@ fn as_read(
 }
 
 impl Store {
-    /// Items by key, strongly consistent, in one BatchGetItem (plus a retry
-    /// for keys DynamoDB leaves unprocessed). Missing items are absent.
+    /// Items by key, strongly consistent, in one BatchGetItem (keys DynamoDB
+    /// leaves unprocessed asked again). Missing items are absent.
     pub(crate) async fn batch_get_consistent(
         &self,
         keys: Vec<Item>,
     ) -> Result<Vec<Item>, StoreError> {
-        let mut out = Vec::with_capacity(keys.len());
-        let mut pending = keys;
-        for round in 0..BATCH_ROUNDS {
-            if pending.is_empty() {
-                return Ok(out);
-            }
-            if round > 0 {
-                tokio::time::sleep(Duration::from_millis(20 << round)).await;
-            }
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
-                .consistent_read(true)
-                .build()
-                .expect("keys set");
-            let result = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            if let Some(items) = result.responses().and_then(|r| r.get(&self.table)) {
-                out.extend(items.iter().cloned());
-            }
-            pending = result
-                .unprocessed_keys()
-                .and_then(|u| u.get(&self.table))
-                .map(|k| k.keys().to_vec())
-                .unwrap_or_default();
-        }
-        if pending.is_empty() {
-            Ok(out)
-        } else {
-            Err(StoreError::Unavailable(
-                "BatchGetItem left keys unprocessed".into(),
-            ))
-        }
+        crate::notify_batch::until_processed(keys, |keys| self.batch_get_once(keys)).await
     }
 
     /// The one read of a port-out (contract §4.1 checks 6 to 8a): the tenant
