@@ -171,7 +171,6 @@ impl App {
         tenant: &Tenant,
         refused: Refused,
     ) -> Result<Decided, ApiError> {
-        metrics::count(SERVICE, "PortOutRejected");
         let code = refused.refusal.code();
         let now = clock::now();
         let event = self
@@ -179,13 +178,8 @@ impl App {
             .code(code)
             .phone_numbers(&attempt.numbers);
         if !refused.refusal.audited_once_per_hour() {
-            tracing::info!(
-                carrier_id = attempt.carrier,
-                tenant_id = %tenant.tenant_id,
-                code,
-                "port-out rejected"
-            );
-            self.record(&event).await;
+            let recorded = self.record(&event).await;
+            self.rejected(attempt, tenant, code, recorded);
             return Ok(Decided::Refused(refused));
         }
         // Once per tenant, carrier, code and clock hour (contract §4.1).
@@ -203,13 +197,7 @@ impl App {
                 false
             }
         };
-        tracing::info!(
-            carrier_id = attempt.carrier,
-            tenant_id = %tenant.tenant_id,
-            code,
-            recorded,
-            "port-out rejected"
-        );
+        self.rejected(attempt, tenant, code, recorded);
         Ok(Decided::Refused(refused))
     }
 
@@ -227,10 +215,15 @@ impl App {
     /// Records a rejection or a lock. The decision it records is already
     /// written (a failed attempt, a lock), so a failure here does not turn
     /// the answer into an error: it is logged and counted instead.
-    pub(crate) async fn record(&self, event: &AuditEvent) {
-        if let Err(e) = self.store.record_audit(event).await {
-            metrics::count(SERVICE, "AuditWriteFailed");
-            tracing::error!(error = %e, event = event.kind.as_str(), "could not record an audit event");
+    /// Records `event`; `false` (counted and logged) when the write failed.
+    pub(crate) async fn record(&self, event: &AuditEvent) -> bool {
+        match self.store.record_audit(event).await {
+            Ok(_) => true,
+            Err(e) => {
+                metrics::count(SERVICE, "AuditWriteFailed");
+                tracing::error!(error = %e, event = event.kind.as_str(), "could not record an audit event");
+                false
+            }
         }
     }
 }
