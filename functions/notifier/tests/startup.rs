@@ -12,18 +12,6 @@ fn a_bad_configuration_fails_at_start_up() {
         &but("NOTIFY_ALLOW_LOOPBACK_HTTP", Some("yes please")),
         "NOTIFY_ALLOW_LOOPBACK_HTTP",
     );
-    // The master key it derives endpoint secrets with (contract §14).
-    refuses(
-        BIN,
-        &but("ENDPOINT_SECRET_KEY", None),
-        "ENDPOINT_SECRET_KEY",
-    );
-    refuses(
-        BIN,
-        &but(
-            "ENDPOINT_SECRET_KEY",
-            Some("only-31-bytes-long-0123456789ab"),
-        ),
-        "ENDPOINT_SECRET_KEY",
-    );
+    // The master key of endpoint secrets (contract §14).
+    portguard_fixtures::startup::refuses_bad_endpoint_key(BIN);
 }

@@ -9,20 +9,8 @@ fn a_bad_configuration_fails_at_start_up() {
     refuses(BIN, &but("TABLE_NAME", None), "TABLE_NAME");
     refuses(BIN, &but("PIN_PEPPER", None), "PIN_PEPPER");
     refuses(BIN, &but("PIN_PEPPER", Some("too short")), "PIN_PEPPER");
-    // The master key of endpoint secrets (contract §14): required, 32+ bytes.
-    refuses(
-        BIN,
-        &but("ENDPOINT_SECRET_KEY", None),
-        "ENDPOINT_SECRET_KEY",
-    );
-    refuses(
-        BIN,
-        &but(
-            "ENDPOINT_SECRET_KEY",
-            Some("only-31-bytes-long-0123456789ab"),
-        ),
-        "ENDPOINT_SECRET_KEY",
-    );
+    // The master key of endpoint secrets (contract §14).
+    portguard_fixtures::startup::refuses_bad_endpoint_key(BIN);
     for bad in ["-1", "2592001", "1.5", "a day"] {
         refuses(
             BIN,
