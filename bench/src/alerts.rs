@@ -11,6 +11,7 @@ use crate::setup::spawn;
 use crate::{ms, Args};
 use portguard_store::contacts::AlertContact;
 use portguard_store::{clock, Actor, ActorKind, AuditEvent, AuditType, Store};
+use portguard_validation::TenantId;
 use serde_json::{json, Value};
 use std::io::{BufReader, Write};
 use std::net::TcpStream;
@@ -37,7 +38,7 @@ pub async fn setup(store: &Store, a: &Args) -> Contacts {
     let run = ulid::Ulid::new().to_string().to_lowercase();
     let (mut tenants, mut addresses) = (Vec::new(), Vec::new());
     for i in 0..count {
-        let tenant = format!("t-alert-{i:02}");
+        let tenant: TenantId = format!("t-alert-{i:02}").parse().expect("tenant id");
         let email = format!("bench-{i:02}-{run}@example.com");
         let now = clock::now();
         let actor = Actor {
@@ -62,7 +63,7 @@ pub async fn setup(store: &Store, a: &Args) -> Contacts {
             .confirm_alert_contact(&contact, now, &confirmed)
             .await
             .expect("contact confirmed");
-        tenants.push(tenant);
+        tenants.push(tenant.to_string());
         addresses.push(email);
     }
     Contacts { tenants, addresses }

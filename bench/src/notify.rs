@@ -10,7 +10,7 @@ use crate::receiver::{dead_endpoint, Receiver};
 use crate::setup::spawn;
 use crate::{ms, Args};
 use portguard_store::notify::{EndpointChange, Target};
-use portguard_store::{clock, Store};
+use portguard_store::{clock, clock::Timestamp, Store};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -37,7 +37,7 @@ pub async fn setup(store: &Store, listen: &str, url: &str) -> Hooks {
     let dead = format!("https://127.0.0.1:{}/dead", dead_endpoint());
     let tenants: Vec<String> = (0..BATCH).map(|i| format!("t-notify-{i:03}")).collect();
     let dead_tenant = "t-notify-dead".to_owned();
-    let now = clock::format(clock::now());
+    let now = Timestamp::now();
     let mut all: Vec<(String, String)> = tenants
         .iter()
         .map(|t| (t.clone(), format!("{}/hook/{t}", url.trim_end_matches('/'))))
@@ -48,10 +48,15 @@ pub async fn setup(store: &Store, listen: &str, url: &str) -> Hooks {
         let change = EndpointChange {
             url: endpoint,
             secret: Some(&secret),
-            now: &now,
+            now,
         };
         store
-            .write_endpoint(&Target::Tenant(tenant.clone()), None, change, None)
+            .write_endpoint(
+                &Target::Tenant(tenant.parse().expect("tenant id")),
+                None,
+                change,
+                None,
+            )
             .await
             .expect("endpoint written");
     }

@@ -13,9 +13,10 @@ use crate::{
 use futures::{stream, StreamExt};
 use portguard_secrets::PinHasher;
 use portguard_store::{
-    clock, Actor, ActorKind, AuditEvent, AuditType, NewOrder, Order, Source, Store,
+    clock, clock::Timestamp, Actor, ActorKind, AuditEvent, AuditType, NewOrder, Order, Source,
+    Store,
 };
-use portguard_validation::{PhoneNumber, Pin};
+use portguard_validation::{PhoneNumber, Pin, TenantId};
 use serde_json::Value;
 
 /// What the phases share after set-up.
@@ -163,20 +164,27 @@ async fn provision(
     account: &str,
     numbers: &[String],
 ) -> String {
-    let now = clock::format(clock::now());
+    let now = Timestamp::now();
+    let tenant_id: TenantId = tenant_id.parse().expect("tenant id");
     store
-        .put_tenant(tenant_id, account, "US", Some("Bench tenant"), &now)
+        .put_tenant(&tenant_id, account, "US", Some("Bench tenant"), now)
         .await
         .expect("store")
         .expect("account");
     let added: Vec<_> = stream::iter(numbers)
-        .map(|n| store.add_number(tenant_id, n, &now))
+        .map(|n| {
+            let tenant_id = &tenant_id;
+            async move {
+                let number: PhoneNumber = n.parse().expect("number");
+                store.add_number(tenant_id, &number, now).await
+            }
+        })
         .buffer_unordered(16)
         .collect()
         .await;
     assert!(added.iter().all(Result::is_ok), "numbers added");
     let tenant = store
-        .get_tenant_ref(tenant_id)
+        .get_tenant_ref(&tenant_id)
         .await
         .expect("store")
         .expect("tenant");
@@ -185,9 +193,9 @@ async fn provision(
         kind: ActorKind::TenantAdmin,
         id: Some("bench".into()),
     };
-    let audit = AuditEvent::new(tenant_id, clock::now(), AuditType::PinSet, actor);
+    let audit = AuditEvent::new(&tenant_id, clock::now(), AuditType::PinSet, actor);
     store
-        .set_pin(&tenant, &stored.hash, &stored.pepper_version, &now, &audit)
+        .set_pin(&tenant, &stored.hash, &stored.pepper_version, now, &audit)
         .await
         .expect("set pin");
     stored.hash
@@ -195,33 +203,37 @@ async fn provision(
 
 async fn create_order(store: &Store, number: &str) -> String {
     let tenant = store
-        .get_tenant(TENANT)
+        .get_tenant(&TENANT.parse().expect("tenant id"))
         .await
         .expect("store")
         .expect("tenant");
-    let now = clock::format(clock::now());
     let order = Order::new(NewOrder {
-        tenant_id: TENANT,
-        carrier_id: CARRIER,
+        tenant_id: &tenant.tenant_id,
+        carrier_id: &CARRIER.parse().expect("carrier id"),
         account_number: ACCOUNT,
-        phone_numbers: vec![number.to_owned()],
+        phone_numbers: vec![number.parse().expect("number")],
         pon: Some("PON-BENCH"),
         source: Source::Api,
         external_id: None,
         authorized_name: None,
         requested_foc_date: None,
-        now: &now,
+        now: Timestamp::now(),
     });
     let actor = Actor {
         kind: ActorKind::Carrier,
         id: Some(CARRIER.into()),
     };
-    let audit = AuditEvent::new(TENANT, clock::now(), AuditType::PortOutRequested, actor)
-        .port_out(&order.id);
+    let audit = AuditEvent::new(
+        &tenant.tenant_id,
+        clock::now(),
+        AuditType::PortOutRequested,
+        actor,
+    )
+    .port_out(&order.id);
     let out = store
         .create_order(&order, &tenant, None, &audit, None)
         .await
         .expect("create order");
     assert_eq!(out, portguard_store::orders::CreateOutcome::Created);
-    order.id
+    order.id.to_string()
 }

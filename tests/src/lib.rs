@@ -98,6 +98,37 @@ pub async fn fresh_store() -> Store {
     store
 }
 
+/// The typed ids and times of the store's signatures, and the helpers that
+/// make them from test literals: `use portguard_tests::typed::*;`.
+pub mod typed {
+    pub use super::{cid, num, nums, oid, tid};
+    pub use portguard_store::clock::{Day, Timestamp};
+    pub use portguard_validation::{
+        AuditId, CarrierId, ContactId, OrderId, PhoneNumber, TenantId, TransferPinId,
+    };
+}
+
+/// Typed ids from test literals (a bad literal is a bug in the test).
+pub fn tid(id: &str) -> portguard_validation::TenantId {
+    id.parse().expect("a test tenant id")
+}
+
+pub fn cid(id: &str) -> portguard_validation::CarrierId {
+    id.parse().expect("a test carrier id")
+}
+
+pub fn oid(id: &str) -> portguard_validation::OrderId {
+    id.parse().expect("a test order id")
+}
+
+pub fn num(n: &str) -> portguard_validation::PhoneNumber {
+    n.parse().expect("a test phone number")
+}
+
+pub fn nums<S: AsRef<str>>(list: &[S]) -> Vec<portguard_validation::PhoneNumber> {
+    list.iter().map(|n| num(n.as_ref())).collect()
+}
+
 /// Provisions a tenant and its numbers through the same calls as the CLI.
 pub async fn provision(
     store: &Store,
@@ -106,16 +137,17 @@ pub async fn provision(
     country: &str,
     numbers: &[&str],
 ) {
-    let now = portguard_store::clock::format(portguard_store::clock::now());
+    let now = portguard_store::clock::Timestamp::now();
+    let tenant = tid(tenant);
     store
-        .put_tenant(tenant, account, country, Some("Test tenant"), &now)
+        .put_tenant(&tenant, account, country, Some("Test tenant"), now)
         .await
         .expect("store up")
         .expect("account free");
     for n in numbers {
         let e164 = portguard_validation::PhoneNumber::parse(n).expect("valid test number");
         store
-            .add_number(tenant, e164.as_str(), &now)
+            .add_number(&tenant, &e164, now)
             .await
             .expect("store up");
     }

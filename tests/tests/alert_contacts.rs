@@ -3,6 +3,7 @@
 //! Local's stream and read back from the local SES (`aws-ses-v2-local`).
 
 use portguard_tests::notify_support;
+use portguard_tests::typed::*;
 
 use notify_support::*;
 use portguard_email::Mailer;
@@ -153,7 +154,7 @@ async fn audit_types(env: &Env) -> Vec<String> {
 
 fn admin_event(kind: AuditType, time: i64) -> AuditEvent {
     AuditEvent::new(
-        TENANT,
+        &tid(TENANT),
         time,
         kind,
         Actor {
@@ -502,7 +503,7 @@ async fn a_confirmed_contact_gets_one_email_per_matching_item_and_an_unconfirmed
     env.store
         .record_audit(
             &admin_event(AuditType::PortOutRejected, now)
-                .phone_numbers(&["+12065550100"])
+                .phone_numbers(&[num("+12065550100")])
                 .code("PIN_MISMATCH"),
         )
         .await
@@ -653,13 +654,14 @@ async fn a_stopped_ses_is_retried_then_abandoned_and_webhooks_go_on() {
     assert_eq!(receiver.got().len(), 1, "the webhook went at once");
 
     let target = Target::Contact {
-        tenant: TENANT.into(),
+        tenant: tid(TENANT),
         contact: call(&env, "GET", "/v1/alert-contacts", TENANT, None)
             .await
             .body["items"][0]["id"]
             .as_str()
             .unwrap()
-            .into(),
+            .parse()
+            .unwrap(),
     };
     // Every retry on the schedule, until abandoned.
     let mut now = clock::now();

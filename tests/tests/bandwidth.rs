@@ -4,6 +4,7 @@
 //! completion notifications.
 
 use portguard_tests::support;
+use portguard_tests::typed::*;
 
 use portguard_store::Store;
 use portguard_tests::{
@@ -31,7 +32,7 @@ fn n(i: usize) -> String {
 }
 
 async fn failed(store: &Store, carrier: &str) -> u32 {
-    let t = store.get_tenant(TENANT).await.unwrap().unwrap();
+    let t = store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     t.locks.of(carrier).failed_attempts
 }
 
@@ -177,7 +178,7 @@ async fn lockout_is_bandwidths_alone_and_a_locked_carrier_hears_7513() {
     let v = bw_validate(&apps, &bw_request(ACCOUNT, PIN, "PON-1", &[n(0)])).await;
     refused(&v, 7513);
     assert!(v.description.unwrap().contains("too many"));
-    let t = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
+    let t = apps.store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     let now = portguard_store::clock::now();
     assert!(t.locks.of(BANDWIDTH).status(now).is_locked());
     assert!(!t.locks.of("carrier-a").status(now).is_locked());
@@ -436,8 +437,8 @@ async fn a_complete_notification_closes_the_order_once() {
         (bw["status"].as_str(), bw["closedBy"].as_str()),
         (Some("completed"), Some("carrier"))
     );
-    assert_eq!(apps.store.number_owner(&n(0)).await.unwrap(), None);
-    let n1 = apps.store.number_records(&[n(1)]).await.unwrap();
+    assert_eq!(apps.store.number_owner(&num(&n(0))).await.unwrap(), None);
+    let n1 = apps.store.number_records(&[num(&n(1))]).await.unwrap();
     assert_eq!(
         (n1[0].tenant_id.as_str(), n1[0].open_port_out_id.as_ref()),
         (TENANT, None)

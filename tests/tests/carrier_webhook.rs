@@ -15,6 +15,7 @@ use portguard_store::{
     clock, orders::CreateOutcome, orders::TransitionOutcome, Actor, ActorKind, AuditEvent,
     AuditType, NewOrder, Order, Source, Store,
 };
+use portguard_tests::typed::*;
 use portguard_tests::{
     answer, captured_logs, event_with, fresh_store, items_with_prefix, provision, request, sign,
     Answer, As, WEBHOOK_SECRETS,
@@ -82,7 +83,8 @@ fn signed(carrier: &str, body: &Value) -> Value {
     signed_with_id(carrier, &new_id(), body)
 }
 
-fn completed(id: &str) -> Value {
+fn completed(id: impl AsRef<str>) -> Value {
+    let id = id.as_ref();
     json!({"type": "port_out.completed", "portOutId": id})
 }
 /// A date `n` days from today (FOC dates are checked against the clock).
@@ -90,13 +92,16 @@ fn day(n: i64) -> String {
     portguard_tests::date_in(n)
 }
 
-fn foc(id: &str, date: &str) -> Value {
+fn foc(id: impl AsRef<str>, date: &str) -> Value {
+    let id = id.as_ref();
     json!({"type": "port_out.foc_confirmed", "portOutId": id, "focDate": date})
 }
-fn cancelled(id: &str) -> Value {
+fn cancelled(id: impl AsRef<str>) -> Value {
+    let id = id.as_ref();
     json!({"type": "port_out.cancelled", "portOutId": id, "reason": "customer withdrew"})
 }
-fn rejected(id: &str) -> Value {
+fn rejected(id: impl AsRef<str>) -> Value {
+    let id = id.as_ref();
     json!({"type": "port_out.rejected", "portOutId": id, "reason": "name mismatch"})
 }
 
@@ -122,16 +127,16 @@ async fn setup() -> Env {
 /// A new pending order of `carrier` for `numbers`, created now.
 fn new_order(carrier: &str, numbers: &[&str]) -> Order {
     Order::new(NewOrder {
-        tenant_id: TENANT,
-        carrier_id: carrier,
+        tenant_id: &tid(TENANT),
+        carrier_id: &cid(carrier),
         account_number: ACCOUNT,
-        phone_numbers: numbers.iter().map(|n| n.to_string()).collect(),
+        phone_numbers: nums(numbers),
         pon: Some("PON-7781"),
         source: Source::Api,
         external_id: None,
         authorized_name: Some("Jane Doe"),
-        requested_foc_date: Some(day(7).as_str()),
-        now: &clock::format(clock::now()),
+        requested_foc_date: Day::parse(&day(7)),
+        now: Timestamp::now(),
     })
 }
 
@@ -148,7 +153,7 @@ async fn insert(store: &Store, order: &Order) {
         AuditType::PortOutRequested,
         Actor {
             kind: ActorKind::Carrier,
-            id: Some(order.carrier_id.clone()),
+            id: Some(order.carrier_id.to_string()),
         },
     )
     .port_out(&order.id);
@@ -174,7 +179,7 @@ async fn send_body(env: &Env, carrier: &str, body: &Value) -> Answer {
     send(&env.app, &signed(carrier, body)).await
 }
 
-async fn status_of(store: &Store, id: &str) -> Order {
+async fn status_of(store: &Store, id: &OrderId) -> Order {
     store.get_order(id).await.unwrap().expect("order exists")
 }
 
@@ -202,7 +207,8 @@ async fn number(store: &Store, e164: &str) -> Option<Value> {
     })
 }
 
-async fn assert_reserved(store: &Store, numbers: &[&str], by: &str) {
+async fn assert_reserved(store: &Store, numbers: &[&str], by: impl AsRef<str>) {
+    let by = by.as_ref();
     for n in numbers {
         assert_eq!(
             number(store, n).await,
@@ -227,11 +233,11 @@ async fn assert_gone(store: &Store, numbers: &[&str]) {
         assert_eq!(number(store, n).await, None, "{n} left the inventory");
     }
     let listed: Vec<String> = store
-        .list_numbers(TENANT)
+        .list_numbers(&tid(TENANT))
         .await
         .unwrap()
         .into_iter()
-        .map(|r| r.number)
+        .map(|r| r.number.to_string())
         .collect();
     for n in numbers {
         assert!(!listed.contains(&n.to_string()), "{n} still listed");
@@ -244,7 +250,7 @@ async fn webhook_records(store: &Store) -> usize {
 
 async fn status_changes(store: &Store) -> Vec<AuditEvent> {
     store
-        .list_audit(TENANT, 100, None)
+        .list_audit(&tid(TENANT), 100, None)
         .await
         .unwrap()
         .items
@@ -282,7 +288,7 @@ async fn drive_to(env: &Env, order: &Order, to: OrderStatus) {
             let current = status_of(&env.store, &order.id).await;
             let now = clock::now();
             let audit = AuditEvent::new(
-                TENANT,
+                &tid(TENANT),
                 now,
                 AuditType::PortOutStatusChanged,
                 Actor {
@@ -298,7 +304,7 @@ async fn drive_to(env: &Env, order: &Order, to: OrderStatus) {
                     &current,
                     OrderStatus::Expired,
                     None,
-                    &clock::format(now),
+                    Timestamp::from_unix(now),
                     &audit,
                     None,
                 )
@@ -309,7 +315,7 @@ async fn drive_to(env: &Env, order: &Order, to: OrderStatus) {
         }
         OrderStatus::Pending => unreachable!("nothing moves an order back to pending"),
     };
-    let a = send_body(env, &order.carrier_id, &body).await;
+    let a = send_body(env, order.carrier_id.as_str(), &body).await;
     assert_result(&a, "applied");
     assert_eq!(a.body["portOut"]["status"], to.as_str());
 }
@@ -821,8 +827,11 @@ async fn a_terminal_order_already_in_the_state_is_unchanged() {
         assert_result(&a, "duplicate");
         if to == OrderStatus::Completed {
             // the numbers are gone; provision them again for the next round
-            let now = clock::format(clock::now());
-            env.store.add_number(TENANT, N[0], &now).await.unwrap();
+            let now = Timestamp::now();
+            env.store
+                .add_number(&tid(TENANT), &num(N[0]), now)
+                .await
+                .unwrap();
         }
     }
 }
@@ -845,7 +854,7 @@ async fn pending_to_foc_confirmed() {
     assert_eq!(po["carrierId"], "carrier-a");
     assert_eq!(po["accountNumber"], ACCOUNT);
     assert_eq!(po["phoneNumbers"], json!(N[..2]));
-    assert_eq!(po["createdAt"], order.created_at.as_str());
+    assert_eq!(po["createdAt"], order.created_at.to_string());
     assert!(po["updatedAt"]
         .as_str()
         .is_some_and(|t| clock::parse(t).is_some()));
@@ -856,7 +865,10 @@ async fn pending_to_foc_confirmed() {
     );
     let stored = status_of(&env.store, &order.id).await;
     assert_eq!(stored.status, OrderStatus::FocConfirmed);
-    assert_eq!(stored.foc_date.as_deref(), Some(day(7).as_str()));
+    assert_eq!(
+        stored.foc_date.map(|d| d.to_string()).as_deref(),
+        Some(day(7).as_str())
+    );
     assert_eq!(serde_json::to_value(&stored).unwrap(), *po);
     // Still reserved: a confirmed order is open.
     assert_reserved(&env.store, &N[..2], &order.id).await;
@@ -877,7 +889,11 @@ async fn foc_confirmed_again_moves_the_date() {
     let a = send_body(&env, "carrier-a", &foc(&order.id, &day(0))).await;
     assert_eq!(a.body["portOut"]["focDate"], day(0));
     assert_eq!(
-        status_of(&env.store, &order.id).await.foc_date.as_deref(),
+        status_of(&env.store, &order.id)
+            .await
+            .foc_date
+            .map(|d| d.to_string())
+            .as_deref(),
         Some(day(0).as_str())
     );
     // The OpenOrders key follows the date (the status check reads it).
@@ -916,7 +932,11 @@ async fn completed_removes_the_numbers_from_the_inventory() {
         "order kept"
     );
     assert_eq!(
-        status_of(&env.store, &via_foc.id).await.foc_date.as_deref(),
+        status_of(&env.store, &via_foc.id)
+            .await
+            .foc_date
+            .map(|d| d.to_string())
+            .as_deref(),
         Some(day(7).as_str()),
         "completing keeps the FOC date"
     );
@@ -1023,7 +1043,11 @@ async fn out_of_order_events() {
         "applied",
     );
     assert_eq!(
-        status_of(&env.store, &order.id).await.foc_date.as_deref(),
+        status_of(&env.store, &order.id)
+            .await
+            .foc_date
+            .map(|d| d.to_string())
+            .as_deref(),
         Some(day(14).as_str())
     );
 }
@@ -1078,9 +1102,12 @@ async fn racing_different_events_leave_no_half_state() {
         match stored.status {
             OrderStatus::Completed => {
                 assert_gone(&env.store, &N[..2]).await;
-                let now = clock::format(clock::now());
+                let now = Timestamp::now();
                 for n in &N[..2] {
-                    env.store.add_number(TENANT, n, &now).await.unwrap();
+                    env.store
+                        .add_number(&tid(TENANT), &num(n), now)
+                        .await
+                        .unwrap();
                 }
             }
             OrderStatus::Cancelled => assert_free(&env.store, &N[..2]).await,
@@ -1118,9 +1145,12 @@ async fn each_transition_is_audited() {
             }
         );
         assert_eq!(e.source_ip.as_deref(), Some("203.0.113.7"));
-        assert_eq!(e.port_out_id.as_deref(), Some(order.id.as_str()));
+        assert_eq!(
+            e.port_out_id.as_ref().map(|i| i.as_str()),
+            Some(order.id.as_str())
+        );
         assert_eq!(e.code, None);
-        assert!(e.id.starts_with("ae_"));
+        assert!(e.id.as_str().starts_with("ae_"));
         let shown = serde_json::to_value(e).unwrap();
         assert_eq!(shown["type"], "port_out.status_changed");
         assert_eq!(
@@ -1237,7 +1267,7 @@ async fn the_committed_fixture() {
     // An order with the fixture's id, then the fixture re-signed now.
     let parsed: Value = serde_json::from_str(body).unwrap();
     let mut order = new_order("carrier-a", &N[5..]);
-    order.id = parsed["portOutId"].as_str().unwrap().to_owned();
+    order.id = oid(parsed["portOutId"].as_str().unwrap());
     insert(&env.store, &order).await;
     let mut fresh = fixture.clone();
     let id = new_id();
@@ -1257,8 +1287,8 @@ async fn the_committed_fixture() {
 async fn a_foc_date_is_at_most_120_days_after_the_orders_creation() {
     let env = setup().await;
     let mut order = new_order("carrier-a", &N[..1]);
-    order.created_at = clock::format(clock::now() - 100 * 86_400);
-    order.updated_at = order.created_at.clone();
+    order.created_at = Timestamp::from_unix(clock::now() - 100 * 86_400);
+    order.updated_at = order.created_at;
     insert(&env.store, &order).await;
     let a = send_body(&env, "carrier-a", &foc(&order.id, &day(21))).await;
     assert_error(&a, 400, "INVALID_EVENT");

@@ -7,6 +7,7 @@
 
 use portguard_tests::notify_support;
 use portguard_tests::support;
+use portguard_tests::typed::*;
 
 use futures::future::join_all;
 use portguard_rules::LockPolicy;
@@ -239,7 +240,7 @@ async fn bandwidth_cannot_cross_tenants_or_carriers() {
     .await;
     assert_eq!(v.code, Some(7513), "t-100's PIN is wrong for t-200");
     assert_eq!(t100(&apps).await, before, "t-100's counters untouched");
-    let t200 = apps.store.get_tenant("t-200").await.unwrap().unwrap();
+    let t200 = apps.store.get_tenant(&tid("t-200")).await.unwrap().unwrap();
     assert_eq!(t200.locks.of(BANDWIDTH).failed_attempts, 1);
     assert_eq!(t200.locks.of("carrier-a").failed_attempts, 0);
     let mut mixed = numbers("206", 100, 1);
@@ -356,10 +357,10 @@ async fn telnyx_cannot_cross_tenants() {
     )
     .await;
     assert_eq!(a.body["code"], "PIN_MISMATCH", "{}", a.raw);
-    let t100_now = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
+    let t100_now = apps.store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     assert_eq!(t100_now.locks.of(TELNYX).failed_attempts, 1);
     assert_eq!(t100_now.locks.of("carrier-a").failed_attempts, 0);
-    let t200_now = apps.store.get_tenant("t-200").await.unwrap().unwrap();
+    let t200_now = apps.store.get_tenant(&tid("t-200")).await.unwrap().unwrap();
     assert_eq!(t200_now.locks.of(TELNYX).failed_attempts, 0);
     assert_eq!(t200(&apps).await.1, t200_before.1);
     // Every refusal was sent to Telnyx, with portguard's code and no PIN.
@@ -1299,7 +1300,7 @@ async fn concurrent_wrong_guesses_are_all_counted() {
         let a = a.unwrap();
         a.expect_error(422, "PIN_MISMATCH");
     }
-    let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
+    let tenant = apps.store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     // Counted per carrier (contract §4.1): 12 each, none lost.
     for carrier in ["carrier-a", "carrier-b"] {
         assert_eq!(
@@ -1310,7 +1311,7 @@ async fn concurrent_wrong_guesses_are_all_counted() {
     }
     let audit = apps
         .store
-        .list_audit(TENANT, 100, None)
+        .list_audit(&tid(TENANT), 100, None)
         .await
         .unwrap()
         .items;
@@ -1320,7 +1321,7 @@ async fn concurrent_wrong_guesses_are_all_counted() {
         .count();
     assert_eq!(rejected, 24);
     // t-200 is untouched by t-100's guesses.
-    let other = apps.store.get_tenant("t-200").await.unwrap().unwrap();
+    let other = apps.store.get_tenant(&tid("t-200")).await.unwrap().unwrap();
     assert!(other.locks.is_empty());
     let _ = provision;
 }

@@ -5,6 +5,7 @@
 //! Local, through real API Gateway v2 events.
 
 use portguard_tests::support;
+use portguard_tests::typed::*;
 
 use futures::StreamExt;
 use portguard_tests::*;
@@ -30,7 +31,7 @@ async fn put_pin(app: &set_pin::App, pin: &str) -> Answer {
 }
 
 async fn hard_lock(store: &portguard_store::Store) {
-    let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+    let tenant = store.get_tenant(&tid("t-100")).await.unwrap().unwrap();
     let hard = portguard_rules::LockState {
         failed_attempts: 0,
         locked_until: None,
@@ -38,7 +39,7 @@ async fn hard_lock(store: &portguard_store::Store) {
         recent_locks: vec![1, 2, 3],
     };
     let written = store
-        .write_lock_state(&tenant, "carrier-a", &hard)
+        .write_lock_state(&tenant, &cid("carrier-a"), &hard)
         .await
         .unwrap();
     assert_eq!(written, portguard_store::tenants::Written::Done(()));
@@ -75,7 +76,7 @@ async fn weak_pins_say_why_and_never_show_the_pin() {
         );
         assert!(!a.raw.contains(pin), "the answer echoes the PIN: {}", a.raw);
     }
-    let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+    let tenant = store.get_tenant(&tid("t-100")).await.unwrap().unwrap();
     assert!(tenant.pin.is_none(), "a weak PIN changes nothing");
     // Digits that only look close: the country code is not part of the
     // national number, and two sources are never joined.
@@ -91,9 +92,9 @@ async fn known_reads_only_this_tenants_numbers() {
     // Another tenant's number is not something an attacker ties to t-100.
     assert_eq!(put_pin(&app, "3125550123").await.status, 200);
     // A number added later counts at the next change.
-    let now = portguard_store::clock::format(portguard_store::clock::now());
+    let now = Timestamp::now();
     store
-        .add_number("t-100", "+17185550142", &now)
+        .add_number(&tid("t-100"), &num("+17185550142"), now)
         .await
         .unwrap();
     let a = put_pin(&app, "7185550142").await;
@@ -128,7 +129,7 @@ async fn a_hard_locked_tenant_must_change_its_pin() {
     // Not hard-locked: the same PIN again is fine (contract §3).
     assert_eq!(put_pin(&app, "31415926").await.status, 200);
     // A timed lock is not a hard lock.
-    let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+    let tenant = store.get_tenant(&tid("t-100")).await.unwrap().unwrap();
     let timed = portguard_rules::LockState {
         failed_attempts: 0,
         locked_until: Some(portguard_store::clock::now() + 3600),
@@ -136,7 +137,7 @@ async fn a_hard_locked_tenant_must_change_its_pin() {
         recent_locks: vec![portguard_store::clock::now()],
     };
     store
-        .write_lock_state(&tenant, "carrier-a", &timed)
+        .write_lock_state(&tenant, &cid("carrier-a"), &timed)
         .await
         .unwrap();
     assert_eq!(put_pin(&app, "31415926").await.status, 200);
@@ -287,7 +288,7 @@ async fn an_audit_item_is_never_overwritten() {
         id: None,
     };
     let event = AuditEvent::new(
-        "t-100",
+        &tid("t-100"),
         portguard_store::clock::now(),
         AuditType::PinSet,
         actor,
@@ -296,7 +297,11 @@ async fn an_audit_item_is_never_overwritten() {
     let mut forged = event.clone();
     forged.code = Some("FORGED".into());
     assert!(store.record_audit(&forged).await.is_err());
-    let items = store.list_audit("t-100", 10, None).await.unwrap().items;
+    let items = store
+        .list_audit(&tid("t-100"), 10, None)
+        .await
+        .unwrap()
+        .items;
     assert_eq!(items, vec![event]);
 }
 
@@ -437,7 +442,7 @@ async fn trail(
     store: &portguard_store::Store,
     tenant: &str,
 ) -> Vec<(String, Option<String>, Option<String>)> {
-    let page = store.list_audit(tenant, 100, None).await.unwrap();
+    let page = store.list_audit(&tid(tenant), 100, None).await.unwrap();
     assert!(page.next.is_none());
     page.items
         .into_iter()
@@ -548,7 +553,7 @@ async fn a_hard_lock_records_each_carrier_once() {
     let apps = support::apps(&store, support::EASY);
     let nums = support::numbers("206", 310, 1);
     support::tenant_with_pin(&apps, "t-100", support::ACCOUNT, support::PIN, &nums).await;
-    let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+    let tenant = store.get_tenant(&tid("t-100")).await.unwrap().unwrap();
     let now = portguard_store::clock::now();
     let hard = portguard_rules::LockState {
         failed_attempts: 0,
@@ -558,12 +563,12 @@ async fn a_hard_lock_records_each_carrier_once() {
     };
     // Each carrier's own hard lock (contract §4.1: locks are per carrier).
     store
-        .write_lock_state(&tenant, "carrier-a", &hard)
+        .write_lock_state(&tenant, &cid("carrier-a"), &hard)
         .await
         .unwrap();
-    let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+    let tenant = store.get_tenant(&tid("t-100")).await.unwrap().unwrap();
     store
-        .write_lock_state(&tenant, "carrier-b", &hard)
+        .write_lock_state(&tenant, &cid("carrier-b"), &hard)
         .await
         .unwrap();
     for carrier in [
@@ -706,7 +711,7 @@ async fn free_text_refuses_direction_controls_and_is_stored_in_nfc() {
     assert_eq!(a.status, 201, "{}", a.raw);
     assert_eq!(a.body["authorizedName"], "Zo\u{00EB} Doe");
     let id = a.body["id"].as_str().unwrap().to_owned();
-    let order = store.get_order(&id).await.unwrap().unwrap();
+    let order = store.get_order(&oid(&id)).await.unwrap().unwrap();
     assert_eq!(order.authorized_name.as_deref(), Some("Zo\u{00EB} Doe"));
     // A webhook reason with a direction override is INVALID_EVENT.
     let before = snapshot(&store).await;
@@ -726,11 +731,11 @@ async fn a_hard_lock_that_lands_after_the_read_stops_the_pin_write() {
     // again) instead of clearing the lock with the guessed PIN.
     let (app, store) = pin_app().await;
     assert_eq!(put_pin(&app, "27182818").await.status, 200);
-    let pointer = store.get_tenant_ref("t-100").await.unwrap().unwrap();
+    let pointer = store.get_tenant_ref(&tid("t-100")).await.unwrap().unwrap();
     hard_lock(&store).await;
     let now = portguard_store::clock::now();
     let audit = portguard_store::AuditEvent::new(
-        "t-100",
+        &tid("t-100"),
         now,
         portguard_store::AuditType::PinChanged,
         portguard_store::Actor {
@@ -739,13 +744,13 @@ async fn a_hard_lock_that_lands_after_the_read_stops_the_pin_write() {
         },
     );
     let stored = hasher().hash(&portguard_validation::Pin::parse_presented("27182818").unwrap());
-    let at = portguard_store::clock::format(now);
+    let at = Timestamp::from_unix(now);
     let written = store
         .set_pin_if(
             &pointer,
             &stored.hash,
             &stored.pepper_version,
-            &at,
+            at,
             &audit,
             true,
         )
@@ -753,7 +758,7 @@ async fn a_hard_lock_that_lands_after_the_read_stops_the_pin_write() {
         .unwrap();
     assert_eq!(written, portguard_store::tenants::Written::Conflict);
     assert!(store
-        .get_tenant("t-100")
+        .get_tenant(&tid("t-100"))
         .await
         .unwrap()
         .unwrap()
@@ -765,7 +770,7 @@ async fn a_hard_lock_that_lands_after_the_read_stops_the_pin_write() {
             &pointer,
             &stored.hash,
             &stored.pepper_version,
-            &at,
+            at,
             &audit,
             false,
         )
@@ -784,7 +789,7 @@ async fn known_follows_every_page_of_the_tenants_numbers() {
         .map(|i| format!("+1206{:07}", 2_000_000 + i))
         .collect();
     numbers.push("+19895550123".to_owned());
-    let now = portguard_store::clock::format(portguard_store::clock::now());
+    let now = Timestamp::now();
     let writes = numbers.chunks(25).map(|chunk| {
         let requests: Vec<WriteRequest> = chunk
             .iter()
@@ -794,7 +799,7 @@ async fn known_follows_every_page_of_the_tenants_numbers() {
                     ("SK", "NUMBER".to_owned()),
                     ("tenantId", "t-100".to_owned()),
                     ("number", n.clone()),
-                    ("addedAt", now.clone()),
+                    ("addedAt", now.to_string()),
                     ("GSI2PK", "TENANT#t-100".to_owned()),
                     ("GSI2SK", format!("NUMBER#{n}")),
                 ]
@@ -969,7 +974,7 @@ async fn one_audit_item_per_tenant_carrier_code_and_hour() {
             id: Some(carrier.to_owned()),
         };
         AuditEvent::new(
-            "t-100",
+            &tid("t-100"),
             portguard_store::clock::now(),
             AuditType::PortOutRejected,
             actor,
@@ -980,7 +985,7 @@ async fn one_audit_item_per_tenant_carrier_code_and_hour() {
         let store = store.clone();
         async move {
             store
-                .record_audit_once_per_hour(&refusal(carrier, code), carrier, code, hour)
+                .record_audit_once_per_hour(&refusal(carrier, code), &cid(carrier), code, hour)
                 .await
                 .unwrap()
         }

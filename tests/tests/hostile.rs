@@ -11,6 +11,7 @@
 //! too few were, so the properties cannot silently test nothing.
 
 use portguard_tests::support;
+use portguard_tests::typed::*;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -1237,12 +1238,12 @@ fn alert_contacts_survive_arbitrary_events() {
         w.rt.block_on(async {
             let store = &w.apps.store;
             let c = store
-                .get_alert_contact(TENANT, &confirmed)
+                .get_alert_contact(&tid(TENANT), &confirmed.parse().unwrap())
                 .await
                 .unwrap()
                 .unwrap();
             let audit = portguard_store::AuditEvent::new(
-                TENANT,
+                &tid(TENANT),
                 portguard_store::clock::now(),
                 portguard_store::AuditType::AlertContactConfirmed,
                 portguard_store::Actor {
@@ -1438,11 +1439,11 @@ fn alert_contacts_survive_arbitrary_events() {
             muts,
         )| {
             let live: Vec<String> =
-                w.rt.block_on(w.apps.store.alert_contacts(TENANT))
+                w.rt.block_on(w.apps.store.alert_contacts(&tid(TENANT)))
                     .unwrap()
                     .contacts
                     .into_iter()
-                    .map(|c| c.id)
+                    .map(|c| c.id.to_string())
                     .collect();
             let pick = |i: usize| {
                 live.get(i % live.len().max(1))

@@ -14,6 +14,7 @@
 //! every tenant's audited PIN_MISMATCH rejections equal those answers.
 
 use portguard_tests::support;
+use portguard_tests::typed::*;
 
 use futures::future::join_all;
 use portguard_rules::LockPolicy;
@@ -386,7 +387,7 @@ async fn bounded_load_leaves_a_consistent_table() {
             t.id
         );
     }
-    let guess = store.get_tenant("t-guess").await.unwrap().unwrap();
+    let guess = store.get_tenant(&tid("t-guess")).await.unwrap().unwrap();
     assert_eq!(
         // Per carrier (contract §4.1); no lock at this policy, so the sum.
         guess

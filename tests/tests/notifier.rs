@@ -4,6 +4,7 @@
 
 use portguard_tests::notify_support;
 use portguard_tests::support;
+use portguard_tests::typed::*;
 
 use notify_support::*;
 use portguard_rules::notify::{after_failure, AfterFailure, MAX_ATTEMPTS};
@@ -76,13 +77,13 @@ async fn register(env: &Env, tenant: &'static str, url: &str) -> String {
 /// A carrier's endpoint, as `portguard-admin carrier set-endpoint` writes it.
 async fn register_carrier(store: &Store, carrier: &str, url: &str) -> String {
     let secret = portguard_secrets::new_endpoint_secret();
-    let now = clock::format(clock::now());
+    let now = Timestamp::now();
     let change = EndpointChange {
         url,
         secret: Some(&secret),
-        now: &now,
+        now,
     };
-    let target = Target::Carrier(carrier.to_owned());
+    let target = Target::Carrier(cid(carrier));
     let written = store
         .write_endpoint(&target, None, change, None)
         .await
@@ -178,7 +179,7 @@ async fn endpoint_routes_create_read_rotate_delete() {
     assert_ne!(new_secret, secret);
     let stored = env
         .store
-        .get_endpoint(&Target::Tenant(TENANT.into()))
+        .get_endpoint(&Target::Tenant(tid(TENANT)))
         .await
         .unwrap()
         .unwrap();
@@ -188,7 +189,7 @@ async fn endpoint_routes_create_read_rotate_delete() {
     assert!(!stored.secret.contains(&new_secret[6..]));
     assert_eq!(
         portguard_secrets::EndpointKeys::process_local()
-            .reveal(&Target::Tenant(TENANT.into()).to_string(), &stored.secret)
+            .reveal(&Target::Tenant(tid(TENANT)).to_string(), &stored.secret)
             .unwrap(),
         new_secret
     );
@@ -369,7 +370,7 @@ async fn every_audit_type_reaches_the_tenant_signed_with_the_secret_from_the_put
     assert!(carrier_hook.got().is_empty(), "{:?}", carrier_hook.got());
     let endpoint = env
         .store
-        .get_endpoint(&Target::Tenant(TENANT.into()))
+        .get_endpoint(&Target::Tenant(tid(TENANT)))
         .await
         .unwrap()
         .unwrap();
@@ -464,7 +465,7 @@ async fn a_failure_is_retried_with_the_same_webhook_id_and_redelivery_adds_nothi
 
     let endpoint = env
         .store
-        .get_endpoint(&Target::Tenant(TENANT.into()))
+        .get_endpoint(&Target::Tenant(tid(TENANT)))
         .await
         .unwrap()
         .unwrap();
@@ -480,7 +481,7 @@ async fn a_failure_is_retried_with_the_same_webhook_id_and_redelivery_adds_nothi
 
     let pending = env
         .store
-        .get_delivery(&id, &Target::Tenant(TENANT.into()))
+        .get_delivery(&id.parse().unwrap(), &Target::Tenant(tid(TENANT)))
         .await
         .unwrap()
         .unwrap();
@@ -533,7 +534,7 @@ async fn a_failure_is_retried_with_the_same_webhook_id_and_redelivery_adds_nothi
     );
     let done = env
         .store
-        .get_delivery(&id, &Target::Tenant(TENANT.into()))
+        .get_delivery(&id.parse().unwrap(), &Target::Tenant(tid(TENANT)))
         .await
         .unwrap()
         .unwrap();
@@ -579,7 +580,7 @@ async fn a_failing_or_silent_endpoint_never_delays_a_healthy_one() {
     );
     let reason = |tenant: &str| {
         let store = env.store.clone();
-        let tenant = tenant.to_owned();
+        let tenant = tid(tenant);
         async move {
             store
                 .get_endpoint(&Target::Tenant(tenant))
@@ -618,11 +619,16 @@ async fn abandoned_after_the_last_attempt() {
     deliver(&mut env).await;
     assert_eq!(hook.got().len(), 1);
     let id = hook.got()[0].headers["webhook-id"].clone();
-    let target = Target::Tenant(TENANT.into());
+    let target = Target::Tenant(tid(TENANT));
     let mut attempts = 1;
     let mut times = vec![];
     loop {
-        let d = env.store.get_delivery(&id, &target).await.unwrap().unwrap();
+        let d = env
+            .store
+            .get_delivery(&id.parse().unwrap(), &target)
+            .await
+            .unwrap()
+            .unwrap();
         if d.status != DeliveryStatus::Pending {
             assert_eq!(d.status, DeliveryStatus::Abandoned);
             assert_eq!(d.last_failure.as_deref(), Some("status 503"));
@@ -721,7 +727,7 @@ async fn blocked_addresses_are_refused_at_delivery_time() {
     assert!(hook.got().is_empty());
     let reason = || async {
         env.store
-            .get_endpoint(&Target::Tenant(TENANT.into()))
+            .get_endpoint(&Target::Tenant(tid(TENANT)))
             .await
             .unwrap()
             .unwrap()
@@ -1059,7 +1065,7 @@ async fn the_endpoint_as_it_was_before_hears_of_its_replacement_and_its_deletion
     // The failed notice to the old endpoint is retried like any other.
     let pending = env
         .store
-        .get_delivery(moved, &Target::Previous(TENANT.into()))
+        .get_delivery(&moved.parse().unwrap(), &Target::Previous(tid(TENANT)))
         .await
         .unwrap()
         .expect("a delivery to the endpoint as it was");
@@ -1235,7 +1241,7 @@ async fn a_hanging_endpoint_holds_a_batch_briefly_then_not_at_all() {
     let id = pin_item["id"].as_str().unwrap();
     let queued = env
         .store
-        .get_delivery(id, &Target::Tenant("t-silent".into()))
+        .get_delivery(&id.parse().unwrap(), &Target::Tenant(tid("t-silent")))
         .await
         .unwrap()
         .expect("recorded for the scheduled run");
@@ -1255,7 +1261,7 @@ async fn a_hanging_endpoint_holds_a_batch_briefly_then_not_at_all() {
     );
     let done = env
         .store
-        .get_delivery(id, &Target::Tenant("t-silent".into()))
+        .get_delivery(&id.parse().unwrap(), &Target::Tenant(tid("t-silent")))
         .await
         .unwrap()
         .unwrap();
@@ -1267,7 +1273,7 @@ async fn a_hanging_endpoint_holds_a_batch_briefly_then_not_at_all() {
 async fn due_deliveries_for(store: &Store, target: &Target, n: usize, first_due: i64) {
     for i in 0..n {
         let delivery = portguard_store::notify::Delivery::new(
-            &format!("ae_{}_{i:04}", target.id()),
+            &AuditId::generate(),
             target.clone(),
             json!({"type": "pin.changed", "n": i}).to_string(),
         );
@@ -1290,8 +1296,8 @@ async fn a_hanging_endpoint_with_many_due_retries_cannot_starve_another_tenant()
     }
     let now = clock::now();
     // The flooding tenant's 60 retries are due first, the other's last.
-    due_deliveries_for(&env.store, &Target::Tenant("t-flood".into()), 60, now - 600).await;
-    due_deliveries_for(&env.store, &Target::Tenant("t-quiet".into()), 1, now - 10).await;
+    due_deliveries_for(&env.store, &Target::Tenant(tid("t-flood")), 60, now - 600).await;
+    due_deliveries_for(&env.store, &Target::Tenant(tid("t-quiet")), 1, now - 10).await;
 
     let started = Instant::now();
     let report = env.notifier.handle(scheduled(now)).await.unwrap();
@@ -1326,12 +1332,12 @@ async fn one_scheduled_run_takes_at_most_its_share_of_one_destination() {
     let cap = notifier::PER_TARGET_PER_RUN;
     due_deliveries_for(
         &env.store,
-        &Target::Tenant("t-busy".into()),
+        &Target::Tenant(tid("t-busy")),
         cap * 2 + 5,
         now - 600,
     )
     .await;
-    due_deliveries_for(&env.store, &Target::Tenant("t-other".into()), 1, now - 1).await;
+    due_deliveries_for(&env.store, &Target::Tenant(tid("t-other")), 1, now - 1).await;
     let report = env.notifier.handle(scheduled(now)).await.unwrap();
     assert_eq!(report["delivered"], cap as u64 + 1, "{report}");
     assert_eq!(busy.got().len(), cap);
@@ -1357,7 +1363,7 @@ async fn one_scheduled_run_takes_at_most_its_share_of_one_destination() {
 /// `pin.changed` by the tenant's admin at `time`.
 fn pin_changed(tenant: &str, time: i64) -> portguard_store::AuditEvent {
     portguard_store::AuditEvent::new(
-        tenant,
+        &tid(tenant),
         time,
         AuditType::PinChanged,
         portguard_store::Actor {
@@ -1370,15 +1376,15 @@ fn pin_changed(tenant: &str, time: i64) -> portguard_store::AuditEvent {
 /// `tenants` with endpoints spread over `hooks`, a stored secret each, as
 /// `portguard-admin` writes a carrier's.
 async fn endpoints_on(store: &Store, tenants: &[String], hooks: &[&Receiver]) {
-    let now = clock::format(clock::now());
+    let now = Timestamp::now();
     for (i, tenant) in tenants.iter().enumerate() {
         let secret = portguard_secrets::new_endpoint_secret();
         let change = EndpointChange {
             url: &hooks[i % hooks.len()].url,
             secret: Some(&secret),
-            now: &now,
+            now,
         };
-        let target = Target::Tenant(tenant.clone());
+        let target = Target::Tenant(tid(tenant));
         let written = store.write_endpoint(&target, None, change, None).await;
         assert_eq!(written.unwrap(), Written::Done(()));
     }
@@ -1454,8 +1460,11 @@ async fn a_batch_of_many_records_across_tenants_is_delivered_once_each() {
         let tenant = record["dynamodb"]["NewImage"]["tenantId"]["S"]
             .as_str()
             .unwrap();
-        let target = Target::Tenant(tenant.to_owned());
-        let delivery = env.store.get_delivery(&audit_id(record), &target).await;
+        let target = Target::Tenant(tid(tenant));
+        let delivery = env
+            .store
+            .get_delivery(&audit_id(record).parse().unwrap(), &target)
+            .await;
         let delivery = delivery.unwrap().expect("recorded");
         assert_eq!(delivery.attempts, 1);
         if tenant == "t-many-39" {
@@ -1467,10 +1476,7 @@ async fn a_batch_of_many_records_across_tenants_is_delivered_once_each() {
         }
     }
     for tenant in &tenants {
-        let ep = env
-            .store
-            .get_endpoint(&Target::Tenant(tenant.clone()))
-            .await;
+        let ep = env.store.get_endpoint(&Target::Tenant(tid(tenant))).await;
         let ep = ep.unwrap().unwrap();
         if tenant == "t-many-39" {
             assert_eq!(ep.last_failure.as_deref(), Some("status 503"));
@@ -1503,7 +1509,7 @@ async fn a_deleted_endpoint_between_send_and_note_stays_deleted() {
     let store = env.store.clone();
     let delete = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let target = Target::Tenant("t-gone".into());
+        let target = Target::Tenant(tid("t-gone"));
         let read = store.get_endpoint(&target).await.unwrap().unwrap();
         assert_eq!(
             store.delete_endpoint(&read, None).await.unwrap(),
@@ -1512,14 +1518,11 @@ async fn a_deleted_endpoint_between_send_and_note_stays_deleted() {
     };
     let (out, ()) = tokio::join!(env.notifier.handle(batch(records)), delete);
     assert_eq!(out.unwrap(), json!({"batchItemFailures": []}));
-    let gone = env
-        .store
-        .get_endpoint(&Target::Tenant("t-gone".into()))
-        .await;
+    let gone = env.store.get_endpoint(&Target::Tenant(tid("t-gone"))).await;
     assert!(gone.unwrap().is_none(), "deleted, and it stays so");
     let stays = env
         .store
-        .get_endpoint(&Target::Tenant("t-stays".into()))
+        .get_endpoint(&Target::Tenant(tid("t-stays")))
         .await;
     assert!(stays.unwrap().unwrap().last_delivery_at.is_some());
 }

@@ -2,6 +2,7 @@
 //! through real API Gateway v2 events against DynamoDB Local.
 
 use portguard_tests::support;
+use portguard_tests::typed::*;
 
 use portguard_store::clock;
 use portguard_store::tenants::Written;
@@ -290,7 +291,7 @@ async fn transfer_pin_required_is_stored_and_shown() {
     .await;
     assert_eq!(ok(&a)["transferPinRequired"], on());
     assert_eq!(a.body["lock"], off());
-    let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
+    let tenant = apps.store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     assert!(tenant
         .protection
         .transfer_pin_required
@@ -524,7 +525,7 @@ async fn a_number_lock_is_on_at_once_and_off_after_the_delay() {
     );
     let record = apps
         .store
-        .admin_number(TENANT, &n(2))
+        .admin_number(&tid(TENANT), &num(&n(2)))
         .await
         .unwrap()
         .1
@@ -668,7 +669,7 @@ async fn a_locked_number_refuses_the_right_and_a_wrong_pin_alike() {
         .await
         .expect_error(422, "PORT_OUT_LOCKED");
     }
-    let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
+    let tenant = apps.store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     assert_eq!(
         tenant.locks.of("carrier-a").failed_attempts,
         1,
@@ -695,7 +696,7 @@ async fn a_locked_number_refuses_the_right_and_a_wrong_pin_alike() {
     // Unlocked numbers of the same account still port.
     let a = post(&apps, "carrier-a", &port_out_body(ACCOUNT, PIN, &[n(0)])).await;
     assert_eq!(a.status, 201, "{}", a.raw);
-    let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
+    let tenant = apps.store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     assert_eq!(tenant.locks.of("carrier-a").failed_attempts, 0);
 }
 
@@ -715,7 +716,7 @@ async fn the_tenant_lock_refuses_every_number_of_the_account() {
     }
     assert_eq!(
         apps.store
-            .get_tenant(TENANT)
+            .get_tenant(&tid(TENANT))
             .await
             .unwrap()
             .unwrap()
@@ -764,7 +765,7 @@ async fn a_lock_leaves_an_open_order_alone() {
         &json!({"phoneNumber": n(7), "lock": on(), "portOutId": id})
     );
     ok(&patch_protection(&apps, TENANT, r#"{"lock": true}"#).await);
-    let order = apps.store.get_order(&id).await.unwrap().unwrap();
+    let order = apps.store.get_order(&oid(&id)).await.unwrap().unwrap();
     assert_eq!(order.status.as_str(), "pending");
     // The carrier can still move it along; the tenant rejects it if it must.
     let ev = signed(
@@ -790,20 +791,20 @@ async fn a_lock_after_the_read_refuses_the_order_transaction() {
     let apps = world(DAY).await;
     let order_of = |tenant_id: &str, numbers: Vec<String>| {
         Order::new(NewOrder {
-            tenant_id,
-            carrier_id: "carrier-a",
+            tenant_id: &tid(tenant_id),
+            carrier_id: &cid("carrier-a"),
             account_number: ACCOUNT,
-            phone_numbers: numbers,
+            phone_numbers: nums(&numbers),
             pon: Some("PON-1"),
             source: Source::Api,
             external_id: None,
             authorized_name: None,
             requested_foc_date: None,
-            now: &clock::format(clock::now()),
+            now: Timestamp::from_unix(clock::now()),
         })
     };
     let audit = AuditEvent::new(
-        TENANT,
+        &tid(TENANT),
         clock::now(),
         AuditType::PortOutRequested,
         Actor {
@@ -813,11 +814,11 @@ async fn a_lock_after_the_read_refuses_the_order_transaction() {
     );
     let view = apps
         .store
-        .port_out_view(ACCOUNT, &[n(8), n(9)])
+        .port_out_view(ACCOUNT, &nums(&[n(8), n(9)]))
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(view.locked(&[n(8), n(9)], clock::now()), None);
+    assert_eq!(view.locked(&nums(&[n(8), n(9)]), clock::now()), None);
     ok(&patch_number(&apps, TENANT, &n(9), r#"{"lock": true}"#).await);
     let order = order_of(TENANT, vec![n(8), n(9)]);
     let outcome = apps
@@ -825,13 +826,13 @@ async fn a_lock_after_the_read_refuses_the_order_transaction() {
         .create_order(&order, &view.tenant, None, &audit, None)
         .await
         .unwrap();
-    assert_eq!(outcome, CreateOutcome::Locked(vec![n(9)]));
+    assert_eq!(outcome, CreateOutcome::Locked(nums(&[n(9)])));
     assert!(apps.store.get_order(&order.id).await.unwrap().is_none());
 
     // The tenant's lock bumps its version: an order decided before fails.
     let view = apps
         .store
-        .port_out_view(ACCOUNT, &[n(8)])
+        .port_out_view(ACCOUNT, &nums(&[n(8)]))
         .await
         .unwrap()
         .unwrap();
@@ -846,7 +847,7 @@ async fn a_lock_after_the_read_refuses_the_order_transaction() {
     // And an accepted order records its time, so a protection change
     // decided before the order re-reads; orders do not bump the version,
     // so they do not invalidate each other.
-    let before = apps.store.get_tenant("t-200").await.unwrap().unwrap();
+    let before = apps.store.get_tenant(&tid("t-200")).await.unwrap().unwrap();
     let a = post(
         &apps,
         "carrier-a",
@@ -854,7 +855,7 @@ async fn a_lock_after_the_read_refuses_the_order_transaction() {
     )
     .await;
     assert_eq!(a.status, 201, "{}", a.raw);
-    let after = apps.store.get_tenant("t-200").await.unwrap().unwrap();
+    let after = apps.store.get_tenant(&tid("t-200")).await.unwrap().unwrap();
     assert_eq!(after.state_version, before.state_version);
     assert!(after.last_order_at.is_some() && after.last_order_at != before.last_order_at);
     let stale = apps
@@ -903,7 +904,7 @@ async fn a_number_lock_and_a_port_out_racing_never_admit_an_order_after_the_lock
         assert_eq!(lock.status, 200, "{}", lock.raw);
         let record = apps
             .store
-            .admin_number(TENANT, &number)
+            .admin_number(&tid(TENANT), &num(&number))
             .await
             .unwrap()
             .1
@@ -917,7 +918,10 @@ async fn a_number_lock_and_a_port_out_racing_never_admit_an_order_after_the_lock
                     "round {round}: order {} after the lock at {locked_at}",
                     port.raw
                 );
-                assert_eq!(record.open_port_out_id.as_deref(), port.body["id"].as_str());
+                assert_eq!(
+                    record.open_port_out_id.as_ref().map(|i| i.as_str()),
+                    port.body["id"].as_str()
+                );
             }
             _ => port.expect_error(422, "PORT_OUT_LOCKED"),
         }
@@ -987,7 +991,7 @@ async fn pin_locked_carries_until_and_rejections_their_numbers() {
     for _ in 0..5 {
         post(&apps, "carrier-a", &port_out_body(ACCOUNT, WRONG, &asked)).await;
     }
-    let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
+    let tenant = apps.store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     let until = tenant
         .locks
         .of("carrier-a")

@@ -2,6 +2,7 @@
 //! Against DynamoDB Local.
 
 use portguard_tests::support;
+use portguard_tests::typed::*;
 
 use portguard_tests::{event, fresh_store, items_with_prefix, As};
 use serde_json::{json, Value};
@@ -22,9 +23,12 @@ async fn open_order(apps: &Apps, nums: &[String]) -> String {
 /// Another order for a tenant that already exists.
 async fn open_order_again(apps: &Apps, nums: &[String]) -> String {
     let refs: Vec<&str> = nums.iter().map(String::as_str).collect();
-    let now = portguard_store::clock::format(portguard_store::clock::now());
+    let now = Timestamp::now();
     for n in refs {
-        apps.store.add_number(TENANT, n, &now).await.unwrap();
+        apps.store
+            .add_number(&tid(TENANT), &num(n), now)
+            .await
+            .unwrap();
     }
     let a = post(apps, "carrier-a", &port_out_body(ACCOUNT, PIN, nums)).await;
     assert_eq!(a.status, 201, "{}", a.raw);
@@ -106,7 +110,7 @@ async fn a_body_is_optional_and_the_reason_is_bounded() {
         .await
         .expect_error(400, "INVALID_REQUEST");
     // Bad bodies changed nothing.
-    let order = store.get_order(&id).await.unwrap().unwrap();
+    let order = store.get_order(&oid(&id)).await.unwrap().unwrap();
     assert_eq!(order.status.as_str(), "pending");
     let a = send_submit(&apps, &reject_event(As::Admin(TENANT), &id, None)).await;
     assert_eq!(a.status, 200, "{}", a.raw);
@@ -169,7 +173,7 @@ async fn another_tenants_or_an_unknown_order_is_404_and_a_carrier_is_403() {
         .await
         .expect_error(405, "METHOD_NOT_ALLOWED");
     // None of it touched the order.
-    let order = store.get_order(&id).await.unwrap().unwrap();
+    let order = store.get_order(&oid(&id)).await.unwrap().unwrap();
     assert_eq!(order.status.as_str(), "pending");
     assert_eq!(order.closed_by, None);
 }
@@ -189,7 +193,7 @@ async fn a_webhook_after_the_reject_is_unchanged_or_409() {
     let rejected = json!({"type": "port_out.rejected", "portOutId": id, "reason": "r"});
     let a = send_webhook(&apps, &signed("carrier-a", &rejected)).await;
     assert_eq!(a.body["result"], "unchanged", "{}", a.raw);
-    let order = store.get_order(&id).await.unwrap().unwrap();
+    let order = store.get_order(&oid(&id)).await.unwrap().unwrap();
     assert_eq!(order.closed_by.map(|k| k.as_str()), Some("tenant_admin"));
 }
 
@@ -220,7 +224,7 @@ async fn reject_racing_completed_ends_with_exactly_one() {
             )
         };
         let (r, w) = (r.unwrap(), w.unwrap());
-        let order = store.get_order(&id).await.unwrap().unwrap();
+        let order = store.get_order(&oid(&id)).await.unwrap().unwrap();
         match order.status.as_str() {
             "rejected" => {
                 rejected += 1;

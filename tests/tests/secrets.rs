@@ -11,6 +11,7 @@
 
 use portguard_tests::notify_support;
 use portguard_tests::support;
+use portguard_tests::typed::*;
 
 use portguard_rules::LockPolicy;
 use portguard_store::{clock, Store};
@@ -379,7 +380,7 @@ async fn no_pin_pepper_hash_or_webhook_secret_anywhere() {
         .map(|a| a.body["pin"].as_str().unwrap().to_owned())
         .collect();
     let transfer_hashes: Vec<String> = store
-        .get_tenant(TENANT)
+        .get_tenant(&tid(TENANT))
         .await
         .unwrap()
         .unwrap()
@@ -814,15 +815,15 @@ async fn no_pin_hash_or_secret_in_any_notification() {
     );
     endpoint_secrets.push(a.body["secret"].as_str().unwrap().to_owned());
     let carrier_secret = portguard_secrets::new_endpoint_secret();
-    let now = clock::format(clock::now());
+    let now = Timestamp::now();
     store
         .write_endpoint(
-            &portguard_store::notify::Target::Carrier("carrier-a".into()),
+            &portguard_store::notify::Target::Carrier(cid("carrier-a")),
             None,
             portguard_store::notify::EndpointChange {
                 url: &carrier_hook.url,
                 secret: Some(&carrier_secret),
-                now: &now,
+                now,
             },
             None,
         )

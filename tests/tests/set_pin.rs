@@ -1,6 +1,7 @@
 //! `set-pin` through real API Gateway v2 events against DynamoDB Local.
 
 use portguard_store::AuditType;
+use portguard_tests::typed::*;
 use portguard_tests::*;
 use serde_json::json;
 use set_pin::App;
@@ -50,7 +51,7 @@ async fn set_then_change_then_same_again() {
     set_ok(&app, "t-100", "2718281828").await;
     set_ok(&app, "t-100", "2718281828").await;
 
-    let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+    let tenant = store.get_tenant(&tid("t-100")).await.unwrap().unwrap();
     let stored = tenant.pin.unwrap();
     assert!(
         stored.hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
@@ -132,7 +133,7 @@ async fn format_and_weak_rules_change_nothing() {
         );
     }
     assert!(store
-        .get_tenant("t-100")
+        .get_tenant(&tid("t-100"))
         .await
         .unwrap()
         .unwrap()
@@ -213,7 +214,7 @@ async fn routes_and_methods() {
 async fn a_successful_put_clears_failures_and_locks() {
     let (app, store) = app().await;
     set_ok(&app, "t-100", "48151623").await;
-    let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+    let tenant = store.get_tenant(&tid("t-100")).await.unwrap().unwrap();
     let hard = portguard_rules::LockState {
         failed_attempts: 0,
         locked_until: None,
@@ -221,7 +222,7 @@ async fn a_successful_put_clears_failures_and_locks() {
         recent_locks: vec![1, 2, 3],
     };
     store
-        .write_lock_state(&tenant, "carrier-a", &hard)
+        .write_lock_state(&tenant, &cid("carrier-a"), &hard)
         .await
         .unwrap();
     let a = call(&app, "GET", "/v1/pin", As::Admin("t-100"), None).await;
@@ -243,7 +244,7 @@ async fn a_successful_put_clears_failures_and_locks() {
             .body["locked"],
         false
     );
-    let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+    let tenant = store.get_tenant(&tid("t-100")).await.unwrap().unwrap();
     assert_eq!(tenant.locks, portguard_rules::CarrierLocks::default());
 }
 
@@ -305,11 +306,11 @@ async fn concurrent_puts_all_land() {
     for t in tasks {
         assert_eq!(t.await.unwrap(), 200);
     }
-    let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+    let tenant = store.get_tenant(&tid("t-100")).await.unwrap().unwrap();
     assert_eq!(tenant.state_version, 4, "every write counted once");
     // The racers all read "no PIN yet"; exactly one may say it set the PIN.
     let kinds: Vec<AuditType> = store
-        .list_audit("t-100", 10, None)
+        .list_audit(&tid("t-100"), 10, None)
         .await
         .unwrap()
         .items
@@ -328,22 +329,22 @@ async fn concurrent_puts_all_land() {
 async fn renumbering_a_tenant_moves_its_pin_and_lock() {
     let (app, store) = app().await;
     set_ok(&app, "t-100", "48151623").await;
-    let before = store.get_tenant("t-100").await.unwrap().unwrap();
+    let before = store.get_tenant(&tid("t-100")).await.unwrap().unwrap();
     let mut lock = before.locks.of("carrier-a");
     lock.failed_attempts = 3;
     store
-        .write_lock_state(&before, "carrier-a", &lock)
+        .write_lock_state(&before, &cid("carrier-a"), &lock)
         .await
         .unwrap();
-    let before = store.get_tenant("t-100").await.unwrap().unwrap();
+    let before = store.get_tenant(&tid("t-100")).await.unwrap().unwrap();
 
-    let now = portguard_store::clock::format(portguard_store::clock::now());
+    let now = Timestamp::now();
     store
-        .put_tenant("t-100", "ACC-9999", "US", Some("Renamed"), &now)
+        .put_tenant(&tid("t-100"), "ACC-9999", "US", Some("Renamed"), now)
         .await
         .unwrap()
         .expect("a free account number");
-    let after = store.get_tenant("t-100").await.unwrap().unwrap();
+    let after = store.get_tenant(&tid("t-100")).await.unwrap().unwrap();
     assert_eq!(after.account_number, "ACC-9999");
     assert_eq!(after.name.as_deref(), Some("Renamed"));
     assert_eq!((after.pin, after.locks), (before.pin.clone(), before.locks));
@@ -360,18 +361,18 @@ async fn renumbering_a_tenant_moves_its_pin_and_lock() {
     // Another tenant cannot take it, and the old number is free again.
     portguard_tests::provision(&store, "t-300", "ACC-3001", "US", &[]).await;
     let taken = store
-        .put_tenant("t-300", "ACC-9999", "US", None, &now)
+        .put_tenant(&tid("t-300"), "ACC-9999", "US", None, now)
         .await
         .unwrap();
     assert!(taken.is_err(), "ACC-9999 belongs to t-100");
     store
-        .put_tenant("t-300", &before.account_number, "US", None, &now)
+        .put_tenant(&tid("t-300"), &before.account_number, "US", None, now)
         .await
         .unwrap()
         .expect("the old number was released");
     // set-pin still finds the record through the pointer.
     set_ok(&app, "t-100", "27182818").await;
-    let after = store.get_tenant("t-100").await.unwrap().unwrap();
+    let after = store.get_tenant(&tid("t-100")).await.unwrap().unwrap();
     assert!(
         after.locks.is_empty(),
         "a new PIN ends every carrier's count"
@@ -440,9 +441,9 @@ async fn the_event_fixtures_work() {
 async fn a_tenant_moved_to_another_account_number_still_sets_its_pin() {
     let (app, store) = app().await;
     set_ok(&app, "t-100", "48151623").await;
-    let now = portguard_store::clock::format(portguard_store::clock::now());
+    let now = Timestamp::now();
     store
-        .put_tenant("t-100", "ACC-1009", "US", Some("Moved"), &now)
+        .put_tenant(&tid("t-100"), "ACC-1009", "US", Some("Moved"), now)
         .await
         .unwrap()
         .unwrap();

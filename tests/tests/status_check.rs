@@ -11,6 +11,7 @@ use portguard_store::{
     clock, orders::CreateOutcome, Actor, ActorKind, AuditEvent, AuditType, NewOrder, Order, Source,
     Store,
 };
+use portguard_tests::typed::*;
 use portguard_tests::{
     answer, captured_logs, event_with, fresh_store, items_with_prefix, provision, request, sign,
     snapshot, As, WEBHOOK_SECRETS,
@@ -57,27 +58,27 @@ fn app(store: &Store) -> App {
 /// with the store, as the life cycle would leave it.
 async fn order_at(
     store: &Store,
-    nums: &[String],
+    nums_in: &[String],
     created_at: i64,
     status: OrderStatus,
     foc_date: Option<&str>,
 ) -> Order {
     let mut order = Order::new(NewOrder {
-        tenant_id: TENANT,
-        carrier_id: "carrier-a",
+        tenant_id: &tid(TENANT),
+        carrier_id: &cid("carrier-a"),
         account_number: ACCOUNT,
-        phone_numbers: nums.to_vec(),
+        phone_numbers: nums(nums_in),
         pon: Some("PON-1"),
         source: Source::Api,
         external_id: None,
         authorized_name: None,
         requested_foc_date: None,
-        now: &clock::format(created_at),
+        now: Timestamp::from_unix(created_at),
     });
     order.status = status;
-    order.foc_date = foc_date.map(str::to_owned);
+    order.foc_date = foc_date.map(|d| Day::parse(d).expect("a test date"));
     let audit = AuditEvent::new(
-        TENANT,
+        &tid(TENANT),
         created_at,
         AuditType::PortOutRequested,
         Actor {
@@ -119,7 +120,7 @@ async fn foc_at(store: &Store, nums: &[String], foc_date: &str) -> Order {
     .await
 }
 
-async fn status_of(store: &Store, id: &str) -> Order {
+async fn status_of(store: &Store, id: &OrderId) -> Order {
     store.get_order(id).await.unwrap().unwrap()
 }
 
@@ -136,11 +137,11 @@ async fn assert_free(store: &Store, nums: &[String]) {
     }
 }
 
-async fn assert_reserved(store: &Store, nums: &[String], by: &str) {
+async fn assert_reserved(store: &Store, nums: &[String], by: &OrderId) {
     for n in nums {
         assert_eq!(
             open_port_out_of(store, n).await,
-            Some(Some(by.to_owned())),
+            Some(Some(by.to_string())),
             "{n} reserved"
         );
     }
@@ -175,7 +176,7 @@ async fn expiries(store: &Store) -> Vec<AuditEvent> {
     let mut out = Vec::new();
     let mut start = None;
     loop {
-        let page = store.list_audit(TENANT, 100, start).await.unwrap();
+        let page = store.list_audit(&tid(TENANT), 100, start).await.unwrap();
         out.extend(
             page.items
                 .into_iter()
@@ -240,7 +241,11 @@ async fn expires_stale_orders_and_leaves_fresh_ones() {
         assert!(!item[0].contains_key("OPENPK"), "left the OpenOrders index");
     }
     assert_eq!(
-        status_of(&store, &foc_stale.id).await.foc_date.as_deref(),
+        status_of(&store, &foc_stale.id)
+            .await
+            .foc_date
+            .map(|d| d.to_string())
+            .as_deref(),
         Some("2026-11-23")
     );
     for (order, i) in [
@@ -411,7 +416,7 @@ async fn closed_orders(store: &Store, count: usize, spare: &[String]) {
         let order = pending_at(store, std::slice::from_ref(n), now() - 500 * HOUR).await;
         let audit = |status: &str| {
             AuditEvent::new(
-                TENANT,
+                &tid(TENANT),
                 now(),
                 AuditType::PortOutStatusChanged,
                 Actor {
@@ -421,13 +426,13 @@ async fn closed_orders(store: &Store, count: usize, spare: &[String]) {
             )
             .status(status)
         };
-        let t = clock::format(now() - 400 * HOUR);
+        let t = Timestamp::from_unix(now() - 400 * HOUR);
         let out = store
             .transition_order(
                 &order,
                 OrderStatus::FocConfirmed,
-                Some("2026-10-01"),
-                &t,
+                Day::parse("2026-10-01"),
+                t,
                 &audit("foc_confirmed"),
                 None,
             )
@@ -441,7 +446,7 @@ async fn closed_orders(store: &Store, count: usize, spare: &[String]) {
                 &order,
                 OrderStatus::Cancelled,
                 None,
-                &t,
+                t,
                 &audit("cancelled"),
                 None,
             )
@@ -617,7 +622,7 @@ async fn two_copies_of_the_check_expire_each_order_once() {
     assert_free(&store, &nums).await;
 }
 
-fn completed_webhook(order_id: &str) -> Value {
+fn completed_webhook(order_id: &OrderId) -> Value {
     let body = json!({"type": "port_out.completed", "portOutId": order_id}).to_string();
     let id = format!("msg_{}", ulid::Ulid::new());
     let ts = clock::now();
@@ -658,7 +663,7 @@ async fn a_webhook_and_the_check_racing_for_one_order() {
         let audits: Vec<_> = expiries(&store)
             .await
             .into_iter()
-            .filter(|e| e.port_out_id.as_deref() == Some(order.id.as_str()))
+            .filter(|e| e.port_out_id.as_ref().map(|i| i.as_str()) == Some(order.id.as_str()))
             .collect();
         assert_eq!(audits.len(), 1, "round {round}: exactly one transition");
         // The check may not even see an order the webhook completed first.
@@ -673,9 +678,9 @@ async fn a_webhook_and_the_check_racing_for_one_order() {
                     assert_eq!(open_port_out_of(&store, n).await, None, "{n} ported away");
                 }
                 // give the tenant its numbers back for the next round
-                let t = clock::format(clock::now());
+                let t = Timestamp::now();
                 for n in &nums {
-                    store.add_number(TENANT, n, &t).await.unwrap();
+                    store.add_number(&tid(TENANT), &num(n), t).await.unwrap();
                 }
             }
             OrderStatus::Expired => {

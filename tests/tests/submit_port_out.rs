@@ -5,6 +5,7 @@
 use futures::future::join_all;
 use portguard_rules::{LockPolicy, OrderStatus};
 use portguard_store::{clock, ActorKind, AuditEvent, AuditType, Store};
+use portguard_tests::typed::*;
 use portguard_tests::{
     answer, captured_logs, dump_table, event, event_with, fresh_store, hasher, items_with_prefix,
     provision, request, Answer, As,
@@ -96,7 +97,11 @@ fn assert_error(a: &Answer, status: u16, code: &str) {
 }
 
 async fn audit(store: &Store, tenant: &str) -> Vec<AuditEvent> {
-    store.list_audit(tenant, 100, None).await.unwrap().items
+    store
+        .list_audit(&tid(tenant), 100, None)
+        .await
+        .unwrap()
+        .items
 }
 
 fn count(events: &[AuditEvent], kind: AuditType, code: Option<&str>) -> usize {
@@ -109,7 +114,7 @@ fn count(events: &[AuditEvent], kind: AuditType, code: Option<&str>) -> usize {
 /// carrier-a's failed attempts (the carrier of `post`).
 async fn failed_attempts(store: &Store) -> u32 {
     store
-        .get_tenant(TENANT)
+        .get_tenant(&tid(TENANT))
         .await
         .unwrap()
         .unwrap()
@@ -162,7 +167,10 @@ async fn accepted_port_out_is_201_with_location_and_the_order() {
         .filter(|e| e.kind == AuditType::PortOutRequested)
         .collect();
     assert_eq!(requested.len(), 1);
-    assert_eq!(requested[0].port_out_id.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        requested[0].port_out_id.as_ref().map(|i| i.as_str()),
+        Some(id.as_str())
+    );
     assert_eq!(requested[0].actor.kind, ActorKind::Carrier);
     assert_eq!(requested[0].actor.id.as_deref(), Some("carrier-a"));
     assert_eq!(requested[0].source_ip.as_deref(), Some("203.0.113.7"));
@@ -533,7 +541,7 @@ async fn one_carrier_locked_out_does_not_lock_out_another() {
     assert_error(&b, 422, "PIN_MISMATCH");
     let b = post_as(&env.app, "carrier-b", &body(PIN, &[N[0]]), None).await;
     assert_eq!(b.status, 201, "{}", b.raw);
-    let tenant = env.store.get_tenant(TENANT).await.unwrap().unwrap();
+    let tenant = env.store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     assert!(tenant.locks.of("carrier-a").locked_until.is_some());
     assert_eq!(
         tenant.locks.of("carrier-b"),
@@ -652,7 +660,7 @@ async fn third_lock_within_a_day_is_hard_until_the_admin_sets_a_pin() {
     let a = post(&env.app, &body(PIN, &[N[0]])).await;
     assert_error(&a, 429, "PIN_LOCKED");
     assert!(!a.headers.contains_key("retry-after"));
-    let tenant = env.store.get_tenant(TENANT).await.unwrap().unwrap();
+    let tenant = env.store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     assert!(tenant.locks.of("carrier-a").hard_locked);
 
     // The admin sets a new PIN (the current one is PIN_UNCHANGED while
@@ -732,7 +740,7 @@ async fn concurrent_wrong_guesses_lose_no_increment() {
         "five failures lock, whatever the interleaving"
     );
     assert!(answers.iter().all(|a| a.status == 422 || a.status == 429));
-    let tenant = env.store.get_tenant(TENANT).await.unwrap().unwrap();
+    let tenant = env.store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     let lock = tenant.locks.of("carrier-a");
     assert_eq!(lock.failed_attempts, 0);
     assert!(lock.locked_until.is_some());
@@ -966,10 +974,10 @@ async fn lists_are_newest_first_filtered_and_paged() {
     assert_eq!(pages.concat(), expected);
 
     // Status filter: cancel the oldest order.
-    let oldest = env.store.get_order(&ids[0]).await.unwrap().unwrap();
+    let oldest = env.store.get_order(&oid(&ids[0])).await.unwrap().unwrap();
     let now = clock::now();
     let event = AuditEvent::new(
-        TENANT,
+        &tid(TENANT),
         now,
         AuditType::PortOutStatusChanged,
         portguard_store::Actor {
@@ -982,7 +990,7 @@ async fn lists_are_newest_first_filtered_and_paged() {
             &oldest,
             OrderStatus::Cancelled,
             None,
-            &clock::format(now),
+            Timestamp::from_unix(now),
             &event,
             None,
         )
@@ -1191,7 +1199,10 @@ async fn every_attempt_on_a_known_tenant_is_audited_without_the_pin() {
             ("port_out.requested", None),
         ]
     );
-    assert_eq!(mine[5].port_out_id.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        mine[5].port_out_id.as_ref().map(|i| i.as_str()),
+        Some(id.as_str())
+    );
     // The tenant admin reads the same trail through set-pin.
     let pins = set_pin::App::new(env.store.clone(), hasher());
     let trail = answer(

@@ -5,6 +5,7 @@
 
 use portguard_tests::notify_support;
 use portguard_tests::support;
+use portguard_tests::typed::*;
 
 use portguard_store::Store;
 use portguard_tests::{event, fresh_store, snapshot, As};
@@ -39,7 +40,7 @@ fn new_id(prefix: &str) -> String {
 }
 
 async fn failed(store: &Store) -> u32 {
-    let t = store.get_tenant(TENANT).await.unwrap().unwrap();
+    let t = store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     t.locks.of(TELNYX).failed_attempts
 }
 
@@ -556,7 +557,10 @@ async fn a_redelivery_after_a_crash_finds_the_order_the_dead_delivery_opened() {
         .await
         .unwrap();
     assert_eq!(
-        apps.store.upstream_decision(TELNYX, &po).await.unwrap(),
+        apps.store
+            .upstream_decision(&cid(TELNYX), &po)
+            .await
+            .unwrap(),
         None
     );
 
@@ -569,12 +573,15 @@ async fn a_redelivery_after_a_crash_finds_the_order_the_dead_delivery_opened() {
     assert!(stand_in.calls().is_empty(), "{:?}", stand_in.calls());
     let decided = apps
         .store
-        .upstream_decision(TELNYX, &po)
+        .upstream_decision(&cid(TELNYX), &po)
         .await
         .unwrap()
         .expect("the decision is stored");
     assert_eq!(decided.code, None);
-    assert_eq!(decided.order_id.as_deref(), Some(order_id.as_str()));
+    assert_eq!(
+        decided.order_id.as_ref().map(|i| i.as_str()),
+        Some(order_id.as_str())
+    );
     let orders = orders_of(&apps, TENANT).await;
     assert_eq!(orders.len(), 1, "no second order");
     assert_eq!(orders[0]["status"], "pending");
@@ -602,7 +609,7 @@ async fn a_live_claim_answers_503_and_a_lapsed_one_is_decided() {
     let store = &apps.store;
     assert_eq!(
         store
-            .claim_upstream_decision(TELNYX, &live, now)
+            .claim_upstream_decision(&cid(TELNYX), &live, now)
             .await
             .unwrap(),
         Claim::Claimed
@@ -616,14 +623,14 @@ async fn a_live_claim_answers_503_and_a_lapsed_one_is_decided() {
     let past = now - 2 * CLAIM_SECONDS;
     assert_eq!(
         store
-            .claim_upstream_decision(TELNYX, &lapsed, past)
+            .claim_upstream_decision(&cid(TELNYX), &lapsed, past)
             .await
             .unwrap(),
         Claim::Claimed
     );
     assert_eq!(
         store
-            .claim_upstream_decision(TELNYX, &lapsed, past + CLAIM_SECONDS + 1)
+            .claim_upstream_decision(&cid(TELNYX), &lapsed, past + CLAIM_SECONDS + 1)
             .await
             .unwrap(),
         Claim::TakenOver
@@ -631,7 +638,7 @@ async fn a_live_claim_answers_503_and_a_lapsed_one_is_decided() {
     let past = now - 2 * CLAIM_SECONDS;
     let other = new_id("po");
     store
-        .claim_upstream_decision(TELNYX, &other, past)
+        .claim_upstream_decision(&cid(TELNYX), &other, past)
         .await
         .unwrap();
     let body = tx_status(&new_id("ev"), &other, "pending", &[n(6)], Some(WRONG));

@@ -4,6 +4,7 @@
 //! consumed in the order's transaction).
 
 use portguard_tests::support;
+use portguard_tests::typed::*;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
@@ -132,10 +133,13 @@ async fn a_transfer_pin_is_shown_once_and_stored_only_as_a_hash() {
     assert_eq!(expires - created, 3600, "TRANSFER_PIN_TTL_SECONDS");
 
     // The record holds the Argon2id hash with its pepper version; it verifies.
-    let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
+    let tenant = apps.store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     assert_eq!(tenant.transfer_pins.len(), 1);
     let entry = &tenant.transfer_pins[0];
-    assert_eq!((entry.id.as_str(), &entry.numbers), (id.as_str(), &nums));
+    assert_eq!(
+        (entry.id.as_str(), &entry.numbers),
+        (id.as_str(), &portguard_tests::nums(&nums))
+    );
     assert!(entry
         .stored
         .hash
@@ -290,7 +294,7 @@ async fn revoked_and_expired_pins_make_room_for_new_ones() {
     create(&apps, TENANT, &n)
         .await
         .expect_error(409, "TOO_MANY_TRANSFER_PINS");
-    let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
+    let tenant = apps.store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     assert_eq!(tenant.transfer_pins.len(), 5, "expired entries pruned");
 }
 
@@ -316,7 +320,7 @@ async fn concurrent_issues_never_exceed_five_active() {
     assert!(statuses
         .iter()
         .all(|(s, c)| *s == 201 || (*s, c.as_str()) == (409, "TOO_MANY_TRANSFER_PINS")));
-    let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
+    let tenant = apps.store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     assert_eq!(tenant.transfer_pins.len(), 5);
     assert_eq!(
         items_with_prefix(&apps.store, "TENANT#t-100").await.len(),
@@ -449,7 +453,7 @@ async fn delete_revokes_once_and_answers_others_as_they_are() {
     assert_eq!(a.status, 200, "{}", a.raw);
     assert_eq!(a.body["status"], "revoked");
     assert_eq!(a.body["id"], id.as_str());
-    let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
+    let tenant = apps.store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     assert_eq!(
         tenant
             .transfer_pins
@@ -548,7 +552,7 @@ async fn status_of(apps: &Apps, tenant: &'static str, id: &str) -> Value {
 }
 
 async fn failed_attempts(apps: &Apps, tenant: &str) -> u32 {
-    let t = apps.store.get_tenant(tenant).await.unwrap().unwrap();
+    let t = apps.store.get_tenant(&tid(tenant)).await.unwrap().unwrap();
     // Every carrier's count (contract §4.1 counts per carrier).
     t.locks.iter().map(|(_, l)| l.failed_attempts).sum()
 }
@@ -568,7 +572,7 @@ async fn a_covering_transfer_pin_opens_one_port_out_and_is_used() {
     let shown = status_of(&apps, TENANT, &id).await;
     assert_eq!(shown["status"], "used");
     assert_eq!(shown["portOutId"], order.as_str());
-    let tenant = apps.store.get_tenant(TENANT).await.unwrap().unwrap();
+    let tenant = apps.store.get_tenant(&tid(TENANT)).await.unwrap().unwrap();
     assert!(tenant.transfer_pins.is_empty());
     let audit = audit_items(&apps, TENANT).await;
     let requested = of_type(&audit, "port_out.requested");

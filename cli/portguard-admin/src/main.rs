@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 use portguard_store::notify::{EndpointChange, Target};
 use portguard_store::Written;
-use portguard_store::{clock, numbers::AddOutcome, Store};
+use portguard_store::{clock, clock::Timestamp, numbers::AddOutcome, Store};
 use portguard_validation::{AccountNumber, CarrierId, Country, NotifyUrl, PhoneNumber, TenantId};
 use serde_json::json;
 use std::process::ExitCode;
@@ -153,7 +153,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         .ok_or("no table: set TABLE_NAME or pass --table")?;
     // An operator's tool: patient time limits (creating a table is slow).
     let store = Store::connect_with(table, Duration::from_secs(20), Duration::from_secs(60)).await;
-    let now = clock::format(clock::now());
+    let now = Timestamp::now();
     let fail = |e: portguard_store::StoreError| e.to_string().replace('\n', " ");
     match cli.command {
         Command::CreateTable => {
@@ -172,11 +172,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let country = Country::parse(&country).map_err(|e| e.to_string())?;
             store
                 .put_tenant(
-                    tenant.as_str(),
+                    &tenant,
                     account.as_str(),
                     country.as_str(),
                     name.as_deref(),
-                    &now,
+                    now,
                 )
                 .await
                 .map_err(fail)?
@@ -184,6 +184,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("tenant {tenant} saved");
         }
         Command::Tenant(TenantCommand::Show { tenant_id }) => {
+            let tenant_id = TenantId::parse(&tenant_id).map_err(|e| e.to_string())?;
             let tenant = store
                 .get_tenant(&tenant_id)
                 .await
@@ -241,12 +242,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .iter()
                 .map(|n| PhoneNumber::parse(n).map_err(|e| e.to_string()))
                 .collect::<Result<Vec<_>, _>>()?;
-            if store
-                .get_tenant(tenant.as_str())
-                .await
-                .map_err(fail)?
-                .is_none()
-            {
+            if store.get_tenant(&tenant).await.map_err(fail)?.is_none() {
                 return Err(format!(
                     "tenant {tenant} not found: create it with `tenant put`"
                 ));
@@ -255,19 +251,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             // another tenant refuses the whole command. (The write is still
             // conditional, so a number taken meanwhile is never stolen.)
             for number in &parsed {
-                let owner = store.number_owner(number.as_str()).await.map_err(fail)?;
-                if owner.is_some_and(|o| o != tenant.as_str()) {
+                let owner = store.number_owner(number).await.map_err(fail)?;
+                if owner.is_some_and(|o| o != tenant) {
                     return Err(format!(
                         "{number} belongs to another tenant: nothing was added"
                     ));
                 }
             }
             for number in &parsed {
-                match store
-                    .add_number(tenant.as_str(), number.as_str(), &now)
-                    .await
-                    .map_err(fail)?
-                {
+                match store.add_number(&tenant, number, now).await.map_err(fail)? {
                     AddOutcome::Added => println!("{number} added"),
                     AddOutcome::AlreadyOwned => println!("{number} already on the account"),
                     AddOutcome::OwnedByOther => {
@@ -276,12 +268,13 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
             }
         }
-        Command::Carrier(command) => carrier(&store, command, &now).await?,
+        Command::Carrier(command) => carrier(&store, command, now).await?,
         Command::DevToken { .. } => unreachable!("handled before the table is needed"),
         Command::Numbers(NumbersCommand::List { tenant_id }) => {
+            let tenant_id = TenantId::parse(&tenant_id).map_err(|e| e.to_string())?;
             let now = clock::now();
             for n in store.list_numbers(&tenant_id).await.map_err(fail)? {
-                let mut line = n.number.clone();
+                let mut line = n.number.to_string();
                 let lock = n.lock.view(now);
                 match lock.disable_at {
                     Some(at) => line.push_str(&format!("\tlocked until {}", clock::format(at))),
@@ -299,7 +292,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 /// `carrier set-endpoint` and `carrier show` (contract §§8 and 14).
-async fn carrier(store: &Store, command: CarrierCommand, now: &str) -> Result<(), String> {
+async fn carrier(store: &Store, command: CarrierCommand, now: Timestamp) -> Result<(), String> {
     let fail = |e: portguard_store::StoreError| e.to_string().replace('\n', " ");
     match command {
         CarrierCommand::SetEndpoint {
@@ -311,7 +304,7 @@ async fn carrier(store: &Store, command: CarrierCommand, now: &str) -> Result<()
             let allow_loopback =
                 portguard_api::config::allow_loopback_http().map_err(|e| e.to_string())?;
             let url = NotifyUrl::parse(&url, allow_loopback).map_err(|e| e.to_string())?;
-            let target = Target::Carrier(carrier.as_str().to_owned());
+            let target = Target::Carrier(carrier.clone());
             // The notifier derives the same secret from the same master key.
             let keys = portguard_secrets::EndpointKeys::from_env()
                 .await
@@ -351,7 +344,8 @@ async fn carrier(store: &Store, command: CarrierCommand, now: &str) -> Result<()
             Err("the endpoint kept changing; try again".into())
         }
         CarrierCommand::Show { carrier_id } => {
-            let target = Target::Carrier(carrier_id.clone());
+            let carrier = CarrierId::parse(&carrier_id).map_err(|e| e.to_string())?;
+            let target = Target::Carrier(carrier);
             let ep = store
                 .get_endpoint(&target)
                 .await

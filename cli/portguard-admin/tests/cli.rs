@@ -147,7 +147,11 @@ fn tenant_show_and_numbers_list_show_protection() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let store = Store::connect(&cli.table).await;
-        let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
+        let tenant = store
+            .get_tenant(&"t-100".parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
         let next = Protection {
             lock: Setting {
                 on: true,
@@ -160,12 +164,20 @@ fn tenant_show_and_numbers_list_show_protection() {
             updated_at: Some(now),
         };
         store.write_protection(&tenant, &next, &[]).await.unwrap();
-        let (_, number) = store.admin_number("t-100", "+12065550101").await.unwrap();
+        let (_, number) = store
+            .admin_number(&"t-100".parse().unwrap(), &"+12065550101".parse().unwrap())
+            .await
+            .unwrap();
         let actor = Actor {
             kind: ActorKind::TenantAdmin,
             id: None,
         };
-        let audit = AuditEvent::new("t-100", now, AuditType::ProtectionEnabled, actor);
+        let audit = AuditEvent::new(
+            &"t-100".parse().unwrap(),
+            now,
+            AuditType::ProtectionEnabled,
+            actor,
+        );
         let on = Setting {
             on: true,
             off_at: None,
@@ -209,8 +221,17 @@ fn tenant_show_lists_active_transfer_pins() {
         let now = clock::now();
         let mut live = None;
         for ttl in [3600, -1] {
-            let tenant = store.get_tenant("t-100").await.unwrap().unwrap();
-            let tp = TransferPin::new("t-100", vec!["+12065550100".into()], now, ttl);
+            let tenant = store
+                .get_tenant(&"t-100".parse().unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+            let tp = TransferPin::new(
+                &"t-100".parse().unwrap(),
+                vec!["+12065550100".parse().unwrap()],
+                now,
+                ttl,
+            );
             let stored = portguard_secrets::StoredPin {
                 hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$ZGlnZXN0".into(),
                 pepper_version: "v1".into(),
@@ -219,7 +240,12 @@ fn tenant_show_lists_active_transfer_pins() {
                 kind: ActorKind::TenantAdmin,
                 id: None,
             };
-            let audit = AuditEvent::new("t-100", now, AuditType::TransferPinCreated, actor);
+            let audit = AuditEvent::new(
+                &"t-100".parse().unwrap(),
+                now,
+                AuditType::TransferPinCreated,
+                actor,
+            );
             store
                 .create_transfer_pin(&tenant, &tp, &stored, now, &audit)
                 .await
@@ -456,7 +482,7 @@ fn a_carrier_secret_is_derived_not_stored() {
         .expect("the secret, once")
         .to_owned();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let target = portguard_store::notify::Target::Carrier("carrier-a".into());
+    let target = portguard_store::notify::Target::Carrier("carrier-a".parse().unwrap());
     let stored = rt.block_on(async {
         portguard_store::Store::connect(&cli.table)
             .await

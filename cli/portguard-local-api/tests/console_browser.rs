@@ -1244,7 +1244,7 @@ async fn echo_functions() -> std::net::SocketAddr {
 async fn console_alert_email_as_rendered() {
     use portguard_store::{Actor, ActorKind, AuditEvent, AuditType};
     let event = AuditEvent::new(
-        "t-100",
+        &"t-100".parse().unwrap(),
         now(),
         AuditType::PortOutRejected,
         Actor {
@@ -1253,7 +1253,10 @@ async fn console_alert_email_as_rendered() {
         },
     )
     .source_ip(Some("203.0.113.7"))
-    .phone_numbers(&["+12065550100", "+12065550101"])
+    .phone_numbers(&[
+        "+12065550100".parse().unwrap(),
+        "+12065550101".parse().unwrap(),
+    ])
     .code("PIN_MISMATCH");
     let message = portguard_email::alert(&event, 3, &format!("{}/", api_url()));
     assert_eq!(

@@ -2,6 +2,7 @@
 //! invalid event. Pure: no IO, no clock.
 
 use portguard_rules::OrderEvent;
+use portguard_store::clock::Day;
 use serde_json::Value;
 
 /// A carrier's status event (contract §5).
@@ -11,7 +12,7 @@ pub struct CarrierEvent {
     /// As sent; looked up as is (an id that cannot exist answers 404).
     pub port_out_id: String,
     /// `YYYY-MM-DD`, present exactly for `port_out.foc_confirmed`.
-    pub foc_date: Option<String>,
+    pub foc_date: Option<Day>,
     /// A cancellation's or rejection's reason, in NFC.
     pub reason: Option<String>,
 }
@@ -81,7 +82,7 @@ impl CarrierEvent {
                 };
                 let date = portguard_validation::parse_date(raw, "focDate")
                     .map_err(|_| bad("focDate must be a date written YYYY-MM-DD"))?;
-                Some(canonical(date))
+                Some(Day::from_date(date))
             }
             _ => None,
         };
@@ -117,16 +118,6 @@ impl CarrierEvent {
     }
 }
 
-/// `YYYY-MM-DD`, so stored dates sort and compare as strings.
-fn canonical(date: time::Date) -> String {
-    format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,7 +132,10 @@ mod tests {
             parse(r#"{"type":"port_out.foc_confirmed","portOutId":"po_1","focDate":"2026-11-03"}"#)
                 .unwrap();
         assert_eq!(e.kind, OrderEvent::FocConfirmed);
-        assert_eq!(e.foc_date.as_deref(), Some("2026-11-03"));
+        assert_eq!(
+            e.foc_date.map(|d| d.to_string()).as_deref(),
+            Some("2026-11-03")
+        );
         assert_eq!(
             parse(r#"{"type":"port_out.completed","portOutId":"po_1"}"#)
                 .unwrap()

@@ -4,9 +4,10 @@ use portguard_api::{json, ApiError, Response};
 use portguard_rules::{lifecycle::decide, Decision};
 use portguard_secrets::{WebhookSecrets, WebhookVerifyError};
 use portguard_store::{
-    clock, orders::TransitionOutcome, retry_on_conflict, Actor, ActorKind, AuditEvent, Order, Store,
+    clock, clock::Timestamp, orders::TransitionOutcome, retry_on_conflict, Actor, ActorKind,
+    AuditEvent, Order, Store,
 };
-use portguard_validation::OrderId;
+use portguard_validation::{CarrierId, OrderId};
 use serde_json::json;
 
 /// Everything a request needs, built once per cold start.
@@ -61,23 +62,32 @@ impl App {
         // is not even read for that.
         portguard_api::check_body_size(req.body())?;
         let body: &[u8] = req.body().as_ref();
-        if let Err(e) = self.secrets.verify(carrier, body, req.headers()) {
-            let reason = match &e {
-                WebhookVerifyError::UnknownCarrier => "unknown carrier".to_owned(),
-                WebhookVerifyError::Invalid(why) => why.clone(),
-            };
-            // The carrier id is unauthenticated here: clipped as any echo
-            // of input (contract §2), so no caller writes long lines to logs.
-            let carrier = portguard_api::echo(carrier);
-            tracing::warn!(carrier, reason, "webhook refused: invalid signature");
-            portguard_api::metrics::count(SERVICE, "InvalidSignature");
-            return Err(ApiError::new(
-                401,
-                "INVALID_SIGNATURE",
-                "the webhook signature is missing, invalid or outside the 300 s tolerance; \
-                 sign with your current secret and the current time",
-            ));
-        }
+        let verified = self
+            .secrets
+            .verify(carrier, body, req.headers())
+            .and_then(|()| {
+                CarrierId::parse(carrier).map_err(|_| WebhookVerifyError::UnknownCarrier)
+            });
+        let carrier = match verified {
+            Ok(carrier) => carrier,
+            Err(e) => {
+                let reason = match &e {
+                    WebhookVerifyError::UnknownCarrier => "unknown carrier".to_owned(),
+                    WebhookVerifyError::Invalid(why) => why.clone(),
+                };
+                // The carrier id is unauthenticated here: clipped as any echo
+                // of input (contract §2), so no caller writes long lines to logs.
+                let carrier = portguard_api::echo(carrier);
+                tracing::warn!(carrier, reason, "webhook refused: invalid signature");
+                portguard_api::metrics::count(SERVICE, "InvalidSignature");
+                return Err(ApiError::new(
+                    401,
+                    "INVALID_SIGNATURE",
+                    "the webhook signature is missing, invalid or outside the 300 s tolerance; \
+                     sign with your current secret and the current time",
+                ));
+            }
+        };
         let webhook_id = req
             .headers()
             .get("webhook-id")
@@ -91,14 +101,14 @@ impl App {
         let event = CarrierEvent::parse(body).map_err(|e| invalid_event(e.0))?;
         let source_ip = portguard_api::source_ip(req);
         let answer = self
-            .apply(carrier, webhook_id, &event, source_ip.as_deref())
+            .apply(&carrier, webhook_id, &event, source_ip.as_deref())
             .await;
         let outcome = match &answer {
             Ok(resp) => resp.status().as_u16().to_string(),
             Err(e) => e.code.to_owned(),
         };
         tracing::info!(
-            carrier,
+            carrier = %carrier,
             webhook_id,
             event = event.type_name(),
             port_out_id = %event.port_out_id,
@@ -116,7 +126,7 @@ impl App {
     /// `duplicate`, not `409`.
     async fn apply(
         &self,
-        carrier: &str,
+        carrier: &CarrierId,
         webhook_id: &str,
         event: &CarrierEvent,
         source_ip: Option<&str>,
@@ -153,7 +163,7 @@ impl App {
             };
             let actor = Actor {
                 kind: ActorKind::Carrier,
-                id: Some(carrier.to_owned()),
+                id: Some(carrier.to_string()),
             };
             let audit = AuditEvent::status_changed(&order, to, actor, now).source_ip(source_ip);
             let dedupe = self
@@ -164,8 +174,8 @@ impl App {
                 .transition_order(
                     &order,
                     to,
-                    event.foc_date.as_deref(),
-                    &clock::format(now),
+                    event.foc_date,
+                    Timestamp::from_unix(now),
                     &audit,
                     Some(dedupe),
                 )
@@ -190,7 +200,7 @@ impl App {
 
     /// The order, if it exists and is this carrier's; otherwise 404, the
     /// same answer for both so a carrier learns nothing of others' orders.
-    async fn order_of(&self, carrier: &str, id: &str) -> Result<Order, ApiError> {
+    async fn order_of(&self, carrier: &CarrierId, id: &str) -> Result<Order, ApiError> {
         let not_found = || {
             ApiError::new(
                 404,
@@ -199,8 +209,8 @@ impl App {
             )
         };
         let id = OrderId::parse(id).ok_or_else(not_found)?;
-        match self.store.get_order(id.as_str()).await? {
-            Some(order) if order.carrier_id == carrier => Ok(order),
+        match self.store.get_order(&id).await? {
+            Some(order) if order.carrier_id == *carrier => Ok(order),
             _ => Err(not_found()),
         }
     }
@@ -210,14 +220,11 @@ impl App {
 /// days after the event is received is `400 INVALID_EVENT` (an order holds
 /// its numbers only so long).
 fn check_foc_date(event: &CarrierEvent, order: &Order, now: i64) -> Result<(), ApiError> {
-    let Some(foc) = event.foc_date.as_deref() else {
+    let Some(foc) = event.foc_date else {
         return Ok(());
     };
-    let (Some(foc), Some(created)) = (clock::date_start(foc), clock::parse(&order.created_at))
-    else {
-        return Err(invalid_event("focDate must be a date written YYYY-MM-DD"));
-    };
-    portguard_rules::foc::check_foc_date(foc, created, now).map_err(|e| invalid_event(e.message()))
+    portguard_rules::foc::check_foc_date(foc.start(), order.created_at.unix(), now)
+        .map_err(|e| invalid_event(e.message()))
 }
 
 fn invalid_event(message: impl Into<String>) -> ApiError {

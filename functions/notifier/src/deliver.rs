@@ -9,6 +9,7 @@ use portguard_email::Message;
 use portguard_rules::notify::{after_failure, AfterFailure};
 use portguard_store::clock;
 use portguard_store::notify::{AttemptEnd, Delivery, Endpoint, PreviousEndpoint, Target};
+use portguard_validation::TenantId;
 
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,10 +38,10 @@ impl Hook {
     }
 
     /// The tenant's endpoint as it was before a change.
-    pub fn before(previous: PreviousEndpoint, tenant: &str) -> Hook {
+    pub fn before(previous: PreviousEndpoint, tenant: &TenantId) -> Hook {
         Hook {
             url: previous.url,
-            owner: Target::Tenant(tenant.to_owned()).to_string(),
+            owner: Target::Tenant(tenant.clone()).to_string(),
             secrets: previous.secrets,
         }
     }
@@ -128,7 +129,7 @@ impl App {
                     .send_signed(
                         &hook.url,
                         &secrets,
-                        &delivery.audit_id,
+                        delivery.audit_id.as_str(),
                         &delivery.payload,
                         clock::now(),
                         timeout,

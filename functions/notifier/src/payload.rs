@@ -5,6 +5,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use portguard_store::{clock, ActorKind, AuditEvent, AuditType};
+use portguard_validation::CarrierId;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -25,12 +26,14 @@ pub fn tenant_payload(event: &AuditEvent) -> String {
 
 /// The gaining carrier's notice of a status change of its order, unless
 /// the carrier caused it itself.
-pub fn carrier_payload(event: &AuditEvent, order_carrier: &str) -> Option<String> {
+pub fn carrier_payload(event: &AuditEvent, order_carrier: &CarrierId) -> Option<String> {
     if event.kind != AuditType::PortOutStatusChanged {
         return None;
     }
     let closed_by = match event.actor.kind {
-        ActorKind::Carrier if event.actor.id.as_deref() == Some(order_carrier) => return None,
+        ActorKind::Carrier if event.actor.id.as_deref() == Some(order_carrier.as_str()) => {
+            return None
+        }
         ActorKind::Carrier => "carrier",
         ActorKind::TenantAdmin => "tenant_admin",
         ActorKind::Scheduler => "scheduler",
@@ -90,10 +93,16 @@ fn attr(v: &Value) -> Option<AttributeValue> {
 mod tests {
     use super::*;
     use portguard_store::Actor;
+    use portguard_validation::OrderId;
+
+    /// One order id for every event of these tests.
+    fn order_id() -> OrderId {
+        "po_01KBZ8V1ZQ7V2S6JY3M0R9T4XA".parse().unwrap()
+    }
 
     fn status_change(kind: ActorKind, id: Option<&str>) -> AuditEvent {
         AuditEvent::new(
-            "t-1",
+            &"t-1".parse().unwrap(),
             1_795_000_000,
             AuditType::PortOutStatusChanged,
             Actor {
@@ -101,7 +110,7 @@ mod tests {
                 id: id.map(str::to_owned),
             },
         )
-        .port_out("po_1")
+        .port_out(&order_id())
         .status("cancelled")
     }
 
@@ -119,22 +128,23 @@ mod tests {
 
     #[test]
     fn a_carrier_hears_only_what_it_did_not_do() {
+        let carrier_a = "carrier-a".parse().unwrap();
         let own = status_change(ActorKind::Carrier, Some("carrier-a"));
-        assert_eq!(carrier_payload(&own, "carrier-a"), None);
+        assert_eq!(carrier_payload(&own, &carrier_a), None);
         for (kind, id, by) in [
             (ActorKind::Carrier, Some("carrier-b"), "carrier"),
             (ActorKind::TenantAdmin, Some("sub"), "tenant_admin"),
             (ActorKind::Scheduler, None, "scheduler"),
         ] {
-            let body = carrier_payload(&status_change(kind, id), "carrier-a").unwrap();
+            let body = carrier_payload(&status_change(kind, id), &carrier_a).unwrap();
             let body: Value = serde_json::from_str(&body).unwrap();
             assert_eq!(
                 body["data"],
-                json!({"portOutId": "po_1", "status": "cancelled", "closedBy": by})
+                json!({"portOutId": order_id(), "status": "cancelled", "closedBy": by})
             );
         }
         let other = AuditEvent::new(
-            "t-1",
+            &"t-1".parse().unwrap(),
             0,
             AuditType::PinSet,
             Actor {
@@ -142,7 +152,7 @@ mod tests {
                 id: None,
             },
         );
-        assert_eq!(carrier_payload(&other, "carrier-a"), None);
+        assert_eq!(carrier_payload(&other, &carrier_a), None);
     }
 
     #[test]

@@ -29,6 +29,7 @@ use portguard_store::contacts::{AlertContact, Slot};
 use portguard_store::notify::{Delivery, Target};
 use portguard_store::notify_batch::{Found, Reads};
 use portguard_store::{clock, AuditEvent, AuditType, StoreError};
+use portguard_validation::{AuditId, OrderId};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 
@@ -63,7 +64,7 @@ fn delivery(record: usize, event: &AuditEvent, target: Target, payload: String) 
 /// A delivery before its destination is chosen.
 struct PlannedTo {
     record: usize,
-    audit_id: String,
+    audit_id: AuditId,
     target: Target,
     payload: String,
 }
@@ -115,9 +116,9 @@ fn read_record(record: &Value) -> Result<Option<AuditEvent>, String> {
 }
 
 /// The order a status change is about: its carrier may hear of it.
-fn status_order(event: &AuditEvent) -> Option<&str> {
+fn status_order(event: &AuditEvent) -> Option<&OrderId> {
     (event.kind == AuditType::PortOutStatusChanged)
-        .then_some(event.port_out_id.as_deref())
+        .then_some(event.port_out_id.as_ref())
         .flatten()
 }
 
@@ -240,7 +241,7 @@ impl App {
             if e.kind == AuditType::NotificationEndpointChanged {
                 reads.previous.push((e.tenant_id.clone(), e.id.clone()));
             }
-            reads.orders.extend(status_order(e).map(str::to_owned));
+            reads.orders.extend(status_order(e).cloned());
             if mail {
                 reads.contact_indexes.push(e.tenant_id.clone());
             }

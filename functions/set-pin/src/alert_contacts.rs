@@ -16,7 +16,7 @@ use portguard_store::contacts::{
 };
 use portguard_store::tenants::Written;
 use portguard_store::{clock, retry_on_conflict, AuditEvent, AuditType};
-use portguard_validation::EmailAddress;
+use portguard_validation::{ContactId, EmailAddress};
 use serde_json::{json, Map, Value};
 
 /// A write that keeps losing races gives up after this many fresh reads.
@@ -186,7 +186,7 @@ impl App {
                 String::new(),
                 clock::now(),
             );
-            let hash = self.code_hasher.hash(&contact.id, &code);
+            let hash = self.code_hasher.hash(contact.id.as_str(), &code);
             if let Some(pending) = contact.code.as_mut() {
                 pending.hash = hash;
             }
@@ -249,7 +249,10 @@ impl App {
 
     async fn contact(&self, admin: &Admin<'_>, id: &str) -> Result<AlertContact, ApiError> {
         self.store
-            .get_alert_contact(admin.tenant_id, id)
+            .get_alert_contact(
+                admin.tenant_id,
+                &ContactId::parse(id).ok_or_else(not_found)?,
+            )
             .await?
             .ok_or_else(not_found)
     }
@@ -303,7 +306,10 @@ impl App {
             if pending.tries >= MAX_CODE_TRIES || pending.until <= now {
                 return Err(expired());
             }
-            if self.code_hasher.matches(&contact.id, code, &pending.hash) {
+            if self
+                .code_hasher
+                .matches(contact.id.as_str(), code, &pending.hash)
+            {
                 let audit = self.audit(admin, AuditType::AlertContactConfirmed, &contact.email);
                 match self
                     .store
@@ -342,10 +348,11 @@ impl App {
         admin: &Admin<'_>,
         id: &str,
     ) -> Result<Response, ApiError> {
+        let id = ContactId::parse(id).ok_or_else(not_found)?;
         let mut rounds = retry_on_conflict(WRITE_ATTEMPTS);
         while rounds.next().await.is_some() {
             let book = self.store.alert_contacts(admin.tenant_id).await?;
-            let Some(contact) = book.find(id) else {
+            let Some(contact) = book.find(&id) else {
                 return Err(not_found());
             };
             let audit = self.audit(admin, AuditType::AlertContactRemoved, &contact.email);

@@ -6,6 +6,7 @@ use portguard_api::{ApiError, Paging, Response};
 use portguard_email::Mailer;
 use portguard_secrets::{CodeHasher, EndpointKeys, PinHasher, TokenSigner};
 use portguard_store::Store;
+use portguard_validation::TenantId;
 
 /// Everything a request needs, built once per cold start.
 pub struct App {
@@ -31,25 +32,25 @@ pub struct App {
 /// no longer the tenant's forgets the entry and reads the pointer again.
 /// Bounded: a process serves few tenants, and forgetting costs one read.
 #[derive(Default)]
-pub(crate) struct AccountMemory(std::sync::Mutex<std::collections::HashMap<String, String>>);
+pub(crate) struct AccountMemory(std::sync::Mutex<std::collections::HashMap<TenantId, String>>);
 
 impl AccountMemory {
     const MAX: usize = 4096;
 
-    pub(crate) fn get(&self, tenant_id: &str) -> Option<String> {
+    pub(crate) fn get(&self, tenant_id: &TenantId) -> Option<String> {
         self.0.lock().ok()?.get(tenant_id).cloned()
     }
 
-    pub(crate) fn remember(&self, tenant_id: &str, account: &str) {
+    pub(crate) fn remember(&self, tenant_id: &TenantId, account: &str) {
         if let Ok(mut map) = self.0.lock() {
             if map.len() >= Self::MAX {
                 map.clear();
             }
-            map.insert(tenant_id.to_owned(), account.to_owned());
+            map.insert(tenant_id.clone(), account.to_owned());
         }
     }
 
-    pub(crate) fn forget(&self, tenant_id: &str) {
+    pub(crate) fn forget(&self, tenant_id: &TenantId) {
         if let Ok(mut map) = self.0.lock() {
             map.remove(tenant_id);
         }

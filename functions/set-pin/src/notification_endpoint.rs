@@ -6,9 +6,10 @@ use crate::routes::Admin;
 use crate::App;
 use lambda_http::{http::Method, Body, Request};
 use portguard_api::{json, json_object_body, ApiError, Response};
+use portguard_store::clock::{self, Timestamp};
 use portguard_store::notify::{Endpoint, EndpointChange, Target};
 use portguard_store::Written;
-use portguard_store::{clock, retry_on_conflict, AuditEvent, AuditType};
+use portguard_store::{retry_on_conflict, AuditEvent, AuditType};
 use portguard_validation::{NotifyUrl, UrlError};
 use serde_json::{json, Value};
 
@@ -101,7 +102,7 @@ impl App {
         while rounds.next().await.is_some() {
             let read = self.store.get_endpoint(target).await?;
             let now = clock::now();
-            let now_s = clock::format(now);
+            let now_t = Timestamp::from_unix(now);
             let new_secret = match &read {
                 None => true,
                 Some(_) => body.rotate_secret,
@@ -118,7 +119,7 @@ impl App {
             let change = EndpointChange {
                 url: body.url.as_str(),
                 secret: issued.as_ref().map(|s| s.stored.as_str()),
-                now: &now_s,
+                now: now_t,
             };
             match self
                 .store
@@ -134,10 +135,10 @@ impl App {
                     );
                     let shown = EndpointView {
                         url: body.url.as_str(),
-                        created_at: read.as_ref().map_or(&now_s, |r| &r.created_at),
-                        updated_at: &now_s,
-                        last_delivery_at: read.as_ref().and_then(|r| r.last_delivery_at.as_deref()),
-                        last_failure_at: read.as_ref().and_then(|r| r.last_failure_at.as_deref()),
+                        created_at: read.as_ref().map_or(now_t, |r| r.created_at),
+                        updated_at: now_t,
+                        last_delivery_at: read.as_ref().and_then(|r| r.last_delivery_at),
+                        last_failure_at: read.as_ref().and_then(|r| r.last_failure_at),
                         last_failure: read.as_ref().and_then(|r| r.last_failure.as_deref()),
                         secret: issued.as_ref().map(|s| s.shown.as_str()),
                     };
@@ -157,10 +158,10 @@ impl App {
 /// rotated (the table holds only its stored form).
 pub(crate) struct EndpointView<'a> {
     pub url: &'a str,
-    pub created_at: &'a str,
-    pub updated_at: &'a str,
-    pub last_delivery_at: Option<&'a str>,
-    pub last_failure_at: Option<&'a str>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub last_delivery_at: Option<Timestamp>,
+    pub last_failure_at: Option<Timestamp>,
     pub last_failure: Option<&'a str>,
     pub secret: Option<&'a str>,
 }
@@ -170,10 +171,10 @@ impl<'a> EndpointView<'a> {
     pub(crate) fn stored(ep: &'a Endpoint) -> EndpointView<'a> {
         EndpointView {
             url: &ep.url,
-            created_at: &ep.created_at,
-            updated_at: &ep.updated_at,
-            last_delivery_at: ep.last_delivery_at.as_deref(),
-            last_failure_at: ep.last_failure_at.as_deref(),
+            created_at: ep.created_at,
+            updated_at: ep.updated_at,
+            last_delivery_at: ep.last_delivery_at,
+            last_failure_at: ep.last_failure_at,
             last_failure: ep.last_failure.as_deref(),
             secret: None,
         }

@@ -50,11 +50,7 @@ impl App {
         // contract §12's order: tenant, country, body, number.
         let parsed = PhoneNumber::parse_path_segment(segment);
         let (pointer, mut record) = match &parsed {
-            Ok(e164) => {
-                self.store
-                    .admin_number(admin.tenant_id, e164.as_str())
-                    .await?
-            }
+            Ok(e164) => self.store.admin_number(admin.tenant_id, e164).await?,
             Err(_) => (self.store.get_tenant_ref(admin.tenant_id).await?, None),
         };
         let pointer = pointer.ok_or_else(tenant_not_found)?;
@@ -70,11 +66,7 @@ impl App {
         let mut rounds = retry_on_conflict(WRITE_ATTEMPTS);
         while let Some(round) = rounds.next().await {
             if round > 0 {
-                record = self
-                    .store
-                    .admin_number(admin.tenant_id, e164.as_str())
-                    .await?
-                    .1;
+                record = self.store.admin_number(admin.tenant_id, &e164).await?.1;
             }
             // Another tenant's number answers exactly as an unknown one.
             let current = record
@@ -91,7 +83,7 @@ impl App {
             let Some(event) = change_event(&admin, "lock", change, now) else {
                 return Ok(json(200, &number_json(&current, now)));
             };
-            let event = event.phone_numbers(&[e164.as_str()]);
+            let event = event.phone_numbers(std::slice::from_ref(&e164));
             let next = current.lock.apply(change, now);
             match self
                 .store
@@ -100,7 +92,7 @@ impl App {
             {
                 Written::Done(()) => {
                     tracing::info!(
-                        tenant_id = admin.tenant_id,
+                        tenant_id = %admin.tenant_id,
                         event = event.kind.as_str(),
                         "number lock changed"
                     );

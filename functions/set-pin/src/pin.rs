@@ -7,8 +7,9 @@ use crate::App;
 use lambda_http::{http::Method, Body, Request};
 use portguard_api::{json, json_object_body, ApiError, Response};
 use portguard_rules::CarrierLocks;
-use portguard_store::{clock, retry_on_conflict, Actor, AuditEvent, AuditType, TenantRef, Written};
-use portguard_validation::Pin;
+use portguard_store::clock::{self, Timestamp};
+use portguard_store::{retry_on_conflict, Actor, AuditEvent, AuditType, TenantRef, Written};
+use portguard_validation::{Pin, TenantId};
 use serde_json::{json, Value};
 
 impl App {
@@ -33,13 +34,13 @@ impl App {
         }
     }
 
-    async fn get_pin(&self, tenant_id: &str) -> Result<Response, ApiError> {
+    async fn get_pin(&self, tenant_id: &TenantId) -> Result<Response, ApiError> {
         let tenant = self
             .store
             .get_tenant(tenant_id)
             .await?
             .ok_or_else(tenant_not_found)?;
-        let updated_at = tenant.pin_updated_at.as_deref();
+        let updated_at = tenant.pin_updated_at;
         Ok(json(
             200,
             &pin_status(tenant_id, tenant.pin.is_some(), updated_at, &tenant.locks),
@@ -47,7 +48,7 @@ impl App {
     }
 
     /// The pointer: one read, all that a PUT decides on before it writes.
-    async fn tenant(&self, tenant_id: &str) -> Result<TenantRef, ApiError> {
+    async fn tenant(&self, tenant_id: &TenantId) -> Result<TenantRef, ApiError> {
         self.store
             .get_tenant_ref(tenant_id)
             .await?
@@ -56,7 +57,7 @@ impl App {
 
     async fn put_pin(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         actor: Actor,
         source_ip: Option<String>,
         body: &Body,
@@ -91,18 +92,18 @@ impl App {
                     &tenant,
                     &stored.hash,
                     &stored.pepper_version,
-                    &clock::format(now),
+                    Timestamp::from_unix(now),
                     &audit,
                     !hard_locked,
                 )
                 .await?;
             if let Written::Done(()) = written {
-                tracing::info!(tenant_id, event = kind.as_str(), argon2_ms, "pin stored");
+                tracing::info!(tenant_id = %tenant_id, event = kind.as_str(), argon2_ms, "pin stored");
                 // A stored PIN clears any lock.
-                let updated_at = clock::format(now);
+                let updated_at = Timestamp::from_unix(now);
                 return Ok(json(
                     200,
-                    &pin_status(tenant_id, true, Some(&updated_at), &CarrierLocks::default()),
+                    &pin_status(tenant_id, true, Some(updated_at), &CarrierLocks::default()),
                 ));
             }
         }
@@ -122,9 +123,9 @@ fn parse_pin(body: &Body) -> Result<Pin, ApiError> {
 
 /// `{"tenantId", "pinSet", "updatedAt", "locked", "lockedUntil", "lockedCarriers"}`.
 pub(crate) fn pin_status(
-    tenant_id: &str,
+    tenant_id: &TenantId,
     pin_set: bool,
-    updated_at: Option<&str>,
+    updated_at: Option<Timestamp>,
     locks: &CarrierLocks,
 ) -> Value {
     // Per carrier (contract §3): locked while any carrier is; lockedUntil

@@ -5,7 +5,7 @@
 use crate::app::{tenant_not_found, App};
 use portguard_api::ApiError;
 use portguard_store::{Tenant, TenantRef};
-use portguard_validation::{KnownDigits, Pin, PinError};
+use portguard_validation::{KnownDigits, Pin, PinError, TenantId};
 use serde_json::json;
 
 const SERVICE: &str = "set-pin";
@@ -30,7 +30,7 @@ impl App {
     /// pointer, as a first request does.
     pub(crate) async fn check_new_pin(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         pin: Result<Pin, ApiError>,
     ) -> Result<(TenantRef, Pin, bool), ApiError> {
         if let Some(account) = self.accounts.get(tenant_id) {
@@ -97,7 +97,7 @@ impl App {
     /// write's condition, which refuses it.
     fn unchanged(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         pin: &Pin,
         record: Option<Tenant>,
     ) -> Result<bool, ApiError> {

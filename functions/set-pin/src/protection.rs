@@ -13,6 +13,7 @@ use portguard_rules::{Change, Setting};
 use portguard_store::protection::Protection;
 use portguard_store::tenants::Written;
 use portguard_store::{clock, retry_on_conflict, AuditEvent, AuditType, Tenant, TenantRef};
+use portguard_validation::TenantId;
 use serde_json::{json, Map, Value};
 
 /// A PATCH that keeps losing races to other writers gives up after this
@@ -28,7 +29,7 @@ pub(crate) fn setting_json(setting: Setting, now: i64) -> Value {
     json!({"enabled": view.enabled, "disableAt": view.disable_at.map(clock::format)})
 }
 
-fn protection_json(tenant_id: &str, p: &Protection, now: i64) -> Value {
+fn protection_json(tenant_id: &TenantId, p: &Protection, now: i64) -> Value {
     json!({
         "tenantId": tenant_id,
         "lock": setting_json(p.lock, now),
@@ -105,7 +106,7 @@ impl App {
         }
     }
 
-    async fn get_protection(&self, tenant_id: &str) -> Result<Response, ApiError> {
+    async fn get_protection(&self, tenant_id: &TenantId) -> Result<Response, ApiError> {
         let tenant = self
             .store
             .get_tenant(tenant_id)
@@ -123,7 +124,7 @@ impl App {
     /// round trip before the write, not two. A record no longer the
     /// tenant's drops the memory and reads the pointer, as a first request
     /// does.
-    async fn protected_tenant(&self, tenant_id: &str) -> Result<Tenant, ApiError> {
+    async fn protected_tenant(&self, tenant_id: &TenantId) -> Result<Tenant, ApiError> {
         if let Some(account) = self.accounts.get(tenant_id) {
             let record = self.store.tenant_by_account(&account).await?;
             match record.filter(|t| t.tenant_id == tenant_id) {
@@ -182,7 +183,7 @@ impl App {
                 Written::Done(()) => {
                     for event in &events {
                         tracing::info!(
-                            tenant_id = admin.tenant_id,
+                            tenant_id = %admin.tenant_id,
                             event = event.kind.as_str(),
                             setting = event.setting.as_deref(),
                             "protection changed"

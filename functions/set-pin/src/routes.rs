@@ -6,6 +6,7 @@ use crate::App;
 use lambda_http::Request;
 use portguard_api::{ApiError, Caller, Response, Scope};
 use portguard_store::{Actor, ActorKind, AuditEvent, AuditType};
+use portguard_validation::TenantId;
 
 /// The paths `set-pin` serves; a path segment is kept raw for its module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +64,7 @@ impl<'a> Route<'a> {
 
 /// The tenant admin asking, for every route and its audit records.
 pub(crate) struct Admin<'a> {
-    pub tenant_id: &'a str,
+    pub tenant_id: &'a TenantId,
     pub actor: Actor,
     pub source_ip: Option<String>,
     /// For paging tokens, which are bound to the caller.
@@ -77,7 +78,7 @@ impl<'a> Admin<'a> {
             return Err(ApiError::forbidden());
         };
         Ok(Admin {
-            tenant_id: tenant_id.as_str(),
+            tenant_id,
             actor: Actor {
                 kind: ActorKind::TenantAdmin,
                 id: subject.clone(),

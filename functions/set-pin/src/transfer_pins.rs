@@ -18,7 +18,7 @@ use portguard_secrets::{generate_transfer_pin, StoredPin};
 use portguard_store::tenants::Written;
 use portguard_store::transfer_pins::TransferPin;
 use portguard_store::{clock, retry_on_conflict, AuditEvent, AuditType, TenantRef};
-use portguard_validation::{PhoneNumber, Pin};
+use portguard_validation::{PhoneNumber, Pin, TenantId, TransferPinId};
 use serde_json::{json, Value};
 
 /// A write that keeps losing races gives up after this many fresh reads.
@@ -58,7 +58,7 @@ fn clip(input: &str) -> String {
 
 /// `phoneNumbers` of a `POST` body: 1 to 50 valid US numbers, normalised to
 /// E.164; a number given twice (after normalising) counts once.
-fn parse_numbers(body: &Body) -> Result<Vec<String>, ApiError> {
+fn parse_numbers(body: &Body) -> Result<Vec<PhoneNumber>, ApiError> {
     let body = json_object_body(body)?;
     let shape = || {
         ApiError::invalid_request(format!(
@@ -75,12 +75,12 @@ fn parse_numbers(body: &Body) -> Result<Vec<String>, ApiError> {
         .map(Value::as_str)
         .collect::<Option<_>>()
         .ok_or_else(shape)?;
-    let mut numbers: Vec<String> = Vec::with_capacity(raw.len());
+    let mut numbers: Vec<PhoneNumber> = Vec::with_capacity(raw.len());
     let mut invalid = Vec::new();
     for r in raw {
         match PhoneNumber::parse(r) {
-            Ok(p) if numbers.iter().any(|n| n == p.as_str()) => {}
-            Ok(p) => numbers.push(p.as_str().to_owned()),
+            Ok(p) if numbers.contains(&p) => {}
+            Ok(p) => numbers.push(p),
             Err(_) => invalid.push(clip(r)),
         }
     }
@@ -109,7 +109,7 @@ impl App {
         }
     }
 
-    async fn pointer(&self, tenant_id: &str) -> Result<TenantRef, ApiError> {
+    async fn pointer(&self, tenant_id: &TenantId) -> Result<TenantRef, ApiError> {
         self.store
             .get_tenant_ref(tenant_id)
             .await?
@@ -146,11 +146,11 @@ impl App {
             let Some(read) = read.filter(|v| v.tenant.tenant_id == tenant_id) else {
                 continue; // renumbered since the pointer was read
             };
-            let foreign: Vec<&String> = numbers
+            let foreign: Vec<&PhoneNumber> = numbers
                 .iter()
                 .filter(|n| {
                     read.numbers
-                        .get(n.as_str())
+                        .get(*n)
                         .is_none_or(|r| r.tenant_id != tenant_id)
                 })
                 .collect();
@@ -193,7 +193,7 @@ impl App {
             {
                 Written::Done(()) => {
                     tracing::info!(
-                        tenant_id,
+                        tenant_id = %tenant_id,
                         transfer_pin_id = %tp.id,
                         numbers = tp.numbers.len(),
                         argon2_ms = *argon2_ms,
@@ -211,7 +211,11 @@ impl App {
 
     /// A fresh PIN that is not weak for this account and these numbers, its
     /// hash, and the milliseconds Argon2 took.
-    fn issue(&self, account: &str, numbers: &[String]) -> Result<(Pin, StoredPin, f64), ApiError> {
+    fn issue(
+        &self,
+        account: &str,
+        numbers: &[PhoneNumber],
+    ) -> Result<(Pin, StoredPin, f64), ApiError> {
         let pin = generate_transfer_pin(is_weak_for(account, numbers)).ok_or_else(|| {
             tracing::error!("could not draw a transfer PIN that is not weak");
             ApiError::internal()
@@ -257,9 +261,10 @@ impl App {
     /// `DELETE`: revokes an active PIN; any other answers as it is.
     async fn revoke_transfer_pin(&self, admin: &Admin<'_>, id: &str) -> Result<Response, ApiError> {
         let tenant_id = admin.tenant_id;
+        let id = TransferPinId::parse(id).ok_or_else(not_found)?;
         let mut rounds = retry_on_conflict(WRITE_ATTEMPTS);
         while rounds.next().await.is_some() {
-            let Some(mut tp) = self.store.get_transfer_pin(tenant_id, id).await? else {
+            let Some(mut tp) = self.store.get_transfer_pin(tenant_id, &id).await? else {
                 return Err(not_found());
             };
             let now = clock::now();
@@ -277,7 +282,7 @@ impl App {
                 .await?
             {
                 Written::Done(()) => {
-                    tracing::info!(tenant_id, transfer_pin_id = %tp.id, "transfer PIN revoked");
+                    tracing::info!(tenant_id = %tenant_id, transfer_pin_id = %tp.id, "transfer PIN revoked");
                     tp.status = TransferPinStatus::Revoked;
                     return Ok(json(200, &view(&tp, now)));
                 }
@@ -292,7 +297,7 @@ impl App {
 /// The audit event of a transfer PIN issued or revoked (contract §7): its id,
 /// its numbers and its expiry.
 fn transfer_pin_audit(
-    tenant_id: &str,
+    tenant_id: &TenantId,
     admin: &Admin<'_>,
     kind: AuditType,
     tp: &TransferPin,
@@ -309,7 +314,7 @@ fn transfer_pin_audit(
 mod tests {
     use super::*;
 
-    fn parse(body: &str) -> Result<Vec<String>, ApiError> {
+    fn parse(body: &str) -> Result<Vec<PhoneNumber>, ApiError> {
         parse_numbers(&Body::Text(body.to_owned()))
     }
 

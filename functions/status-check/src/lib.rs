@@ -14,8 +14,8 @@ use futures::StreamExt;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use portguard_rules::{expiry::ExpiryPolicy, lifecycle::decide, Decision, OrderEvent, OrderStatus};
 use portguard_store::{
-    clock, orders::TransitionOutcome, retry_on_conflict, Actor, ActorKind, AuditEvent, Order,
-    Store, StoreError,
+    clock, clock::Timestamp, orders::TransitionOutcome, retry_on_conflict, Actor, ActorKind,
+    AuditEvent, Order, Store, StoreError,
 };
 use serde::Serialize;
 use std::time::{Duration, Instant, SystemTime};
@@ -270,7 +270,7 @@ impl App {
             let audit = AuditEvent::status_changed(&order, to, actor, now);
             let outcome = self
                 .store
-                .transition_order(&order, to, None, &clock::format(now), &audit, None)
+                .transition_order(&order, to, None, Timestamp::from_unix(now), &audit, None)
                 .await?;
             match outcome {
                 TransitionOutcome::Applied(_) => {

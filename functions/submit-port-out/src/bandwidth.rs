@@ -20,8 +20,8 @@ use portguard_bandwidth::{parse_validation, Validation};
 use portguard_rules::OrderStatus;
 use portguard_secrets::{BasicCheck, BasicCredentials};
 use portguard_store::orders::TransitionOutcome;
-use portguard_store::{clock, Actor, ActorKind, AuditEvent, Source};
-use portguard_validation::{CarrierId, PhoneNumber, Pon};
+use portguard_store::{clock, clock::Timestamp, Actor, ActorKind, AuditEvent, Source};
+use portguard_validation::{CarrierId, OrderId, PhoneNumber, Pon};
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
@@ -140,13 +140,13 @@ impl App {
             }
         };
         let attempt = Attempt {
-            carrier: bw.carrier.as_str(),
+            carrier: &bw.carrier,
             actor: Actor {
                 kind: ActorKind::Carrier,
                 id: Some(bw.carrier.to_string()),
             },
             source_ip: portguard_api::source_ip(req),
-            numbers: request.e164(),
+            numbers: request.numbers.clone(),
         };
         let decided = AssertUnwindSafe(self.decide(&attempt, &request, None)).catch_unwind();
         match tokio::time::timeout(bw.deadline, decided).await {
@@ -195,12 +195,10 @@ impl App {
             );
             return Ok(empty());
         }
-        let mut ported: Vec<String> = Vec::new();
+        let mut ported: Vec<PhoneNumber> = Vec::new();
         for raw in n.completed.take().map(|c| c.numbers).unwrap_or_default() {
             match PhoneNumber::parse(raw.trim()) {
-                Ok(number) if !ported.iter().any(|p| p == number.as_str()) => {
-                    ported.push(number.as_str().to_owned())
-                }
+                Ok(number) if !ported.contains(&number) => ported.push(number),
                 Ok(_) => {}
                 Err(_) => {
                     tracing::info!(number = %portguard_api::echo(&raw), "not a US number; ignored")
@@ -208,7 +206,7 @@ impl App {
             }
         }
         // The open orders holding the ported numbers, each with its own.
-        let mut by_order: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut by_order: BTreeMap<OrderId, Vec<PhoneNumber>> = BTreeMap::new();
         for record in self.store.number_records(&ported).await? {
             if let Some(id) = record.open_port_out_id {
                 by_order.entry(id).or_default().push(record.number);
@@ -233,8 +231,8 @@ impl App {
     async fn complete(
         &self,
         bw: &Bandwidth,
-        id: &str,
-        ported: &[String],
+        id: &OrderId,
+        ported: &[PhoneNumber],
         ip: Option<&str>,
     ) -> Result<bool, ApiError> {
         let mut rounds = portguard_store::retry_on_conflict(8);
@@ -242,7 +240,7 @@ impl App {
             let Some(order) = self.store.get_order(id).await? else {
                 return Ok(false);
             };
-            if order.carrier_id != bw.carrier.as_str() || order.status.is_terminal() {
+            if order.carrier_id != bw.carrier || order.status.is_terminal() {
                 return Ok(false);
             }
             let now = clock::now();
@@ -254,7 +252,7 @@ impl App {
                 .source_ip(ip);
             match self
                 .store
-                .complete_order(&order, ported, &clock::format(now), &audit)
+                .complete_order(&order, ported, Timestamp::from_unix(now), &audit)
                 .await?
             {
                 TransitionOutcome::Applied(_) => {

@@ -5,13 +5,12 @@
 use crate::decision::{Holder, PortOutRequest};
 use lambda_http::{Body, Request};
 use portguard_api::{json_object_body, ApiError};
-use portguard_store::Source;
+use portguard_store::{clock::Day, Source};
 use portguard_validation::{
     parse_date, AccountNumber, AuthorizedName, PhoneListError, PhoneNumber, Pin, Pon,
     MAX_PORT_OUT_NUMBERS,
 };
 use serde_json::{json, Map, Value};
-use time::macros::format_description;
 
 pub(crate) const MAX_IDEMPOTENCY_KEY: usize = 255;
 
@@ -71,12 +70,7 @@ pub(crate) fn parse(body: &Body) -> Result<PortOutRequest, ApiError> {
         .transpose()
         .map_err(|e| ApiError::invalid_request(e.to_string()))?;
     let requested_foc_date = optional_str(&map, "requestedFocDate")?
-        .map(|d| {
-            parse_date(d, "requestedFocDate").map(|date| {
-                date.format(format_description!("[year]-[month]-[day]"))
-                    .expect("a parsed date formats")
-            })
-        })
+        .map(|d| parse_date(d, "requestedFocDate").map(Day::from_date))
         .transpose()
         .map_err(|e| ApiError::invalid_request(e.to_string()))?;
 
@@ -192,8 +186,8 @@ mod tests {
     #[test]
     fn valid_body_normalises_numbers() {
         let r = parse_json(valid()).unwrap();
-        assert_eq!(r.e164(), ["+12065550100", "+12065550101"]);
-        assert_eq!(r.requested_foc_date.as_deref(), Some("2026-11-03"));
+        assert_eq!(r.numbers, ["+12065550100", "+12065550101"]);
+        assert_eq!(r.requested_foc_date.unwrap(), "2026-11-03");
     }
 
     #[test]

@@ -17,12 +17,13 @@ use portguard_rules::admission::{admit, Admission, Facts};
 use portguard_rules::port_out::Refusal;
 use portguard_rules::{transfer_pin, LockState, LockStatus};
 use portguard_secrets::StoredPin;
+use portguard_store::clock::Timestamp;
 use portguard_store::idempotency::StoredResponse;
 use portguard_store::orders::CreateOutcome;
 use portguard_store::protection::PortOutView;
 use portguard_store::tenants::Written;
 use portguard_store::{clock, retry_on_conflict, AuditEvent, AuditType, NewOrder, Order, Tenant};
-use portguard_validation::{Pin, Pon};
+use portguard_validation::{CarrierId, OrderId, PhoneNumber, Pin, Pon, TransferPinId};
 use std::time::{Duration, Instant};
 
 mod locked;
@@ -71,7 +72,7 @@ impl App {
             if request.resubmission_is_accepted {
                 if let Some(id) = self.resubmitted(&view, attempt, request).await? {
                     tracing::info!(
-                        carrier_id = attempt.carrier,
+                        carrier_id = %attempt.carrier,
                         tenant_id = %tenant.tenant_id,
                         port_out_id = %id,
                         "port-out resubmitted: the open order answers"
@@ -90,7 +91,7 @@ impl App {
                     || tenant.transfer_pins.iter().any(|e| e.is_live(now)),
                 locked_numbers: view.locked(&attempt.numbers, now),
                 // This carrier's lock only (contract §4.1).
-                pin_lock: tenant.locks.of(attempt.carrier).status(now),
+                pin_lock: tenant.locks.of(attempt.carrier.as_str()).status(now),
             };
             let refused = match admit(facts) {
                 Admission::Proceed => None,
@@ -101,7 +102,7 @@ impl App {
                     Some(Refused::new(Refusal::PortOutLocked).numbers(numbers))
                 }
                 Admission::PinLocked(_) => {
-                    let lock = tenant.locks.of(attempt.carrier);
+                    let lock = tenant.locks.of(attempt.carrier.as_str());
                     return self.reject_locked(attempt, tenant, &lock, now).await;
                 }
             };
@@ -122,7 +123,7 @@ impl App {
                         .transfer_pins
                         .iter()
                         .filter(|e| e.opens(&attempt.numbers, now))
-                        .map(|e| (Some(e.id.as_str()), &e.stored)),
+                        .map(|e| (Some(&e.id), &e.stored)),
                 )
                 .collect::<Vec<_>>();
             // Every candidate's pepper version first: a hash under a version
@@ -135,7 +136,7 @@ impl App {
                     .map_err(|e| portguard_api::unknown_pepper_version(SERVICE, &e))?;
             }
             // `Some(None)`: the tenant's PIN; `Some(Some(id))`: that transfer PIN.
-            let mut opened: Option<Option<&str>> = None;
+            let mut opened: Option<Option<&TransferPinId>> = None;
             for (transfer_pin_id, stored) in candidates {
                 let right = match verified.iter().find(|(seen, _)| seen == stored) {
                     Some((_, right)) => *right,
@@ -154,14 +155,14 @@ impl App {
             }
             let Some(transfer_pin_id) = opened else {
                 tracing::debug!(
-                    carrier_id = attempt.carrier,
+                    carrier_id = %attempt.carrier,
                     tenant_id = %tenant.tenant_id,
                     argon2_runs = verified.len(),
                     "no stored PIN matches"
                 );
                 let (next, after) = tenant
                     .locks
-                    .of(attempt.carrier)
+                    .of(attempt.carrier.as_str())
                     .after_failure(now, self.policy);
                 if let Some(decided) = self.wrong_pin(attempt, tenant, &next, after, now).await? {
                     return Ok(decided);
@@ -169,18 +170,18 @@ impl App {
                 continue;
             };
             // 11 and 12: the numbers, with the order in one transaction.
-            let reset = tenant.locks.of(attempt.carrier).after_success(now);
+            let reset = tenant.locks.of(attempt.carrier.as_str()).after_success(now);
             let order = Order::new(NewOrder {
                 tenant_id: &tenant.tenant_id,
                 carrier_id: attempt.carrier,
                 account_number: &tenant.account_number,
-                phone_numbers: request.e164(),
+                phone_numbers: request.numbers.clone(),
                 pon: request.pon.as_ref().map(Pon::as_str),
                 source: request.source,
                 external_id: request.external_id.as_deref(),
                 authorized_name: request.authorized_name.as_ref().map(|n| n.as_str()),
-                requested_foc_date: request.requested_foc_date.as_deref(),
-                now: &clock::format(now),
+                requested_foc_date: request.requested_foc_date,
+                now: Timestamp::from_unix(now),
             });
             let body = serde_json::to_string(&order).expect("an order serialises");
             let location = format!("{COLLECTION}/{}", order.id);
@@ -220,11 +221,11 @@ impl App {
                 CreateOutcome::Created => {
                     metrics::count(SERVICE, "PortOutAccepted");
                     tracing::info!(
-                        carrier_id = attempt.carrier,
+                        carrier_id = %attempt.carrier,
                         tenant_id = %tenant.tenant_id,
                         port_out_id = %order.id,
                         numbers = order.phone_numbers.len(),
-                        transfer_pin_id,
+                        transfer_pin_id = transfer_pin_id.map(|id| id.as_str()),
                         argon2_runs = verified.len(),
                         argon2_ms = argon2.as_secs_f64() * 1e3,
                         "port-out accepted"
@@ -255,7 +256,7 @@ impl App {
             return self.refuse(attempt, tenant, refused).await;
         }
         tracing::warn!(
-            carrier_id = attempt.carrier,
+            carrier_id = %attempt.carrier,
             "gave up deciding a port-out after repeated concurrent changes"
         );
         Err(ApiError::unavailable())
@@ -266,7 +267,7 @@ impl App {
     async fn account_of(
         &self,
         holder: &Holder,
-        numbers: &[String],
+        numbers: &[PhoneNumber],
     ) -> Result<Option<String>, ApiError> {
         let first = match holder {
             Holder::Account(account) => return Ok(Some(account.as_str().to_owned())),
@@ -290,7 +291,7 @@ impl App {
         view: &PortOutView,
         attempt: &Attempt<'_>,
         request: &PortOutRequest,
-    ) -> Result<Option<String>, ApiError> {
+    ) -> Result<Option<OrderId>, ApiError> {
         let Some(pon) = &request.pon else {
             return Ok(None);
         };
@@ -298,7 +299,7 @@ impl App {
             view.numbers
                 .get(e164)
                 .filter(|n| n.tenant_id == view.tenant.tenant_id)
-                .and_then(|n| n.open_port_out_id.as_deref())
+                .and_then(|n| n.open_port_out_id.as_ref())
         });
         let Some(Some(id)) = holders.next() else {
             return Ok(None);
@@ -314,7 +315,7 @@ impl App {
         held.sort();
         asked.sort();
         let same = !order.status.is_terminal()
-            && order.carrier_id == attempt.carrier
+            && order.carrier_id == *attempt.carrier
             && order.pon.as_deref() == Some(pon.as_str())
             && held == asked;
         Ok(same.then_some(order.id))

@@ -164,7 +164,7 @@ impl App {
             id: subject.clone(),
         };
         let ip = portguard_api::source_ip(req);
-        self.reject_order(tenant_id.as_str(), actor, ip, id, req.body())
+        self.reject_order(tenant_id, actor, ip, id, req.body())
             .await
     }
 }

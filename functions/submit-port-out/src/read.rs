@@ -21,15 +21,15 @@ fn not_found() -> ApiError {
 
 fn visible_to(order: &Order, caller: &Caller) -> bool {
     match caller {
-        Caller::Carrier { carrier_id } => order.carrier_id == carrier_id.as_str(),
-        Caller::Admin { tenant_id, .. } => order.tenant_id == tenant_id.as_str(),
+        Caller::Carrier { carrier_id } => order.carrier_id == *carrier_id,
+        Caller::Admin { tenant_id, .. } => order.tenant_id == *tenant_id,
     }
 }
 
 impl App {
     pub(crate) async fn get(&self, caller: &Caller, id: &str) -> Result<Response, ApiError> {
         let id = OrderId::parse(id).ok_or_else(not_found)?;
-        match self.store.get_order(id.as_str()).await? {
+        match self.store.get_order(&id).await? {
             Some(order) if visible_to(&order, caller) => Ok(json(200, &order)),
             _ => Err(not_found()),
         }
@@ -50,8 +50,8 @@ impl App {
         let list = format!("orders|{}", status.map_or("all", OrderStatus::as_str));
         let params = self.paging.params(req, caller, &list)?;
         let owner = match caller {
-            Caller::Carrier { carrier_id } => Owner::Carrier(carrier_id.as_str()),
-            Caller::Admin { tenant_id, .. } => Owner::Tenant(tenant_id.as_str()),
+            Caller::Carrier { carrier_id } => Owner::Carrier(carrier_id),
+            Caller::Admin { tenant_id, .. } => Owner::Tenant(tenant_id),
         };
         let page = self
             .store

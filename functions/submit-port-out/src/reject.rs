@@ -9,8 +9,8 @@ use lambda_http::Body;
 use portguard_api::{json, json_object_body, ApiError, Response};
 use portguard_rules::OrderStatus;
 use portguard_store::orders::TransitionOutcome;
-use portguard_store::{clock, retry_on_conflict, Actor, AuditEvent, Order};
-use portguard_validation::{OrderId, RejectReason};
+use portguard_store::{clock, clock::Timestamp, retry_on_conflict, Actor, AuditEvent, Order};
+use portguard_validation::{OrderId, RejectReason, TenantId};
 use serde_json::{json, Value};
 
 /// A lost race re-reads the order and decides again this many times.
@@ -60,7 +60,7 @@ fn closed(order: &Order) -> ApiError {
 impl App {
     pub(crate) async fn reject_order(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         actor: Actor,
         source_ip: Option<String>,
         id: &str,
@@ -71,8 +71,8 @@ impl App {
         let now = clock::now();
         let mut rounds = retry_on_conflict(DECIDE_ATTEMPTS);
         while rounds.next().await.is_some() {
-            let order = match self.store.get_order(id.as_str()).await? {
-                Some(order) if order.tenant_id == tenant_id => order,
+            let order = match self.store.get_order(&id).await? {
+                Some(order) if order.tenant_id == *tenant_id => order,
                 _ => return Err(not_found()),
             };
             if order.status.is_terminal() {
@@ -87,7 +87,7 @@ impl App {
                     &order,
                     OrderStatus::Rejected,
                     None,
-                    &clock::format(now),
+                    Timestamp::from_unix(now),
                     &audit,
                     None,
                 )
@@ -96,7 +96,7 @@ impl App {
                 TransitionOutcome::Applied(next) => {
                     portguard_api::metrics::count(crate::SERVICE, "PortOutRejectedByTenant");
                     tracing::info!(
-                        tenant_id,
+                        tenant_id = %tenant_id,
                         port_out_id = %next.id,
                         "port-out rejected by the tenant"
                     );

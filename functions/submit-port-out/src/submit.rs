@@ -29,13 +29,13 @@ impl App {
         let key = body::idempotency_key(req)?;
         let request = body::parse(req.body())?;
         let attempt = Attempt {
-            carrier: carrier.as_str(),
+            carrier,
             actor: Actor {
                 kind: ActorKind::Carrier,
                 id: Some(carrier.to_string()),
             },
             source_ip: portguard_api::source_ip(req),
-            numbers: request.e164(),
+            numbers: request.numbers.clone(),
         };
         let Some(key) = key else {
             return answer(self.decide(&attempt, &request, None).await?);
@@ -81,7 +81,12 @@ impl App {
     }
 
     /// Claims the key, waiting a little while the same request is in flight.
-    async fn claim(&self, carrier: &str, key: &str, fingerprint: &str) -> Result<Claim, ApiError> {
+    async fn claim(
+        &self,
+        carrier: &CarrierId,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Claim, ApiError> {
         let mut poll = 0;
         loop {
             let claim = self

@@ -15,9 +15,10 @@ use lambda_http::http::Method;
 use lambda_http::Request;
 use portguard_api::{json, metrics, ApiError, Response};
 use portguard_rules::{lifecycle, Decision, OrderEvent};
+use portguard_store::clock::{self, Day, Timestamp};
 use portguard_store::orders::TransitionOutcome;
 use portguard_store::upstream::{Claim, UpstreamDecision};
-use portguard_store::{clock, retry_on_conflict, Actor, ActorKind, AuditEvent, Order, Source};
+use portguard_store::{retry_on_conflict, Actor, ActorKind, AuditEvent, Order, Source};
 use portguard_telnyx::{Change, Event, Pending, PublicKey, Reject, TelnyxApi};
 use portguard_validation::CarrierId;
 use serde_json::json;
@@ -97,7 +98,7 @@ impl App {
             ));
         }
         let event = Event::parse(body).map_err(|e| invalid_event(e.0))?;
-        let carrier = tx.carrier.as_str();
+        let carrier = &tx.carrier;
         let now = clock::now();
         let answer = if self.store.webhook_seen(carrier, &event.id, now).await? {
             Ok(result("duplicate"))
@@ -125,7 +126,7 @@ impl App {
         event: &Event,
         req: &Request,
     ) -> Result<Response, ApiError> {
-        let carrier = tx.carrier.as_str();
+        let carrier = &tx.carrier;
         let ip = portguard_api::source_ip(req);
         let id = event.port_out_id.as_deref();
         let to = match (&event.change, id) {
@@ -157,7 +158,7 @@ impl App {
     /// Processed, nothing changes: `ignored`, logged.
     async fn telnyx_ignored(
         &self,
-        carrier: &str,
+        carrier: &CarrierId,
         event: &Event,
         why: &str,
     ) -> Result<Response, ApiError> {
@@ -176,7 +177,7 @@ impl App {
 
     /// `authorized` and `rejected-pending` change nothing in portguard.
     async fn telnyx_unchanged(&self, tx: &Telnyx, event: &Event) -> Result<Response, ApiError> {
-        let carrier = tx.carrier.as_str();
+        let carrier = &tx.carrier;
         if self
             .telnyx_order(tx, event.port_out_id.as_deref())
             .await?
@@ -198,7 +199,7 @@ impl App {
         let Some(id) = id else {
             return Ok(None);
         };
-        let carrier = tx.carrier.as_str();
+        let carrier = &tx.carrier;
         let Some(decided) = self.store.upstream_decision(carrier, id).await? else {
             return Ok(None);
         };
@@ -208,7 +209,7 @@ impl App {
         // Only an order of Telnyx's carrier opened by this very port-out:
         // an event never moves an order of another door or carrier.
         Ok(self.store.get_order(&order_id).await?.filter(|o| {
-            o.carrier_id == carrier
+            o.carrier_id == *carrier
                 && o.source == Source::Telnyx
                 && o.external_id.as_deref() == Some(id)
         }))
@@ -223,7 +224,7 @@ impl App {
         pending: &Pending,
         ip: Option<String>,
     ) -> Result<Response, ApiError> {
-        let carrier = tx.carrier.as_str();
+        let carrier = &tx.carrier;
         let claim = self
             .store
             .claim_upstream_decision(carrier, id, clock::now())
@@ -323,12 +324,12 @@ impl App {
         let Some(first) = checked.numbers.first() else {
             return Ok(None);
         };
-        let Some(tenant) = self.store.number_owner(first.as_str()).await? else {
+        let Some(tenant) = self.store.number_owner(first).await? else {
             return Ok(None);
         };
         Ok(self
             .store
-            .upstream_order(&tenant, tx.carrier.as_str(), Source::Telnyx, id)
+            .upstream_order(&tenant, &tx.carrier, Source::Telnyx, id)
             .await?)
     }
 
@@ -370,13 +371,13 @@ impl App {
             resubmission_is_accepted: false,
         };
         let attempt = Attempt {
-            carrier: tx.carrier.as_str(),
+            carrier: &tx.carrier,
             actor: Actor {
                 kind: ActorKind::Carrier,
                 id: Some(tx.carrier.to_string()),
             },
             source_ip: ip,
-            numbers: request.e164(),
+            numbers: request.numbers.clone(),
         };
         Ok(match self.decide(&attempt, &request, None).await? {
             Decided::Accepted(accepted) => UpstreamDecision {
@@ -407,13 +408,10 @@ impl App {
         kind: OrderEvent,
         ip: Option<&str>,
     ) -> Result<Response, ApiError> {
-        let carrier = tx.carrier.as_str();
+        let carrier = &tx.carrier;
         let now = clock::now();
         let foc_date = match &event.change {
-            Change::FocDateChanged(date) => {
-                check_foc_date(date, &order, now)?;
-                Some(date.as_str())
-            }
+            Change::FocDateChanged(date) => Some(check_foc_date(date, &order, now)?),
             _ => None,
         };
         let mut rounds = retry_on_conflict(DECIDE_ATTEMPTS);
@@ -441,7 +439,7 @@ impl App {
             };
             let actor = Actor {
                 kind: ActorKind::Carrier,
-                id: Some(carrier.to_owned()),
+                id: Some(carrier.to_string()),
             };
             let audit = AuditEvent::status_changed(&order, to, actor, now).source_ip(ip);
             let dedupe = self
@@ -453,7 +451,7 @@ impl App {
                     &order,
                     to,
                     foc_date,
-                    &clock::format(now),
+                    Timestamp::from_unix(now),
                     &audit,
                     Some(dedupe),
                 )
@@ -477,10 +475,9 @@ impl App {
 
 /// contract §5's bounds: not before the order's creation date, not more
 /// than 120 days ahead.
-fn check_foc_date(date: &str, order: &Order, now: i64) -> Result<(), ApiError> {
-    let (Some(foc), Some(created)) = (clock::date_start(date), clock::parse(&order.created_at))
-    else {
-        return Err(invalid_event("foc_date must be a date"));
-    };
-    portguard_rules::foc::check_foc_date(foc, created, now).map_err(|e| invalid_event(e.message()))
+fn check_foc_date(date: &str, order: &Order, now: i64) -> Result<Day, ApiError> {
+    let foc = Day::parse(date).ok_or_else(|| invalid_event("foc_date must be a date"))?;
+    portguard_rules::foc::check_foc_date(foc.start(), order.created_at.unix(), now)
+        .map_err(|e| invalid_event(e.message()))?;
+    Ok(foc)
 }

@@ -126,10 +126,11 @@ pub fn types_changed(
 mod tests {
     use super::*;
     use portguard_store::{Actor, ActorKind, AuditType};
+    use portguard_validation::{PhoneNumber, TenantId};
 
     fn event() -> AuditEvent {
         AuditEvent::new(
-            "t1",
+            &TenantId::parse("t1").unwrap(),
             1_800_000_000,
             AuditType::PortOutRejected,
             Actor {
@@ -137,7 +138,7 @@ mod tests {
                 id: Some("<script>alert(1)</script>".into()),
             },
         )
-        .phone_numbers(&["+12065550100"])
+        .phone_numbers(&PhoneNumber::parse_list(&["+12065550100"]).unwrap())
         .code("PIN_MISMATCH")
         .email("a&b@example.com")
     }

@@ -124,10 +124,11 @@ pub(crate) fn facts(event: &AuditEvent) -> Vec<(&'static str, String)> {
         ("By", actor(event)),
     ];
     if let Some(numbers) = event.phone_numbers.as_ref().filter(|n| !n.is_empty()) {
+        let numbers: Vec<&str> = numbers.iter().map(|n| n.as_str()).collect();
         lines.push(("Numbers", numbers.join(", ")));
     }
     if let Some(id) = &event.port_out_id {
-        lines.push(("Order", id.clone()));
+        lines.push(("Order", id.to_string()));
     }
     if let Some(status) = &event.status {
         lines.push(("Status", status.clone()));
@@ -148,7 +149,7 @@ pub(crate) fn facts(event: &AuditEvent) -> Vec<(&'static str, String)> {
         lines.push(("Until", format!("{} (UTC)", clock::format(until))));
     }
     if let Some(id) = &event.transfer_pin_id {
-        lines.push(("Transfer PIN", id.clone()));
+        lines.push(("Transfer PIN", id.to_string()));
     }
     if let Some(email) = &event.email {
         lines.push(("Contact", email.clone()));
@@ -174,10 +175,15 @@ pub(crate) fn console_page(kind: AuditType) -> &'static str {
 mod tests {
     use super::*;
     use portguard_store::Actor;
+    use portguard_validation::{PhoneNumber, TenantId};
+
+    fn numbers(list: &[&str]) -> Vec<PhoneNumber> {
+        PhoneNumber::parse_list(list).unwrap()
+    }
 
     fn event(kind: AuditType) -> AuditEvent {
         AuditEvent::new(
-            "t1",
+            &TenantId::parse("t1").unwrap(),
             1_800_000_000,
             kind,
             Actor {
@@ -189,13 +195,14 @@ mod tests {
 
     #[test]
     fn subjects_say_what_happened_in_words() {
-        let e = event(AuditType::PortOutRequested).phone_numbers(&["+12065550100", "+12065550101"]);
+        let e = event(AuditType::PortOutRequested)
+            .phone_numbers(&numbers(&["+12065550100", "+12065550101"]));
         assert_eq!(
             subject(&e),
             "portguard: Port-out request accepted for 2 numbers"
         );
         let e = event(AuditType::PortOutRejected)
-            .phone_numbers(&["+12065550100"])
+            .phone_numbers(&numbers(&["+12065550100"]))
             .code("PIN_MISMATCH");
         assert_eq!(
             subject(&e),
@@ -203,7 +210,7 @@ mod tests {
         );
         let e = event(AuditType::PortOutStatusChanged)
             .status("completed")
-            .phone_numbers(&["+12065550100"]);
+            .phone_numbers(&numbers(&["+12065550100"]));
         assert_eq!(subject(&e), "portguard: Port-out completed for 1 number");
         let e = event(AuditType::AlertContactAdded).email("x@example.com");
         assert_eq!(subject(&e), "portguard: Alert contact added: x@example.com");

@@ -7,29 +7,29 @@ use crate::LockStatus;
 
 /// What the tenant, as read, says of a port-out before its PIN.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Facts {
+pub struct Facts<N> {
     /// The tenant's country is the US (check 7).
     pub eligible: bool,
     /// The tenant has its own PIN or a live transfer PIN (check 8).
     pub has_pin: bool,
     /// Check 8a: the requested numbers of the account a lock holds, or
     /// `None` when no lock (tenant-wide or a number's) applies.
-    pub locked_numbers: Option<Vec<String>>,
+    pub locked_numbers: Option<Vec<N>>,
     /// The PIN lock of contract §4.1 at this moment (check 9).
     pub pin_lock: LockStatus,
 }
 
 /// The first of checks 7, 8, 8a and 9 that refuses, or `Proceed` to check 10.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Admission {
+pub enum Admission<N> {
     NotEligible,
     PinNotSet,
-    PortOutLocked(Vec<String>),
+    PortOutLocked(Vec<N>),
     PinLocked(LockStatus),
     Proceed,
 }
 
-pub fn admit(facts: Facts) -> Admission {
+pub fn admit<N>(facts: Facts<N>) -> Admission<N> {
     if !facts.eligible {
         Admission::NotEligible
     } else if !facts.has_pin {
@@ -50,7 +50,7 @@ mod tests {
 
     const OPEN: LockStatus = LockStatus::Open { failed_attempts: 0 };
 
-    fn facts(eligible: bool, has_pin: bool, locked: bool, pin_locked: bool) -> Facts {
+    fn facts(eligible: bool, has_pin: bool, locked: bool, pin_locked: bool) -> Facts<String> {
         Facts {
             eligible,
             has_pin,

@@ -60,7 +60,7 @@ pub fn is_live(expires_at: i64, now: i64) -> bool {
 
 /// Check 10 of contract §4.1 for one transfer PIN: it may open a port-out of
 /// `requested` only while live and only when it names every requested number.
-pub fn opens(pin_numbers: &[String], expires_at: i64, requested: &[String], now: i64) -> bool {
+pub fn opens<N: PartialEq>(pin_numbers: &[N], expires_at: i64, requested: &[N], now: i64) -> bool {
     is_live(expires_at, now)
         && !requested.is_empty()
         && requested.iter().all(|r| pin_numbers.contains(r))

@@ -1,7 +1,9 @@
 //! Small helpers between Rust values and DynamoDB attribute maps.
 
+use crate::clock::Timestamp;
 use crate::StoreError;
 use aws_sdk_dynamodb::types::AttributeValue;
+use portguard_validation::{PhoneNumber, TenantId};
 use std::collections::HashMap;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -68,6 +70,45 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A string attribute turned into its type; one that does not parse is
+    /// a corrupt item, never a default.
+    pub fn parsed<T>(
+        &self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<T, StoreError> {
+        self.opt_parsed(name, parse)?
+            .ok_or_else(|| self.corrupt(name))
+    }
+
+    /// [`Reader::parsed`] of an attribute that may be absent.
+    pub fn opt_parsed<T>(
+        &self,
+        name: &str,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<Option<T>, StoreError> {
+        match self.opt_s(name) {
+            None => Ok(None),
+            Some(v) => parse(&v).map(Some).ok_or_else(|| self.corrupt(name)),
+        }
+    }
+
+    pub fn tenant(&self, name: &str) -> Result<TenantId, StoreError> {
+        self.parsed(name, |v| TenantId::parse(v).ok())
+    }
+
+    pub fn time(&self, name: &str) -> Result<Timestamp, StoreError> {
+        self.parsed(name, Timestamp::parse)
+    }
+
+    /// A list of E.164 numbers as this service stored them.
+    pub fn numbers(&self, name: &str) -> Result<Vec<PhoneNumber>, StoreError> {
+        self.list_s(name)?
+            .iter()
+            .map(|v| PhoneNumber::from_stored(v).map_err(|_| self.corrupt(name)))
+            .collect()
+    }
+
     pub fn list_n(&self, name: &str) -> Result<Vec<i64>, StoreError> {
         match self.item.get(name) {
             None => Ok(Vec::new()),
@@ -83,23 +124,6 @@ impl<'a> Reader<'a> {
             Some(_) => Err(self.corrupt(name)),
         }
     }
-}
-
-/// The key of an id this API issues (`id_prefix` and a 26-character ULID)
-/// in the tenant's partition under `sk_prefix`, or `None` for any other id:
-/// such an id is unknown without a read.
-pub(crate) fn issued_id_key(
-    tenant_id: &str,
-    id: &str,
-    id_prefix: &str,
-    sk_prefix: &str,
-) -> Option<Item> {
-    let ulid = id.strip_prefix(id_prefix)?;
-    let well_formed = ulid.len() == 26
-        && ulid
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
-    well_formed.then(|| key(format!("TENANT#{tenant_id}"), &format!("{sk_prefix}{ulid}")))
 }
 
 /// Builds `SET a = :a, b = :b` expressions without typos between the two halves.

@@ -5,6 +5,7 @@
 use crate::attr::{key, n, s, Item, Reader};
 use crate::{clock, Page, PageKey, Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, Put};
+use portguard_validation::{AuditId, OrderId, PhoneNumber, TenantId, TransferPinId};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -119,28 +120,28 @@ pub struct Actor {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
-    pub id: String,
+    pub id: AuditId,
     #[serde(serialize_with = "ser_time")]
     pub time: i64,
     #[serde(rename = "type")]
     pub kind: AuditType,
     pub actor: Actor,
     pub source_ip: Option<String>,
-    pub port_out_id: Option<String>,
+    pub port_out_id: Option<OrderId>,
     pub code: Option<String>,
     pub status: Option<String>,
-    /// E.164 numbers the event is about (contract §7).
-    pub phone_numbers: Option<Vec<String>>,
+    /// The numbers the event is about (contract §7).
+    pub phone_numbers: Option<Vec<PhoneNumber>>,
     /// `lock` or `transferPinRequired` for protection changes.
     pub setting: Option<String>,
     /// When a lock, a turn-off or a transfer PIN ends.
     #[serde(serialize_with = "ser_opt_time")]
     pub until: Option<i64>,
-    pub transfer_pin_id: Option<String>,
+    pub transfer_pin_id: Option<TransferPinId>,
     /// The address of an alert contact (contract §17).
     pub email: Option<String>,
     #[serde(skip)]
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
 }
 
 fn ser_time<S: serde::Serializer>(ts: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -156,9 +157,9 @@ fn ser_opt_time<S: serde::Serializer>(ts: &Option<i64>, s: S) -> Result<S::Ok, S
 
 impl AuditEvent {
     /// A new event with a fresh time-ordered id.
-    pub fn new(tenant_id: &str, time: i64, kind: AuditType, actor: Actor) -> AuditEvent {
+    pub fn new(tenant_id: &TenantId, time: i64, kind: AuditType, actor: Actor) -> AuditEvent {
         AuditEvent {
-            id: format!("ae_{}", ulid::Ulid::new()),
+            id: AuditId::generate(),
             time,
             kind,
             actor,
@@ -171,7 +172,7 @@ impl AuditEvent {
             until: None,
             transfer_pin_id: None,
             email: None,
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.clone(),
         }
     }
 
@@ -198,8 +199,8 @@ impl AuditEvent {
         self.source_ip = ip.map(str::to_owned);
         self
     }
-    pub fn port_out(mut self, id: &str) -> Self {
-        self.port_out_id = Some(id.to_owned());
+    pub fn port_out(mut self, id: &OrderId) -> Self {
+        self.port_out_id = Some(id.clone());
         self
     }
     pub fn code(mut self, code: &str) -> Self {
@@ -210,8 +211,8 @@ impl AuditEvent {
         self.status = Some(status.to_owned());
         self
     }
-    pub fn phone_numbers<S: AsRef<str>>(mut self, numbers: &[S]) -> Self {
-        self.phone_numbers = Some(numbers.iter().map(|n| n.as_ref().to_owned()).collect());
+    pub fn phone_numbers(mut self, numbers: &[PhoneNumber]) -> Self {
+        self.phone_numbers = Some(numbers.to_vec());
         self
     }
     pub fn setting(mut self, setting: &str) -> Self {
@@ -222,8 +223,8 @@ impl AuditEvent {
         self.until = until;
         self
     }
-    pub fn transfer_pin(mut self, id: &str) -> Self {
-        self.transfer_pin_id = Some(id.to_owned());
+    pub fn transfer_pin(mut self, id: &TransferPinId) -> Self {
+        self.transfer_pin_id = Some(id.clone());
         self
     }
 
@@ -244,14 +245,17 @@ impl AuditEvent {
         put("type", s(self.kind.as_str()));
         put("actorKind", s(self.actor.kind.as_str()));
         let optional = [
-            ("actorId", &self.actor.id),
-            ("sourceIp", &self.source_ip),
-            ("portOutId", &self.port_out_id),
-            ("code", &self.code),
-            ("status", &self.status),
-            ("setting", &self.setting),
-            ("transferPinId", &self.transfer_pin_id),
-            ("email", &self.email),
+            ("actorId", self.actor.id.as_deref()),
+            ("sourceIp", self.source_ip.as_deref()),
+            ("portOutId", self.port_out_id.as_ref().map(OrderId::as_str)),
+            ("code", self.code.as_deref()),
+            ("status", self.status.as_deref()),
+            ("setting", self.setting.as_deref()),
+            (
+                "transferPinId",
+                self.transfer_pin_id.as_ref().map(TransferPinId::as_str),
+            ),
+            ("email", self.email.as_deref()),
         ];
         for (k, v) in optional {
             if let Some(v) = v {
@@ -271,14 +275,14 @@ impl AuditEvent {
     }
 
     fn sort_key(&self) -> String {
-        format!("AUDIT#{}", self.id.trim_start_matches("ae_"))
+        format!("AUDIT#{}", self.id.ulid())
     }
 
     fn from_item(item: &Item) -> Result<AuditEvent, StoreError> {
         let r = Reader::new(item, "audit");
         let bad = |what: &str| StoreError::Corrupt(format!("audit item has an unknown {what}"));
         Ok(AuditEvent {
-            id: r.s("id")?,
+            id: r.parsed("id", AuditId::parse)?,
             time: r.n("ts")?,
             kind: AuditType::parse(&r.s("type")?).ok_or_else(|| bad("type"))?,
             actor: Actor {
@@ -286,18 +290,18 @@ impl AuditEvent {
                 id: r.opt_s("actorId"),
             },
             source_ip: r.opt_s("sourceIp"),
-            port_out_id: r.opt_s("portOutId"),
+            port_out_id: r.opt_parsed("portOutId", OrderId::parse)?,
             code: r.opt_s("code"),
             status: r.opt_s("status"),
             phone_numbers: match item.contains_key("phoneNumbers") {
-                true => Some(r.list_s("phoneNumbers")?),
+                true => Some(r.numbers("phoneNumbers")?),
                 false => None,
             },
             setting: r.opt_s("setting"),
             until: r.opt_n("until")?,
-            transfer_pin_id: r.opt_s("transferPinId"),
+            transfer_pin_id: r.opt_parsed("transferPinId", TransferPinId::parse)?,
             email: r.opt_s("email"),
-            tenant_id: r.s("tenantId")?,
+            tenant_id: r.tenant("tenantId")?,
         })
     }
 
@@ -339,7 +343,7 @@ impl Store {
     /// A tenant's events, newest first.
     pub async fn list_audit(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         limit: i32,
         start: Option<PageKey>,
     ) -> Result<Page<AuditEvent>, StoreError> {

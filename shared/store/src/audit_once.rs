@@ -11,12 +11,18 @@
 use crate::attr::{key, n};
 use crate::{tx, AuditEvent, Store, StoreError};
 use aws_sdk_dynamodb::types::Put;
+use portguard_validation::{CarrierId, TenantId};
 
 /// A marker outlives its hour by this much, then TTL may delete it: its
 /// key names the hour, so no later hour ever reads it.
 const KEPT_AFTER_HOUR: i64 = 3600;
 
-fn marker_key(tenant_id: &str, carrier: &str, code: &str, hour: i64) -> crate::attr::Item {
+fn marker_key(
+    tenant_id: &TenantId,
+    carrier: &CarrierId,
+    code: &str,
+    hour: i64,
+) -> crate::attr::Item {
     key(
         format!("TENANT#{tenant_id}"),
         &format!("AUDITONCE#{carrier}#{code}#{hour}"),
@@ -30,7 +36,7 @@ impl Store {
     pub async fn record_audit_once_per_hour(
         &self,
         audit: &AuditEvent,
-        carrier: &str,
+        carrier: &CarrierId,
         code: &str,
         hour: i64,
     ) -> Result<bool, StoreError> {

@@ -12,10 +12,15 @@
 //!   most 5" and "no address twice" true under races, without touching the
 //!   tenant record every port-out reads.
 
+mod window;
+
+pub use window::Slot;
+
 use crate::attr::{key, n, s, Item, Reader, Update};
 use crate::tenants::Written;
 use crate::{clock, tx, AuditEvent, AuditType, Store, StoreError};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use portguard_validation::{ContactId, TenantId};
 use std::collections::HashMap;
 
 /// At most this many contacts per tenant.
@@ -28,7 +33,6 @@ pub const MAX_CODE_TRIES: i64 = 5;
 pub const WINDOW_SECONDS: i64 = 3_600;
 pub const ALERTS_PER_WINDOW: i64 = 30;
 
-const ID_PREFIX: &str = "ac_";
 const SK_PREFIX: &str = "ALERTCONTACT#";
 pub(crate) const INDEX_SK: &str = "ALERTCONTACTS";
 
@@ -67,8 +71,8 @@ impl std::fmt::Debug for PendingCode {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertContact {
-    pub id: String,
-    pub tenant_id: String,
+    pub id: ContactId,
+    pub tenant_id: TenantId,
     pub email: String,
     pub status: ContactStatus,
     pub types: Vec<AuditType>,
@@ -83,15 +87,15 @@ pub struct AlertContact {
 impl AlertContact {
     /// A new unconfirmed contact waiting for the code whose hash is `code_hash`.
     pub fn new(
-        tenant_id: &str,
+        tenant_id: &TenantId,
         email: &str,
         types: Vec<AuditType>,
         code_hash: String,
         now: i64,
     ) -> AlertContact {
         AlertContact {
-            id: format!("{ID_PREFIX}{}", ulid::Ulid::new()),
-            tenant_id: tenant_id.to_owned(),
+            id: ContactId::generate(),
+            tenant_id: tenant_id.clone(),
             email: email.to_owned(),
             status: ContactStatus::Unconfirmed,
             types,
@@ -117,8 +121,8 @@ impl AlertContact {
         self.email.to_ascii_lowercase()
     }
 
-    fn key(&self) -> Item {
-        contact_key(&self.tenant_id, &self.id).expect("our own id")
+    pub(crate) fn key(&self) -> Item {
+        contact_key(&self.tenant_id, &self.id)
     }
 
     fn item(&self) -> Item {
@@ -163,8 +167,8 @@ impl AlertContact {
             None => None,
         };
         Ok(AlertContact {
-            id: r.s("id")?,
-            tenant_id: r.s("tenantId")?,
+            id: r.parsed("id", ContactId::parse)?,
+            tenant_id: r.tenant("tenantId")?,
             email: r.s("email")?,
             status,
             types,
@@ -181,27 +185,29 @@ fn types_value(types: &[AuditType]) -> AttributeValue {
     AttributeValue::L(types.iter().map(|t| s(t.as_str())).collect())
 }
 
-/// The key of a contact id, or `None` for an id this API never issues
-/// (`ac_` and a 26-character ULID): unknown without a read.
-pub(crate) fn contact_key(tenant_id: &str, id: &str) -> Option<Item> {
-    crate::attr::issued_id_key(tenant_id, id, ID_PREFIX, SK_PREFIX)
+/// A contact's item, in its tenant's partition.
+pub(crate) fn contact_key(tenant_id: &TenantId, id: &ContactId) -> Item {
+    key(
+        format!("TENANT#{tenant_id}"),
+        &format!("{SK_PREFIX}{}", id.ulid()),
+    )
 }
 
-pub(crate) fn index_key(tenant_id: &str) -> Item {
+pub(crate) fn index_key(tenant_id: &TenantId) -> Item {
     key(format!("TENANT#{tenant_id}"), INDEX_SK)
 }
 
 /// A tenant's contacts as read, oldest first, with the index's version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactBook {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub contacts: Vec<AlertContact>,
     version: i64,
 }
 
 impl ContactBook {
-    pub fn find(&self, id: &str) -> Option<&AlertContact> {
-        self.contacts.iter().find(|c| c.id == id)
+    pub fn find(&self, id: &ContactId) -> Option<&AlertContact> {
+        self.contacts.iter().find(|c| c.id == *id)
     }
 
     pub fn has_address(&self, email_key: &str) -> bool {
@@ -231,20 +237,9 @@ impl ContactBook {
     }
 }
 
-/// What the hourly limit says about one alert to one contact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Slot {
-    /// Send it, and say that this many were left out before it.
-    Send { left_out: i64 },
-    /// Over the limit: counted, not sent.
-    LeftOut,
-    /// The contact was removed meanwhile.
-    Gone,
-}
-
 impl Store {
     /// A tenant's contacts (one strongly consistent Query of the book).
-    pub async fn alert_contacts(&self, tenant_id: &str) -> Result<ContactBook, StoreError> {
+    pub async fn alert_contacts(&self, tenant_id: &TenantId) -> Result<ContactBook, StoreError> {
         let out = self
             .client
             .query()
@@ -257,7 +252,7 @@ impl Store {
             .await
             .map_err(StoreError::from_sdk)?;
         let mut book = ContactBook {
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.clone(),
             contacts: Vec::new(),
             version: 0,
         };
@@ -276,16 +271,14 @@ impl Store {
         Ok(book)
     }
 
-    /// One contact; `None` for an unknown, malformed or another tenant's id.
+    /// One contact; `None` for an unknown or another tenant's id.
     pub async fn get_alert_contact(
         &self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &ContactId,
     ) -> Result<Option<AlertContact>, StoreError> {
-        let Some(key) = contact_key(tenant_id, id) else {
-            return Ok(None);
-        };
-        self.get_as(key, AlertContact::from_item).await
+        self.get_as(contact_key(tenant_id, id), AlertContact::from_item)
+            .await
     }
 
     /// Adds `contact` to `book` as read, with its audit item, in one
@@ -411,124 +404,15 @@ impl Store {
     /// delivery). A contact removed meanwhile stays removed.
     pub async fn note_contact_result(
         &self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &ContactId,
         at: i64,
         failure: Option<&str>,
     ) -> Result<(), StoreError> {
-        let Some(key) = contact_key(tenant_id, id) else {
-            return Ok(());
-        };
         let update = note_update(at, failure.is_none(), failure);
-        self.update_if(key, update, "attribute_exists(PK)").await?;
+        self.update_if(contact_key(tenant_id, id), update, "attribute_exists(PK)")
+            .await?;
         Ok(())
-    }
-
-    /// Takes one alert slot of the contact's window at `now`: a window
-    /// opens at the first alert and lets [`ALERTS_PER_WINDOW`] through for
-    /// [`WINDOW_SECONDS`]; an alert past that is counted in `leftOut`, and
-    /// the next one sent takes (and clears) the count.
-    pub async fn take_alert_slot(
-        &self,
-        contact: &AlertContact,
-        now: i64,
-    ) -> Result<Slot, StoreError> {
-        // Three updates whose conditions exclude each other and, for an
-        // existing contact, cover every state: whichever applies decides.
-        // Concurrent alerts can make each fail in turn (another alert
-        // opened or filled the window meanwhile), so they are tried again
-        // in order; all failing a few rounds means the contact is gone.
-        const ROUNDS: usize = 8;
-        let since = now - WINDOW_SECONDS;
-        for _ in 0..ROUNDS {
-            // In the open window, under the limit.
-            let in_window = Update::default()
-                .set_expr("#windowCount = #windowCount + :one")
-                .name("windowCount")
-                .name("windowStart")
-                .remove("leftOut")
-                .value(":one", n(1))
-                .value(":since", n(since))
-                .value(":max", n(ALERTS_PER_WINDOW));
-            if let Some(old) = self
-                .update_returning_old(
-                    contact.key(),
-                    in_window,
-                    "attribute_exists(PK) AND #windowStart > :since AND #windowCount < :max",
-                )
-                .await?
-            {
-                return Ok(Slot::Send {
-                    left_out: left_out(&old),
-                });
-            }
-            // No window, or the last one closed: this alert opens one.
-            let open = Update::default()
-                .set("windowStart", n(now))
-                .set("windowCount", n(1))
-                .remove("leftOut")
-                .value(":since", n(since));
-            if let Some(old) = self
-                .update_returning_old(
-                    contact.key(),
-                    open,
-                    "attribute_exists(PK) AND (attribute_not_exists(#windowStart) OR #windowStart <= :since)",
-                )
-                .await?
-            {
-                return Ok(Slot::Send {
-                    left_out: left_out(&old),
-                });
-            }
-            // The open window is full: counted, not sent.
-            let full = Update::default()
-                .set_expr("#leftOut = if_not_exists(#leftOut, :zero) + :one")
-                .name("leftOut")
-                .name("windowStart")
-                .name("windowCount")
-                .value(":zero", n(0))
-                .value(":one", n(1))
-                .value(":since", n(since))
-                .value(":max", n(ALERTS_PER_WINDOW));
-            if self
-                .update_if(
-                    contact.key(),
-                    full,
-                    "attribute_exists(PK) AND #windowStart > :since AND #windowCount >= :max",
-                )
-                .await?
-            {
-                return Ok(Slot::LeftOut);
-            }
-        }
-        Ok(Slot::Gone)
-    }
-
-    /// An UpdateItem under `condition` returning the item as it was;
-    /// `None` when the condition failed.
-    async fn update_returning_old(
-        &self,
-        key: Item,
-        update: Update,
-        condition: &str,
-    ) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression(update.expression())
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(update.names))
-            .set_expression_attribute_values(Some(update.values))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        match out {
-            Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
-            Err(e) if crate::error::is_condition_failure(&e) => Ok(None),
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
     }
 }
 
@@ -543,14 +427,6 @@ pub(crate) fn note_update(at: i64, delivered: bool, failure: Option<&str>) -> Up
         Some(reason) => update.set("lastFailure", s(reason)),
         None => update.remove("lastFailure"),
     }
-}
-
-fn left_out(old: &Item) -> i64 {
-    Reader::new(old, "alert contact")
-        .opt_n("leftOut")
-        .ok()
-        .flatten()
-        .unwrap_or(0)
 }
 
 /// The time a contact field holds, as the API shows it.

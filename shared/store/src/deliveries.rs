@@ -8,6 +8,7 @@ use crate::notify::Target;
 use crate::schema::DUE_DELIVERIES;
 use crate::{clock, Page, PageKey, Store, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
+use portguard_validation::AuditId;
 
 /// The one partition of the due index: deliveries due per minute are few.
 pub const DUE_SHARD: &str = "DUE";
@@ -47,7 +48,7 @@ impl DeliveryStatus {
 /// body, so every attempt sends the same bytes under the same `webhook-id`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
-    pub audit_id: String,
+    pub audit_id: AuditId,
     pub target: Target,
     pub payload: String,
     /// Attempts started so far (the current one included while it runs).
@@ -57,7 +58,7 @@ pub struct Delivery {
     pub last_failure: Option<String>,
 }
 
-fn delivery_key(audit_id: &str, target: &Target) -> Item {
+fn delivery_key(audit_id: &AuditId, target: &Target) -> Item {
     key(format!("DELIVERY#{audit_id}#{}", target.part()), "DELIVERY")
 }
 
@@ -72,9 +73,9 @@ fn due_sk(due_at: i64, delivery: &Delivery) -> String {
 
 impl Delivery {
     /// A delivery about to make its first attempt.
-    pub fn new(audit_id: &str, target: Target, payload: String) -> Delivery {
+    pub fn new(audit_id: &AuditId, target: Target, payload: String) -> Delivery {
         Delivery {
-            audit_id: audit_id.to_owned(),
+            audit_id: audit_id.clone(),
             target,
             payload,
             attempts: 1,
@@ -86,7 +87,7 @@ impl Delivery {
 
     /// A delivery recorded without an attempt at once (its endpoint failed
     /// a moment ago): the scheduled run makes its first attempt.
-    pub fn queued(audit_id: &str, target: Target, payload: String) -> Delivery {
+    pub fn queued(audit_id: &AuditId, target: Target, payload: String) -> Delivery {
         Delivery {
             attempts: 0,
             ..Delivery::new(audit_id, target, payload)
@@ -147,7 +148,7 @@ impl Delivery {
             .opt_s("DUESK")
             .and_then(|sk| sk.split('#').next().and_then(clock::parse));
         Ok(Delivery {
-            audit_id: r.s("auditId")?,
+            audit_id: r.parsed("auditId", AuditId::parse)?,
             target: Target::parse(&r.s("target")?).ok_or_else(|| corrupt("target"))?,
             payload: r.s("payload")?,
             attempts: r.n("attempts")? as u32,
@@ -280,7 +281,7 @@ impl Store {
     /// A delivery by its audit id and target (tests and operators).
     pub async fn get_delivery(
         &self,
-        audit_id: &str,
+        audit_id: &AuditId,
         target: &Target,
     ) -> Result<Option<Delivery>, StoreError> {
         self.get_as(delivery_key(audit_id, target), Delivery::from_item)

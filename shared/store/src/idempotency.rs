@@ -8,6 +8,7 @@ use crate::attr::{key, n, s, Item, Reader};
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
+use portguard_validation::CarrierId;
 
 pub const KEEP_SECONDS: i64 = 24 * 3600;
 /// Longer than submit-port-out can run (its Lambda timeout is 10 s,
@@ -35,14 +36,14 @@ pub enum Claim {
     InProgress,
 }
 
-fn record_key(carrier: &str, idem_key: &str) -> Item {
+fn record_key(carrier: &CarrierId, idem_key: &str) -> Item {
     key(format!("IDEMPOTENCY#{carrier}#{idem_key}"), "IDEMPOTENCY")
 }
 
 impl Store {
     pub async fn claim_idempotency(
         &self,
-        carrier: &str,
+        carrier: &CarrierId,
         idem_key: &str,
         fingerprint: &str,
         now: i64,
@@ -95,7 +96,7 @@ impl Store {
     /// The transaction step that completes a claim with its answer.
     pub fn idempotency_completion(
         &self,
-        carrier: &str,
+        carrier: &CarrierId,
         idem_key: &str,
         fingerprint: &str,
         response: &StoredResponse,
@@ -128,7 +129,7 @@ impl Store {
     /// Gives a claim up after a failed request, so a retry is handled afresh.
     pub async fn release_idempotency(
         &self,
-        carrier: &str,
+        carrier: &CarrierId,
         idem_key: &str,
         fingerprint: &str,
     ) -> Result<(), StoreError> {

@@ -10,8 +10,9 @@ use crate::attr::{key, n};
 use crate::{tx, AuditEvent, Store, StoreError};
 use aws_sdk_dynamodb::types::Put;
 use portguard_rules::LockId;
+use portguard_validation::{CarrierId, TenantId};
 
-fn marker_key(tenant_id: &str, lock: &LockId, carrier: &str) -> crate::attr::Item {
+fn marker_key(tenant_id: &TenantId, lock: &LockId, carrier: &CarrierId) -> crate::attr::Item {
     key(
         format!("TENANT#{tenant_id}"),
         &format!("LOCKED#{}#{carrier}", lock.name()),
@@ -26,7 +27,7 @@ impl Store {
         &self,
         audit: &AuditEvent,
         lock: &LockId,
-        carrier: &str,
+        carrier: &CarrierId,
         now: i64,
     ) -> Put {
         let mut marker = marker_key(&audit.tenant_id, lock, carrier);
@@ -47,7 +48,7 @@ impl Store {
         &self,
         audit: &AuditEvent,
         lock: &LockId,
-        carrier: &str,
+        carrier: &CarrierId,
         now: i64,
     ) -> Result<bool, StoreError> {
         let put_marker = self.locked_marker(audit, lock, carrier, now);

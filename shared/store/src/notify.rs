@@ -18,8 +18,10 @@
 //! Deliveries are in `deliveries.rs`.
 
 use crate::attr::{key, n, s, Item, Reader, Update};
+use crate::clock::Timestamp;
 use crate::{clock, tx, AuditEvent, Store, StoreError};
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+use portguard_validation::{AuditId, CarrierId, ContactId, TenantId};
 
 pub use crate::deliveries::{
     AttemptEnd, Delivery, DeliveryStatus, DELIVERY_KEEP_SECONDS, DUE_SHARD,
@@ -29,18 +31,19 @@ pub use crate::deliveries::{
 /// a tenant's alert contact by email (contract §17).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
-    Tenant(String),
-    Carrier(String),
+    Tenant(TenantId),
+    Carrier(CarrierId),
     Contact {
-        tenant: String,
-        contact: String,
+        tenant: TenantId,
+        contact: ContactId,
     },
     /// Telnyx's API, for a tenant's reject of a Telnyx port-out (contract
     /// §16): Telnyx's id of the port-out.
     Telnyx(String),
     /// A tenant's endpoint as it was before the change the delivery's audit
-    /// item records (contract §14): read at `PREVIOUS#{auditId}`.
-    Previous(String),
+    /// item records (contract §14): read at `PREVIOUS#{auditId}` of this
+    /// tenant.
+    Previous(TenantId),
 }
 
 impl Target {
@@ -56,15 +59,15 @@ impl Target {
 
     pub(crate) fn parse(part: &str) -> Option<Target> {
         match part.split_once('#')? {
-            ("tenant", id) => Some(Target::Tenant(id.to_owned())),
-            ("carrier", id) => Some(Target::Carrier(id.to_owned())),
+            ("tenant", id) => Some(Target::Tenant(TenantId::parse(id).ok()?)),
+            ("carrier", id) => Some(Target::Carrier(CarrierId::parse(id).ok()?)),
             ("telnyx", id) => Some(Target::Telnyx(id.to_owned())),
-            ("previous", id) => Some(Target::Previous(id.to_owned())),
+            ("previous", id) => Some(Target::Previous(TenantId::parse(id).ok()?)),
             ("contact", rest) => {
                 let (tenant, contact) = rest.rsplit_once('#')?;
                 Some(Target::Contact {
-                    tenant: tenant.to_owned(),
-                    contact: contact.to_owned(),
+                    tenant: TenantId::parse(tenant).ok()?,
+                    contact: ContactId::parse(contact)?,
                 })
             }
             _ => None,
@@ -73,11 +76,10 @@ impl Target {
 
     pub fn id(&self) -> &str {
         match self {
-            Target::Tenant(id)
-            | Target::Carrier(id)
-            | Target::Telnyx(id)
-            | Target::Previous(id) => id,
-            Target::Contact { contact, .. } => contact,
+            Target::Tenant(id) | Target::Previous(id) => id.as_str(),
+            Target::Carrier(id) => id.as_str(),
+            Target::Telnyx(id) => id,
+            Target::Contact { contact, .. } => contact.as_str(),
         }
     }
 }
@@ -99,9 +101,9 @@ pub const OLD_SECRET_SECONDS: i64 = 24 * 3600;
 /// retry of the delivery that tells it of the change (about 41 hours).
 pub const PREVIOUS_KEEP_SECONDS: i64 = 48 * 3600;
 
-pub(crate) fn previous_key(tenant: &str, audit_id: &str) -> Item {
+pub(crate) fn previous_key(tenant: &TenantId, audit_id: &AuditId) -> Item {
     key(
-        format!("ENDPOINT#{}", Target::Tenant(tenant.to_owned()).part()),
+        format!("ENDPOINT#{}", Target::Tenant(tenant.clone()).part()),
         &format!("PREVIOUS#{audit_id}"),
     )
 }
@@ -144,10 +146,10 @@ pub struct Endpoint {
     pub target: Target,
     pub url: String,
     pub secret: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub last_delivery_at: Option<String>,
-    pub last_failure_at: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub last_delivery_at: Option<Timestamp>,
+    pub last_failure_at: Option<Timestamp>,
     pub last_failure: Option<String>,
     pub version: i64,
     /// The secret a rotation replaced, and until when it still signs.
@@ -174,10 +176,10 @@ impl Endpoint {
             target,
             url: r.s("url")?,
             secret: r.s("secret")?,
-            created_at: r.s("createdAt")?,
-            updated_at: r.s("updatedAt")?,
-            last_delivery_at: r.opt_s("lastDeliveryAt"),
-            last_failure_at: r.opt_s("lastFailureAt"),
+            created_at: r.time("createdAt")?,
+            updated_at: r.time("updatedAt")?,
+            last_delivery_at: r.opt_parsed("lastDeliveryAt", Timestamp::parse)?,
+            last_failure_at: r.opt_parsed("lastFailureAt", Timestamp::parse)?,
             last_failure: r.opt_s("lastFailure"),
             version: r.n("version")?,
             old_secret: match (r.opt_s("oldSecret"), r.opt_n("oldSecretUntil")?) {
@@ -202,10 +204,10 @@ impl Endpoint {
     /// Failed within the last `window` seconds before `now`, with no
     /// delivery since.
     pub fn failed_within(&self, now: i64, window: i64) -> bool {
-        let Some(failed) = self.last_failure_at.as_deref().and_then(clock::parse) else {
+        let Some(failed) = self.last_failure_at.map(Timestamp::unix) else {
             return false;
         };
-        let delivered = self.last_delivery_at.as_deref().and_then(clock::parse);
+        let delivered = self.last_delivery_at.map(Timestamp::unix);
         now - failed < window && delivered.is_none_or(|d| d <= failed)
     }
 
@@ -223,7 +225,7 @@ impl Endpoint {
 pub struct EndpointChange<'a> {
     pub url: &'a str,
     pub secret: Option<&'a str>,
-    pub now: &'a str,
+    pub now: Timestamp,
 }
 
 use crate::tx::Written;
@@ -250,13 +252,13 @@ impl Store {
             .expect("kind#id");
         let mut update = Update::default()
             .set("url", s(change.url))
-            .set("updatedAt", s(change.now))
+            .set("updatedAt", s(change.now.to_string()))
             .set("ownerKind", s(kind))
             .set("ownerId", s(id))
             .set("version", n(read.map_or(0, |r| r.version + 1)))
             .set_expr("#createdAt = if_not_exists(#createdAt, :updatedAt)")
             .name("createdAt");
-        let now = clock::parse(change.now).unwrap_or_else(clock::now);
+        let now = change.now.unix();
         if let Some(secret) = change.secret {
             update = update.set("secret", s(secret));
             // The replaced secret signs beside the new one for 24 hours.
@@ -320,8 +322,8 @@ impl Store {
     /// `audit_id`, while it is kept.
     pub async fn get_previous_endpoint(
         &self,
-        tenant: &str,
-        audit_id: &str,
+        tenant: &TenantId,
+        audit_id: &AuditId,
         now: i64,
     ) -> Result<Option<PreviousEndpoint>, StoreError> {
         Ok(self

@@ -21,6 +21,7 @@ use crate::notify::{endpoint_key, previous_key, Endpoint, PreviousEndpoint, Targ
 use crate::order::order_key;
 use crate::{Order, Store, StoreError};
 use aws_sdk_dynamodb::types::KeysAndAttributes;
+use portguard_validation::{AuditId, ContactId, OrderId, TenantId};
 use std::collections::HashMap;
 use std::future::Future;
 
@@ -37,12 +38,12 @@ const UNPROCESSED_ROUNDS: u32 = 6;
 pub struct Reads {
     pub endpoints: Vec<Target>,
     /// `(tenant, audit id)`: the endpoint as it was before that change.
-    pub previous: Vec<(String, String)>,
-    pub orders: Vec<String>,
+    pub previous: Vec<(TenantId, AuditId)>,
+    pub orders: Vec<OrderId>,
     /// Tenants whose contact book's index (its contacts' ids) is read.
-    pub contact_indexes: Vec<String>,
+    pub contact_indexes: Vec<TenantId>,
     /// `(tenant, contact id)`, as the index lists them.
-    pub contacts: Vec<(String, String)>,
+    pub contacts: Vec<(TenantId, ContactId)>,
 }
 
 /// What was read: an absent key is absent here, an item that cannot be
@@ -50,10 +51,10 @@ pub struct Reads {
 #[derive(Debug, Default)]
 pub struct Found {
     endpoints: HashMap<Target, Result<Endpoint, StoreError>>,
-    previous: HashMap<(String, String), Result<PreviousEndpoint, StoreError>>,
-    orders: HashMap<String, Result<Order, StoreError>>,
-    contact_ids: HashMap<String, Result<Vec<String>, StoreError>>,
-    contacts: HashMap<(String, String), Result<AlertContact, StoreError>>,
+    previous: HashMap<(TenantId, AuditId), Result<PreviousEndpoint, StoreError>>,
+    orders: HashMap<OrderId, Result<Order, StoreError>>,
+    contact_ids: HashMap<TenantId, Result<Vec<ContactId>, StoreError>>,
+    contacts: HashMap<(TenantId, ContactId), Result<AlertContact, StoreError>>,
 }
 
 /// The same error again: a corrupt item fails every record that needs it.
@@ -78,26 +79,30 @@ impl Found {
     /// (as [`Store::get_previous_endpoint`]).
     pub fn previous(
         &self,
-        tenant: &str,
-        audit_id: &str,
+        tenant: &TenantId,
+        audit_id: &AuditId,
         now: i64,
     ) -> Result<Option<&PreviousEndpoint>, StoreError> {
-        let key = (tenant.to_owned(), audit_id.to_owned());
+        let key = (tenant.clone(), audit_id.clone());
         Ok(found(self.previous.get(&key))?.filter(|p| now < p.until))
     }
 
-    pub fn order(&self, id: &str) -> Result<Option<&Order>, StoreError> {
+    pub fn order(&self, id: &OrderId) -> Result<Option<&Order>, StoreError> {
         found(self.orders.get(id))
     }
 
     /// The ids the tenant's contact book lists (none without a book).
-    pub fn contact_ids(&self, tenant: &str) -> Result<&[String], StoreError> {
+    pub fn contact_ids(&self, tenant: &TenantId) -> Result<&[ContactId], StoreError> {
         Ok(found(self.contact_ids.get(tenant))?.map_or(&[], Vec::as_slice))
     }
 
     /// A contact read by [`Reads::contacts`]; `None` once removed.
-    pub fn contact(&self, tenant: &str, id: &str) -> Result<Option<&AlertContact>, StoreError> {
-        found(self.contacts.get(&(tenant.to_owned(), id.to_owned())))
+    pub fn contact(
+        &self,
+        tenant: &TenantId,
+        id: &ContactId,
+    ) -> Result<Option<&AlertContact>, StoreError> {
+        found(self.contacts.get(&(tenant.clone(), id.clone())))
     }
 
     /// Adds what a later read found.
@@ -113,10 +118,10 @@ impl Found {
 /// What a requested key stands for.
 enum Wanted {
     Endpoint(Target),
-    Previous(String, String),
-    Order(String),
-    Index(String),
-    Contact(String, String),
+    Previous(TenantId, AuditId),
+    Order(OrderId),
+    Index(TenantId),
+    Contact(TenantId, ContactId),
 }
 
 fn pk_sk(item: &Item) -> Option<(String, String)> {
@@ -126,7 +131,7 @@ fn pk_sk(item: &Item) -> Option<(String, String)> {
 }
 
 /// An index's contact ids, oldest first (ids are ULIDs).
-fn index_ids(item: &Item) -> Result<Vec<String>, StoreError> {
+fn index_ids(item: &Item) -> Result<Vec<ContactId>, StoreError> {
     let corrupt = || StoreError::Corrupt(format!("{INDEX_SK} item lacks a valid emails map"));
     let Some(emails) = item.get("emails") else {
         return Ok(Vec::new());
@@ -135,8 +140,13 @@ fn index_ids(item: &Item) -> Result<Vec<String>, StoreError> {
         .as_m()
         .map_err(|_| corrupt())?
         .values()
-        .map(|v| v.as_s().cloned().map_err(|_| corrupt()))
-        .collect::<Result<Vec<String>, _>>()?;
+        .map(|v| {
+            v.as_s()
+                .ok()
+                .and_then(|id| ContactId::parse(id))
+                .ok_or_else(corrupt)
+        })
+        .collect::<Result<Vec<ContactId>, _>>()?;
     ids.sort();
     Ok(ids)
 }
@@ -146,23 +156,23 @@ impl Store {
     /// DynamoDB allows (all sent at once).
     pub async fn read_batch(&self, reads: &Reads) -> Result<Found, StoreError> {
         let mut wanted: HashMap<(String, String), Wanted> = HashMap::new();
-        let mut want = |key: Option<Item>, what: Wanted| {
-            if let Some(k) = key.as_ref().and_then(pk_sk) {
+        let mut want = |key: Item, what: Wanted| {
+            if let Some(k) = pk_sk(&key) {
                 wanted.entry(k).or_insert(what);
             }
         };
         for t in &reads.endpoints {
-            want(Some(endpoint_key(t)), Wanted::Endpoint(t.clone()));
+            want(endpoint_key(t), Wanted::Endpoint(t.clone()));
         }
         for (tenant, audit) in &reads.previous {
             let what = Wanted::Previous(tenant.clone(), audit.clone());
-            want(Some(previous_key(tenant, audit)), what);
+            want(previous_key(tenant, audit), what);
         }
         for id in &reads.orders {
-            want(Some(order_key(id)), Wanted::Order(id.clone()));
+            want(order_key(id), Wanted::Order(id.clone()));
         }
         for tenant in &reads.contact_indexes {
-            want(Some(index_key(tenant)), Wanted::Index(tenant.clone()));
+            want(index_key(tenant), Wanted::Index(tenant.clone()));
         }
         for (tenant, id) in &reads.contacts {
             let what = Wanted::Contact(tenant.clone(), id.clone());
@@ -332,16 +342,28 @@ mod tests {
         assert!(matches!(out, Err(StoreError::Unavailable(_))), "{out:?}");
     }
 
+    const OLDER: &str = "ac_01KBZ8V1ZQ7V2S6JY3M0R9T4XA";
+    const NEWER: &str = "ac_01KBZ8V1ZQ7V2S6JY3M0R9T4XB";
+
     #[test]
     fn index_ids_come_oldest_first() {
         let mut index = key("TENANT#t".into(), INDEX_SK);
         index.insert(
             "emails".into(),
             aws_sdk_dynamodb::types::AttributeValue::M(HashMap::from([
-                ("b@example.com".to_owned(), s("ac_02")),
-                ("a@example.com".to_owned(), s("ac_01")),
+                ("b@example.com".to_owned(), s(NEWER)),
+                ("a@example.com".to_owned(), s(OLDER)),
             ])),
         );
-        assert_eq!(index_ids(&index).unwrap(), ["ac_01", "ac_02"]);
+        assert_eq!(index_ids(&index).unwrap(), [OLDER, NEWER]);
+        // An id this API never issued is a corrupt index, not a contact.
+        index.insert(
+            "emails".into(),
+            aws_sdk_dynamodb::types::AttributeValue::M(HashMap::from([(
+                "c@example.com".to_owned(),
+                s("ac_01"),
+            )])),
+        );
+        assert!(matches!(index_ids(&index), Err(StoreError::Corrupt(_))));
     }
 }

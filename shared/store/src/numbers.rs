@@ -3,8 +3,10 @@
 //! it reserved by an open order.
 
 use crate::attr::{key, s, Item, Reader};
+use crate::clock::Timestamp;
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use portguard_validation::{OrderId, PhoneNumber, TenantId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AddOutcome {
@@ -15,10 +17,10 @@ pub enum AddOutcome {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NumberRecord {
-    pub number: String,
-    pub tenant_id: String,
-    pub added_at: String,
-    pub open_port_out_id: Option<String>,
+    pub number: PhoneNumber,
+    pub tenant_id: TenantId,
+    pub added_at: Timestamp,
+    pub open_port_out_id: Option<OrderId>,
     /// The number's own port-out lock (contract §11): `lockOn`, `lockOffAt`.
     pub lock: portguard_rules::Setting,
     /// When the lock was last changed (`lockUpdatedAt`).
@@ -29,30 +31,30 @@ impl NumberRecord {
     pub(crate) fn from_item(item: &crate::attr::Item) -> Result<NumberRecord, StoreError> {
         let r = Reader::new(item, "number");
         Ok(NumberRecord {
-            number: r.s("number")?,
-            tenant_id: r.s("tenantId")?,
-            added_at: r.s("addedAt")?,
-            open_port_out_id: r.opt_s("openPortOutId"),
+            number: r.parsed("number", |v| PhoneNumber::from_stored(v).ok())?,
+            tenant_id: r.tenant("tenantId")?,
+            added_at: r.time("addedAt")?,
+            open_port_out_id: r.opt_parsed("openPortOutId", OrderId::parse)?,
             lock: crate::protection::setting(&r, "lockOn", "lockOffAt")?,
             lock_updated_at: r.opt_n("lockUpdatedAt")?,
         })
     }
 }
 
-pub(crate) fn number_key(e164: &str) -> Item {
+pub(crate) fn number_key(e164: &PhoneNumber) -> Item {
     key(format!("NUMBER#{e164}"), "NUMBER")
 }
 
 impl Store {
-    /// The items of `numbers` (E.164) that exist, read consistently (100
-    /// keys per batch, DynamoDB's limit).
+    /// The items of `numbers` that exist, read consistently (100 keys per
+    /// batch, DynamoDB's limit).
     pub async fn number_records(
         &self,
-        numbers: &[String],
+        numbers: &[PhoneNumber],
     ) -> Result<Vec<NumberRecord>, StoreError> {
         let mut records = Vec::with_capacity(numbers.len());
         for chunk in numbers.chunks(100) {
-            let keys = chunk.iter().map(|n| number_key(n)).collect();
+            let keys = chunk.iter().map(number_key).collect();
             for item in self.batch_get_consistent(keys).await? {
                 records.push(NumberRecord::from_item(&item)?);
             }
@@ -60,12 +62,12 @@ impl Store {
         Ok(records)
     }
 
-    /// Adds a number (E.164) to a tenant; a number of another tenant is refused.
+    /// Adds a number to a tenant; a number of another tenant is refused.
     pub async fn add_number(
         &self,
-        tenant_id: &str,
-        e164: &str,
-        now: &str,
+        tenant_id: &TenantId,
+        e164: &PhoneNumber,
+        now: Timestamp,
     ) -> Result<AddOutcome, StoreError> {
         let result = self
             .client
@@ -80,7 +82,7 @@ impl Store {
             .expression_attribute_names("#number", "number")
             .expression_attribute_values(":t", s(tenant_id))
             .expression_attribute_values(":n", s(e164))
-            .expression_attribute_values(":now", s(now))
+            .expression_attribute_values(":now", s(now.to_string()))
             .expression_attribute_values(":gpk", s(format!("TENANT#{tenant_id}")))
             .expression_attribute_values(":gsk", s(format!("NUMBER#{e164}")))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
@@ -103,14 +105,19 @@ impl Store {
     }
 
     /// The tenant a number belongs to, if any.
-    pub async fn number_owner(&self, e164: &str) -> Result<Option<String>, StoreError> {
-        let item = self.get_consistent(number_key(e164)).await?;
-        Ok(item.and_then(|i| Reader::new(&i, "number").opt_s("tenantId")))
+    pub async fn number_owner(&self, e164: &PhoneNumber) -> Result<Option<TenantId>, StoreError> {
+        match self.get_consistent(number_key(e164)).await? {
+            Some(item) => Reader::new(&item, "number").tenant("tenantId").map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Every number of a tenant, in E.164 order: [`Store::numbers_page`]
     /// until the last page.
-    pub async fn list_numbers(&self, tenant_id: &str) -> Result<Vec<NumberRecord>, StoreError> {
+    pub async fn list_numbers(
+        &self,
+        tenant_id: &TenantId,
+    ) -> Result<Vec<NumberRecord>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;
         loop {

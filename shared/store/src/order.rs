@@ -2,9 +2,11 @@
 //! table (keys, the sparse `OpenOrders` index while it is open).
 
 use crate::attr::{key, n, s, Item, Reader};
-use crate::{clock, ActorKind, StoreError};
+use crate::clock::{Day, Timestamp};
+use crate::{ActorKind, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use portguard_rules::OrderStatus;
+use portguard_validation::{CarrierId, OrderId, PhoneNumber, TenantId};
 use serde::Serialize;
 
 /// The door a port-out came through (contract §15).
@@ -36,30 +38,29 @@ impl Source {
 /// What a new order is made of: the decision's request, named.
 #[derive(Debug, Clone)]
 pub struct NewOrder<'a> {
-    pub tenant_id: &'a str,
-    pub carrier_id: &'a str,
+    pub tenant_id: &'a TenantId,
+    pub carrier_id: &'a CarrierId,
     pub account_number: &'a str,
-    /// E.164, in the order requested.
-    pub phone_numbers: Vec<String>,
+    /// In the order requested.
+    pub phone_numbers: Vec<PhoneNumber>,
     pub pon: Option<&'a str>,
     pub source: Source,
     pub external_id: Option<&'a str>,
     pub authorized_name: Option<&'a str>,
-    /// `YYYY-MM-DD`.
-    pub requested_foc_date: Option<&'a str>,
-    /// RFC 3339, the order's creation.
-    pub now: &'a str,
+    pub requested_foc_date: Option<Day>,
+    /// The order's creation.
+    pub now: Timestamp,
 }
 
 /// An order, serialised exactly as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
-    pub id: String,
+    pub id: OrderId,
     pub status: OrderStatus,
     pub account_number: String,
-    pub carrier_id: String,
-    pub phone_numbers: Vec<String>,
+    pub carrier_id: CarrierId,
+    pub phone_numbers: Vec<PhoneNumber>,
     /// The gaining carrier's purchase order number; `None` when an upstream
     /// sent none (or none valid).
     pub pon: Option<String>,
@@ -68,28 +69,28 @@ pub struct Order {
     /// The upstream's id of the port-out, when it has one (contract §15).
     pub external_id: Option<String>,
     pub authorized_name: Option<String>,
-    pub requested_foc_date: Option<String>,
-    pub foc_date: Option<String>,
+    pub requested_foc_date: Option<Day>,
+    pub foc_date: Option<Day>,
     /// Who ended the order (its carrier, the tenant admin or the
     /// scheduler); `None` while it is open.
     pub closed_by: Option<ActorKind>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
     #[serde(skip)]
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     #[serde(skip)]
     pub version: i64,
 }
 
-pub fn order_key(id: &str) -> Item {
+pub fn order_key(id: &OrderId) -> Item {
     key(format!("ORDER#{id}"), "ORDER")
 }
 
 /// The sparse `OpenOrders` key of an order, or none once it is closed.
 pub(crate) fn open_key(order: &Order) -> Option<(String, String)> {
     let clock = match order.status {
-        OrderStatus::Pending => order.created_at.clone(),
-        OrderStatus::FocConfirmed => format!("{}T00:00:00Z", order.foc_date.as_deref()?),
+        OrderStatus::Pending => order.created_at,
+        OrderStatus::FocConfirmed => Timestamp::from_unix(order.foc_date?.start()),
         _ => return None,
     };
     Some((
@@ -102,21 +103,21 @@ impl Order {
     /// A new pending order with a fresh time-ordered id.
     pub fn new(new: NewOrder<'_>) -> Order {
         Order {
-            id: format!("po_{}", ulid::Ulid::new()),
+            id: OrderId::generate(),
             status: OrderStatus::Pending,
             account_number: new.account_number.to_owned(),
-            carrier_id: new.carrier_id.to_owned(),
+            carrier_id: new.carrier_id.clone(),
             phone_numbers: new.phone_numbers,
             pon: new.pon.map(str::to_owned),
             source: new.source,
             external_id: new.external_id.map(str::to_owned),
             authorized_name: new.authorized_name.map(str::to_owned),
-            requested_foc_date: new.requested_foc_date.map(str::to_owned),
+            requested_foc_date: new.requested_foc_date,
             foc_date: None,
             closed_by: None,
-            created_at: new.now.to_owned(),
-            updated_at: new.now.to_owned(),
-            tenant_id: new.tenant_id.to_owned(),
+            created_at: new.now,
+            updated_at: new.now,
+            tenant_id: new.tenant_id.clone(),
             version: 0,
         }
     }
@@ -124,8 +125,8 @@ impl Order {
     /// The instant that starts this order's expiry clock (contract §6).
     pub fn expiry_clock(&self) -> Option<i64> {
         match self.status {
-            OrderStatus::Pending => clock::parse(&self.created_at),
-            OrderStatus::FocConfirmed => clock::date_start(self.foc_date.as_deref()?),
+            OrderStatus::Pending => Some(self.created_at.unix()),
+            OrderStatus::FocConfirmed => Some(self.foc_date?.start()),
             _ => None,
         }
     }
@@ -157,18 +158,24 @@ impl Order {
             ("pon", &self.pon),
             ("externalId", &self.external_id),
             ("authorizedName", &self.authorized_name),
-            ("requestedFocDate", &self.requested_foc_date),
-            ("focDate", &self.foc_date),
         ] {
             if let Some(v) = v {
                 put(k, s(v));
             }
         }
+        for (k, v) in [
+            ("requestedFocDate", self.requested_foc_date),
+            ("focDate", self.foc_date),
+        ] {
+            if let Some(v) = v {
+                put(k, s(v.to_string()));
+            }
+        }
         if let Some(by) = self.closed_by {
             put("closedBy", s(by.as_str()));
         }
-        put("createdAt", s(&self.created_at));
-        put("updatedAt", s(&self.updated_at));
+        put("createdAt", s(self.created_at.to_string()));
+        put("updatedAt", s(self.updated_at.to_string()));
         put("version", n(self.version));
         item
     }
@@ -176,12 +183,12 @@ impl Order {
     pub(crate) fn from_item(item: &Item) -> Result<Order, StoreError> {
         let r = Reader::new(item, "order");
         Ok(Order {
-            id: r.s("id")?,
+            id: r.parsed("id", OrderId::parse)?,
             status: OrderStatus::parse(&r.s("status")?)
                 .ok_or_else(|| StoreError::Corrupt("order has an unknown status".into()))?,
             account_number: r.s("accountNumber")?,
-            carrier_id: r.s("carrierId")?,
-            phone_numbers: r.list_s("phoneNumbers")?,
+            carrier_id: r.parsed("carrierId", |v| CarrierId::parse(v).ok())?,
+            phone_numbers: r.numbers("phoneNumbers")?,
             pon: r.opt_s("pon"),
             // Orders written before sources existed came through the API.
             source: match r.opt_s("source") {
@@ -191,8 +198,8 @@ impl Order {
             },
             external_id: r.opt_s("externalId"),
             authorized_name: r.opt_s("authorizedName"),
-            requested_foc_date: r.opt_s("requestedFocDate"),
-            foc_date: r.opt_s("focDate"),
+            requested_foc_date: r.opt_parsed("requestedFocDate", Day::parse)?,
+            foc_date: r.opt_parsed("focDate", Day::parse)?,
             closed_by: match r.opt_s("closedBy") {
                 None => None,
                 Some(by) => {
@@ -201,10 +208,61 @@ impl Order {
                     })?)
                 }
             },
-            created_at: r.s("createdAt")?,
-            updated_at: r.s("updatedAt")?,
-            tenant_id: r.s("tenantId")?,
+            created_at: r.time("createdAt")?,
+            updated_at: r.time("updatedAt")?,
+            tenant_id: r.tenant("tenantId")?,
             version: r.n("version")?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    fn order() -> Order {
+        Order::new(NewOrder {
+            tenant_id: &"t-1".parse().unwrap(),
+            carrier_id: &"carrier-a".parse().unwrap(),
+            account_number: "ACC-1",
+            phone_numbers: vec!["+12065550100".parse().unwrap()],
+            pon: Some("PON-1"),
+            source: Source::Api,
+            external_id: None,
+            authorized_name: None,
+            requested_foc_date: Day::parse("2026-12-20"),
+            now: Timestamp::from_unix(1_796_000_000),
+        })
+    }
+
+    #[test]
+    fn an_order_item_reads_back_as_written() {
+        let order = order();
+        let read = Order::from_item(&order.item()).unwrap();
+        assert_eq!(read.id, order.id);
+        assert_eq!(read.created_at, order.created_at);
+        assert_eq!(read.requested_foc_date, order.requested_foc_date);
+        assert_eq!(read.phone_numbers, order.phone_numbers);
+    }
+
+    /// A stored date or id that does not parse is a corrupt item, never
+    /// "now" or a guess: the caller answers 500 and changes nothing.
+    #[test]
+    fn unreadable_dates_and_ids_are_corrupt_items() {
+        for (name, value) in [
+            ("createdAt", "yesterday"),
+            ("updatedAt", "2026-13-01T00:00:00Z"),
+            ("requestedFocDate", "20 December"),
+            ("id", "po_1"),
+            ("carrierId", "carrier#a"),
+        ] {
+            let mut item = order().item();
+            item.insert(name.into(), AttributeValue::S(value.into()));
+            assert!(
+                matches!(Order::from_item(&item), Err(StoreError::Corrupt(_))),
+                "{name} = {value:?}"
+            );
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! to two orders and an order never holds numbers it did not reserve.
 
 use crate::attr::{n, s, Reader, Update};
+use crate::clock::{Day, Timestamp};
 use crate::numbers::number_key;
 use crate::order::open_key;
 pub use crate::order::{order_key, NewOrder, Order, Source};
@@ -12,24 +13,25 @@ use aws_sdk_dynamodb::types::{
     Delete, Put, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use portguard_rules::{LockState, NumberFate, OrderStatus};
+use portguard_validation::{CarrierId, OrderId, PhoneNumber, TenantId, TransferPinId};
 
 /// Whose orders to list.
 #[derive(Debug, Clone, Copy)]
 pub enum Owner<'a> {
-    Carrier(&'a str),
-    Tenant(&'a str),
+    Carrier(&'a CarrierId),
+    Tenant(&'a TenantId),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreateOutcome {
     Created,
-    /// Numbers (E.164) not on the tenant's account.
-    NotOnAccount(Vec<String>),
-    /// Numbers (E.164) already in an open port-out.
-    InProgress(Vec<String>),
-    /// Numbers (E.164) of the tenant whose own lock was turned on since
-    /// they were read (contract §11, check 8a).
-    Locked(Vec<String>),
+    /// Numbers not on the tenant's account.
+    NotOnAccount(Vec<PhoneNumber>),
+    /// Numbers already in an open port-out.
+    InProgress(Vec<PhoneNumber>),
+    /// Numbers of the tenant whose own lock was turned on since they were
+    /// read (contract §11, check 8a).
+    Locked(Vec<PhoneNumber>),
     /// The tenant's PIN or lock changed since it was read: decide again.
     TenantChanged,
 }
@@ -74,18 +76,14 @@ impl Store {
         reset: Option<&LockState>,
         audit: &AuditEvent,
         idempotency: Option<TransactWriteItem>,
-        transfer_pin: Option<&str>,
+        transfer_pin: Option<&TransferPinId>,
     ) -> Result<CreateOutcome, StoreError> {
-        // The order's own time, never a stand-in for it: a time that does
-        // not parse is an error, not "now".
-        let now = clock::parse(&order.created_at).ok_or_else(|| {
-            StoreError::Corrupt(format!("order {} has an unreadable createdAt", order.id))
-        })?;
+        let now = order.created_at.unix();
         let mut items = vec![
             // The reset is the ordering carrier's (contract §4.1).
             self.tenant_guard(
                 tenant,
-                reset.map(|lock| (order.carrier_id.as_str(), lock)),
+                reset.map(|lock| (&order.carrier_id, lock)),
                 transfer_pin,
                 now,
             ),
@@ -186,7 +184,7 @@ impl Store {
         ))
     }
 
-    pub async fn get_order(&self, id: &str) -> Result<Option<Order>, StoreError> {
+    pub async fn get_order(&self, id: &OrderId) -> Result<Option<Order>, StoreError> {
         self.get_as(order_key(id), Order::from_item).await
     }
 
@@ -261,8 +259,8 @@ impl Store {
         &self,
         order: &Order,
         to: OrderStatus,
-        foc_date: Option<&str>,
-        now: &str,
+        foc_date: Option<Day>,
+        now: Timestamp,
         audit: &AuditEvent,
         dedupe: Option<TransactWriteItem>,
     ) -> Result<TransitionOutcome, StoreError> {
@@ -271,17 +269,17 @@ impl Store {
             .await
     }
 
-    /// Completes `order` (as read) with only `ported` (E.164) ported away:
+    /// Completes `order` (as read) with only `ported` ported away:
     /// they leave the inventory, the order's other numbers are freed
     /// (contract §15: an upstream that completes part of an order says so).
     pub async fn complete_order(
         &self,
         order: &Order,
-        ported: &[String],
-        now: &str,
+        ported: &[PhoneNumber],
+        now: Timestamp,
         audit: &AuditEvent,
     ) -> Result<TransitionOutcome, StoreError> {
-        let fate = |number: &str| match ported.iter().any(|p| p == number) {
+        let fate = |number: &PhoneNumber| match ported.contains(number) {
             true => NumberFate::Removed,
             false => NumberFate::Freed,
         };
@@ -294,33 +292,31 @@ impl Store {
         &self,
         order: &Order,
         to: OrderStatus,
-        foc_date: Option<&str>,
-        now: &str,
+        foc_date: Option<Day>,
+        now: Timestamp,
         audit: &AuditEvent,
         dedupe: Option<TransactWriteItem>,
-        fate_of: impl Fn(&str) -> NumberFate,
+        fate_of: impl Fn(&PhoneNumber) -> NumberFate,
     ) -> Result<TransitionOutcome, StoreError> {
         let next = Order {
             status: to,
-            foc_date: foc_date
-                .map(str::to_owned)
-                .or_else(|| order.foc_date.clone()),
+            foc_date: foc_date.or(order.foc_date),
             // A transition to a terminal state is made by whoever the
             // audit event names: that is who closed the order.
             closed_by: match to.is_terminal() {
                 true => Some(audit.actor.kind),
                 false => order.closed_by,
             },
-            updated_at: now.to_owned(),
+            updated_at: now,
             version: order.version + 1,
             ..order.clone()
         };
         let open = open_key(&next);
         let update = Update::default()
             .set("status", s(to.as_str()))
-            .set_opt("focDate", next.foc_date.clone().map(s))
+            .set_opt("focDate", next.foc_date.map(|d| s(d.to_string())))
             .set_opt("closedBy", next.closed_by.map(|by| s(by.as_str())))
-            .set("updatedAt", s(now))
+            .set("updatedAt", s(now.to_string()))
             .set("version", n(next.version))
             .set_opt("OPENPK", open.as_ref().map(|(pk, _)| s(pk)))
             .set_opt("OPENSK", open.as_ref().map(|(_, sk)| s(sk)))

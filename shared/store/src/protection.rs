@@ -8,13 +8,14 @@
 //! and a port-out racing for the same tenant or number serialise: the loser
 //! re-reads and decides again.
 
-use crate::attr::{key, n, s, Item, Reader, Update};
+use crate::attr::{n, s, Item, Reader, Update};
 use crate::numbers::number_key;
 use crate::numbers::NumberRecord;
-use crate::tenants::{Tenant, TenantRef, Written};
+use crate::tenants::{pointer_key, record_key, Tenant, TenantRef, Written, VERSION_AS_READ};
 use crate::{tx, AuditEvent, Page, PageKey, Store, StoreError};
 use aws_sdk_dynamodb::types::AttributeValue;
 pub use portguard_rules::Setting;
+use portguard_validation::{PhoneNumber, TenantId};
 use std::collections::HashMap;
 
 /// The tenant-wide settings, as stored on the tenant record.
@@ -52,21 +53,21 @@ fn set_setting(update: Update, on: &str, off_at: &str, value: Setting) -> Update
 }
 
 /// What a port-out decides on, from one read: the tenant record and the
-/// item of every requested number that exists (keyed by E.164).
+/// item of every requested number that exists.
 #[derive(Debug, Clone)]
 pub struct PortOutView {
     pub tenant: Tenant,
-    pub numbers: HashMap<String, NumberRecord>,
+    pub numbers: HashMap<PhoneNumber, NumberRecord>,
 }
 
 impl PortOutView {
     /// Check 8a: the requested numbers (in request order) on this tenant's
     /// account that a lock in force at `now` holds — all of them under the
     /// tenant's lock. `None` when no lock applies.
-    pub fn locked(&self, requested: &[String], now: i64) -> Option<Vec<String>> {
+    pub fn locked(&self, requested: &[PhoneNumber], now: i64) -> Option<Vec<PhoneNumber>> {
         let tenant_locked = self.tenant.protection.lock.effective(now);
         let mut any_number_locked = false;
-        let locked: Vec<String> = requested
+        let locked: Vec<PhoneNumber> = requested
             .iter()
             .filter(|e164| {
                 self.numbers.get(*e164).is_some_and(|record| {
@@ -81,17 +82,6 @@ impl PortOutView {
         (tenant_locked || any_number_locked).then_some(locked)
     }
 }
-
-fn record_key(account: &str) -> Item {
-    key(format!("ACCOUNT#{account}"), "ACCOUNT")
-}
-
-fn pointer_key(tenant_id: &str) -> Item {
-    key(format!("TENANT#{tenant_id}"), "TENANT")
-}
-
-/// `stateVersion` as read (a record never versioned reads as 0).
-const VERSION_AS_READ: &str = "attribute_exists(PK) AND #tenantId = :t AND (#stateVersion = :read OR (attribute_not_exists(#stateVersion) AND :read = :zero))";
 
 /// A condition that the attribute is as read: equal, or absent.
 fn as_read(
@@ -124,16 +114,16 @@ impl Store {
     }
 
     /// The one read of a port-out (contract §4.1 checks 6 to 8a): the tenant
-    /// record of `account` and the items of `numbers` (E.164), strongly
+    /// record of `account` and the items of `numbers`, strongly
     /// consistent. Its cost is 1 + n small items whatever the size of the
     /// tenant's inventory. `None` when no tenant has the account number.
     pub async fn port_out_view(
         &self,
         account: &str,
-        numbers: &[String],
+        numbers: &[PhoneNumber],
     ) -> Result<Option<PortOutView>, StoreError> {
         let mut keys = vec![record_key(account)];
-        keys.extend(numbers.iter().map(|e164| number_key(e164)));
+        keys.extend(numbers.iter().map(number_key));
         let items = self.batch_get_consistent(keys).await?;
         let mut tenant = None;
         let mut records = HashMap::new();
@@ -165,8 +155,8 @@ impl Store {
     /// all a tenant admin's number route decides on.
     pub async fn admin_number(
         &self,
-        tenant_id: &str,
-        e164: &str,
+        tenant_id: &TenantId,
+        e164: &PhoneNumber,
     ) -> Result<(Option<TenantRef>, Option<NumberRecord>), StoreError> {
         let items = self
             .batch_get_consistent(vec![pointer_key(tenant_id), number_key(e164)])
@@ -255,7 +245,7 @@ impl Store {
         let update = as_read(
             update,
             "openPortOutId",
-            record.open_port_out_id.clone().map(s),
+            record.open_port_out_id.as_ref().map(s),
             &mut conds,
         );
         let items = vec![
@@ -274,7 +264,7 @@ impl Store {
     /// (`TENANT#{id}`, `begins_with(GSI2SK, "NUMBER#")`), never a Scan.
     pub async fn numbers_page(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         limit: i32,
         start: Option<PageKey>,
     ) -> Result<Page<NumberRecord>, StoreError> {

@@ -10,25 +10,30 @@
 //! record's `stateVersion` (optimistic concurrency: a lost race is retried,
 //! never lost).
 
+mod locks;
+
 use crate::attr::{key, n, s, Item, Reader, Update};
+use crate::clock::Timestamp;
 use crate::{tx, AuditEvent, Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
-use portguard_rules::{CarrierLocks, LockState};
+use locks::{carrier_locks, lock_fields};
+use portguard_rules::CarrierLocks;
 use portguard_secrets::StoredPin;
+use portguard_validation::TenantId;
 
 /// `Debug` never prints a PIN hash: `StoredPin`'s own `Debug` redacts it,
 /// for the tenant's PIN and every transfer PIN alike.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub account_number: String,
     pub country: String,
     pub name: Option<String>,
-    pub created_at: String,
+    pub created_at: Timestamp,
     /// The PIN's Argon2id hash and pepper version (`Debug` redacts the
     /// hash); the same type holds each transfer PIN's.
     pub pin: Option<StoredPin>,
-    pub pin_updated_at: Option<String>,
+    pub pin_updated_at: Option<Timestamp>,
     /// Each carrier's failed attempts and locks (contract §4.1;
     /// `carrierLocks`).
     pub locks: CarrierLocks,
@@ -46,7 +51,7 @@ pub struct Tenant {
 /// What the pointer `TENANT#{id}` holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantRef {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub account_number: String,
     pub country: String,
     pub pin_set: bool,
@@ -71,11 +76,11 @@ impl TenantRef {
 
 pub use crate::tx::Written;
 
-fn pointer_key(tenant_id: &str) -> Item {
+pub(crate) fn pointer_key(tenant_id: &TenantId) -> Item {
     key(format!("TENANT#{tenant_id}"), "TENANT")
 }
 
-fn record_key(account: &str) -> Item {
+pub(crate) fn record_key(account: &str) -> Item {
     key(format!("ACCOUNT#{account}"), "ACCOUNT")
 }
 
@@ -83,7 +88,7 @@ impl TenantRef {
     pub(crate) fn from_item(item: &Item) -> Result<TenantRef, StoreError> {
         let r = Reader::new(item, "tenant pointer");
         Ok(TenantRef {
-            tenant_id: r.s("tenantId")?,
+            tenant_id: r.tenant("tenantId")?,
             account_number: r.s("accountNumber")?,
             country: r.s("country")?,
             pin_set: r.bool("pinSet"),
@@ -102,13 +107,13 @@ impl Tenant {
             _ => None,
         };
         Ok(Tenant {
-            tenant_id: r.s("tenantId")?,
+            tenant_id: r.tenant("tenantId")?,
             account_number: r.s("accountNumber")?,
             country: r.s("country")?,
             name: r.opt_s("name"),
-            created_at: r.s("createdAt")?,
+            created_at: r.time("createdAt")?,
             pin,
-            pin_updated_at: r.opt_s("pinUpdatedAt"),
+            pin_updated_at: r.opt_parsed("pinUpdatedAt", Timestamp::parse)?,
             locks: carrier_locks(item)?,
             protection: crate::protection::Protection::from_reader(&r)?,
             transfer_pins: crate::transfer_pins::entries(item)?,
@@ -117,96 +122,39 @@ impl Tenant {
         })
     }
 
-    /// An update that writes `locks` if the tenant is still at the version read.
-    fn lock_update(&self, locks: &CarrierLocks) -> Update {
-        lock_fields(locks)
-            .set_expr("#stateVersion = :next")
-            .name("stateVersion")
-            .value(":read", n(self.state_version))
-            .value(":next", n(self.state_version + 1))
-    }
-
     pub fn is_us(&self) -> bool {
         self.country == "US"
     }
 }
 
-const LOCKS: &str = "carrierLocks";
+/// `stateVersion` as read (a record never versioned reads as 0), of this
+/// tenant (`:t`).
+pub(crate) const VERSION_AS_READ: &str = "attribute_exists(PK) AND #tenantId = :t AND (#stateVersion = :read OR (attribute_not_exists(#stateVersion) AND :read = :zero))";
 
-/// The whole map, written under the tenant's version: two carriers' counts
-/// never overwrite each other (the loser re-reads). `hardLocked` mirrors
-/// "some carrier's lock is hard", for the PIN write's condition. An empty
-/// map is removed, not written as `{}`.
-fn lock_fields(locks: &CarrierLocks) -> Update {
-    let update = Update::default().set("hardLocked", AttributeValue::Bool(locks.any_hard()));
-    if locks.is_empty() {
-        return update.remove(LOCKS);
-    }
-    let map = locks
-        .iter()
-        .map(|(carrier, lock)| {
-            let mut fields = Item::new();
-            fields.insert("failedAttempts".into(), n(lock.failed_attempts as i64));
-            if let Some(until) = lock.locked_until {
-                fields.insert("lockedUntil".into(), n(until));
-            }
-            fields.insert("hardLocked".into(), AttributeValue::Bool(lock.hard_locked));
-            fields.insert(
-                "recentLocks".into(),
-                AttributeValue::L(lock.recent_locks.iter().map(|&t| n(t)).collect()),
-            );
-            (carrier.to_owned(), AttributeValue::M(fields))
-        })
-        .collect();
-    update.set(LOCKS, AttributeValue::M(map))
-}
+pub(crate) const VERSION_UNCHANGED: &str = "attribute_exists(PK) AND (#stateVersion = :read OR (attribute_not_exists(#stateVersion) AND :read = :zero))";
 
-/// `carrierLocks` as stored; absent is no lock at all.
-fn carrier_locks(item: &Item) -> Result<CarrierLocks, StoreError> {
-    let corrupt = || StoreError::Corrupt("tenant record has a malformed carrierLocks".into());
-    let map = match item.get(LOCKS) {
-        None | Some(AttributeValue::Null(_)) => return Ok(CarrierLocks::default()),
-        Some(AttributeValue::M(map)) => map,
-        Some(_) => return Err(corrupt()),
-    };
-    let mut out = std::collections::BTreeMap::new();
-    for (carrier, value) in map {
-        let fields = value.as_m().map_err(|_| corrupt())?;
-        let r = Reader::new(fields, "carrier lock");
-        out.insert(
-            carrier.clone(),
-            LockState {
-                failed_attempts: r.opt_n("failedAttempts")?.unwrap_or(0) as u32,
-                locked_until: r.opt_n("lockedUntil")?,
-                hard_locked: r.bool("hardLocked"),
-                recent_locks: r.list_n("recentLocks")?,
-            },
-        );
-    }
-    Ok(CarrierLocks::from_map(out))
-}
-
-const VERSION_UNCHANGED: &str = "attribute_exists(PK) AND (#stateVersion = :read OR (attribute_not_exists(#stateVersion) AND :read = :zero))";
-
-fn versioned(update: Update) -> Update {
+pub(crate) fn versioned(update: Update) -> Update {
     update.value(":zero", n(0))
 }
 
 impl Store {
     /// The pointer of a tenant id: account number, country, PIN set.
-    pub async fn get_tenant_ref(&self, tenant_id: &str) -> Result<Option<TenantRef>, StoreError> {
+    pub async fn get_tenant_ref(
+        &self,
+        tenant_id: &TenantId,
+    ) -> Result<Option<TenantRef>, StoreError> {
         self.get_as(pointer_key(tenant_id), TenantRef::from_item)
             .await
     }
 
     /// A tenant by id: its pointer, then its record (two reads; the
     /// port-out path uses [`Store::tenant_by_account`]).
-    pub async fn get_tenant(&self, tenant_id: &str) -> Result<Option<Tenant>, StoreError> {
+    pub async fn get_tenant(&self, tenant_id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         let Some(pointer) = self.get_tenant_ref(tenant_id).await? else {
             return Ok(None);
         };
         let tenant = self.tenant_by_account(&pointer.account_number).await?;
-        Ok(tenant.filter(|t| t.tenant_id == tenant_id))
+        Ok(tenant.filter(|t| t.tenant_id == *tenant_id))
     }
 
     /// The tenant that owns an account number: one strongly consistent read
@@ -221,11 +169,11 @@ impl Store {
     /// the account number.
     pub async fn put_tenant(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         account: &str,
         country: &str,
         name: Option<&str>,
-        now: &str,
+        now: Timestamp,
     ) -> Result<Result<(), AccountTaken>, StoreError> {
         let previous = self.get_tenant_ref(tenant_id).await?;
         let pointer = {
@@ -257,7 +205,7 @@ impl Store {
                     .set_opt("name", name.map(s))
                     .set_expr("#createdAt = if_not_exists(#createdAt, :now)")
                     .name("createdAt")
-                    .value(":now", s(now))
+                    .value(":now", s(now.to_string()))
                     .value(":t", s(tenant_id));
                 vec![
                     tx::update(
@@ -334,7 +282,7 @@ impl Store {
         tenant: &TenantRef,
         hash: &str,
         pepper_version: &str,
-        now: &str,
+        now: Timestamp,
         audit: &AuditEvent,
     ) -> Result<Written<()>, StoreError> {
         self.set_pin_if(tenant, hash, pepper_version, now, audit, false)
@@ -349,7 +297,7 @@ impl Store {
         tenant: &TenantRef,
         hash: &str,
         pepper_version: &str,
-        now: &str,
+        now: Timestamp,
         audit: &AuditEvent,
         not_hard_locked: bool,
     ) -> Result<Written<()>, StoreError> {
@@ -361,7 +309,7 @@ impl Store {
         let record = lock_fields(&cleared)
             .set("pinHash", s(hash))
             .set("pinPepperVersion", s(pepper_version))
-            .set("pinUpdatedAt", s(now))
+            .set("pinUpdatedAt", s(now.to_string()))
             .set_expr("#stateVersion = if_not_exists(#stateVersion, :zero) + :one")
             .name("stateVersion")
             .value(":zero", n(0))
@@ -410,186 +358,10 @@ impl Store {
             Err(_) => Written::Conflict,
         })
     }
-
-    /// Writes `carrier`'s new lock state if the tenant is unchanged since it
-    /// was read.
-    pub async fn write_lock_state(
-        &self,
-        tenant: &Tenant,
-        carrier: &str,
-        lock: &LockState,
-    ) -> Result<Written<()>, StoreError> {
-        let update = versioned(tenant.lock_update(&tenant.locks.with(carrier, lock.clone())));
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(record_key(&tenant.account_number)))
-            .update_expression(update.expression())
-            .condition_expression(VERSION_UNCHANGED)
-            .set_expression_attribute_names(Some(update.names))
-            .set_expression_attribute_values(Some(update.values))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Written::Done(())),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Written::Conflict)
-            }
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
-    }
-
-    /// A wrong PIN's one write: `carrier`'s new lock state if the tenant is
-    /// unchanged since it was read, with the attempt's audit items in the
-    /// same transaction (a failed attempt is never counted unrecorded, nor
-    /// recorded uncounted, and costs one round trip after the read).
-    /// `first_locked`: the `PIN_LOCKED` rejection of the lock this attempt
-    /// began, recorded with its marker (see `record_first_locked_attempt`)
-    /// so that the carrier's later attempts in the lock are not.
-    /// `Done(true)`: that rejection was recorded; `Done(false)`: its marker
-    /// was already there (the rest is written all the same).
-    pub async fn write_failed_attempt(
-        &self,
-        tenant: &Tenant,
-        carrier: &str,
-        lock: &LockState,
-        audits: &[&AuditEvent],
-        first_locked: Option<(&AuditEvent, &portguard_rules::LockId, i64)>,
-    ) -> Result<Written<bool>, StoreError> {
-        let mut first_locked = first_locked;
-        loop {
-            let update = versioned(tenant.lock_update(&tenant.locks.with(carrier, lock.clone())));
-            let mut items = vec![self.guarded_update(tenant, update)];
-            items.extend(audits.iter().map(|a| tx::put(a.put(&self.table))));
-            let marker = items.len();
-            if let Some((audit, id, now)) = first_locked {
-                items.push(tx::put(self.locked_marker(audit, id, carrier, now)));
-                items.push(tx::put(audit.put(&self.table)));
-            }
-            match self.transact(items).await? {
-                Ok(()) => return Ok(Written::Done(first_locked.is_some())),
-                Err(refused) if refused.failed(0) => return Ok(Written::Conflict),
-                // This carrier's PIN_LOCKED in this lock is already recorded:
-                // the count and the other items still go in.
-                Err(refused) if first_locked.is_some() && refused.failed(marker) => {
-                    first_locked = None;
-                }
-                Err(_) => {
-                    return Err(StoreError::Internal(
-                        "an audit put was refused by no condition it has".into(),
-                    ))
-                }
-            }
-        }
-    }
-
-    /// A transaction step applying `update` to the tenant if it is unchanged
-    /// since it was read.
-    fn guarded_update(&self, tenant: &Tenant, update: Update) -> TransactWriteItem {
-        tx::update(
-            &self.table,
-            record_key(&tenant.account_number),
-            update,
-            VERSION_UNCHANGED,
-        )
-    }
-
-    /// The transaction step that holds the tenant as read (PIN, lock and
-    /// protection unchanged) and records `lastOrderAt`, the order's time.
-    ///
-    /// A protection change conditions on `lastOrderAt` as it read it, so an
-    /// order committed after that read (whose time may be later than the
-    /// change's) makes the change re-read and take a later time: no order
-    /// is ever accepted with a time after a lock's. Concurrent orders of
-    /// one tenant do not bump `stateVersion`, so they do not invalidate each
-    /// other's reads (a bump would serialise every port-out of a tenant).
-    /// The version is bumped when the order also writes the lock state
-    /// after a right PIN, or consumes a transfer PIN (which leaves the
-    /// record with it).
-    pub(crate) fn tenant_guard(
-        &self,
-        tenant: &Tenant,
-        reset: Option<(&str, &LockState)>,
-        transfer_pin: Option<&str>,
-        at: i64,
-    ) -> TransactWriteItem {
-        let read = Update::default()
-            .name("stateVersion")
-            .value(":read", n(tenant.state_version));
-        let update = match (reset, transfer_pin) {
-            (Some((carrier, lock)), _) => {
-                tenant.lock_update(&tenant.locks.with(carrier, lock.clone()))
-            }
-            (None, Some(_)) => read
-                .set_expr("#stateVersion = :next")
-                .value(":next", n(tenant.state_version + 1)),
-            (None, None) => read,
-        };
-        // A transfer PIN the order consumes leaves the record with it.
-        let update = match transfer_pin {
-            Some(id) => update
-                .remove_expr("#transferPins.#consumedPin")
-                .name("transferPins")
-                .alias("#consumedPin", id),
-            None => update,
-        };
-        self.guarded_update(tenant, versioned(update.set("lastOrderAt", n(at))))
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AccountTaken;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn debug_never_prints_the_pin_hash() {
-        let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
-        let tenant = Tenant {
-            tenant_id: "t-100".into(),
-            account_number: "ACC-1001".into(),
-            country: "US".into(),
-            name: None,
-            created_at: "2026-12-01T00:00:00Z".into(),
-            pin: Some(StoredPin {
-                hash: hash.into(),
-                pepper_version: "v7".into(),
-            }),
-            pin_updated_at: None,
-            locks: CarrierLocks::default(),
-            protection: Default::default(),
-            last_order_at: None,
-            transfer_pins: vec![crate::transfer_pins::TransferPinEntry {
-                id: "tp_01JF0000000000000000000000".into(),
-                stored: StoredPin {
-                    hash: hash.into(),
-                    pepper_version: "v7".into(),
-                },
-                numbers: vec!["+12065550100".into()],
-                expires_at: 0,
-            }],
-            state_version: 3,
-        };
-        for shown in [format!("{tenant:?}"), format!("{tenant:#?}")] {
-            assert!(
-                !shown.contains("argon2id") && !shown.contains("aGFzaGhh"),
-                "{shown}"
-            );
-            assert!(
-                shown.contains("<redacted>") && shown.contains("t-100"),
-                "{shown}"
-            );
-        }
-        let blank = Tenant {
-            pin: None,
-            ..tenant
-        };
-        assert!(format!("{blank:?}").contains("pin: None"));
-    }
-}
+mod tests;

@@ -15,31 +15,31 @@
 //! history. Expiry needs no sweep: readers compare `validUntil` with now.
 
 use crate::attr::{key, n, s, Item, Reader, Update};
-use crate::tenants::Written;
+use crate::tenants::{record_key, Written, VERSION_AS_READ};
 use crate::{AuditEvent, Page, PageKey, Store, StoreError, Tenant};
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use portguard_rules::transfer_pin::{self as rules, TransferPinStatus};
 use portguard_secrets::StoredPin;
+use portguard_validation::{OrderId, PhoneNumber, TenantId, TransferPinId};
 use std::collections::HashMap;
 
 /// The record attribute holding the live transfer PINs.
 pub(crate) const MAP: &str = "transferPins";
-const ID_PREFIX: &str = "tp_";
 const SK_PREFIX: &str = "TPIN#";
 
 /// A transfer PIN as the tenant record carries it: what a port-out checks.
 /// `Debug` shows no hash (`StoredPin` redacts it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferPinEntry {
-    pub id: String,
+    pub id: TransferPinId,
     pub stored: StoredPin,
-    pub numbers: Vec<String>,
+    pub numbers: Vec<PhoneNumber>,
     pub expires_at: i64,
 }
 
 impl TransferPinEntry {
     /// Whether it opens a port-out of `requested` at `now` (check 10).
-    pub fn opens(&self, requested: &[String], now: i64) -> bool {
+    pub fn opens(&self, requested: &[PhoneNumber], now: i64) -> bool {
         rules::opens(&self.numbers, self.expires_at, requested, now)
     }
 
@@ -73,12 +73,12 @@ pub(crate) fn entries(item: &Item) -> Result<Vec<TransferPinEntry>, StoreError> 
         let fields = value.as_m().map_err(|_| corrupt())?;
         let r = Reader::new(fields, "transfer PIN entry");
         out.push(TransferPinEntry {
-            id: id.clone(),
+            id: TransferPinId::parse(id).ok_or_else(corrupt)?,
             stored: StoredPin {
                 hash: r.s("hash")?,
                 pepper_version: r.s("pepperVersion")?,
             },
-            numbers: r.list_s("numbers")?,
+            numbers: r.numbers("numbers")?,
             expires_at: r.n("expiresAt")?,
         });
     }
@@ -88,28 +88,33 @@ pub(crate) fn entries(item: &Item) -> Result<Vec<TransferPinEntry>, StoreError> 
 
 /// The map with `live` entries only, as a value to SET.
 fn map_value<'a>(live: impl Iterator<Item = &'a TransferPinEntry>) -> AttributeValue {
-    AttributeValue::M(live.map(|e| (e.id.clone(), e.attribute())).collect())
+    AttributeValue::M(live.map(|e| (e.id.to_string(), e.attribute())).collect())
 }
 
 /// A transfer PIN's history item, as `GET /v1/transfer-pins` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferPin {
-    pub id: String,
-    pub tenant_id: String,
-    pub numbers: Vec<String>,
+    pub id: TransferPinId,
+    pub tenant_id: TenantId,
+    pub numbers: Vec<PhoneNumber>,
     pub created_at: i64,
     pub expires_at: i64,
     /// As stored: `active`, `used` or `revoked` (see [`TransferPin::status_at`]).
     pub status: TransferPinStatus,
-    pub port_out_id: Option<String>,
+    pub port_out_id: Option<OrderId>,
 }
 
 impl TransferPin {
     /// A new active PIN for `numbers` (E.164), with a fresh time-ordered id.
-    pub fn new(tenant_id: &str, numbers: Vec<String>, now: i64, ttl_seconds: i64) -> TransferPin {
+    pub fn new(
+        tenant_id: &TenantId,
+        numbers: Vec<PhoneNumber>,
+        now: i64,
+        ttl_seconds: i64,
+    ) -> TransferPin {
         TransferPin {
-            id: format!("{ID_PREFIX}{}", ulid::Ulid::new()),
-            tenant_id: tenant_id.to_owned(),
+            id: TransferPinId::generate(),
+            tenant_id: tenant_id.clone(),
             numbers,
             created_at: now,
             expires_at: now + ttl_seconds,
@@ -124,7 +129,7 @@ impl TransferPin {
     }
 
     fn item(&self) -> Item {
-        let mut item = tpin_key(&self.tenant_id, &self.id).expect("our own id");
+        let mut item = tpin_key(&self.tenant_id, &self.id);
         let mut put = |k: &str, v: AttributeValue| {
             item.insert(k.to_owned(), v);
         };
@@ -149,25 +154,24 @@ impl TransferPin {
             .filter(|s| *s != TransferPinStatus::Expired)
             .ok_or_else(|| StoreError::Corrupt("transfer PIN has an unknown status".into()))?;
         Ok(TransferPin {
-            id: r.s("id")?,
-            tenant_id: r.s("tenantId")?,
-            numbers: r.list_s("numbers")?,
+            id: r.parsed("id", TransferPinId::parse)?,
+            tenant_id: r.tenant("tenantId")?,
+            numbers: r.numbers("numbers")?,
             created_at: r.n("createdAt")?,
             expires_at: r.n("validUntil")?,
             status,
-            port_out_id: r.opt_s("portOutId"),
+            port_out_id: r.opt_parsed("portOutId", OrderId::parse)?,
         })
     }
 }
 
-/// The key of a transfer PIN id, or `None` for an id this API never issues
-/// (`tp_` and a 26-character ULID): such an id is unknown without a read.
-fn tpin_key(tenant_id: &str, id: &str) -> Option<Item> {
-    crate::attr::issued_id_key(tenant_id, id, ID_PREFIX, SK_PREFIX)
+/// A transfer PIN's history item, in its tenant's partition.
+fn tpin_key(tenant_id: &TenantId, id: &TransferPinId) -> Item {
+    key(
+        format!("TENANT#{tenant_id}"),
+        &format!("{SK_PREFIX}{}", id.ulid()),
+    )
 }
-
-/// `stateVersion` as read (a record never versioned reads as 0), of this tenant.
-const VERSION_AS_READ: &str = "attribute_exists(PK) AND #tenantId = :t AND (#stateVersion = :read OR (attribute_not_exists(#stateVersion) AND :read = :zero))";
 
 /// A tenant-record step that writes the map as `live` and bumps the version.
 fn record_step(table: &str, tenant: &Tenant, live: AttributeValue) -> TransactWriteItem {
@@ -182,10 +186,7 @@ fn record_step(table: &str, tenant: &Tenant, live: AttributeValue) -> TransactWr
         .update(
             aws_sdk_dynamodb::types::Update::builder()
                 .table_name(table)
-                .set_key(Some(key(
-                    format!("ACCOUNT#{}", tenant.account_number),
-                    "ACCOUNT",
-                )))
+                .set_key(Some(record_key(&tenant.account_number)))
                 .update_expression(update.expression())
                 .condition_expression(VERSION_AS_READ)
                 .set_expression_attribute_names(Some(update.names))
@@ -239,17 +240,15 @@ impl Store {
         self.write_or_conflict(items).await
     }
 
-    /// A tenant's transfer PIN by id; `None` for an unknown, malformed or
-    /// another tenant's id alike.
+    /// A tenant's transfer PIN by id; `None` for an unknown or another
+    /// tenant's id alike.
     pub async fn get_transfer_pin(
         &self,
-        tenant_id: &str,
-        id: &str,
+        tenant_id: &TenantId,
+        id: &TransferPinId,
     ) -> Result<Option<TransferPin>, StoreError> {
-        let Some(key) = tpin_key(tenant_id, id) else {
-            return Ok(None);
-        };
-        self.get_as(key, TransferPin::from_item).await
+        self.get_as(tpin_key(tenant_id, id), TransferPin::from_item)
+            .await
     }
 
     /// Revokes `pin` (active as read) of `tenant` as read: the history item
@@ -277,7 +276,7 @@ impl Store {
                 .update(
                     aws_sdk_dynamodb::types::Update::builder()
                         .table_name(&self.table)
-                        .set_key(tpin_key(&pin.tenant_id, &pin.id))
+                        .set_key(Some(tpin_key(&pin.tenant_id, &pin.id)))
                         .update_expression(update.expression())
                         .condition_expression("#status = :active")
                         .set_expression_attribute_names(Some(update.names))
@@ -299,9 +298,9 @@ impl Store {
     /// transaction removes the entry from the map.)
     pub(crate) fn consume_transfer_pin_step(
         &self,
-        tenant_id: &str,
-        id: &str,
-        port_out_id: &str,
+        tenant_id: &TenantId,
+        id: &TransferPinId,
+        port_out_id: &OrderId,
         now: i64,
     ) -> TransactWriteItem {
         let update = Update::default()
@@ -315,7 +314,7 @@ impl Store {
             .update(
                 aws_sdk_dynamodb::types::Update::builder()
                     .table_name(&self.table)
-                    .set_key(tpin_key(tenant_id, id))
+                    .set_key(Some(tpin_key(tenant_id, id)))
                     .update_expression(update.expression())
                     .condition_expression("#status = :active AND #validUntil > :now")
                     .set_expression_attribute_names(Some(update.names))
@@ -331,7 +330,7 @@ impl Store {
     /// ([`Page::collect_filtered`] reads on until `limit` match).
     pub async fn list_transfer_pins(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         status: Option<TransferPinStatus>,
         now: i64,
         limit: i32,
@@ -379,32 +378,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_ids_this_api_issues_have_a_key() {
-        let id = format!("tp_{}", ulid::Ulid::new());
-        assert!(tpin_key("t-1", &id).is_some());
-        for bad in [
-            "",
-            "tp_",
-            "po_01JF0000000000000000000000",
-            "tp_01jf0000000000000000000000",
-            "tp_01JF000000000000000000000",
-            "tp_01JF00000000000000000000000",
-            "tp_01JF00000000000000000000#X",
-            "tp_01JF0000000000000000000\u{e9}",
-        ] {
-            assert!(tpin_key("t-1", bad).is_none(), "{bad:?}");
-        }
-    }
-
-    #[test]
     fn entries_round_trip_and_debug_hides_the_hash() {
         let e = TransferPinEntry {
-            id: "tp_01JF0000000000000000000000".into(),
+            id: TransferPinId::parse("tp_01JF0000000000000000000000").unwrap(),
             stored: StoredPin {
                 hash: "$argon2id$v=19$secret-part".into(),
                 pepper_version: "v1".into(),
             },
-            numbers: vec!["+12065550100".into()],
+            numbers: vec![PhoneNumber::from_stored("+12065550100").unwrap()],
             expires_at: 100,
         };
         let item = HashMap::from([(MAP.to_owned(), map_value(std::iter::once(&e)))]);

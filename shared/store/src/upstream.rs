@@ -11,13 +11,14 @@ use crate::attr::{key, n, s, Item, Reader};
 use crate::order::{Order, Source};
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use portguard_validation::{CarrierId, OrderId, TenantId};
 
 /// Upstreams redeliver for days; a port-out lasts weeks at most.
 pub const KEEP_SECONDS: i64 = 60 * 24 * 3600;
 /// Longer than any decision takes (the function's timeout is shorter).
 pub const CLAIM_SECONDS: i64 = 60;
 
-fn decision_key(upstream: &str, id: &str) -> Item {
+fn decision_key(upstream: &CarrierId, id: &str) -> Item {
     key(format!("UPSTREAM#{upstream}#{id}"), "DECISION")
 }
 
@@ -29,7 +30,7 @@ pub struct UpstreamDecision {
     /// What the upstream is told (`"<CODE>: <sentence>"`), for a refusal.
     pub reason: Option<String>,
     /// The order an accepted port-out opened.
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
     /// The upstream acknowledged the reject.
     pub told: bool,
 }
@@ -57,7 +58,7 @@ fn parse(item: &Item) -> Result<Option<UpstreamDecision>, StoreError> {
     Ok(Some(UpstreamDecision {
         code: r.opt_s("code"),
         reason: r.opt_s("reason"),
-        order_id: r.opt_s("orderId"),
+        order_id: r.opt_parsed("orderId", OrderId::parse)?,
         told: r.bool("told"),
     }))
 }
@@ -66,7 +67,7 @@ impl Store {
     /// Claims the decision of `upstream`'s port-out `id`, or returns it.
     pub async fn claim_upstream_decision(
         &self,
-        upstream: &str,
+        upstream: &CarrierId,
         id: &str,
         now: i64,
     ) -> Result<Claim, StoreError> {
@@ -108,7 +109,7 @@ impl Store {
     /// The decision, if one was taken.
     pub async fn upstream_decision(
         &self,
-        upstream: &str,
+        upstream: &CarrierId,
         id: &str,
     ) -> Result<Option<UpstreamDecision>, StoreError> {
         match self.get_consistent(decision_key(upstream, id)).await? {
@@ -120,7 +121,7 @@ impl Store {
     /// Writes the decision over the claim.
     pub async fn put_upstream_decision(
         &self,
-        upstream: &str,
+        upstream: &CarrierId,
         id: &str,
         decision: &UpstreamDecision,
         now: i64,
@@ -131,12 +132,12 @@ impl Store {
         item.insert("expiresAt".into(), n(now + KEEP_SECONDS));
         item.insert("told".into(), AttributeValue::Bool(decision.told));
         for (name, value) in [
-            ("code", &decision.code),
-            ("reason", &decision.reason),
-            ("orderId", &decision.order_id),
+            ("code", decision.code.as_deref()),
+            ("reason", decision.reason.as_deref()),
+            ("orderId", decision.order_id.as_ref().map(OrderId::as_str)),
         ] {
             if let Some(v) = value {
-                item.insert(name.into(), s(v.clone()));
+                item.insert(name.into(), s(v));
             }
         }
         self.client
@@ -150,7 +151,11 @@ impl Store {
     }
 
     /// Records that the upstream acknowledged the reject.
-    pub async fn mark_upstream_told(&self, upstream: &str, id: &str) -> Result<(), StoreError> {
+    pub async fn mark_upstream_told(
+        &self,
+        upstream: &CarrierId,
+        id: &str,
+    ) -> Result<(), StoreError> {
         let out = self
             .client
             .update_item()
@@ -166,7 +171,11 @@ impl Store {
 
     /// Gives a claim up when the decision failed (the table down, a bug),
     /// so the redelivery decides at once rather than after the claim lapses.
-    pub async fn release_upstream_claim(&self, upstream: &str, id: &str) -> Result<(), StoreError> {
+    pub async fn release_upstream_claim(
+        &self,
+        upstream: &CarrierId,
+        id: &str,
+    ) -> Result<(), StoreError> {
         let out = self
             .client
             .delete_item()
@@ -186,8 +195,8 @@ impl Store {
     /// orders, newest first; only after a claim was taken over, so rare).
     pub async fn upstream_order(
         &self,
-        tenant_id: &str,
-        upstream: &str,
+        tenant_id: &TenantId,
+        upstream: &CarrierId,
         source: Source,
         external_id: &str,
     ) -> Result<Option<Order>, StoreError> {

@@ -4,15 +4,16 @@
 use crate::attr::{key, n, s, Item, Reader};
 use crate::{Store, StoreError};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use portguard_validation::CarrierId;
 
 /// Standard Webhooks senders retry for days; a week covers their schedule.
 pub const KEEP_SECONDS: i64 = 7 * 24 * 3600;
 
-fn record_key(carrier: &str, webhook_id: &str) -> Item {
+fn record_key(carrier: &CarrierId, webhook_id: &str) -> Item {
     key(format!("WEBHOOK#{carrier}#{webhook_id}"), "WEBHOOK")
 }
 
-fn record_put(table: &str, carrier: &str, webhook_id: &str, result: &str, now: i64) -> Put {
+fn record_put(table: &str, carrier: &CarrierId, webhook_id: &str, result: &str, now: i64) -> Put {
     let mut item = record_key(carrier, webhook_id);
     item.insert("result".into(), s(result));
     item.insert("expiresAt".into(), n(now + KEEP_SECONDS));
@@ -28,7 +29,7 @@ fn record_put(table: &str, carrier: &str, webhook_id: &str, result: &str, now: i
 impl Store {
     pub async fn webhook_seen(
         &self,
-        carrier: &str,
+        carrier: &CarrierId,
         webhook_id: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
@@ -45,7 +46,7 @@ impl Store {
     /// The transaction step that marks a webhook id processed.
     pub fn webhook_record(
         &self,
-        carrier: &str,
+        carrier: &CarrierId,
         webhook_id: &str,
         result: &str,
         now: i64,
@@ -58,7 +59,7 @@ impl Store {
     /// Marks a webhook id processed on its own; `false` if it already was.
     pub async fn record_webhook(
         &self,
-        carrier: &str,
+        carrier: &CarrierId,
         webhook_id: &str,
         result: &str,
         now: i64,

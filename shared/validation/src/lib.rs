@@ -10,7 +10,10 @@ mod text;
 mod url;
 
 pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
-pub use ids::{AccountNumber, CarrierId, Country, IdError, OrderId, TenantId};
+pub use ids::{
+    AccountNumber, AuditId, CarrierId, ContactId, Country, IdError, OrderId, TenantId,
+    TransferPinId,
+};
 pub use phone::{PhoneError, PhoneListError, PhoneNumber, MAX_PORT_OUT_NUMBERS};
 pub use pin::{KnownDigits, Pin, PinError, WeakReason};
 pub use reason::{ReasonError, RejectReason};

@@ -69,10 +69,20 @@ impl PhoneNumber {
         PhoneNumber::parse(&decoded).map_err(|_| PhoneError(decoded))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// A number as this service stored it: E.164 `+1` and ten digits, which
+    /// only [`PhoneNumber::parse`] wrote. The shape is checked, not the
+    /// numbering plan again: a record is not re-validated on every read.
+    pub fn from_stored(stored: &str) -> Result<PhoneNumber, PhoneError> {
+        let digits = stored.strip_prefix("+1").unwrap_or_default();
+        if digits.len() == 10 && digits.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(PhoneNumber(stored.to_owned()))
+        } else {
+            Err(PhoneError(stored.to_owned()))
+        }
     }
 }
+
+crate::ids::id_common!(PhoneNumber);
 
 /// `%XX` escapes decoded (a `+` stays a `+`: it is a space only in query
 /// strings); `None` for a broken escape or a result that is not UTF-8.
@@ -92,12 +102,6 @@ fn percent_decode(raw: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
-}
-
-impl fmt::Display for PhoneNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 #[cfg(test)]
@@ -217,6 +221,13 @@ pub enum PhoneListError {
     Invalid(Vec<String>),
     /// The numbers (E.164) given more than once, however written.
     Duplicate(Vec<String>),
+}
+
+impl std::str::FromStr for PhoneNumber {
+    type Err = PhoneError;
+    fn from_str(input: &str) -> Result<PhoneNumber, PhoneError> {
+        PhoneNumber::parse(input)
+    }
 }
 
 impl PhoneNumber {

@@ -78,7 +78,7 @@ impl App {
         metrics::count(SERVICE, "PinMismatch");
         metrics::count(SERVICE, "PinLocked");
         tracing::warn!(
-            carrier_id = attempt.carrier,
+            carrier_id = %attempt.carrier,
             tenant_id = %tenant.tenant_id,
             hard = matches!(after, LockStatus::Hard),
             "too many wrong PINs: tenant locked for this carrier"
@@ -98,7 +98,7 @@ impl App {
     ) {
         metrics::count(SERVICE, "PortOutRejected");
         tracing::info!(
-            carrier_id = attempt.carrier,
+            carrier_id = %attempt.carrier,
             tenant_id = %tenant.tenant_id,
             code,
             recorded,
@@ -110,7 +110,7 @@ impl App {
     /// conflict; a lock or a new PIN that came meanwhile is left alone.
     pub(crate) async fn keep_reset(
         &self,
-        carrier: &str,
+        carrier: &CarrierId,
         mut tenant: Tenant,
         mut reset: LockState,
         now: i64,
@@ -129,7 +129,7 @@ impl App {
             let Some(fresh) = fresh.filter(|t| t.tenant_id == tenant.tenant_id) else {
                 return Ok(());
             };
-            let lock = fresh.locks.of(carrier);
+            let lock = fresh.locks.of(carrier.as_str());
             if fresh.pin != pin || lock.status(now).is_locked() {
                 return Ok(());
             }
@@ -152,11 +152,11 @@ impl App {
         let Some(metric) = probes::probe_metric(refusal) else {
             return;
         };
-        metrics::count_for_carrier(SERVICE, metric, attempt.carrier);
-        if let Some(probes) = self.probes.note(attempt.carrier, clock::now()) {
-            metrics::count_for_carrier(SERVICE, "EnumerationSuspected", attempt.carrier);
+        metrics::count_for_carrier(SERVICE, metric, attempt.carrier.as_str());
+        if let Some(probes) = self.probes.note(attempt.carrier.as_str(), clock::now()) {
+            metrics::count_for_carrier(SERVICE, "EnumerationSuspected", attempt.carrier.as_str());
             tracing::warn!(
-                carrier_id = %portguard_api::echo(attempt.carrier),
+                carrier_id = %portguard_api::echo(attempt.carrier.as_str()),
                 probes,
                 window_seconds = self.probes.window(),
                 "a carrier is probing account numbers or numbers: many refused as unknown"

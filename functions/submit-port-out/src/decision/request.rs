@@ -3,8 +3,10 @@
 
 use portguard_rules::port_out::Refusal;
 use portguard_rules::LockStatus;
-use portguard_store::{Actor, Source};
-use portguard_validation::{AccountNumber, AuthorizedName, PhoneNumber, Pin, Pon};
+use portguard_store::{clock::Day, Actor, Source};
+use portguard_validation::{
+    AccountNumber, AuthorizedName, CarrierId, OrderId, PhoneNumber, Pin, Pon,
+};
 
 /// A port-out request that passed checks 1–5, built by a door from its
 /// wire format.
@@ -17,8 +19,7 @@ pub(crate) struct PortOutRequest {
     /// Required by portguard's own API; an upstream may have none.
     pub pon: Option<Pon>,
     pub authorized_name: Option<AuthorizedName>,
-    /// `YYYY-MM-DD`.
-    pub requested_foc_date: Option<String>,
+    pub requested_foc_date: Option<Day>,
     /// The door, and the upstream's id of the port-out (contract §15).
     pub source: Source,
     pub external_id: Option<String>,
@@ -49,19 +50,13 @@ impl Holder {
     }
 }
 
-impl PortOutRequest {
-    pub fn e164(&self) -> Vec<String> {
-        self.numbers.iter().map(|n| n.as_str().to_owned()).collect()
-    }
-}
-
 /// Who attempts the port-out, for the lockout, the audit trail and the logs.
 pub(crate) struct Attempt<'a> {
-    pub carrier: &'a str,
+    pub carrier: &'a CarrierId,
     pub actor: Actor,
     pub source_ip: Option<String>,
-    /// The requested numbers in E.164, for the audit trail.
-    pub numbers: Vec<String>,
+    /// The requested numbers, for the audit trail.
+    pub numbers: Vec<PhoneNumber>,
 }
 
 /// The claimed idempotency record of the request (portguard's own API):
@@ -78,14 +73,13 @@ pub(crate) enum Decided {
     Accepted(Accepted),
     /// The request repeats an open order (see
     /// [`PortOutRequest::resubmission_is_accepted`]): its id.
-    Resubmitted(String),
+    Resubmitted(OrderId),
     Refused(Refused),
 }
 
 #[derive(Debug)]
 pub(crate) struct Accepted {
-    /// The order's id.
-    pub id: String,
+    pub id: OrderId,
     /// The order as portguard's API shows it, and its `Location`.
     pub body: String,
     pub location: String,
@@ -94,8 +88,8 @@ pub(crate) struct Accepted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Refused {
     pub refusal: Refusal,
-    /// E.164, for the refusals that name numbers.
-    pub numbers: Option<Vec<String>>,
+    /// For the refusals that name numbers.
+    pub numbers: Option<Vec<PhoneNumber>>,
     /// The carrier's lock, for `PIN_LOCKED`.
     pub lock: Option<LockStatus>,
     /// Seconds until a timed lock ends.
@@ -112,7 +106,7 @@ impl Refused {
         }
     }
 
-    pub fn numbers(mut self, numbers: Vec<String>) -> Refused {
+    pub fn numbers(mut self, numbers: Vec<PhoneNumber>) -> Refused {
         self.numbers = Some(numbers);
         self
     }

@@ -110,7 +110,7 @@ impl Store {
                 crate::notify::note_update(at, delivered, failure),
             ),
             Target::Contact { tenant, contact } => (
-                contact_key(tenant, contact)?,
+                contact_key(tenant, contact),
                 crate::contacts::note_update(at, delivered, failure),
             ),
             Target::Telnyx(_) | Target::Previous(_) => return None,
