@@ -1,6 +1,6 @@
 use crate::CarrierEvent;
 use lambda_http::{http::Method, Request};
-use portguard_api::{json, ApiError, Response};
+use portguard_api::{json, ApiError, Code, Response};
 use portguard_rules::{lifecycle::decide, Decision};
 use portguard_secrets::{WebhookSecrets, WebhookVerifyError};
 use portguard_store::{
@@ -80,12 +80,7 @@ impl App {
                 let carrier = portguard_api::echo(carrier);
                 tracing::warn!(carrier, reason, "webhook refused: invalid signature");
                 portguard_api::metrics::count(SERVICE, "InvalidSignature");
-                return Err(ApiError::new(
-                    401,
-                    "INVALID_SIGNATURE",
-                    "the webhook signature is missing, invalid or outside the 300 s tolerance; \
-                     sign with your current secret and the current time",
-                ));
+                return Err(ApiError::of(Code::InvalidSignature));
             }
         };
         let webhook_id = req
@@ -141,9 +136,8 @@ impl App {
                     if self.store.webhook_seen(carrier, webhook_id, now).await? {
                         return Ok(result("duplicate"));
                     }
-                    return Err(ApiError::new(
-                        409,
-                        "INVALID_TRANSITION",
+                    return Err(ApiError::explained(
+                        Code::InvalidTransition,
                         format!(
                             "the port-out is {}; a {} event cannot change it",
                             order.status,
@@ -201,13 +195,7 @@ impl App {
     /// The order, if it exists and is this carrier's; otherwise 404, the
     /// same answer for both so a carrier learns nothing of others' orders.
     async fn order_of(&self, carrier: &CarrierId, id: &str) -> Result<Order, ApiError> {
-        let not_found = || {
-            ApiError::new(
-                404,
-                "PORT_OUT_NOT_FOUND",
-                "no port-out with this id belongs to your carrier",
-            )
-        };
+        let not_found = || ApiError::of(Code::PortOutNotFound);
         let id = OrderId::parse(id).ok_or_else(not_found)?;
         match self.store.get_order(&id).await? {
             Some(order) if order.carrier_id == *carrier => Ok(order),
@@ -228,7 +216,7 @@ fn check_foc_date(event: &CarrierEvent, order: &Order, now: i64) -> Result<(), A
 }
 
 fn invalid_event(message: impl Into<String>) -> ApiError {
-    ApiError::new(400, "INVALID_EVENT", message)
+    ApiError::explained(Code::InvalidEvent, message)
 }
 
 fn result(result: &str) -> Response {

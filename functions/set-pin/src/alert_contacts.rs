@@ -9,7 +9,7 @@ use crate::app::tenant_not_found;
 use crate::routes::Admin;
 use crate::App;
 use lambda_http::{http::Method, Body, Request};
-use portguard_api::{json, json_object_body, ApiError, Response};
+use portguard_api::{json, json_object_body, ApiError, Code, Response};
 use portguard_secrets::new_confirmation_code;
 use portguard_store::contacts::{
     format_time, AlertContact, ContactBook, ContactStatus, MAX_CODE_TRIES,
@@ -37,19 +37,11 @@ fn view(c: &AlertContact) -> Value {
 
 /// Unknown, malformed and another tenant's ids all answer this, byte for byte.
 fn not_found() -> ApiError {
-    ApiError::new(
-        404,
-        "ALERT_CONTACT_NOT_FOUND",
-        "there is no alert contact with this id for your account",
-    )
+    ApiError::of(Code::AlertContactNotFound)
 }
 
 fn expired() -> ApiError {
-    ApiError::new(
-        410,
-        "CONFIRMATION_EXPIRED",
-        "this confirmation code has expired or was entered wrongly too often; remove the contact and add it again for a new code",
-    )
+    ApiError::of(Code::ConfirmationExpired)
 }
 
 /// `types`: absent → every type; else a non-empty list of audit types,
@@ -104,7 +96,7 @@ fn only_fields(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiErr
 }
 
 fn parse_email(body: &Map<String, Value>) -> Result<EmailAddress, ApiError> {
-    let invalid = |message: String| ApiError::new(400, "INVALID_EMAIL", message);
+    let invalid = |message: String| ApiError::explained(Code::InvalidEmail, message);
     match body.get("email") {
         Some(Value::String(raw)) => {
             EmailAddress::parse(raw).map_err(|e| invalid(format!("email {e}")))
@@ -328,12 +320,8 @@ impl App {
                 match self.store.count_wrong_code(&contact).await? {
                     Written::Done(()) => {
                         let left = MAX_CODE_TRIES - pending.tries - 1;
-                        return Err(ApiError::new(
-                            400,
-                            "INVALID_CONFIRMATION_CODE",
-                            "this is not the code sent to the contact's address",
-                        )
-                        .details(json!({ "attemptsLeft": left })));
+                        return Err(ApiError::of(Code::InvalidConfirmationCode)
+                            .details(json!({ "attemptsLeft": left })));
                     }
                     Written::Conflict => {}
                 }
@@ -372,21 +360,10 @@ impl App {
 /// The address is not a contact yet, and there is room for one more.
 fn check_room(book: &ContactBook, email: &EmailAddress) -> Result<(), ApiError> {
     if book.has_address(&email.key()) {
-        return Err(ApiError::new(
-            409,
-            "ALERT_CONTACT_EXISTS",
-            "this address is already an alert contact of your account",
-        ));
+        return Err(ApiError::of(Code::AlertContactExists));
     }
     if book.is_full() {
-        return Err(ApiError::new(
-            409,
-            "TOO_MANY_ALERT_CONTACTS",
-            format!(
-                "an account has at most {} alert contacts; remove one first",
-                portguard_store::contacts::MAX_CONTACTS
-            ),
-        ));
+        return Err(ApiError::of(Code::TooManyAlertContacts));
     }
     Ok(())
 }
@@ -398,4 +375,18 @@ where
     B: std::future::Future,
 {
     tokio::join!(a, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The catalogue's sentence states the limit enforced here.
+    #[test]
+    fn the_limit_is_the_catalogues() {
+        let limit = portguard_store::contacts::MAX_CONTACTS.to_string();
+        assert!(ApiError::of(Code::TooManyAlertContacts)
+            .message
+            .contains(&limit));
+    }
 }

@@ -5,7 +5,7 @@
 use crate::routes::Admin;
 use crate::App;
 use lambda_http::{http::Method, Body, Request};
-use portguard_api::{json, json_object_body, ApiError, Response};
+use portguard_api::{json, json_object_body, ApiError, Code, Response};
 use portguard_store::clock::{self, Timestamp};
 use portguard_store::notify::{Endpoint, EndpointChange, Target};
 use portguard_store::Written;
@@ -197,13 +197,9 @@ impl<'a> EndpointView<'a> {
 }
 
 fn invalid_url(e: UrlError) -> ApiError {
-    ApiError::new(400, "INVALID_URL", e.to_string()).details(json!({"field": "url"}))
+    ApiError::explained(Code::InvalidUrl, e.to_string()).details(json!({"field": "url"}))
 }
 
 fn endpoint_not_found() -> ApiError {
-    ApiError::new(
-        404,
-        "NOTIFICATION_ENDPOINT_NOT_FOUND",
-        "no notification endpoint is registered; register one with PUT",
-    )
+    ApiError::of(Code::NotificationEndpointNotFound)
 }

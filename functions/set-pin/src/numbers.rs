@@ -7,7 +7,7 @@ use crate::protection::{change_event, not_eligible, patch_fields, setting_json, 
 use crate::routes::Admin;
 use crate::App;
 use lambda_http::{http::Method, Request};
-use portguard_api::{json, ApiError, Response};
+use portguard_api::{json, ApiError, Code, Response};
 use portguard_store::numbers::NumberRecord;
 use portguard_store::tenants::Written;
 use portguard_store::{clock, retry_on_conflict};
@@ -23,11 +23,7 @@ fn number_json(record: &NumberRecord, now: i64) -> Value {
 }
 
 fn number_not_found() -> ApiError {
-    ApiError::new(
-        404,
-        "NUMBER_NOT_FOUND",
-        "this number is not on your account",
-    )
+    ApiError::of(Code::NumberNotFound)
 }
 
 fn invalid_number(raw: &str) -> ApiError {

@@ -5,7 +5,7 @@ use crate::app::{tenant_not_found, WRITE_ATTEMPTS};
 use crate::routes::Admin;
 use crate::App;
 use lambda_http::{http::Method, Body, Request};
-use portguard_api::{json, json_object_body, ApiError, Response};
+use portguard_api::{json, json_object_body, ApiError, Code, Response};
 use portguard_rules::CarrierLocks;
 use portguard_store::clock::{self, Timestamp};
 use portguard_store::{retry_on_conflict, Actor, AuditEvent, AuditType, TenantRef, Written};
@@ -25,11 +25,7 @@ impl App {
                 self.put_pin(admin.tenant_id, admin.actor, admin.source_ip, req.body())
                     .await
             }
-            Method::DELETE => Err(ApiError::new(
-                405,
-                "PIN_CANNOT_BE_REMOVED",
-                "a port-out PIN cannot be removed or set back to blank; change it with PUT instead",
-            )),
+            Method::DELETE => Err(ApiError::of(Code::PinCannotBeRemoved)),
             _ => Err(ApiError::method_not_allowed("GET, PUT")),
         }
     }

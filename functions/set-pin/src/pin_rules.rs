@@ -4,6 +4,7 @@
 
 use crate::app::{tenant_not_found, App};
 use portguard_api::ApiError;
+use portguard_api::Code;
 use portguard_store::{Tenant, TenantRef};
 use portguard_validation::{KnownDigits, Pin, PinError, TenantId};
 use serde_json::json;
@@ -13,9 +14,9 @@ const SERVICE: &str = "set-pin";
 /// The answer for a PIN refused by a rule of contract §3. No message echoes it.
 pub(crate) fn pin_error(e: PinError) -> ApiError {
     match e {
-        PinError::Required => ApiError::new(400, "PIN_REQUIRED", e.to_string()),
-        PinError::InvalidFormat => ApiError::new(400, "INVALID_PIN_FORMAT", e.to_string()),
-        PinError::Weak(reason) => ApiError::new(400, "WEAK_PIN", e.to_string())
+        PinError::Required => ApiError::explained(Code::PinRequired, e.to_string()),
+        PinError::InvalidFormat => ApiError::explained(Code::InvalidPinFormat, e.to_string()),
+        PinError::Weak(reason) => ApiError::explained(Code::WeakPin, e.to_string())
             .details(json!({ "reason": reason.as_str() })),
     }
 }
@@ -116,11 +117,7 @@ impl App {
             .check(pin, stored)
             .map_err(|e| portguard_api::unknown_pepper_version(SERVICE, &e))?;
         if same {
-            return Err(ApiError::new(
-                400,
-                "PIN_UNCHANGED",
-                "port-outs are locked after repeated wrong PINs: choose a new PIN, not the current one",
-            ));
+            return Err(ApiError::of(Code::PinUnchanged));
         }
         Ok(true)
     }

@@ -11,7 +11,8 @@ use crate::app::tenant_not_found;
 use crate::routes::Admin;
 use crate::App;
 use lambda_http::{http::Method, Body, Request, RequestExt};
-use portguard_api::{json, json_object_body, ApiError, Response};
+use portguard_api::{json, json_object_body, ApiError, Code, Response};
+use portguard_rules::port_out::Refusal;
 use portguard_rules::transfer_pin::{self as rules, TransferPinStatus};
 use portguard_secrets::transfer_pin::is_weak_for;
 use portguard_secrets::{generate_transfer_pin, StoredPin};
@@ -41,11 +42,7 @@ fn view(tp: &TransferPin, now: i64) -> Value {
 
 /// Unknown, malformed and another tenant's ids all answer this, byte for byte.
 fn not_found() -> ApiError {
-    ApiError::new(
-        404,
-        "TRANSFER_PIN_NOT_FOUND",
-        "there is no transfer PIN with this id for your account",
-    )
+    ApiError::of(Code::TransferPinNotFound)
 }
 
 fn not_eligible() -> ApiError {
@@ -155,12 +152,8 @@ impl App {
                 })
                 .collect();
             if !foreign.is_empty() {
-                return Err(ApiError::new(
-                    422,
-                    "NUMBER_NOT_ON_ACCOUNT",
-                    "some numbers are not on this account; a transfer PIN can only name the account's numbers",
-                )
-                .details(json!({ "numbers": foreign })));
+                return Err(ApiError::refused(Refusal::NumberNotOnAccount)
+                    .details(json!({ "numbers": foreign })));
             }
             let now = clock::now();
             let live = read
@@ -170,14 +163,7 @@ impl App {
                 .filter(|e| e.is_live(now))
                 .count();
             if !rules::may_issue(live) {
-                return Err(ApiError::new(
-                    409,
-                    "TOO_MANY_TRANSFER_PINS",
-                    format!(
-                        "this account already has {} active transfer PINs; revoke one or let it expire first",
-                        rules::MAX_ACTIVE
-                    ),
-                ));
+                return Err(ApiError::of(Code::TooManyTransferPins));
             }
             let (pin, stored, argon2_ms) = match &issued {
                 Some(done) => done,
@@ -353,5 +339,14 @@ mod tests {
             e.details.unwrap()["numbers"],
             json!(["555", "9".repeat(64)])
         );
+    }
+
+    /// The catalogue's sentence states the limit enforced here.
+    #[test]
+    fn the_limit_is_the_catalogues() {
+        let limit = rules::MAX_ACTIVE.to_string();
+        assert!(ApiError::of(Code::TooManyTransferPins)
+            .message
+            .contains(&limit));
     }
 }

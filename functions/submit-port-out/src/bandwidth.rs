@@ -13,7 +13,7 @@ use crate::App;
 use futures::FutureExt;
 use lambda_http::http::Method;
 use lambda_http::{Body, Request};
-use portguard_api::{metrics, ApiError, Response};
+use portguard_api::{metrics, ApiError, Code, Response};
 use portguard_bandwidth::codes::{self, BwError};
 use portguard_bandwidth::xml::{self, Notification};
 use portguard_bandwidth::{parse_validation, Validation};
@@ -178,9 +178,8 @@ impl App {
     async fn notification(&self, bw: &Bandwidth, req: &Request) -> Result<Response, ApiError> {
         let body: &[u8] = req.body().as_ref();
         let mut n: Notification = xml::read(body, "Notification").map_err(|e| {
-            ApiError::new(
-                400,
-                "INVALID_EVENT",
+            ApiError::explained(
+                Code::InvalidEvent,
                 format!("not a Bandwidth order notification: {}", e.0),
             )
         })?;
@@ -297,12 +296,7 @@ fn answer(pon: Option<Pon>, error: Option<BwError>) -> Response {
 
 /// `401` with the challenge Bandwidth answers with its credentials.
 fn challenge() -> Response {
-    let mut resp = ApiError::new(
-        401,
-        "UNAUTHENTICATED",
-        "this route needs HTTP Basic credentials",
-    )
-    .into_response();
+    let mut resp = ApiError::of(Code::Unauthenticated).into_response();
     resp.headers_mut().insert(
         "www-authenticate",
         "Basic realm=\"portguard\"".parse().expect("ASCII"),

@@ -4,11 +4,10 @@
 
 use crate::decision::{Holder, PortOutRequest};
 use lambda_http::{Body, Request};
-use portguard_api::{json_object_body, ApiError};
+use portguard_api::{json_object_body, ApiError, Code};
 use portguard_store::{clock::Day, Source};
 use portguard_validation::{
     parse_date, AccountNumber, AuthorizedName, PhoneListError, PhoneNumber, Pin, Pon,
-    MAX_PORT_OUT_NUMBERS,
 };
 use serde_json::{json, Map, Value};
 
@@ -76,28 +75,19 @@ pub(crate) fn parse(body: &Body) -> Result<PortOutRequest, ApiError> {
 
     // 2 to 4: not too many, each a valid US number, none twice.
     let numbers = PhoneNumber::parse_list(&raw_numbers).map_err(|e| match e {
-        PhoneListError::TooMany => ApiError::new(
-            422,
-            "TOO_MANY_NUMBERS",
-            format!(
-                "a port-out holds at most {MAX_PORT_OUT_NUMBERS} numbers; split the request into several"
-            ),
-        ),
+        PhoneListError::TooMany => ApiError::of(Code::TooManyNumbers),
         // As given (`details` clips each to 64 characters, contract §2).
         PhoneListError::Invalid(invalid) => {
             ApiError::invalid_phone_numbers(invalid.iter().map(String::as_str))
         }
-        PhoneListError::Duplicate(duplicates) => ApiError::new(
-            400,
-            "DUPLICATE_PHONE_NUMBER",
-            "some numbers appear more than once; list each number once",
-        )
-        .details(json!({ "numbers": duplicates })),
+        PhoneListError::Duplicate(duplicates) => {
+            ApiError::of(Code::DuplicatePhoneNumber).details(json!({ "numbers": duplicates }))
+        }
     })?;
 
     // 5: a PIN of the right shape (not a failed attempt).
     let pin = Pin::parse_presented(pin)
-        .map_err(|e| ApiError::new(400, "INVALID_PIN_FORMAT", e.to_string()))?;
+        .map_err(|e| ApiError::explained(Code::InvalidPinFormat, e.to_string()))?;
 
     Ok(PortOutRequest {
         holder: Holder::Account(account),
@@ -230,5 +220,12 @@ mod tests {
         b["pin"] = json!("x");
         assert_eq!(code(b), "DUPLICATE_PHONE_NUMBER");
         assert_eq!(code(with("pin", json!("4815"))), "INVALID_PIN_FORMAT");
+    }
+
+    /// The catalogue's sentence states the limit this door enforces.
+    #[test]
+    fn too_many_numbers_names_the_limit() {
+        let limit = portguard_validation::MAX_PORT_OUT_NUMBERS.to_string();
+        assert!(ApiError::of(Code::TooManyNumbers).message.contains(&limit));
     }
 }

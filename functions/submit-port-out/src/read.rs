@@ -4,7 +4,7 @@
 
 use crate::App;
 use lambda_http::{Request, RequestExt};
-use portguard_api::{json, ApiError, Caller, Response};
+use portguard_api::{json, ApiError, Caller, Code, Response};
 use portguard_rules::OrderStatus;
 use portguard_store::orders::Owner;
 use portguard_store::Order;
@@ -12,11 +12,7 @@ use portguard_validation::OrderId;
 use serde_json::json;
 
 fn not_found() -> ApiError {
-    ApiError::new(
-        404,
-        "PORT_OUT_NOT_FOUND",
-        "there is no port-out with this id for you",
-    )
+    ApiError::of(Code::PortOutNotFound)
 }
 
 fn visible_to(order: &Order, caller: &Caller) -> bool {

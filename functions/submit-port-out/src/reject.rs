@@ -6,7 +6,7 @@
 
 use crate::App;
 use lambda_http::Body;
-use portguard_api::{json, json_object_body, ApiError, Response};
+use portguard_api::{json, json_object_body, ApiError, Code, Response};
 use portguard_rules::OrderStatus;
 use portguard_store::orders::TransitionOutcome;
 use portguard_store::{clock, clock::Timestamp, retry_on_conflict, Actor, AuditEvent, Order};
@@ -38,17 +38,12 @@ fn parse_reason(body: &Body) -> Result<Option<RejectReason>, ApiError> {
 }
 
 fn not_found() -> ApiError {
-    ApiError::new(
-        404,
-        "PORT_OUT_NOT_FOUND",
-        "there is no port-out with this id for you",
-    )
+    ApiError::of(Code::PortOutNotFound)
 }
 
 fn closed(order: &Order) -> ApiError {
-    ApiError::new(
-        409,
-        "INVALID_TRANSITION",
+    ApiError::explained(
+        Code::InvalidTransition,
         format!(
             "the port-out is already {}; only a pending or foc_confirmed port-out can be rejected",
             order.status

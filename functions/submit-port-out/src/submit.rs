@@ -6,7 +6,7 @@ use crate::body;
 use crate::decision::{Attempt, Decided, Idem, Refused};
 use crate::App;
 use lambda_http::{Body, Request};
-use portguard_api::{ApiError, Response};
+use portguard_api::{ApiError, Code, Response};
 use portguard_rules::port_out::Refusal;
 use portguard_rules::LockStatus;
 use portguard_store::idempotency::{Claim, StoredResponse};
@@ -44,20 +44,9 @@ impl App {
         match self.claim(attempt.carrier, &key, &fingerprint).await? {
             Claim::Claimed => {}
             Claim::Replay(stored) => return Ok(replay(stored)),
-            Claim::Mismatch => {
-                return Err(ApiError::new(
-                    409,
-                    "IDEMPOTENCY_KEY_REUSED",
-                    "this Idempotency-Key was used with a different request; use a new key for a new request",
-                ))
-            }
+            Claim::Mismatch => return Err(ApiError::of(Code::IdempotencyKeyReused)),
             Claim::InProgress => {
-                return Err(ApiError::new(
-                    409,
-                    "IDEMPOTENCY_KEY_IN_PROGRESS",
-                    "a request with this Idempotency-Key is still being handled; retry shortly",
-                )
-                .retry_after(Some(1)))
+                return Err(ApiError::of(Code::IdempotencyKeyInProgress).retry_after(Some(1)))
             }
         }
         let idem = Idem {
@@ -114,12 +103,11 @@ fn answer(decided: Decided) -> Result<Response, ApiError> {
 }
 
 fn refusal_error(refused: Refused) -> ApiError {
-    let r = refused.refusal;
-    let message = match refused.lock {
-        Some(LockStatus::Hard) => Refusal::HARD_LOCK_MESSAGE,
-        _ => r.message(),
-    };
-    let error = ApiError::new(r.status(), r.code(), message).retry_after(refused.retry_after);
+    let error = match refused.lock {
+        Some(LockStatus::Hard) => ApiError::hard_locked(),
+        _ => ApiError::refused(refused.refusal),
+    }
+    .retry_after(refused.retry_after);
     match refused.numbers {
         Some(numbers) => error.details(json!({ "numbers": numbers })),
         None => error,

@@ -1,7 +1,9 @@
 //! The error envelope of contract §2:
 //! `{"error": {"code": "…", "message": "…", "details": {…}}}`.
 
+use crate::codes::Code;
 use crate::Response;
+use portguard_rules::port_out::Refusal;
 use portguard_store::StoreError;
 use serde_json::{json, Value};
 
@@ -35,7 +37,9 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
+    /// Only through the catalogue: [`ApiError::of`], [`ApiError::explained`]
+    /// and [`ApiError::refused`].
+    pub(crate) fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             code,
@@ -56,89 +60,68 @@ impl ApiError {
     }
 
     pub fn invalid_request(message: impl Into<String>) -> ApiError {
-        ApiError::new(400, "INVALID_REQUEST", message)
+        ApiError::explained(Code::InvalidRequest, message)
     }
 
     /// The caller's tenant is not in the table (contract §2).
     pub fn tenant_not_found() -> ApiError {
-        ApiError::new(
-            404,
-            "TENANT_NOT_FOUND",
-            "this tenant is not provisioned for port-out protection; contact your provider",
-        )
+        ApiError::of(Code::TenantNotFound)
     }
 
     /// Outside the US (contract §3): the same code and sentence on every
     /// route, the port-out decision's refusal included.
     pub fn tenant_not_eligible() -> ApiError {
-        let r = portguard_rules::port_out::Refusal::TenantNotEligible;
+        ApiError::refused(Refusal::TenantNotEligible)
+    }
+
+    /// A port-out refusal of contract §4.1, as portguard's own API answers it.
+    pub fn refused(r: Refusal) -> ApiError {
         ApiError::new(r.status(), r.code(), r.message())
+    }
+
+    /// `PIN_LOCKED` for a hard lock, which no waiting ends.
+    pub fn hard_locked() -> ApiError {
+        let r = Refusal::PinLocked;
+        ApiError::new(r.status(), r.code(), Refusal::HARD_LOCK_MESSAGE)
     }
 
     /// Numbers that are not valid US numbers, each clipped to 64
     /// characters in `details.numbers` (contract §2).
     pub fn invalid_phone_numbers<'a>(numbers: impl IntoIterator<Item = &'a str>) -> ApiError {
         let numbers: Vec<String> = numbers.into_iter().map(echo).collect();
-        ApiError::new(
-            400,
-            "INVALID_PHONE_NUMBER",
-            "some numbers are not valid US phone numbers; write them in E.164 (+12065550100) or as 10 digits",
-        )
-        .details(serde_json::json!({ "numbers": numbers }))
+        ApiError::of(Code::InvalidPhoneNumber).details(serde_json::json!({ "numbers": numbers }))
     }
 
     pub fn unauthenticated() -> ApiError {
-        ApiError::new(
-            401,
-            "UNAUTHENTICATED",
-            "sign in: this route needs a verified token",
-        )
+        ApiError::of(Code::Unauthenticated)
     }
 
     pub fn forbidden() -> ApiError {
-        ApiError::new(
-            403,
-            "FORBIDDEN",
-            "your token lacks the scope this route needs",
-        )
+        ApiError::of(Code::Forbidden)
     }
 
     pub fn not_found() -> ApiError {
-        ApiError::new(404, "NOT_FOUND", "there is no such route")
+        ApiError::of(Code::NotFound)
     }
 
     pub fn method_not_allowed(allowed: &str) -> ApiError {
-        ApiError::new(
-            405,
-            "METHOD_NOT_ALLOWED",
+        ApiError::explained(
+            Code::MethodNotAllowed,
             format!("this route allows {allowed} only"),
         )
     }
 
     /// contract §2: a body over 64 KiB, answered without being parsed.
     pub fn payload_too_large() -> ApiError {
-        ApiError::new(
-            413,
-            "PAYLOAD_TOO_LARGE",
-            "the request body is over 64 KiB; send a smaller one",
-        )
+        ApiError::of(Code::PayloadTooLarge)
     }
 
     pub fn internal() -> ApiError {
-        ApiError::new(
-            500,
-            "INTERNAL",
-            "something went wrong on our side; nothing was changed, try again",
-        )
+        ApiError::of(Code::Internal)
     }
 
     pub fn unavailable() -> ApiError {
-        ApiError::new(
-            503,
-            "UNAVAILABLE",
-            "the service is busy or a dependency is down; nothing was changed, retry shortly",
-        )
-        .retry_after(Some(1))
+        ApiError::of(Code::Unavailable).retry_after(Some(1))
     }
 
     pub fn into_response(self) -> Response {

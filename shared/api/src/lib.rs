@@ -2,6 +2,7 @@
 //! JSON responses, pagination tokens, configuration and logs. No business
 //! rule lives here.
 
+pub mod codes;
 pub mod config;
 mod error;
 /// API Gateway events in, responses out (`portguard-events`, SDK-free).
@@ -13,6 +14,7 @@ mod paging;
 mod response;
 mod serve;
 
+pub use codes::Code;
 pub use error::{echo, unknown_pepper_version, ApiError, MAX_ECHO_CHARS};
 pub use identity::{source_ip, Caller, Scope};
 pub use paging::{ListParams, Paging};

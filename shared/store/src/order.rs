@@ -231,7 +231,7 @@ mod tests {
             source: Source::Api,
             external_id: None,
             authorized_name: None,
-            requested_foc_date: Day::parse("2026-12-20"),
+            requested_foc_date: Day::parse("2026-10-20"),
             now: Timestamp::from_unix(1_796_000_000),
         })
     }
