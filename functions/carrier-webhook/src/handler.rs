@@ -4,8 +4,9 @@ use portguard_api::{json, ApiError, Code, Response};
 use portguard_rules::{lifecycle::decide, Decision};
 use portguard_secrets::{WebhookSecrets, WebhookVerifyError};
 use portguard_store::{
-    clock, clock::Timestamp, orders::TransitionOutcome, retry_on_conflict, Actor, ActorKind,
-    AuditEvent, Order, Store,
+    clock,
+    orders::{EventFrom, TransitionOutcome},
+    retry_on_conflict, Order, Store,
 };
 use portguard_validation::{CarrierId, OrderId};
 use serde_json::json;
@@ -155,24 +156,14 @@ impl App {
                 }
                 Decision::Apply(to) => to,
             };
-            let actor = Actor {
-                kind: ActorKind::Carrier,
-                id: Some(carrier.to_string()),
+            let by = EventFrom {
+                carrier,
+                webhook_id,
+                source_ip,
             };
-            let audit = AuditEvent::status_changed(&order, to, actor, now).source_ip(source_ip);
-            let dedupe = self
-                .store
-                .webhook_record(carrier, webhook_id, "applied", now);
             let outcome = self
                 .store
-                .transition_order(
-                    &order,
-                    to,
-                    event.foc_date,
-                    Timestamp::from_unix(now),
-                    &audit,
-                    Some(dedupe),
-                )
+                .transition_by_carrier(&order, to, event.foc_date, now, &by)
                 .await?;
             match outcome {
                 TransitionOutcome::Applied(next) => {

@@ -164,8 +164,17 @@ impl Store {
         update: attr::Update,
         condition: &str,
     ) -> Result<bool, StoreError> {
-        let out = self
-            .client
+        error::applied(self.conditional_update(key, update, condition).send().await)
+    }
+
+    /// An UpdateItem of `key` under `condition`, ready to send.
+    pub(crate) fn conditional_update(
+        &self,
+        key: attr::Item,
+        update: attr::Update,
+        condition: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key))
@@ -173,9 +182,6 @@ impl Store {
             .condition_expression(condition)
             .set_expression_attribute_names(Some(update.names))
             .set_expression_attribute_values(Some(update.values))
-            .send()
-            .await;
-        error::applied(out)
     }
 
     /// [`Store::get_consistent`], parsed into the item's type.

@@ -47,6 +47,13 @@ pub enum TransitionOutcome {
     Duplicate,
 }
 
+/// Who sent a carrier's event, and its id for dedupe.
+pub struct EventFrom<'a> {
+    pub carrier: &'a CarrierId,
+    pub webhook_id: &'a str,
+    pub source_ip: Option<&'a str>,
+}
+
 impl Store {
     /// Creates `order` and reserves every one of its numbers in one
     /// transaction, holding the tenant as read (`reset` also writes the
@@ -266,6 +273,29 @@ impl Store {
     ) -> Result<TransitionOutcome, StoreError> {
         let fate = NumberFate::of(to);
         self.transition(order, to, foc_date, now, audit, dedupe, |_| fate)
+            .await
+    }
+
+    /// A carrier's signed event moving `order` (as read) to `to` (contract
+    /// §5, §16): the status change is audited as the carrier's, and the
+    /// event's dedupe record is written in the same transaction, so a
+    /// redelivered event never applies twice.
+    pub async fn transition_by_carrier(
+        &self,
+        order: &Order,
+        to: OrderStatus,
+        foc_date: Option<Day>,
+        now: i64,
+        event: &EventFrom<'_>,
+    ) -> Result<TransitionOutcome, StoreError> {
+        let actor = crate::Actor {
+            kind: crate::ActorKind::Carrier,
+            id: Some(event.carrier.to_string()),
+        };
+        let audit = AuditEvent::status_changed(order, to, actor, now).source_ip(event.source_ip);
+        let dedupe = self.webhook_record(event.carrier, event.webhook_id, "applied", now);
+        let now = Timestamp::from_unix(now);
+        self.transition_order(order, to, foc_date, now, &audit, Some(dedupe))
             .await
     }
 

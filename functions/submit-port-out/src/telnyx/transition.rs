@@ -6,9 +6,9 @@ use crate::handler::SERVICE;
 use crate::App;
 use portguard_api::{json, metrics, ApiError, Code, Response};
 use portguard_rules::{lifecycle, Decision, OrderEvent};
-use portguard_store::clock::{self, Day, Timestamp};
-use portguard_store::orders::TransitionOutcome;
-use portguard_store::{retry_on_conflict, Actor, ActorKind, AuditEvent, Order};
+use portguard_store::clock::{self, Day};
+use portguard_store::orders::{EventFrom, TransitionOutcome};
+use portguard_store::{retry_on_conflict, Order};
 use portguard_telnyx::{Change, Event};
 use serde_json::json;
 
@@ -51,24 +51,14 @@ impl App {
                 }
                 Decision::Apply(to) => to,
             };
-            let actor = Actor {
-                kind: ActorKind::Carrier,
-                id: Some(carrier.to_string()),
+            let by = EventFrom {
+                carrier,
+                webhook_id: &event.id,
+                source_ip: ip,
             };
-            let audit = AuditEvent::status_changed(&order, to, actor, now).source_ip(ip);
-            let dedupe = self
-                .store
-                .webhook_record(carrier, &event.id, "applied", now);
             match self
                 .store
-                .transition_order(
-                    &order,
-                    to,
-                    foc_date,
-                    Timestamp::from_unix(now),
-                    &audit,
-                    Some(dedupe),
-                )
+                .transition_by_carrier(&order, to, foc_date, now, &by)
                 .await?
             {
                 TransitionOutcome::Applied(next) => {

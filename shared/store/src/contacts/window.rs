@@ -108,14 +108,7 @@ impl Store {
         condition: &str,
     ) -> Result<Option<Item>, StoreError> {
         let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression(update.expression())
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(update.names))
-            .set_expression_attribute_values(Some(update.values))
+            .conditional_update(key, update, condition)
             .return_values(ReturnValue::AllOld)
             .send()
             .await;
