@@ -19,13 +19,11 @@ use portguard_secrets::{generate_transfer_pin, StoredPin};
 use portguard_store::tenants::Written;
 use portguard_store::transfer_pins::TransferPin;
 use portguard_store::{clock, retry_on_conflict, AuditEvent, AuditType, TenantRef};
-use portguard_validation::{PhoneNumber, Pin, TenantId, TransferPinId};
+use portguard_validation::{PhoneListError, PhoneNumber, Pin, Repeats, TenantId, TransferPinId};
 use serde_json::{json, Value};
 
 /// A write that keeps losing races gives up after this many fresh reads.
 const WRITE_ATTEMPTS: u32 = 16;
-/// An error never echoes more than this many characters of an input.
-const ECHO_CHARS: usize = 64;
 
 /// `{"id", "status", "phoneNumbers", "createdAt", "expiresAt", "portOutId"}`
 /// with the status at `now`. Never the PIN: only the `201` adds it.
@@ -49,10 +47,6 @@ fn not_eligible() -> ApiError {
     ApiError::tenant_not_eligible()
 }
 
-fn clip(input: &str) -> String {
-    input.chars().take(ECHO_CHARS).collect()
-}
-
 /// `phoneNumbers` of a `POST` body: 1 to 50 valid US numbers, normalised to
 /// E.164; a number given twice (after normalising) counts once.
 fn parse_numbers(body: &Body) -> Result<Vec<PhoneNumber>, ApiError> {
@@ -72,21 +66,13 @@ fn parse_numbers(body: &Body) -> Result<Vec<PhoneNumber>, ApiError> {
         .map(Value::as_str)
         .collect::<Option<_>>()
         .ok_or_else(shape)?;
-    let mut numbers: Vec<PhoneNumber> = Vec::with_capacity(raw.len());
-    let mut invalid = Vec::new();
-    for r in raw {
-        match PhoneNumber::parse(r) {
-            Ok(p) if numbers.contains(&p) => {}
-            Ok(p) => numbers.push(p),
-            Err(_) => invalid.push(clip(r)),
+    PhoneNumber::parse_list_with(&raw, Repeats::CountOnce).map_err(|e| match e {
+        PhoneListError::Invalid(invalid) => {
+            ApiError::invalid_phone_numbers(invalid.iter().map(String::as_str))
         }
-    }
-    if !invalid.is_empty() {
-        return Err(ApiError::invalid_phone_numbers(
-            invalid.iter().map(String::as_str),
-        ));
-    }
-    Ok(numbers)
+        // Both excluded above (the length) and by `CountOnce`.
+        PhoneListError::TooMany | PhoneListError::Duplicate(_) => shape(),
+    })
 }
 
 impl App {

@@ -14,7 +14,7 @@ pub use ids::{
     AccountNumber, AuditId, CarrierId, ContactId, Country, IdError, OrderId, TenantId,
     TransferPinId,
 };
-pub use phone::{PhoneError, PhoneListError, PhoneNumber, MAX_PORT_OUT_NUMBERS};
+pub use phone::{PhoneError, PhoneListError, PhoneNumber, Repeats, MAX_PORT_OUT_NUMBERS};
 pub use pin::{KnownDigits, Pin, PinError, WeakReason};
 pub use reason::{ReasonError, RejectReason};
 pub use text::{free_text, is_deceptive, parse_date, AuthorizedName, Pon, TextError};

@@ -148,6 +148,32 @@ mod tests {
         }
     }
 
+    /// One parser, the two rules of the contract: a port-out refuses a
+    /// number given twice, a transfer PIN counts it once.
+    #[test]
+    fn a_repeat_is_refused_or_counted_once() {
+        let raw = ["2065550100", "+1 206 555 0101", "+12065550100", "555"];
+        assert_eq!(
+            PhoneNumber::parse_list_with(&raw[..3], Repeats::Refused),
+            Err(PhoneListError::Duplicate(vec!["+12065550100".into()]))
+        );
+        let once = PhoneNumber::parse_list_with(&raw[..3], Repeats::CountOnce).unwrap();
+        let once: Vec<&str> = once.iter().map(PhoneNumber::as_str).collect();
+        assert_eq!(once, ["+12065550100", "+12065550101"]);
+        for repeats in [Repeats::Refused, Repeats::CountOnce] {
+            assert_eq!(
+                PhoneNumber::parse_list_with(&raw, repeats),
+                Err(PhoneListError::Invalid(vec!["555".into()])),
+                "invalid entries come first"
+            );
+            let many = vec!["2065550100"; MAX_PORT_OUT_NUMBERS + 1];
+            assert_eq!(
+                PhoneNumber::parse_list_with(&many, repeats),
+                Err(PhoneListError::TooMany)
+            );
+        }
+    }
+
     #[test]
     fn path_segments_are_percent_decoded() {
         for s in [
@@ -230,17 +256,43 @@ impl std::str::FromStr for PhoneNumber {
     }
 }
 
+/// What a list does with a number given twice (however written): the one
+/// rule of each door that takes a list (contract §4.1 check 4, §13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeats {
+    /// A port-out refuses it ([`PhoneListError::Duplicate`]).
+    Refused,
+    /// A transfer PIN counts it once, in its first place.
+    CountOnce,
+}
+
 impl PhoneNumber {
     /// Checks 2 to 4 of a port-out's numbers: not too many, each a valid US
     /// number, none twice (`2065550100` and `+12065550100` are one number).
     pub fn parse_list<S: AsRef<str>>(raw: &[S]) -> Result<Vec<PhoneNumber>, PhoneListError> {
+        PhoneNumber::parse_list_with(raw, Repeats::Refused)
+    }
+
+    /// The one parser of a list of numbers: at most
+    /// [`MAX_PORT_OUT_NUMBERS`] entries, each a valid US number (all the
+    /// invalid ones named, as given), a repeat handled as `repeats` says.
+    pub fn parse_list_with<S: AsRef<str>>(
+        raw: &[S],
+        repeats: Repeats,
+    ) -> Result<Vec<PhoneNumber>, PhoneListError> {
         if raw.len() > MAX_PORT_OUT_NUMBERS {
             return Err(PhoneListError::TooMany);
         }
-        let mut numbers = Vec::with_capacity(raw.len());
+        let mut numbers: Vec<PhoneNumber> = Vec::with_capacity(raw.len());
         let mut invalid = Vec::new();
+        let mut duplicates: Vec<String> = Vec::new();
         for raw in raw {
             match PhoneNumber::parse(raw.as_ref()) {
+                Ok(number) if numbers.contains(&number) => {
+                    if !duplicates.iter().any(|d| d == number.as_str()) {
+                        duplicates.push(number.as_str().to_owned());
+                    }
+                }
                 Ok(number) => numbers.push(number),
                 Err(_) => invalid.push(raw.as_ref().to_owned()),
             }
@@ -248,16 +300,9 @@ impl PhoneNumber {
         if !invalid.is_empty() {
             return Err(PhoneListError::Invalid(invalid));
         }
-        let mut seen = std::collections::HashSet::new();
-        let mut duplicates: Vec<String> = Vec::new();
-        for number in &numbers {
-            if !seen.insert(number.as_str()) && !duplicates.iter().any(|d| d == number.as_str()) {
-                duplicates.push(number.as_str().to_owned());
-            }
-        }
-        match duplicates.is_empty() {
-            true => Ok(numbers),
-            false => Err(PhoneListError::Duplicate(duplicates)),
+        match (repeats, duplicates.is_empty()) {
+            (Repeats::Refused, false) => Err(PhoneListError::Duplicate(duplicates)),
+            _ => Ok(numbers),
         }
     }
 }
