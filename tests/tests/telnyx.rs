@@ -652,3 +652,64 @@ async fn a_live_claim_answers_503_and_a_lapsed_one_is_decided() {
     assert_eq!(failed(store).await, 1);
     assert_eq!(stand_in.rejects().len(), 1, "{:?}", stand_in.calls());
 }
+
+/// The door remembers which account the holder of a first number has, and
+/// reads it directly next time; a tenant an operator moved to another
+/// account number is found again through its pointer, not refused.
+#[tokio::test]
+async fn a_tenant_moved_to_another_account_is_found_again() {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    let (apps, _stand_in) = world().await;
+    let first = pending(&apps, &new_id("ev"), &new_id("po"), &[n(0)], Some(PIN)).await;
+    assert_eq!(first["result"], "accepted", "{first}");
+    // The operator's move: the record under a new account number, the
+    // pointer following it, the old key gone.
+    let (db, table) = (apps.store.client(), apps.store.table());
+    let key = |pk: String, sk: &str| {
+        std::collections::HashMap::from([
+            ("PK".to_owned(), V::S(pk)),
+            ("SK".to_owned(), V::S(sk.to_owned())),
+        ])
+    };
+    let old = key(format!("ACCOUNT#{ACCOUNT}"), "ACCOUNT");
+    let mut record = db
+        .get_item()
+        .table_name(table)
+        .set_key(Some(old.clone()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    record.insert("PK".into(), V::S("ACCOUNT#ACC-MOVED".into()));
+    record.insert("accountNumber".into(), V::S("ACC-MOVED".into()));
+    db.put_item()
+        .table_name(table)
+        .set_item(Some(record))
+        .send()
+        .await
+        .unwrap();
+    db.delete_item()
+        .table_name(table)
+        .set_key(Some(old))
+        .send()
+        .await
+        .unwrap();
+    db.update_item()
+        .table_name(table)
+        .set_key(Some(key(format!("TENANT#{TENANT}"), "TENANT")))
+        .update_expression("SET accountNumber = :a")
+        .expression_attribute_values(":a", V::S("ACC-MOVED".into()))
+        .send()
+        .await
+        .unwrap();
+    let po = new_id("po");
+    let second = pending(&apps, &new_id("ev"), &po, &[n(1)], Some(PIN)).await;
+    assert_eq!(second["result"], "accepted", "{second}");
+    let orders = orders_of(&apps, TENANT).await;
+    let moved = orders
+        .iter()
+        .find(|o| o["externalId"] == po.as_str())
+        .unwrap();
+    assert_eq!(moved["accountNumber"], "ACC-MOVED");
+}

@@ -6,7 +6,6 @@ use portguard_api::{ApiError, Paging, Response};
 use portguard_email::Mailer;
 use portguard_secrets::{CodeHasher, EndpointKeys, PinHasher, TokenSigner};
 use portguard_store::Store;
-use portguard_validation::TenantId;
 
 /// Everything a request needs, built once per cold start.
 pub struct App {
@@ -19,42 +18,12 @@ pub struct App {
     /// `TRANSFER_PIN_TTL_SECONDS` (contract §12).
     pub(crate) transfer_pin_ttl: i64,
     /// Tenant id → account number, remembered across requests (`PUT /v1/pin`).
-    pub(crate) accounts: AccountMemory,
+    pub(crate) accounts: portguard_store::accounts::AccountMemory,
     /// Confirmation codes of alert contacts (contract §17), and their email.
     pub(crate) code_hasher: CodeHasher,
     pub(crate) mailer: Mailer,
     /// Derives the signing secrets of notification endpoints (contract §14).
     pub(crate) endpoint_keys: EndpointKeys,
-}
-
-/// Which account number each tenant had when last read. Operators move a
-/// tenant to another account number rarely; a reader that finds the record
-/// no longer the tenant's forgets the entry and reads the pointer again.
-/// Bounded: a process serves few tenants, and forgetting costs one read.
-#[derive(Default)]
-pub(crate) struct AccountMemory(std::sync::Mutex<std::collections::HashMap<TenantId, String>>);
-
-impl AccountMemory {
-    const MAX: usize = 4096;
-
-    pub(crate) fn get(&self, tenant_id: &TenantId) -> Option<String> {
-        self.0.lock().ok()?.get(tenant_id).cloned()
-    }
-
-    pub(crate) fn remember(&self, tenant_id: &TenantId, account: &str) {
-        if let Ok(mut map) = self.0.lock() {
-            if map.len() >= Self::MAX {
-                map.clear();
-            }
-            map.insert(tenant_id.clone(), account.to_owned());
-        }
-    }
-
-    pub(crate) fn forget(&self, tenant_id: &TenantId) {
-        if let Ok(mut map) = self.0.lock() {
-            map.remove(tenant_id);
-        }
-    }
 }
 
 /// Conflicting writes (a failed attempt landing between our read and our
@@ -67,7 +36,7 @@ impl App {
         let paging = Paging::new(TokenSigner::derive(&hasher, "portguard/next-token/v1"));
         App {
             store,
-            accounts: AccountMemory::default(),
+            accounts: Default::default(),
             code_hasher: CodeHasher::new(&hasher),
             mailer: Mailer::disabled(),
             endpoint_keys: EndpointKeys::process_local(),
@@ -114,7 +83,11 @@ impl App {
         portguard_validation::PhoneNumber::prepare();
         let loopback = portguard_api::config::allow_loopback_http()?;
         let (store, mailer, keys) = tokio::join!(
-            Store::connect_at_init(table, "TENANT"),
+            async {
+                let store = Store::connect(table).await;
+                store.open_two_connections("TENANT").await;
+                store
+            },
             Mailer::from_env(),
             EndpointKeys::from_env()
         );

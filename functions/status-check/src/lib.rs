@@ -136,7 +136,8 @@ impl App {
     pub async fn from_env() -> Result<App, Box<dyn std::error::Error + Send + Sync>> {
         let table = portguard_api::config::table_name()?;
         let policy = portguard_api::config::expiry_policy()?;
-        let store = Store::connect_at_init(table, "ORDER").await;
+        let store = Store::connect(table).await;
+        store.open_connection_to_open_orders().await;
         Ok(App::new(store, policy))
     }
 

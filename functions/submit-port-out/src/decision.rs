@@ -23,7 +23,7 @@ use portguard_store::orders::CreateOutcome;
 use portguard_store::protection::PortOutView;
 use portguard_store::tenants::Written;
 use portguard_store::{clock, retry_on_conflict, AuditEvent, AuditType, NewOrder, Order, Tenant};
-use portguard_validation::{CarrierId, OrderId, PhoneNumber, Pin, Pon, TransferPinId};
+use portguard_validation::{CarrierId, OrderId, PhoneNumber, Pin, Pon, TenantId, TransferPinId};
 use std::time::{Duration, Instant};
 
 mod locked;
@@ -33,6 +33,14 @@ mod request;
 
 pub(crate) use probes::ProbeWatch;
 pub(crate) use request::{Accepted, Attempt, Decided, Holder, Idem, PortOutRequest, Refused};
+
+/// The account a decision reads (check 6).
+struct Account {
+    number: String,
+    /// Set when `number` came from [`App::accounts`]: the tenant it was
+    /// remembered for, which the record read must still name.
+    remembered_for: Option<TenantId>,
+}
 
 /// A decision whose write loses a race is redone from a fresh read at most
 /// this many times (each lost race means another request made progress).
@@ -54,7 +62,7 @@ impl App {
         // A resubmission racing its first request: the order it lost to is
         // looked for once more before the numbers are called busy.
         let mut raced = false;
-        let Some(account) = self.account_of(&request.holder, &attempt.numbers).await? else {
+        let Some(mut account) = self.account_of(&request.holder, &attempt.numbers).await? else {
             self.probed(attempt, Refusal::AccountNotFound);
             return Ok(Decided::Refused(Refused::new(Refusal::AccountNotFound)));
         };
@@ -62,7 +70,7 @@ impl App {
         while rounds.next().await.is_some() {
             // 6: the account, with the requested numbers' items: one
             // consistent read holds all that checks 6 to 10 decide on.
-            let Some(view) = self.store.port_out_view(&account, &attempt.numbers).await? else {
+            let Some(view) = self.view_of(&mut account, &attempt.numbers).await? else {
                 // No tenant: nothing to count or record against but the
                 // carrier's probes.
                 self.probed(attempt, Refusal::AccountNotFound);
@@ -262,25 +270,73 @@ impl App {
         Err(ApiError::unavailable())
     }
 
-    /// The account number check 6 reads: the request's, or that of the
-    /// tenant holding the first number (`None`: no tenant holds it).
+    /// The account check 6 reads: the request's, or that of the tenant
+    /// owning its first number (the number's item, then the tenant's
+    /// account: remembered from an earlier decision, else its pointer).
     async fn account_of(
         &self,
         holder: &Holder,
         numbers: &[PhoneNumber],
-    ) -> Result<Option<String>, ApiError> {
+    ) -> Result<Option<Account>, ApiError> {
         let first = match holder {
-            Holder::Account(account) => return Ok(Some(account.as_str().to_owned())),
+            Holder::Account(account) => {
+                return Ok(Some(Account {
+                    number: account.as_str().to_owned(),
+                    remembered_for: None,
+                }))
+            }
             Holder::OfFirstNumber => numbers.first(),
         };
         let Some(first) = first else {
             return Ok(None);
         };
-        let Some(tenant_id) = self.store.number_owner(first).await? else {
+        let Some(owner) = self.store.number_owner(first).await? else {
             return Ok(None);
         };
-        let pointer = self.store.get_tenant_ref(&tenant_id).await?;
-        Ok(pointer.map(|p| p.account_number))
+        if let Some(number) = self.accounts.get(&owner) {
+            return Ok(Some(Account {
+                number,
+                remembered_for: Some(owner),
+            }));
+        }
+        self.account_of_owner(owner).await
+    }
+
+    async fn account_of_owner(&self, owner: TenantId) -> Result<Option<Account>, ApiError> {
+        let Some(pointer) = self.store.get_tenant_ref(&owner).await? else {
+            return Ok(None);
+        };
+        self.accounts.remember(&owner, &pointer.account_number);
+        Ok(Some(Account {
+            number: pointer.account_number,
+            remembered_for: None,
+        }))
+    }
+
+    /// The one read of check 6 (the tenant record and the numbers' items).
+    /// A remembered account that is no longer its tenant's is forgotten and
+    /// the tenant's pointer read, as on a first decision.
+    async fn view_of(
+        &self,
+        account: &mut Account,
+        numbers: &[PhoneNumber],
+    ) -> Result<Option<PortOutView>, ApiError> {
+        let view = self.store.port_out_view(&account.number, numbers).await?;
+        let Some(owner) = account.remembered_for.take() else {
+            return Ok(view);
+        };
+        if view.as_ref().is_some_and(|v| v.tenant.tenant_id == owner) {
+            account.remembered_for = Some(owner);
+            return Ok(view);
+        }
+        self.accounts.forget(&owner);
+        match self.account_of_owner(owner).await? {
+            Some(fresh) => {
+                *account = fresh;
+                Ok(self.store.port_out_view(&account.number, numbers).await?)
+            }
+            None => Ok(None),
+        }
     }
 
     /// The open order this request repeats, if any: every requested number

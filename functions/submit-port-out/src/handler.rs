@@ -39,6 +39,9 @@ pub struct App {
     pub(crate) telnyx: Option<Telnyx>,
     /// Probes of account numbers and numbers, per carrier (issue 23).
     pub(crate) probes: crate::decision::ProbeWatch,
+    /// The account of the tenant owning an upstream port-out's first
+    /// number, remembered so the next decision reads it directly.
+    pub(crate) accounts: portguard_store::accounts::AccountMemory,
 }
 
 impl App {
@@ -54,6 +57,7 @@ impl App {
             bandwidth: None,
             telnyx: None,
             probes: crate::decision::ProbeWatch::default(),
+            accounts: Default::default(),
         }
     }
 

@@ -95,12 +95,19 @@ impl App {
             return Err(ApiError::of(Code::InvalidSignature));
         }
         let event = Event::parse(body).map_err(|e| invalid_event(e.0))?;
-        let carrier = &tx.carrier;
-        let now = clock::now();
-        let answer = if self.store.webhook_seen(carrier, &event.id, now).await? {
-            Ok(result("duplicate"))
-        } else {
-            self.telnyx_event(tx, &event, req).await
+        let answer = match (&event.change, event.port_out_id.as_deref()) {
+            (Change::Pending(pending), Some(id)) => {
+                let ip = portguard_api::source_ip(req);
+                self.telnyx_pending(tx, &event, id, pending, ip).await
+            }
+            _ if self
+                .store
+                .webhook_seen(&tx.carrier, &event.id, clock::now())
+                .await? =>
+            {
+                Ok(result("duplicate"))
+            }
+            _ => self.telnyx_event(tx, &event, req).await,
         };
         let outcome = match &answer {
             Ok(resp) => resp.status().as_u16().to_string(),
@@ -127,9 +134,6 @@ impl App {
         let ip = portguard_api::source_ip(req);
         let id = event.port_out_id.as_deref();
         let to = match (&event.change, id) {
-            (Change::Pending(pending), Some(id)) => {
-                return self.telnyx_pending(tx, event, id, pending, ip).await
-            }
             (Change::Ported, _) => OrderEvent::Completed,
             (Change::Canceled, _) => OrderEvent::Cancelled,
             (Change::Rejected, _) => OrderEvent::Rejected,
@@ -212,7 +216,10 @@ impl App {
         }))
     }
 
-    /// A `pending` port-out: decided once, a refusal told to Telnyx.
+    /// A `pending` port-out: decided once, a refusal told to Telnyx. The
+    /// writes that do not depend on each other go together: the event's
+    /// dedupe read with the port-out's claim, the decision's record with
+    /// the call to Telnyx, and "told" with the event's dedupe record.
     async fn telnyx_pending(
         &self,
         tx: &Telnyx,
@@ -222,12 +229,27 @@ impl App {
         ip: Option<String>,
     ) -> Result<Response, ApiError> {
         let carrier = &tx.carrier;
-        let claim = self
-            .store
-            .claim_upstream_decision(carrier, id, clock::now())
-            .await?;
-        let decided = match claim {
-            Claim::Decided(decided) => decided,
+        let now = clock::now();
+        let (seen, claim) = tokio::join!(
+            self.store.webhook_seen(carrier, &event.id, now),
+            self.store.claim_upstream_decision(carrier, id, now),
+        );
+        let claim = claim?;
+        let claimed = matches!(claim, Claim::Claimed | Claim::TakenOver);
+        match seen {
+            // This event was processed: its port-out's decision was stored
+            // then, so a claim won now only means that record has expired.
+            Ok(false) => {}
+            Ok(true) if !claimed => return Ok(result("duplicate")),
+            seen => {
+                if claimed {
+                    self.release_claim(carrier, id).await;
+                }
+                return seen.map(|_| result("duplicate")).map_err(ApiError::from);
+            }
+        }
+        let (decided, fresh) = match claim {
+            Claim::Decided(decided) => (decided, false),
             Claim::Busy => {
                 tracing::info!(telnyx_port_out_id = id, "another delivery is deciding");
                 return Err(ApiError::unavailable());
@@ -236,22 +258,44 @@ impl App {
                 .telnyx_decide_once(tx, id, pending, ip, claim == Claim::TakenOver)
                 .await
             {
-                Ok(decided) => {
-                    self.store
-                        .put_upstream_decision(carrier, id, &decided, clock::now())
-                        .await?;
-                    decided
-                }
+                Ok(decided) => (decided, true),
                 Err(e) => {
-                    if let Err(release) = self.store.release_upstream_claim(carrier, id).await {
-                        tracing::warn!(error = %release, "could not release a decision's claim");
-                    }
+                    self.release_claim(carrier, id).await;
                     return Err(e);
                 }
             },
         };
-        if let (Some(reason), false) = (&decided.reason, decided.told) {
-            if let Err(failure) = tx.api.reject_pending(id, reason).await {
+        let store_decision = async {
+            match fresh {
+                true => {
+                    self.store
+                        .put_upstream_decision(carrier, id, &decided, clock::now())
+                        .await
+                }
+                false => Ok(()),
+            }
+        };
+        let reject = async {
+            match (&decided.reason, decided.told) {
+                (Some(reason), false) => Some(tx.api.reject_pending(id, reason).await),
+                _ => None,
+            }
+        };
+        let (stored, rejected) = tokio::join!(store_decision, reject);
+        stored?;
+        let outcome = if decided.code.is_some() {
+            "rejected"
+        } else {
+            "accepted"
+        };
+        let record = self
+            .store
+            .record_webhook(carrier, &event.id, outcome, clock::now());
+        match rejected {
+            None => {
+                record.await?;
+            }
+            Some(Err(failure)) => {
                 metrics::count(SERVICE, "TelnyxCallFailed");
                 tracing::warn!(
                     telnyx_port_out_id = id,
@@ -260,18 +304,23 @@ impl App {
                 );
                 return Err(ApiError::unavailable());
             }
-            metrics::count(SERVICE, "TelnyxRejected");
-            self.store.mark_upstream_told(carrier, id).await?;
+            Some(Ok(())) => {
+                metrics::count(SERVICE, "TelnyxRejected");
+                let (told, recorded) =
+                    tokio::join!(self.store.mark_upstream_told(carrier, id), record);
+                told?;
+                recorded?;
+            }
         }
-        let outcome = if decided.code.is_some() {
-            "rejected"
-        } else {
-            "accepted"
-        };
-        self.store
-            .record_webhook(carrier, &event.id, outcome, clock::now())
-            .await?;
         Ok(json(200, &json!({"result": outcome, "code": decided.code})))
+    }
+
+    /// Gives up a claim whose decision failed, so the redelivery decides at
+    /// once rather than after the claim lapses.
+    async fn release_claim(&self, carrier: &CarrierId, id: &str) {
+        if let Err(release) = self.store.release_upstream_claim(carrier, id).await {
+            tracing::warn!(error = %release, "could not release a decision's claim");
+        }
     }
 
     /// The decision of a claim: a claim taken over from a delivery that

@@ -5,6 +5,7 @@
 //! (may this order move, what does a failure do to the lock) come from
 //! `portguard-rules`; this crate only applies them atomically.
 
+pub mod accounts;
 mod attr;
 pub mod audit;
 pub mod audit_once;
@@ -114,7 +115,6 @@ impl Store {
     /// (bounded at 1 s) is logged and the cold start goes on, so it can never
     /// fail one; the first request then connects as it would have.
     pub async fn open_connection(&self, pk_prefix: &str) {
-        let started = std::time::Instant::now();
         let key = attr::Item::from([
             ("PK".to_owned(), attr::s(format!("{pk_prefix}#warm-up"))),
             ("SK".to_owned(), attr::s("WARM-UP")),
@@ -126,16 +126,44 @@ impl Store {
             .set_key(Some(key))
             .projection_expression("PK")
             .send();
-        let outcome = match tokio::time::timeout(Duration::from_secs(1), get).await {
-            Ok(Ok(_)) => "open",
-            Ok(Err(_)) => "error",
-            Err(_) => "timeout",
-        };
-        tracing::debug!(
-            outcome,
-            ms = started.elapsed().as_secs_f64() * 1000.0,
-            "connection to DynamoDB opened at init"
+        warm_up(async { get.await.map(|_| ()) }).await;
+    }
+
+    /// [`Store::open_connection`] for a function whose requests issue a
+    /// Query of `GSI2` and a GetItem together (`PUT /v1/pin`): both, of
+    /// items that never exist under `pk_prefix`, at once, so that two
+    /// connections are open and the first request's pair finds both.
+    pub async fn open_two_connections(&self, pk_prefix: &str) {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(schema::GSI2)
+            .key_condition_expression("GSI2PK = :pk")
+            .expression_attribute_values(":pk", attr::s(format!("{pk_prefix}#warm-up")))
+            .limit(1)
+            .send();
+        tokio::join!(
+            self.open_connection(pk_prefix),
+            warm_up(async { query.await.map(|_| ()) })
         );
+    }
+
+    /// [`Store::open_connection`] for the schedule, whose every request is a
+    /// Query of the `OpenOrders` index: the same Query, of a partition that
+    /// never exists (`OPEN#warm-up`), so the first run also finds that
+    /// operation's request and response machinery already used once.
+    pub async fn open_connection_to_open_orders(&self) {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(schema::OPEN_ORDERS)
+            .key_condition_expression("OPENPK = :pk")
+            .expression_attribute_values(":pk", attr::s("OPEN#warm-up"))
+            .limit(1)
+            .send();
+        warm_up(async { query.await.map(|_| ()) }).await;
     }
 
     /// One item by key, strongly consistent: every read that decides a write
@@ -204,4 +232,21 @@ impl Store {
     pub fn table(&self) -> &str {
         &self.table
     }
+}
+
+/// Awaits an init-time request that opens the connection. Best effort: a
+/// failure or a slow answer (bounded at 1 s) is logged and the cold start
+/// goes on, so it can never fail one.
+async fn warm_up<E>(request: impl std::future::Future<Output = Result<(), E>>) {
+    let started = std::time::Instant::now();
+    let outcome = match tokio::time::timeout(Duration::from_secs(1), request).await {
+        Ok(Ok(())) => "open",
+        Ok(Err(_)) => "error",
+        Err(_) => "timeout",
+    };
+    tracing::debug!(
+        outcome,
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "connection to DynamoDB opened at init"
+    );
 }
