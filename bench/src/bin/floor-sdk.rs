@@ -12,7 +12,7 @@
 //! | `noop` | none |
 //! | `get` | GetItem tenant pointer |
 //! | `set-pin` | with `account`: GetItem tenant record (the stored hash) and Query GSI2 (the tenant's numbers) together; TransactWriteItems (Update tenant record, Update pointer, Put audit). Without it, GetItem tenant pointer first |
-//! | `port-out` | GetItem tenant record (by account); TransactWriteItems (ConditionCheck record, Put order, Update number, Put audit) |
+//! | `port-out` | BatchGetItem tenant record (by account) and the number, strongly consistent; TransactWriteItems (Update record: `lastOrderAt` and `stateVersion`, Put order, Update number, Put audit) |
 //! | `webhook` | GetItem order; TransactWriteItems (Update order, Put audit, Put dedupe) |
 //! | `status-check` | Query OpenOrders `OPEN#pending`; Query OpenOrders `OPEN#foc_confirmed` |
 //!
@@ -22,7 +22,7 @@
 
 use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion};
 use aws_sdk_dynamodb::types::{
-    AttributeValue as Av, ConditionCheck, Put, TransactWriteItem, Update,
+    AttributeValue as Av, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
@@ -157,7 +157,16 @@ async fn set_pin(client: &Client, table: &str, event: &Value) -> Result<(), Erro
 async fn port_out(client: &Client, table: &str, event: &Value) -> Result<(), Error> {
     let (tenant, account) = (arg(event, "tenant"), arg(event, "account"));
     let (number, carrier) = (arg(event, "number"), arg(event, "carrier"));
-    get(client, table, key(format!("ACCOUNT#{account}"), "ACCOUNT")).await?;
+    let keys = KeysAndAttributes::builder()
+        .keys(key(format!("ACCOUNT#{account}"), "ACCOUNT"))
+        .keys(key(format!("NUMBER#{number}"), "NUMBER"))
+        .consistent_read(true)
+        .build()?;
+    client
+        .batch_get_item()
+        .request_items(table, keys)
+        .send()
+        .await?;
     let id = format!("po_{}", ulid::Ulid::new());
     let created = now();
     let mut order = key(format!("ORDER#{id}"), "ORDER");
@@ -181,10 +190,18 @@ async fn port_out(client: &Client, table: &str, event: &Value) -> Result<(), Err
     }
     order.insert("phoneNumbers".into(), Av::L(vec![s(number)]));
     order.insert("version".into(), Av::N("0".into()));
-    let check = ConditionCheck::builder()
+    // The function's guard: the record's version moves, so a decision
+    // taken on the state read meanwhile is taken again.
+    let guard = Update::builder()
         .table_name(table)
         .set_key(Some(key(format!("ACCOUNT#{account}"), "ACCOUNT")))
+        .update_expression("SET lastOrderAt = :at, stateVersion = stateVersion + :one")
         .condition_expression("attribute_exists(PK)")
+        .expression_attribute_values(
+            ":at",
+            Av::N(time::OffsetDateTime::now_utc().unix_timestamp().to_string()),
+        )
+        .expression_attribute_values(":one", Av::N("1".into()))
         .build()?;
     let reserve = Update::builder()
         .table_name(table)
@@ -196,7 +213,7 @@ async fn port_out(client: &Client, table: &str, event: &Value) -> Result<(), Err
         .build()?;
     client
         .transact_write_items()
-        .transact_items(TransactWriteItem::builder().condition_check(check).build())
+        .transact_items(TransactWriteItem::builder().update(guard).build())
         .transact_items(put(order, Some("attribute_not_exists(PK)"), table))
         .transact_items(TransactWriteItem::builder().update(reserve).build())
         .transact_items(audit(tenant, "port_out.requested", carrier, table))
