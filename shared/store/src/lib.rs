@@ -134,18 +134,10 @@ impl Store {
     /// items that never exist under `pk_prefix`, at once, so that two
     /// connections are open and the first request's pair finds both.
     pub async fn open_two_connections(&self, pk_prefix: &str) {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(schema::GSI2)
-            .key_condition_expression("GSI2PK = :pk")
-            .expression_attribute_values(":pk", attr::s(format!("{pk_prefix}#warm-up")))
-            .limit(1)
-            .send();
+        let partition = format!("{pk_prefix}#warm-up");
         tokio::join!(
             self.open_connection(pk_prefix),
-            warm_up(async { query.await.map(|_| ()) })
+            self.warm_up_query(schema::GSI2, "GSI2PK", &partition)
         );
     }
 
@@ -154,13 +146,19 @@ impl Store {
     /// never exists (`OPEN#warm-up`), so the first run also finds that
     /// operation's request and response machinery already used once.
     pub async fn open_connection_to_open_orders(&self) {
+        self.warm_up_query(schema::OPEN_ORDERS, "OPENPK", "OPEN#warm-up")
+            .await;
+    }
+
+    /// A Query of `index` for a partition that never exists, at init.
+    async fn warm_up_query(&self, index: &str, partition_key: &str, partition: &str) {
         let query = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(schema::OPEN_ORDERS)
-            .key_condition_expression("OPENPK = :pk")
-            .expression_attribute_values(":pk", attr::s("OPEN#warm-up"))
+            .index_name(index)
+            .key_condition_expression(format!("{partition_key} = :pk"))
+            .expression_attribute_values(":pk", attr::s(partition))
             .limit(1)
             .send();
         warm_up(async { query.await.map(|_| ()) }).await;
