@@ -25,12 +25,19 @@ export async function api(method, path, body) {
   let res;
   try {
     res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
-    throw Object.assign(new Error('The API did not answer. Check your connection and try again.'), { status: 0 });
+  } catch (cause) {
+    // fetch rejects only when no answer came (offline, DNS, CORS, a reset).
+    throw Object.assign(new Error('The API did not answer. Check your connection and try again.', { cause }), { status: 0 });
   }
   const text = await res.text();
   let data = null;
-  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch (cause) {
+    // An error status is still reported below, by its HTTP status (a proxy's
+    // HTML page has nothing more to say); a success must be JSON.
+    if (res.ok) throw Object.assign(new Error(`The API's answer was not JSON (HTTP ${res.status}).`, { cause }), { status: res.status });
+  }
   if (res.status === 401) { signOut(); }
   if (!res.ok) throw new ApiError(res.status, data);
   return data;

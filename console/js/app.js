@@ -25,11 +25,15 @@ const nav = document.getElementById('nav');
 const who = document.getElementById('who');
 let config = { mode: 'dev', apiUrl: '' };
 
+/**
+ * config.json beside the page. None (404) means the defaults: development.
+ * One that cannot be read is an error: guessing "development" would offer
+ * a deployed console's users a sign-in that cannot work.
+ */
 async function loadConfig() {
-  try {
-    const res = await fetch('config.json', { cache: 'no-store' });
-    if (res.ok) config = { ...config, ...(await res.json()) };
-  } catch { /* the defaults: development */ }
+  const res = await fetch('config.json', { cache: 'no-store' });
+  if (res.ok) config = { ...config, ...(await res.json()) };
+  else if (res.status !== 404) throw new Error(`The console's configuration (config.json) could not be read (HTTP ${res.status}). Reload the page.`);
   setBase(config.apiUrl);
 }
 
@@ -109,7 +113,13 @@ async function route() {
 
 window.addEventListener('hashchange', route);
 (async () => {
-  await loadConfig();
+  try { await loadConfig(); } catch (e) {
+    const m = messages();
+    m.error(e.name === 'SyntaxError' || e.name === 'TypeError'
+      ? new Error(`The console's configuration (config.json) could not be read (${e.message}). Reload the page.`) : e);
+    main.replaceChildren(m.alert);
+    return;
+  }
   if (config.mode !== 'dev') {
     try { await oidcCallback(config); } catch (e) { const m = messages(); m.error(e); main.replaceChildren(m.alert); return; }
   }

@@ -22,7 +22,12 @@ export function claims() {
     const c = JSON.parse(atob(part));
     if (c.exp && c.exp * 1000 < Date.now()) { sessionStorage.removeItem(KEY); return null; }
     return c;
-  } catch { return null; }
+  } catch {
+    // A token that is not a readable JWT is no sign-in: dropped, and the
+    // sign-in page shown (nothing is lost: the API would refuse it anyway).
+    sessionStorage.removeItem(KEY);
+    return null;
+  }
 }
 
 export async function devSignIn(tenantId) {

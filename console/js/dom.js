@@ -61,9 +61,68 @@ export async function copy(text, msgs) {
   try {
     await navigator.clipboard.writeText(text);
     msgs.ok('Copied to the clipboard.');
-  } catch {
+  } catch (e) {
+    // Said, not thrown: the text is on screen to copy by hand (a click
+    // selects all of it), and the browser's reason is kept for the console.
+    console.warn('clipboard refused:', e);
     msgs.ok('Select the text and copy it (the browser refused clipboard access).');
   }
+}
+
+/**
+ * An error tied to its field: an alert element to put under the field,
+ * which the field's aria-describedby names. `field` is an input, a textarea
+ * or a fieldset of checkboxes (`focus` is then the box to focus). `codes`
+ * are the API error codes that name this field, or a test of the error.
+ *   show(e or message): the message under the field, the field marked
+ *     aria-invalid="true" and focused;
+ *   clear(): neither (each submit, and typing in the field, clear it).
+ */
+export function fieldError(field, { id = `${field.id}-error`, codes = [], focus = field } = {}) {
+  const el = h('div', { class: 'alert', role: 'alert', id });
+  const described = (field.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
+  if (!described.includes(id)) field.setAttribute('aria-describedby', [...described, id].join(' '));
+  const names = typeof codes === 'function' ? codes : (e) => Boolean(e && e.code && codes.includes(e.code));
+  const clear = () => { el.textContent = ''; field.removeAttribute('aria-invalid'); };
+  field.addEventListener('input', clear);
+  return {
+    el, names, clear,
+    show(e) {
+      el.textContent = typeof e === 'string' ? e : errorText(e);
+      field.setAttribute('aria-invalid', 'true');
+      focus.focus();
+    },
+  };
+}
+
+/**
+ * A form's errors: an API error that names one of `fields` (fieldError) goes
+ * under it; any other is said in the form's messages. clear() at each submit.
+ */
+export function formErrors(msgs, ...fields) {
+  return {
+    clear() { msgs.clear(); for (const f of fields) f.clear(); },
+    /** Shows `e` where it belongs; the field it named, or null. */
+    report(e) {
+      const f = fields.find((x) => x.names(e)) || null;
+      if (f) { msgs.clear(); f.show(e); } else msgs.error(e);
+      return f;
+    },
+  };
+}
+
+/**
+ * A secret shown once (a transfer PIN, a webhook signing secret): what it is
+ * (`lead`), the secret in large type, and a button that copies it and says
+ * whether it could. A group named `label`; put it in an aria-live region so
+ * it is read out when it appears. `id` names the secret's element.
+ */
+export function shownOnce({ lead, label, secret, copyLabel, id = null }) {
+  const copyMsgs = messages();
+  return h('div', { class: 'once', role: 'group', 'aria-label': label },
+    h('p', {}, h('strong', {}, 'Shown only now. '), lead),
+    h('p', { class: 'secret', id }, secret),
+    h('button', { type: 'button', onclick: () => copy(secret, copyMsgs) }, copyLabel), copyMsgs.status);
 }
 
 export const onOff = (on) => h('span', { class: `badge ${on ? 'on' : 'off'}` }, on ? 'On' : 'Off');

@@ -1,27 +1,12 @@
 // Alert contacts: contract §17. Addresses told of the audit trail by email,
 // the kinds of event each chose; a new one is sent a 6-digit code and gets
 // nothing else until the code is entered here.
-import { errorText, h, messages, when } from '../dom.js';
+import { errorText, fieldError, formErrors, h, messages, when } from '../dom.js';
 import { api } from '../api.js';
 import { EVENT_GROUPS, EVENT_TYPES, typeName } from './audit.js';
 
 export const title = 'Alert contacts';
 const MAX = 5;
-
-/** An error under a field: announced, and named by the field's aria-describedby. */
-const fieldError = (id) => h('div', { class: 'alert', role: 'alert', id });
-
-/** Marks `input` wrong with `message` (its error element) and puts the focus on it. */
-function invalid(input, error, message) {
-  error.textContent = message;
-  input.setAttribute('aria-invalid', 'true');
-  input.focus();
-}
-
-function valid(input, error) {
-  error.textContent = '';
-  input.removeAttribute('aria-invalid');
-}
 
 /** The chosen kinds of event in words. */
 function typesInWords(types) {
@@ -36,9 +21,7 @@ function typesInWords(types) {
  * them (checked, partly checked or not). `prefix` makes the ids unique.
  */
 function typePicker(prefix, legend, chosen) {
-  const errorId = `${prefix}-types-error`;
   const helpId = `${prefix}-types-help`;
-  const error = fieldError(errorId);
   const all = h('input', { type: 'checkbox', id: `${prefix}-all` });
   const boxes = [];
   const groups = EVENT_GROUPS.map(([name, types]) => h('fieldset', { class: 'group' }, h('legend', {}, name),
@@ -52,24 +35,26 @@ function typePicker(prefix, legend, chosen) {
     const n = boxes.filter((b) => b.checked).length;
     all.checked = n === boxes.length;
     all.indeterminate = n > 0 && n < boxes.length;
-    if (n) error.textContent = '';
   };
   all.addEventListener('change', () => { for (const b of boxes) b.checked = all.checked; sync(); });
   for (const b of boxes) b.addEventListener('change', sync);
   sync();
-  const el = h('fieldset', { class: 'types', 'aria-describedby': `${helpId} ${errorId}` },
+  const el = h('fieldset', { class: 'types', 'aria-describedby': helpId },
     h('legend', {}, legend),
     h('p', { id: helpId, class: 'muted' }, 'One email at once for each event of these kinds, at most 30 an hour.'),
     h('label', { class: 'check', for: all.id }, all, h('strong', {}, 'Every event (recommended)')),
-    h('div', { class: 'groups' }, groups), error);
+    h('div', { class: 'groups' }, groups));
+  // A bad `types` is INVALID_REQUEST naming them (contract §17).
+  const error = fieldError(el, { id: `${prefix}-types-error`, focus: all,
+    codes: (e) => e.code === 'INVALID_REQUEST' && /type/.test(errorText(e)) });
+  el.append(error.el);
   return {
     el,
+    error,
     first: all,
     value: () => boxes.filter((b) => b.checked).map((b) => b.value),
     every: () => boxes.every((b) => b.checked),
     reset() { for (const b of boxes) b.checked = true; sync(); },
-    fail(message) { error.textContent = message; all.focus(); },
-    clear() { error.textContent = ''; },
   };
 }
 
@@ -106,25 +91,26 @@ export async function render(root) {
   const confirmForm = (c, base) => {
     const codeId = `${base}-code`;
     const helpId = `${base}-code-help`;
-    const error = fieldError(`${base}-code-error`);
     const fix = h('div', {});
     const input = h('input', {
       id: codeId, name: 'code', type: 'text', class: 'code', inputmode: 'numeric', autocomplete: 'one-time-code',
-      maxlength: 7, spellcheck: 'false', 'aria-describedby': `${helpId} ${error.id}`,
+      maxlength: 7, spellcheck: 'false', 'aria-describedby': helpId,
     });
-    input.addEventListener('input', () => valid(input, error));
+    // The submit below says each refusal of the code under it.
+    const error = fieldError(input);
     const form = h('form', { class: 'confirm', novalidate: true },
       h('div', { class: 'field' },
         h('label', { for: codeId }, `Code sent to ${c.email}`), input,
         h('span', { id: helpId, class: 'muted' }, '6 digits, valid for 24 hours; 5 wrong tries end it.'),
-        error),
+        error.el),
       h('button', { type: 'submit', 'aria-label': `Confirm ${c.email}` }, 'Confirm'), fix);
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       fix.replaceChildren();
+      error.clear();
       const code = input.value.replace(/\s/g, '');
       if (!/^[0-9]{6}$/.test(code)) {
-        invalid(input, error, `Enter the 6 digits of the code emailed to ${c.email}.`);
+        error.show(`Enter the 6 digits of the code emailed to ${c.email}.`);
         return;
       }
       try {
@@ -137,15 +123,15 @@ export async function render(root) {
           const left = e.details && Number.isInteger(e.details.attemptsLeft) ? e.details.attemptsLeft : null;
           const tries = left === null ? '' : ` ${left} ${left === 1 ? 'try' : 'tries'} left.`;
           const m = errorText(e);
-          invalid(input, error, `${m}${/[.!]$/.test(m) ? '' : '.'}${tries}`);
+          error.show(`${m}${/[.!]$/.test(m) ? '' : '.'}${tries}`);
         } else if (e.code === 'CONFIRMATION_EXPIRED') {
-          invalid(input, error, errorText(e));
+          error.show(e);
           fix.replaceChildren(h('button', { type: 'button', class: 'secondary', onclick: () => readd(c) },
             `Remove and add ${c.email} again`));
         } else if (e.code === 'ALERT_CONTACT_NOT_FOUND') {
           listMsgs.error(e); await load(); listHeading.focus();
         } else {
-          invalid(input, error, errorText(e));
+          error.show(e);
         }
       }
     });
@@ -171,15 +157,16 @@ export async function render(root) {
           h('button', { type: 'button', class: 'secondary', onclick: () => { closeEdit(); editBtn.focus(); } }, 'Cancel')));
       form.addEventListener('submit', async (ev) => {
         ev.preventDefault();
+        picker.error.clear();
         const types = picker.value();
-        if (!types.length) { picker.fail('Choose at least one kind of event: to stop every alert, remove the contact.'); return; }
+        if (!types.length) { picker.error.show('Choose at least one kind of event: to stop every alert, remove the contact.'); return; }
         try {
           const saved = await api('PATCH', `/v1/alert-contacts/${encodeURIComponent(c.id)}`, { types });
           await load();
           listMsgs.ok(`Alerts for ${c.email} saved: ${typesInWords(saved.types)}.`);
           focus(`${base}-edit`);
         } catch (e) {
-          if (e.code === 'ALERT_CONTACT_NOT_FOUND') { listMsgs.error(e); await load(); listHeading.focus(); } else picker.fail(errorText(e));
+          if (e.code === 'ALERT_CONTACT_NOT_FOUND') { listMsgs.error(e); await load(); listHeading.focus(); } else picker.error.show(e);
         }
       });
       edit.replaceChildren(form);
@@ -245,25 +232,25 @@ export async function render(root) {
   // Adding a contact.
   const email = h('input', {
     id: 'ac-email', name: 'email', type: 'email', autocomplete: 'email', spellcheck: 'false', maxlength: 254,
-    'aria-describedby': 'ac-email-help ac-email-error',
+    'aria-describedby': 'ac-email-help',
   });
-  const emailError = fieldError('ac-email-error');
-  email.addEventListener('input', () => valid(email, emailError));
+  const emailError = fieldError(email, { codes: ['INVALID_EMAIL', 'ALERT_CONTACT_EXISTS'] });
   const picker = typePicker('ac-new', 'Alerts it gets', EVENT_TYPES);
+  const errors = formErrors(msgs, emailError, picker.error);
   const add = h('button', { type: 'submit', id: 'ac-add' }, 'Add contact');
   const form = h('form', { class: 'card', 'aria-labelledby': 'ac-add-h', novalidate: true },
     h('h2', { id: 'ac-add-h' }, 'Add a contact'),
     h('div', { class: 'field' }, h('label', { for: 'ac-email' }, 'Email address'), email,
       h('span', { id: 'ac-email-help', class: 'muted' }, 'A person or a shared mailbox read at once, such as ops@example.com.'),
-      emailError),
+      emailError.el),
     picker.el, add, msgs.alert, msgs.status);
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    msgs.clear(); picker.clear(); valid(email, emailError);
+    errors.clear();
     const address = email.value.trim();
-    if (!address) { invalid(email, emailError, 'Enter the email address to alert, such as ops@example.com.'); return; }
+    if (!address) { emailError.show('Enter the email address to alert, such as ops@example.com.'); return; }
     const types = picker.value();
-    if (!types.length) { picker.fail('Choose at least one kind of event.'); return; }
+    if (!types.length) { picker.error.show('Choose at least one kind of event.'); return; }
     add.disabled = true;
     try {
       const c = await api('POST', '/v1/alert-contacts', picker.every() ? { email: address } : { email: address, types });
@@ -271,11 +258,7 @@ export async function render(root) {
       picker.reset();
       await load();
       added(c);
-    } catch (e) {
-      if (e.code === 'INVALID_EMAIL' || e.code === 'ALERT_CONTACT_EXISTS') invalid(email, emailError, errorText(e));
-      else if (e.code === 'INVALID_REQUEST' && /type/.test(errorText(e))) picker.fail(errorText(e));
-      else msgs.error(e);
-    } finally { add.disabled = false; }
+    } catch (e) { errors.report(e); } finally { add.disabled = false; }
   });
 
   root.append(h('h1', {}, title),

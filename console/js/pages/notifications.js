@@ -1,6 +1,6 @@
 // The notification endpoint: contract §14. The signing secret is shown
 // only when it is created or rotated.
-import { copy, h, messages, when } from '../dom.js';
+import { fieldError, formErrors, h, messages, shownOnce, when } from '../dom.js';
 import { api } from '../api.js';
 
 export const title = 'Notifications';
@@ -10,14 +10,15 @@ export async function render(root) {
   const info = h('div', {});
   const once = h('div', { 'aria-live': 'polite' });
   const url = h('input', { id: 'ne-url', type: 'url', placeholder: 'https://hooks.example.com/portguard', 'aria-describedby': 'ne-help' });
+  const urlError = fieldError(url, { id: 'ne-url-error', codes: ['INVALID_URL', 'INVALID_REQUEST'] });
+  const errors = formErrors(msgs, urlError);
 
   const showSecret = (ep) => {
     if (!ep.secret) return;
-    const copyMsgs = messages();
-    once.replaceChildren(h('div', { class: 'once' },
-      h('p', {}, h('strong', {}, 'Shown only now. '), 'Your endpoint checks each delivery with this Standard Webhooks secret:'),
-      h('p', { class: 'secret' }, ep.secret),
-      h('button', { type: 'button', onclick: () => copy(ep.secret, copyMsgs) }, 'Copy secret'), copyMsgs.status));
+    once.replaceChildren(shownOnce({
+      label: 'Signing secret', lead: 'Your endpoint checks each delivery with this Standard Webhooks secret:',
+      secret: ep.secret, copyLabel: 'Copy secret', id: 'ne-secret',
+    }));
   };
   const show = (ep) => {
     if (!ep) { info.replaceChildren(h('p', {}, 'No endpoint yet: portguard tells you nothing until you set one.')); return; }
@@ -30,20 +31,23 @@ export async function render(root) {
   };
   const put = async (rotateSecret) => {
     once.replaceChildren();
+    errors.clear();
     try {
       const ep = await api('PUT', '/v1/notification-endpoint', { url: url.value.trim(), rotateSecret });
       show(ep); showSecret(ep);
       msgs.ok(rotateSecret ? 'A new secret is in force.' : 'Endpoint saved.');
-    } catch (e) { msgs.error(e); }
+    } catch (e) { errors.report(e); }
   };
-  const form = h('form', { class: 'card', 'aria-labelledby': 'ne-set' },
+  const form = h('form', { class: 'card', 'aria-labelledby': 'ne-set', novalidate: true },
     h('h2', { id: 'ne-set' }, 'Endpoint'),
     h('div', { class: 'field' }, h('label', { for: 'ne-url' }, 'HTTPS URL'), url,
-      h('span', { id: 'ne-help', class: 'muted' }, 'portguard POSTs every audit event here at once, signed (Standard Webhooks).')),
+      h('span', { id: 'ne-help', class: 'muted' }, 'portguard POSTs every audit event here at once, signed (Standard Webhooks).'), urlError.el),
     h('div', { class: 'pager' },
       h('button', { type: 'submit' }, 'Save endpoint'),
       h('button', { type: 'button', class: 'secondary', onclick: () => put(true) }, 'Rotate secret'),
       h('button', { type: 'button', class: 'danger', onclick: async () => {
+        once.replaceChildren();
+        errors.clear();
         try { await api('DELETE', '/v1/notification-endpoint'); url.value = ''; show(null); msgs.ok('Endpoint removed.'); } catch (e) { msgs.error(e); }
       } }, 'Remove endpoint')),
     msgs.alert, msgs.status, once);

@@ -1,5 +1,5 @@
 // Port orders: contract §4.2 (list, filter by status) and 13 (reject).
-import { h, messages, table, uid, when } from '../dom.js';
+import { fieldError, formErrors, h, messages, table, uid, when } from '../dom.js';
 import { api, qs } from '../api.js';
 
 export const title = 'Port orders';
@@ -40,24 +40,33 @@ export async function render(root) {
   let page = 0;
   const pager = h('div', { class: 'pager' });
 
-  const rejectForm = (o, row) => {
+  const rejectForm = (o, row, button) => {
+    if (row.nextElementSibling && row.nextElementSibling.classList.contains('reject')) { row.nextElementSibling.querySelector('textarea').focus(); return; }
     const id = uid('po-reason');
     const reason = h('textarea', { id, rows: 2, maxlength: 500 });
-    const form = h('form', { class: 'card' },
-      h('div', { class: 'field' }, h('label', { for: id }, `Why reject ${o.id}? (optional, up to 500 characters)`), reason),
+    // A reason the API refuses (INVALID_REQUEST) is said under it; any other
+    // refusal (the order closed meanwhile: INVALID_TRANSITION) in the form.
+    const formMsgs = messages();
+    const reasonError = fieldError(reason, { codes: ['INVALID_REQUEST'] });
+    const errors = formErrors(formMsgs, reasonError);
+    const form = h('form', { class: 'card', novalidate: true },
+      h('div', { class: 'field' }, h('label', { for: id }, `Why reject ${o.id}? (optional, up to 500 characters)`), reason, reasonError.el),
       h('div', { class: 'pager' },
         h('button', { type: 'submit', class: 'danger' }, 'Confirm rejection'),
-        h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Keep the order')));
+        h('button', { type: 'button', class: 'secondary', onclick: () => { extra.remove(); button.focus(); } }, 'Keep the order')),
+      formMsgs.alert);
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
+      errors.clear();
       try {
         const body = reason.value.trim() ? { reason: reason.value.trim() } : {};
         const r = await api('POST', `/v1/port-outs/${encodeURIComponent(o.id)}/reject`, body);
         msgs.ok(`Order ${r.id} is ${r.status}.`);
         await load();
-      } catch (e) { msgs.error(e); }
+      } catch (e) { errors.report(e); }
     });
-    row.after(h('tr', {}, h('td', { colspan: HEADERS.length, class: 'wrap' }, form)));
+    const extra = h('tr', { class: 'reject' }, h('td', { colspan: HEADERS.length, class: 'wrap' }, form));
+    row.after(extra);
     reason.focus();
   };
 
@@ -71,7 +80,7 @@ export async function render(root) {
           h('td', { class: 'narrow' }, o.carrierId), source(o), h('td', { class: 'narrow' }, o.pon || '—'),
           created(o.createdAt));
         row.append(h('td', { class: 'words' }, OPEN.has(o.status)
-          ? h('button', { type: 'button', class: 'danger', 'aria-label': `Reject order ${o.id}`, onclick: () => rejectForm(o, row) }, 'Reject')
+          ? h('button', { type: 'button', class: 'danger', 'aria-label': `Reject order ${o.id}`, onclick: (ev) => rejectForm(o, row, ev.currentTarget) }, 'Reject')
           : (o.closedBy ? `closed by ${o.closedBy.replace('_', ' ')}` : '—')));
         return row;
       });

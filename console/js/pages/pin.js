@@ -1,5 +1,5 @@
 // "Set or change your port out PIN": contract §3.
-import { h, messages, when } from '../dom.js';
+import { fieldError, formErrors, h, messages, when } from '../dom.js';
 import { api } from '../api.js';
 
 export const title = 'Port out PIN';
@@ -23,7 +23,6 @@ function statusOf(s) {
 
 export async function render(root) {
   const msgs = messages();
-  msgs.alert.id = 'pin-error';
   const status = h('div', {}, h('p', {}, 'Loading…'));
   const load = async () => {
     try { status.replaceChildren(statusOf(await api('GET', '/v1/pin'))); } catch (e) { status.replaceChildren(); msgs.error(e); }
@@ -32,6 +31,9 @@ export async function render(root) {
     id: 'pin', name: 'pin', type: 'password', inputmode: 'numeric', autocomplete: 'new-password',
     'aria-describedby': 'pin-rules pin-error', maxlength: 64, spellcheck: 'false',
   });
+  // The PIN's own faults go under it; any other (not eligible, unavailable) below the form.
+  const pinError = fieldError(input, { id: 'pin-error', codes: ['PIN_REQUIRED', 'INVALID_PIN_FORMAT', 'WEAK_PIN', 'PIN_UNCHANGED', 'INVALID_REQUEST'] });
+  const errors = formErrors(msgs, pinError);
   const show = h('input', { type: 'checkbox', id: 'pin-show' });
   show.addEventListener('change', () => { input.type = show.checked ? 'text' : 'password'; });
   const save = h('button', { type: 'submit', id: 'pin-save' }, 'Save');
@@ -39,7 +41,7 @@ export async function render(root) {
     h('h2', { id: 'pin-form-title' }, 'Set or change your port out PIN'),
     h('div', { class: 'row' },
       h('div', {},
-        h('div', { class: 'field' }, h('label', { for: 'pin' }, 'New PIN'), input),
+        h('div', { class: 'field' }, h('label', { for: 'pin' }, 'New PIN'), input, pinError.el),
         h('label', { class: 'check', for: 'pin-show' }, show, 'Show the PIN while typing'),
         h('p', {}, save)),
       h('div', {},
@@ -55,18 +57,14 @@ export async function render(root) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     save.disabled = true;
+    errors.clear();
     try {
       const s = await api('PUT', '/v1/pin', { pin: input.value });
       input.value = '';
       status.replaceChildren(statusOf(s));
       msgs.ok('Your port out PIN is saved.');
-    } catch (e) {
-      msgs.error(e);
-      input.setAttribute('aria-invalid', 'true');
-      input.focus();
-    } finally { save.disabled = false; }
+    } catch (e) { errors.report(e); } finally { save.disabled = false; }
   });
-  input.addEventListener('input', () => input.removeAttribute('aria-invalid'));
   root.append(h('h1', {}, title), h('section', { class: 'card', 'aria-labelledby': 'pin-status-title' },
     h('h2', { id: 'pin-status-title' }, 'Status'), status), form);
   await load();
