@@ -82,7 +82,9 @@ export AWS_ENDPOINT_URL_DYNAMODB
 AWS_ENDPOINT_URL_SESV2="$("$ROOT/scripts/ses-local.sh" start "$SES_NAME" "$(free_port 8005)")"
 export AWS_ENDPOINT_URL_SESV2
 
-admin() { cargo run -q -p portguard-admin -- "$@"; }
+# `--bin`, not `-p`: with a package flag cargo unifies features over that
+# package alone and compiles the SDK a second time (minutes on a fresh clone).
+admin() { cargo run -q --bin portguard-admin -- "$@"; }
 log "creating table $TABLE_NAME and demo tenants"
 admin create-table
 seed_demo_tenants
@@ -158,8 +160,8 @@ cat <<EOF
     $INVOKE status-check --data-file events/status-check.json
 
   or with curl, through the local API (as API Gateway would: routes, JWTs, scopes):
-    ADMIN=\$(cargo run -q -p portguard-admin -- dev-token --tenant-id t-100)
-    CARRIER=\$(cargo run -q -p portguard-admin -- dev-token --carrier-id carrier-a)
+    ADMIN=\$(cargo run -q --bin portguard-admin -- dev-token --tenant-id t-100)
+    CARRIER=\$(cargo run -q --bin portguard-admin -- dev-token --carrier-id carrier-a)
     curl -s $API/v1/pin -H "Authorization: Bearer \$ADMIN"
     curl -s -X PUT $API/v1/pin -H "Authorization: Bearer \$ADMIN" -d '{"pin":"48151623"}'
     curl -s -X POST $API/v1/port-outs -H "Authorization: Bearer \$CARRIER" \\
@@ -184,12 +186,12 @@ cat <<EOF
     $INVOKE notifier --data-file events/notifier-schedule.json   # due retries now
 
   Telnyx (section 16): its API's stand-in on $TELNYX_API_BASE_URL (log $TELNYX_LOG)
-    cargo run -q -p telnyx-stand-in -- send --to $API/v1/integrations/telnyx/port-out-events --pin 11111111 --numbers +12065550100
-    cargo run -q -p telnyx-stand-in -- calls --url http://127.0.0.1:$TELNYX_PORT/_calls
+    cargo run -q --bin telnyx-stand-in -- send --to $API/v1/integrations/telnyx/port-out-events --pin 11111111 --numbers +12065550100
+    cargo run -q --bin telnyx-stand-in -- calls --url http://127.0.0.1:$TELNYX_PORT/_calls
 
   the admin CLI against this database:
     $ENV_HINT
-    cargo run -q -p portguard-admin -- tenant show --tenant-id t-100
+    cargo run -q --bin portguard-admin -- tenant show --tenant-id t-100
 
   Ctrl-C stops everything.
 

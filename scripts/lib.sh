@@ -241,7 +241,7 @@ ensure_dev_jwt_key() {
 #   t-100  ACC-1001  US  "Demo Tenant"        +12065550100..102
 #   t-200  ACC-2001  GB  "Demo Tenant (GB)"   +12065550200  (not eligible for a PIN)
 seed_demo_tenants() {
-  local admin=(cargo run -q -p portguard-admin --)
+  local admin=(cargo run -q --bin portguard-admin --)
   "${admin[@]}" tenant put --tenant-id t-100 --account-number ACC-1001 --country US --name "Demo Tenant" >/dev/null &&
     "${admin[@]}" numbers add --tenant-id t-100 +12065550100 +12065550101 +12065550102 >/dev/null &&
     "${admin[@]}" tenant put --tenant-id t-200 --account-number ACC-2001 --country GB --name "Demo Tenant (GB)" >/dev/null &&

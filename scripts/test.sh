@@ -139,7 +139,7 @@ run_e2e() {
   # The notifier may deliver to the e2e test's loopback receiver.
   export NOTIFY_ALLOW_LOOPBACK_HTTP=true
   log "creating table $TABLE_NAME"
-  with_timeout "$BUILD_TIMEOUT" cargo run -q -p portguard-admin -- create-table || return 1
+  with_timeout "$BUILD_TIMEOUT" cargo run -q --bin portguard-admin -- create-table || return 1
 
   # Build the binaries first, so watch starts them at once and a compile error
   # shows here rather than as a hanging invocation. Watch runs `cargo run
