@@ -159,6 +159,9 @@ DYNAMODB_GRANTS = {
     "notifier": {
         "table": {
             "GetItem": {"ENDPOINT#", "DELIVERY#", "ORDER#", "TENANT#"},
+            # Issue 26: a stream batch's keys (endpoints, deliveries,
+            # orders, the contact books' indexes and contacts) at once.
+            "BatchGetItem": {"ENDPOINT#", "DELIVERY#", "ORDER#", "TENANT#"},
             "PutItem": {"DELIVERY#"},
             "UpdateItem": {"ENDPOINT#", "DELIVERY#", "TENANT#"},
             "DeleteItem": {"DELIVERY#"},

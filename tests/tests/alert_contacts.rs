@@ -740,3 +740,82 @@ async fn html_in_a_value_is_escaped_in_the_html_part() {
         "the text part is text"
     );
 }
+
+#[tokio::test]
+async fn a_batch_of_many_tenants_mails_each_contact_once_and_a_removed_one_not() {
+    // More tenants than the notifier reads books of one Query each: their
+    // indexes are read in batch, then the contacts they list (issue 26).
+    let mut env = setup().await;
+    let tenants: Vec<TenantId> = (0..12)
+        .map(|i| format!("t-books-{i:02}").parse().unwrap())
+        .collect();
+    let actor = Actor {
+        kind: ActorKind::TenantAdmin,
+        id: Some("admin-1".into()),
+    };
+    let now = clock::now();
+    let mut contacts = Vec::new();
+    for tenant in &tenants {
+        let book = env.store.alert_contacts(tenant).await.unwrap();
+        let email = address("books");
+        let contact = portguard_store::contacts::AlertContact::new(
+            tenant,
+            &email,
+            AuditType::ALL.to_vec(),
+            "not-a-code-hash".into(),
+            now,
+        );
+        let added = AuditEvent::new(tenant, now, AuditType::AlertContactAdded, actor.clone());
+        env.store
+            .add_alert_contact(&book, &contact, &added)
+            .await
+            .unwrap();
+        let confirmed =
+            AuditEvent::new(tenant, now, AuditType::AlertContactConfirmed, actor.clone());
+        env.store
+            .confirm_alert_contact(&contact, now, &confirmed)
+            .await
+            .unwrap();
+        contacts.push((contact, email));
+    }
+    drain(&mut env).await;
+    // The last tenant's contact is removed: its book lists nobody.
+    let (gone, gone_email) = contacts.pop().unwrap();
+    let book = env.store.alert_contacts(&gone.tenant_id).await.unwrap();
+    let removed = AuditEvent::new(
+        &gone.tenant_id,
+        now,
+        AuditType::AlertContactRemoved,
+        actor.clone(),
+    );
+    env.store
+        .remove_alert_contact(&book, book.find(&gone.id).unwrap(), &removed)
+        .await
+        .unwrap();
+    drain(&mut env).await;
+    let before = sent_to(&gone_email).await.len();
+
+    for tenant in &tenants {
+        let changed = AuditEvent::new(tenant, clock::now(), AuditType::PinChanged, actor.clone());
+        env.store.record_audit(&changed).await.unwrap();
+    }
+    let records = env.stream.read_at_least(tenants.len()).await;
+    let out = env.notifier.handle(batch(records.clone())).await.unwrap();
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    // Handed over again: nothing more is sent.
+    let again = env.notifier.handle(batch(records)).await.unwrap();
+    assert_eq!(again, json!({"batchItemFailures": []}));
+    for (_, email) in &contacts {
+        let alerts = sent_to(email)
+            .await
+            .into_iter()
+            .filter(|m| m.subject == "portguard: Port-out PIN changed")
+            .count();
+        assert_eq!(alerts, 1, "{email}");
+    }
+    assert_eq!(
+        sent_to(&gone_email).await.len(),
+        before,
+        "a removed contact is not mailed"
+    );
+}

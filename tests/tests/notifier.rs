@@ -544,6 +544,44 @@ async fn a_failure_is_retried_with_the_same_webhook_id_and_redelivery_adds_nothi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_attempted_but_not_recorded_is_attempted_again_with_its_record() {
+    // A delivery is recorded after its first attempt, never before (issue
+    // 26): when that record is lost (the process died, the write failed and
+    // the record was reported), the stream hands the record over again and
+    // the delivery is made again, under the same webhook-id (at least once).
+    let mut env = setup().await;
+    let hook = Receiver::start(Behaviour::Status(200)).await;
+    portguard_tests::provision(&env.store, TENANT, ACCOUNT, "US", &[]).await;
+    register(&env, TENANT, &hook.url).await;
+    let records = env.stream.read_at_least(1).await;
+    let out = env.notifier.handle(batch(records.clone())).await.unwrap();
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    let recorded = items_with_prefix(&env.store, "DELIVERY#").await;
+    assert_eq!(recorded.len(), 1);
+    assert!(
+        !recorded[0].contains_key("DUEPK"),
+        "a delivered one never enters the due index"
+    );
+    for item in &recorded {
+        env.store
+            .client()
+            .delete_item()
+            .table_name(env.store.table())
+            .key("PK", item["PK"].clone())
+            .key("SK", item["SK"].clone())
+            .send()
+            .await
+            .unwrap();
+    }
+    let out = env.notifier.handle(batch(records)).await.unwrap();
+    assert_eq!(out, json!({"batchItemFailures": []}));
+    let got = hook.got();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].headers["webhook-id"], got[1].headers["webhook-id"]);
+    assert_eq!(items_with_prefix(&env.store, "DELIVERY#").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_or_silent_endpoint_never_delays_a_healthy_one() {
     let mut env = setup().await;
     let healthy = Receiver::start(Behaviour::Status(200)).await;

@@ -6,12 +6,13 @@
 //!   endpoint; for a change of that endpoint also the endpoint as it was
 //!   before; for a status change the order's carrier unless it caused it;
 //!   each confirmed alert contact whose types include it, within its hourly
-//!   limit), recorded idempotently and attempted once at once, a webhook
-//!   within [`FIRST_ATTEMPT_TIMEOUT`] (an endpoint that failed within the
-//!   last minute is not tried at once: its delivery goes straight to the
-//!   scheduled run); a failure is recorded as a due retry and the batch
-//!   moves on. The whole batch is read, recorded and ended with batch
-//!   requests, its deliveries attempted together (`stream.rs`);
+//!   limit), attempted once at once, a webhook within
+//!   [`FIRST_ATTEMPT_TIMEOUT`] (an endpoint that failed within the last
+//!   minute is not tried at once: its delivery goes straight to the
+//!   scheduled run), then recorded once, where it is not yet (a redelivered
+//!   record sends nothing): delivered, or a due retry, and the batch moves
+//!   on. The whole batch is read and recorded with batch requests, its
+//!   deliveries attempted together (`stream.rs`);
 //! - the one-minute schedule (`{"detail-type": …, "time": …}`, `time` is
 //!   the clock): every delivery due by then is attempted again, and
 //!   abandoned after the last attempt of `portguard_rules::notify`. The run

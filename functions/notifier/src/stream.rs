@@ -1,31 +1,37 @@
 //! A stream batch in one pass (contract §14, §17). Every record is parsed
-//! on its own (one that cannot be read is reported alone); then, for all
-//! the batch's audit items together:
+//! on its own (one that cannot be read is reported alone); then the
+//! batch's audit items go down two tracks that never wait for each other:
 //!
-//! 1. one batch read of what they need: the tenants' endpoints, the
-//!    endpoints as they were before a change, the orders of status
-//!    changes and the tenants' contact books; a second one for what the
-//!    first named (the orders' carriers' endpoints, the books' contacts);
-//! 2. each email alert's slot of its contact's hourly window;
-//! 3. one batch write recording every delivery where none is yet (a
-//!    redelivered record sends nothing);
-//! 4. every first attempt at once, webhooks, emails and Telnyx alike, a
-//!    webhook within [`FIRST_ATTEMPT_TIMEOUT`](crate::FIRST_ATTEMPT_TIMEOUT) (`attempts.rs`);
-//! 5. their ends and the endpoints' and contacts' notes, in batch writes
-//!    made as attempts end: those done together are written together, and
-//!    none waits for a slow one longer than [`LINGER`](crate::attempts::LINGER).
+//! - webhooks (and Telnyx): one batch read of the tenants' endpoints, the
+//!   endpoints as they were before a change, the orders of status changes
+//!   and which of these deliveries are already recorded (a redelivered
+//!   record sends nothing); their attempts start as soon as it answers. A
+//!   second read only for what the first named (the orders' carriers'
+//!   endpoints, Telnyx), its deliveries then;
+//! - emails: the tenants' contact books, read beside the first read; each
+//!   alert's slot of its contact's hourly window (the update the window as
+//!   read calls for: one round trip), beside the read of which alerts are
+//!   already recorded.
+//!
+//! Every first attempt is made at once, a webhook within
+//! [`FIRST_ATTEMPT_TIMEOUT`](crate::FIRST_ATTEMPT_TIMEOUT) (`attempts.rs`),
+//! and only then is each delivery recorded, with its outcome and its
+//! endpoint's or contact's note, in batch writes made as attempts end:
+//! delivered, or pending and due for the scheduled run. Nothing is written
+//! before an attempt: Lambda hands a batch over again until its records
+//! are answered (at least once, §14), so a delivery attempted but not
+//! recorded (the process died; the table failed and its record was
+//! reported) is attempted again with its record.
 //!
 //! A record is reported to Lambda only when it is an audit item that
-//! cannot be read or whose deliveries could not be read, recorded or
-//! ended (the table failing); HTTP failures are due retries, not record
-//! failures.
+//! cannot be read or whose deliveries could not be read or recorded (the
+//! table failing); HTTP failures are due retries, not record failures.
 
 use crate::deliver::{Destination, Hook};
+use crate::App;
 use crate::{carrier_payload, image_to_item, tenant_payload};
-use crate::{App, LEASE_SECONDS, RECENT_FAILURE_SECONDS, SERVICE};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use futures::StreamExt;
-use portguard_store::contacts::{AlertContact, Slot};
+use futures::channel::mpsc;
 use portguard_store::notify::{Delivery, Target};
 use portguard_store::notify_batch::{Found, Reads};
 use portguard_store::{clock, AuditEvent, AuditType, StoreError};
@@ -33,13 +39,7 @@ use portguard_validation::{AuditId, OrderId};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 
-/// Deliveries recorded by one write, and such writes at once: parts whose
-/// attempts start while the next parts are written.
-const CREATE_CHUNK: usize = 25;
-const CREATE_CONCURRENCY: usize = 4;
-
-/// Alert slots taken at once (each a conditional update of its contact).
-const SLOT_CONCURRENCY: usize = 32;
+mod emails;
 
 /// One delivery of the batch, and the record it comes from.
 pub(crate) struct Planned {
@@ -50,6 +50,11 @@ pub(crate) struct Planned {
     /// failed within the last minute.
     pub queued: bool,
 }
+
+/// What the tracks hand to the attempts: a delivery to make, or a record
+/// to report and why.
+pub(crate) type Next = Result<Planned, (usize, String)>;
+type Sink = mpsc::UnboundedSender<Next>;
 
 /// A delivery of `record`'s item to `target`, its destination to be chosen.
 fn delivery(record: usize, event: &AuditEvent, target: Target, payload: String) -> PlannedTo {
@@ -85,13 +90,6 @@ impl PlannedTo {
     }
 }
 
-/// A confirmed contact that hears of a record's item, its slot not yet taken.
-struct Alert {
-    record: usize,
-    event: AuditEvent,
-    contact: AlertContact,
-}
-
 /// Why records are reported back to Lambda, by their index in the batch.
 pub(crate) type Failures = Vec<(usize, String)>;
 
@@ -122,13 +120,33 @@ fn status_order(event: &AuditEvent) -> Option<&OrderId> {
         .flatten()
 }
 
+/// Hands `planned` over unless the batch read found it recorded: the
+/// stream handed its record over again.
+fn hand_over(sink: &Sink, found: &Found, planned: Planned) {
+    let (audit_id, target) = (&planned.delivery.audit_id, &planned.delivery.target);
+    if found.recorded(audit_id, target) {
+        tracing::info!(%audit_id, %target, "delivery already recorded; a redelivered record");
+        return;
+    }
+    // The attempts outlive the tracks: the receiver is never dropped first.
+    let _ = sink.unbounded_send(Ok(planned));
+}
+
+/// Every record of `audits` whose deliveries could not be read, and why.
+fn all_failed(audits: &[(usize, AuditEvent)], e: &StoreError) -> Failures {
+    audits.iter().map(|(i, _)| (*i, e.to_string())).collect()
+}
+
 impl App {
     /// A stream batch; the answer names the records Lambda hands over again.
     pub async fn handle_stream(&self, records: Vec<Value>) -> DynamoDbEventResponse {
         let mut failures = Failures::new();
         let mut audits = Vec::new();
+        let mut seen = HashSet::new();
         for (i, record) in records.iter().enumerate() {
             match read_record(record) {
+                // A record handed over twice in one batch: delivered once.
+                Ok(Some(event)) if !seen.insert(event.id.clone()) => {}
                 Ok(Some(event)) => audits.push((i, event)),
                 Ok(None) => {}
                 Err(e) => failures.push((i, e)),
@@ -155,131 +173,106 @@ impl App {
         answer
     }
 
-    /// The audit items `(record index, item)` of a batch, delivered.
+    /// The audit items `(record index, item)` of a batch, delivered: the
+    /// two tracks hand their deliveries to the attempts as they are read.
     async fn deliver_batch(&self, audits: &[(usize, AuditEvent)]) -> Failures {
         let now = clock::now();
-        let found = match self.read_for(audits).await {
-            Ok(found) => found,
-            Err(e) => return audits.iter().map(|(i, _)| (*i, e.to_string())).collect(),
-        };
-        let mut failures = Failures::new();
-        let (mut planned, mut alerts) = (Vec::new(), Vec::new());
-        for (i, event) in audits {
-            if let Err(e) = self.plan(*i, event, &found, now, &mut planned, &mut alerts) {
-                failures.push((*i, e.to_string()));
-            }
-        }
-        let emails: Vec<Result<Option<Planned>, (usize, StoreError)>> =
-            futures::stream::iter(alerts)
-                .map(|alert| self.alert(alert))
-                .buffer_unordered(SLOT_CONCURRENCY)
-                .collect()
-                .await;
-        for email in emails {
-            match email {
-                Ok(email) => planned.extend(email),
-                Err((i, e)) => failures.push((i, e.to_string())),
-            }
-        }
-        // A record handed over twice in one batch: its deliveries once.
-        let mut seen = HashSet::new();
-        planned.retain(|p| seen.insert((p.delivery.audit_id.clone(), p.delivery.target.clone())));
-        // Recorded a part at a time, each part's attempts starting as soon
-        // as it is recorded: the first POSTs need not wait for the last write.
-        let count = planned.len();
-        let mut parts = Vec::new();
-        while !planned.is_empty() {
-            let rest = planned.split_off(planned.len().min(CREATE_CHUNK));
-            parts.push(std::mem::replace(&mut planned, rest));
-        }
-        let recorded = futures::stream::iter(parts)
-            .map(|part| self.record(part, now))
-            .buffer_unordered(CREATE_CONCURRENCY)
-            .flat_map(futures::stream::iter);
-        failures.extend(self.attempt_all(recorded, count).await);
+        let (sink, planned) = mpsc::unbounded();
+        let (webhooks, emails, mut failures) = futures::join!(
+            self.webhooks(audits, now, sink.clone()),
+            self.emails(audits, sink),
+            self.attempt_all(planned),
+        );
+        failures.extend(webhooks);
+        failures.extend(emails);
         failures
     }
 
-    /// Records `part`'s deliveries where none is yet: those to attempt now,
-    /// or why their record is reported.
-    async fn record(&self, part: Vec<Planned>, now: i64) -> Vec<Result<Planned, (usize, String)>> {
-        let new: Vec<(&Delivery, i64)> = part
-            .iter()
-            .map(|p| {
-                (
-                    &p.delivery,
-                    if p.queued { now } else { now + LEASE_SECONDS },
-                )
-            })
-            .collect();
-        let created = self.store.create_deliveries(&new, now).await;
-        let mut out = Vec::new();
-        for (p, created) in part.into_iter().zip(created) {
-            let (audit_id, target) = (&p.delivery.audit_id, &p.delivery.target);
-            match created {
-                Err(e) => out.push(Err((p.record, e.to_string()))),
-                Ok(false) => {
-                    tracing::info!(%audit_id, %target, "delivery already recorded; a redelivered record")
-                }
-                Ok(true) if p.queued => tracing::info!(
-                    %audit_id,
-                    %target,
-                    "endpoint failed within the last minute: delivery left to the scheduled run"
-                ),
-                Ok(true) => out.push(Ok(p)),
-            }
-        }
-        out
-    }
-
-    /// What the batch's deliveries need, in two batch reads at most.
-    async fn read_for(&self, audits: &[(usize, AuditEvent)]) -> Result<Found, StoreError> {
-        let mail = self.mailer.can_send();
+    /// The webhooks' track (and Telnyx's): the first batch read, the
+    /// tenants' deliveries handed over at once; then, for status changes,
+    /// the second read and the carriers' (and Telnyx's).
+    async fn webhooks(&self, audits: &[(usize, AuditEvent)], now: i64, sink: Sink) -> Failures {
         let mut reads = Reads::default();
         for (_, e) in audits {
-            reads.endpoints.push(Target::Tenant(e.tenant_id.clone()));
+            let tenant = &e.tenant_id;
+            reads.endpoints.push(Target::Tenant(tenant.clone()));
+            reads
+                .deliveries
+                .push((e.id.clone(), Target::Tenant(tenant.clone())));
             if e.kind == AuditType::NotificationEndpointChanged {
-                reads.previous.push((e.tenant_id.clone(), e.id.clone()));
+                reads.previous.push((tenant.clone(), e.id.clone()));
+                reads
+                    .deliveries
+                    .push((e.id.clone(), Target::Previous(tenant.clone())));
             }
             reads.orders.extend(status_order(e).cloned());
-            if mail {
-                reads.contact_indexes.push(e.tenant_id.clone());
-            }
         }
-        let mut found = self.store.read_batch(&reads).await?;
+        let mut found = match self.store.read_batch(&reads).await {
+            Ok(found) => found,
+            Err(e) => return all_failed(audits, &e),
+        };
+        let mut failures = Failures::new();
         let mut more = Reads::default();
-        for (_, e) in audits {
-            if let Some(Ok(Some(order))) = status_order(e).map(|id| found.order(id)) {
-                if carrier_payload(e, &order.carrier_id).is_some() {
-                    more.endpoints
-                        .push(Target::Carrier(order.carrier_id.clone()));
+        let mut changes = Vec::new();
+        for (i, event) in audits {
+            let mut planned = Vec::new();
+            if let Err(e) = self.plan_tenant(*i, event, &found, now, &mut planned) {
+                failures.push((*i, e.to_string()));
+                continue;
+            }
+            for p in planned {
+                hand_over(&sink, &found, p);
+            }
+            let order = match status_order(event).map(|id| found.order(id)) {
+                Some(Ok(Some(order))) => order,
+                None | Some(Ok(None)) => continue,
+                Some(Err(e)) => {
+                    failures.push((*i, e.to_string()));
+                    continue;
                 }
+            };
+            if carrier_payload(event, &order.carrier_id).is_some() {
+                let target = Target::Carrier(order.carrier_id.clone());
+                more.endpoints.push(target.clone());
+                more.deliveries.push((event.id.clone(), target));
             }
-            if let (true, Ok(ids)) = (mail, found.contact_ids(&e.tenant_id)) {
-                let tenant = &e.tenant_id;
-                more.contacts
-                    .extend(ids.iter().map(|id| (tenant.clone(), id.clone())));
+            if let Some((target, ..)) = self.upstream_reject(event, order) {
+                more.deliveries.push((event.id.clone(), target));
+            }
+            changes.push((*i, event));
+        }
+        if changes.is_empty() {
+            return failures;
+        }
+        match self.store.read_batch(&more).await {
+            Ok(more) => found.merge(more),
+            Err(e) => {
+                failures.extend(changes.iter().map(|(i, _)| (*i, e.to_string())));
+                return failures;
             }
         }
-        if !more.endpoints.is_empty() || !more.contacts.is_empty() {
-            found.merge(self.store.read_batch(&more).await?);
+        for (i, event) in changes {
+            let mut planned = Vec::new();
+            match self.plan_order(i, event, &found, now, &mut planned) {
+                Ok(()) => planned
+                    .into_iter()
+                    .for_each(|p| hand_over(&sink, &found, p)),
+                Err(e) => failures.push((i, e.to_string())),
+            }
         }
-        Ok(found)
+        failures
     }
 
-    /// The deliveries one audit item makes, from what the batch read found:
-    /// to the tenant's endpoint (and, for a change of it, to the endpoint
-    /// as it was before), to the order's carrier for a status change it did
-    /// not cause, to Telnyx for a tenant's reject of its port-out, and the
-    /// email alerts whose slots are yet to be taken.
-    fn plan(
+    /// The tenant's deliveries of one audit item, from what the batch read
+    /// found: to its endpoint and, for a change of it, to the endpoint as it
+    /// was before.
+    fn plan_tenant(
         &self,
         record: usize,
         event: &AuditEvent,
         found: &Found,
         now: i64,
         planned: &mut Vec<Planned>,
-        alerts: &mut Vec<Alert>,
     ) -> Result<(), StoreError> {
         let tenant = &event.tenant_id;
         let tenant_endpoint = found.endpoint(&Target::Tenant(tenant.clone()))?;
@@ -308,72 +301,46 @@ impl App {
         // No endpoint, nothing to do and nothing kept.
         if let Some(ep) = tenant_endpoint {
             let target = Target::Tenant(tenant.clone());
-            let recent = ep.failed_within(now, RECENT_FAILURE_SECONDS);
+            let recent = ep.failed_within(now, crate::RECENT_FAILURE_SECONDS);
             planned.push(
                 delivery(record, event, target, tenant_payload(event))
                     .to(Destination::Webhook(Hook::of(ep, now)), recent),
             );
         }
-        if let Some(order) = status_order(event)
-            .map(|id| found.order(id))
-            .transpose()?
-            .flatten()
-        {
-            if let Some(body) = carrier_payload(event, &order.carrier_id) {
-                let target = Target::Carrier(order.carrier_id.clone());
-                if let Some(ep) = found.endpoint(&target)? {
-                    let recent = ep.failed_within(now, RECENT_FAILURE_SECONDS);
-                    planned.push(
-                        delivery(record, event, target, body)
-                            .to(Destination::Webhook(Hook::of(ep, now)), recent),
-                    );
-                }
-            }
-            if let Some((target, reason, destination)) = self.upstream_reject(event, order) {
-                planned.push(delivery(record, event, target, reason).to(destination, false));
-            }
-        }
-        if self.mailer.can_send() {
-            for id in found.contact_ids(tenant)? {
-                // Removed since the book was read: not mailed.
-                let Some(contact) = found.contact(tenant, id)? else {
-                    continue;
-                };
-                if contact.hears(event.kind) {
-                    let (event, contact) = (event.clone(), contact.clone());
-                    alerts.push(Alert {
-                        record,
-                        event,
-                        contact,
-                    });
-                }
-            }
-        }
         Ok(())
     }
 
-    /// An email alert within its contact's hourly limit (contract §17). A
-    /// redelivered record takes a second slot before its delivery is found
-    /// recorded: the limit errs towards fewer emails, never more.
-    async fn alert(&self, a: Alert) -> Result<Option<Planned>, (usize, StoreError)> {
-        let slot = self.store.take_alert_slot(&a.contact, a.event.time).await;
-        let left_out = match slot.map_err(|e| (a.record, e))? {
-            Slot::Send { left_out } => left_out,
-            Slot::LeftOut => {
-                tracing::info!(audit_id = %a.event.id, contact = %a.contact.id, "alert left out: the contact's hourly limit is reached");
-                portguard_api::metrics::count(SERVICE, "AlertsLeftOut");
-                return Ok(None);
+    /// The deliveries of a status change beyond the tenant's: to the
+    /// order's carrier unless it caused it, to Telnyx for a tenant's reject
+    /// of its port-out.
+    fn plan_order(
+        &self,
+        record: usize,
+        event: &AuditEvent,
+        found: &Found,
+        now: i64,
+        planned: &mut Vec<Planned>,
+    ) -> Result<(), StoreError> {
+        let Some(order) = status_order(event)
+            .map(|id| found.order(id))
+            .transpose()?
+            .flatten()
+        else {
+            return Ok(());
+        };
+        if let Some(body) = carrier_payload(event, &order.carrier_id) {
+            let target = Target::Carrier(order.carrier_id.clone());
+            if let Some(ep) = found.endpoint(&target)? {
+                let recent = ep.failed_within(now, crate::RECENT_FAILURE_SECONDS);
+                planned.push(
+                    delivery(record, event, target, body)
+                        .to(Destination::Webhook(Hook::of(ep, now)), recent),
+                );
             }
-            Slot::Gone => return Ok(None),
-        };
-        let left_out = u32::try_from(left_out).unwrap_or(u32::MAX);
-        let message = portguard_email::alert(&a.event, left_out, self.mailer.console_url());
-        let payload = serde_json::to_string(&message).expect("serialisable");
-        let target = Target::Contact {
-            tenant: a.contact.tenant_id.clone(),
-            contact: a.contact.id.clone(),
-        };
-        let planned = delivery(a.record, &a.event, target, payload);
-        Ok(Some(planned.to(Destination::Email(a.contact.email), false)))
+        }
+        if let Some((target, reason, destination)) = self.upstream_reject(event, order) {
+            planned.push(delivery(record, event, target, reason).to(destination, false));
+        }
+        Ok(())
     }
 }

@@ -17,9 +17,9 @@ mod window;
 
 pub(crate) use contact::{contact_key, index_key, types_value};
 pub use contact::{AlertContact, ContactStatus, PendingCode};
-pub use window::Slot;
+pub use window::{Slot, Window};
 
-use crate::attr::{n, s, Reader, Update};
+use crate::attr::{n, s, Item, Reader, Update};
 use crate::tenants::Written;
 use crate::{clock, tx, AuditEvent, AuditType, Store, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
@@ -79,8 +79,10 @@ impl ContactBook {
 }
 
 impl Store {
-    /// A tenant's contacts (one strongly consistent Query of the book).
-    pub async fn alert_contacts(&self, tenant_id: &TenantId) -> Result<ContactBook, StoreError> {
+    /// The items of a tenant's book, its index and its contacts (oldest
+    /// first), in one strongly consistent Query (at most 6 small items: one
+    /// page).
+    pub(crate) async fn book_items(&self, tenant_id: &TenantId) -> Result<Vec<Item>, StoreError> {
         let out = self
             .client
             .query()
@@ -92,12 +94,18 @@ impl Store {
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
+        Ok(out.items.unwrap_or_default())
+    }
+
+    /// A tenant's contacts (one strongly consistent Query of the book).
+    pub async fn alert_contacts(&self, tenant_id: &TenantId) -> Result<ContactBook, StoreError> {
+        let items = self.book_items(tenant_id).await?;
         let mut book = ContactBook {
             tenant_id: tenant_id.clone(),
             contacts: Vec::new(),
             version: 0,
         };
-        for item in out.items() {
+        for item in &items {
             match item
                 .get("SK")
                 .and_then(|v| v.as_s().ok())

@@ -58,7 +58,7 @@ pub struct Delivery {
     pub last_failure: Option<String>,
 }
 
-fn delivery_key(audit_id: &AuditId, target: &Target) -> Item {
+pub(crate) fn delivery_key(audit_id: &AuditId, target: &Target) -> Item {
     key(format!("DELIVERY#{audit_id}#{}", target.part()), "DELIVERY")
 }
 
@@ -114,6 +114,38 @@ impl Delivery {
         put("expiresAt", n(now + DELIVERY_KEEP_SECONDS));
         put("DUEPK", s(DUE_SHARD));
         put("DUESK", s(due_sk(lease_until, self)));
+        item
+    }
+
+    /// The item that records a stream delivery once its first attempt has
+    /// ended (`end`), or, with `None`, one left to the scheduled run without
+    /// an attempt (due at once); written only where there is none. Pending
+    /// only when it is to be retried: a delivered one never enters the due
+    /// index.
+    pub(crate) fn outcome_item(&self, now: i64, end: Option<&AttemptEnd<'_>>) -> Item {
+        let mut item = self.record_item(now, now);
+        let mut put = |k: &str, v: AttributeValue| {
+            item.insert(k.to_owned(), v);
+        };
+        match end {
+            None => {}
+            Some(AttemptEnd::Retry { at, failure }) => {
+                put("DUESK", s(due_sk(*at, self)));
+                put("lastFailure", s(*failure));
+            }
+            Some(AttemptEnd::Delivered) => {
+                put("status", s(DeliveryStatus::Delivered.as_str()));
+                put("deliveredAt", s(clock::format(now)));
+                item.remove("DUEPK");
+                item.remove("DUESK");
+            }
+            Some(AttemptEnd::Abandoned { failure }) => {
+                put("status", s(DeliveryStatus::Abandoned.as_str()));
+                put("lastFailure", s(*failure));
+                item.remove("DUEPK");
+                item.remove("DUESK");
+            }
+        }
         item
     }
 
@@ -286,5 +318,56 @@ impl Store {
     ) -> Result<Option<Delivery>, StoreError> {
         self.get_as(delivery_key(audit_id, target), Delivery::from_item)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery() -> Delivery {
+        let id = AuditId::parse("ae_01KBZ8V1ZQ7V2S6JY3M0R9T4XA").expect("an audit id");
+        let tenant = "t-1".parse().expect("a tenant id");
+        Delivery::new(&id, Target::Tenant(tenant), "{}".into())
+    }
+
+    #[test]
+    fn a_delivered_first_attempt_is_recorded_outside_the_due_index() {
+        let d = delivery();
+        let item = d.outcome_item(100, Some(&AttemptEnd::Delivered));
+        let read = Delivery::from_item(&item).unwrap();
+        assert_eq!(read.status, DeliveryStatus::Delivered);
+        assert_eq!((read.attempts, read.due_at), (1, None));
+        assert!(!item.contains_key("DUEPK") && !item.contains_key("DUESK"));
+    }
+
+    #[test]
+    fn a_failed_first_attempt_is_recorded_pending_due_at_its_retry() {
+        let d = delivery();
+        let end = AttemptEnd::Retry {
+            at: 160,
+            failure: "status 503",
+        };
+        let read = Delivery::from_item(&d.outcome_item(100, Some(&end))).unwrap();
+        assert_eq!(read.status, DeliveryStatus::Pending);
+        assert_eq!((read.attempts, read.due_at), (1, Some(160)));
+        assert_eq!(read.last_failure.as_deref(), Some("status 503"));
+        let end = AttemptEnd::Abandoned { failure: "timeout" };
+        let item = d.outcome_item(100, Some(&end));
+        assert_eq!(
+            Delivery::from_item(&item).unwrap().status,
+            DeliveryStatus::Abandoned
+        );
+        assert!(!item.contains_key("DUEPK"));
+    }
+
+    #[test]
+    fn a_queued_delivery_is_due_at_once_without_an_attempt() {
+        let id = AuditId::parse("ae_01KBZ8V1ZQ7V2S6JY3M0R9T4XA").expect("an audit id");
+        let tenant = "t-1".parse().expect("a tenant id");
+        let d = Delivery::queued(&id, Target::Tenant(tenant), "{}".into());
+        let read = Delivery::from_item(&d.outcome_item(100, None)).unwrap();
+        assert_eq!(read.status, DeliveryStatus::Pending);
+        assert_eq!((read.attempts, read.due_at), (0, Some(100)));
     }
 }

@@ -1,28 +1,33 @@
 //! The notifier's batch reads and writes (contract §14, §17): what a whole
 //! stream batch needs is read with BatchGetItem (100 keys a request, the
-//! unprocessed keys asked again), and its deliveries are recorded and ended
-//! with TransactWriteItems (100 steps a request), so every conditional write
-//! of the one-at-a-time path keeps its condition: a delivery is recorded
-//! only where none is (a redelivered record sends nothing), an attempt's end
-//! only by its claimant, a note only on an endpoint or contact that exists.
+//! unprocessed keys asked again), the deliveries already recorded among
+//! them (a redelivered record sends nothing), and its deliveries are
+//! recorded once attempted with TransactWriteItems (100 steps a request),
+//! so every write keeps its condition: a delivery is recorded only where
+//! none is, a note only on an endpoint or contact that exists. The tenants'
+//! alert contacts are read apart (`books.rs`), beside the rest.
 //!
 //! A transaction is all or nothing: when one of its conditions fails (a
 //! redelivered record, an endpoint deleted meanwhile) the steps whose
 //! conditions held are written again one by one, as the single path writes
 //! them. That is the rare case; the common one is one request per 100.
 
+mod books;
 mod write;
+
+pub use books::Book;
 
 pub use write::Ended;
 
 use crate::attr::Item;
-use crate::contacts::{contact_key, index_key, AlertContact, INDEX_SK};
+use crate::contacts::INDEX_SK;
+use crate::deliveries::delivery_key;
 use crate::notify::{endpoint_key, previous_key, Endpoint, PreviousEndpoint, Target};
 use crate::order::order_key;
 use crate::{Order, Store, StoreError};
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use portguard_validation::{AuditId, ContactId, OrderId, TenantId};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 
 /// Keys per BatchGetItem request (DynamoDB's limit).
@@ -40,10 +45,8 @@ pub struct Reads {
     /// `(tenant, audit id)`: the endpoint as it was before that change.
     pub previous: Vec<(TenantId, AuditId)>,
     pub orders: Vec<OrderId>,
-    /// Tenants whose contact book's index (its contacts' ids) is read.
-    pub contact_indexes: Vec<TenantId>,
-    /// `(tenant, contact id)`, as the index lists them.
-    pub contacts: Vec<(TenantId, ContactId)>,
+    /// `(audit id, target)`: whether that delivery is already recorded.
+    pub deliveries: Vec<(AuditId, Target)>,
 }
 
 /// What was read: an absent key is absent here, an item that cannot be
@@ -53,8 +56,7 @@ pub struct Found {
     endpoints: HashMap<Target, Result<Endpoint, StoreError>>,
     previous: HashMap<(TenantId, AuditId), Result<PreviousEndpoint, StoreError>>,
     orders: HashMap<OrderId, Result<Order, StoreError>>,
-    contact_ids: HashMap<TenantId, Result<Vec<ContactId>, StoreError>>,
-    contacts: HashMap<(TenantId, ContactId), Result<AlertContact, StoreError>>,
+    recorded: HashSet<(AuditId, Target)>,
 }
 
 /// The same error again: a corrupt item fails every record that needs it.
@@ -91,18 +93,10 @@ impl Found {
         found(self.orders.get(id))
     }
 
-    /// The ids the tenant's contact book lists (none without a book).
-    pub fn contact_ids(&self, tenant: &TenantId) -> Result<&[ContactId], StoreError> {
-        Ok(found(self.contact_ids.get(tenant))?.map_or(&[], Vec::as_slice))
-    }
-
-    /// A contact read by [`Reads::contacts`]; `None` once removed.
-    pub fn contact(
-        &self,
-        tenant: &TenantId,
-        id: &ContactId,
-    ) -> Result<Option<&AlertContact>, StoreError> {
-        found(self.contacts.get(&(tenant.clone(), id.clone())))
+    /// Whether the delivery of `audit_id` to `target`, read by
+    /// [`Reads::deliveries`], is already recorded (a redelivered record).
+    pub fn recorded(&self, audit_id: &AuditId, target: &Target) -> bool {
+        self.recorded.contains(&(audit_id.clone(), target.clone()))
     }
 
     /// Adds what a later read found.
@@ -110,8 +104,7 @@ impl Found {
         self.endpoints.extend(other.endpoints);
         self.previous.extend(other.previous);
         self.orders.extend(other.orders);
-        self.contact_ids.extend(other.contact_ids);
-        self.contacts.extend(other.contacts);
+        self.recorded.extend(other.recorded);
     }
 }
 
@@ -120,8 +113,7 @@ enum Wanted {
     Endpoint(Target),
     Previous(TenantId, AuditId),
     Order(OrderId),
-    Index(TenantId),
-    Contact(TenantId, ContactId),
+    Delivery(AuditId, Target),
 }
 
 fn pk_sk(item: &Item) -> Option<(String, String)> {
@@ -171,12 +163,9 @@ impl Store {
         for id in &reads.orders {
             want(order_key(id), Wanted::Order(id.clone()));
         }
-        for tenant in &reads.contact_indexes {
-            want(index_key(tenant), Wanted::Index(tenant.clone()));
-        }
-        for (tenant, id) in &reads.contacts {
-            let what = Wanted::Contact(tenant.clone(), id.clone());
-            want(contact_key(tenant, id), what);
+        for (audit, target) in &reads.deliveries {
+            let what = Wanted::Delivery(audit.clone(), target.clone());
+            want(delivery_key(audit, target), what);
         }
         let keys = wanted
             .keys()
@@ -198,11 +187,8 @@ impl Store {
                 Wanted::Order(id) => {
                     out.orders.insert(id, Order::from_item(&item));
                 }
-                Wanted::Index(t) => {
-                    out.contact_ids.insert(t, index_ids(&item));
-                }
-                Wanted::Contact(t, id) => {
-                    out.contacts.insert((t, id), AlertContact::from_item(&item));
+                Wanted::Delivery(audit, target) => {
+                    out.recorded.insert((audit, target));
                 }
             }
         }
