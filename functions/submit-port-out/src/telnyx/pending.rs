@@ -2,7 +2,7 @@
 //! the one decision, and a refusal told to Telnyx before the event is
 //! answered.
 
-use super::{result, Telnyx};
+use super::Telnyx;
 use crate::decision::{Attempt, Decided, Holder, PortOutRequest};
 use crate::handler::SERVICE;
 use crate::App;
@@ -15,10 +15,7 @@ use portguard_validation::CarrierId;
 use serde_json::json;
 
 impl App {
-    /// A `pending` port-out: decided once, a refusal told to Telnyx. The
-    /// writes that do not depend on each other go together: the event's
-    /// dedupe read with the port-out's claim, the decision's record with
-    /// the call to Telnyx, and "told" with the event's dedupe record.
+    /// A `pending` port-out: decided once, a refusal told to Telnyx.
     pub(super) async fn telnyx_pending(
         &self,
         tx: &Telnyx,
@@ -28,27 +25,12 @@ impl App {
         ip: Option<String>,
     ) -> Result<Response, ApiError> {
         let carrier = &tx.carrier;
-        let now = clock::now();
-        let (seen, claim) = tokio::join!(
-            self.store.webhook_seen(carrier, &event.id, now),
-            self.store.claim_upstream_decision(carrier, id, now),
-        );
-        let claim = claim?;
-        let claimed = matches!(claim, Claim::Claimed | Claim::TakenOver);
-        match seen {
-            // This event was processed: its port-out's decision was stored
-            // then, so a claim won now only means that record has expired.
-            Ok(false) => {}
-            Ok(true) if !claimed => return Ok(result("duplicate")),
-            seen => {
-                if claimed {
-                    self.release_claim(carrier, id).await;
-                }
-                return seen.map(|_| result("duplicate")).map_err(ApiError::from);
-            }
-        }
-        let (decided, fresh) = match claim {
-            Claim::Decided(decided) => (decided, false),
+        let claim = self
+            .store
+            .claim_upstream_decision(carrier, id, clock::now())
+            .await?;
+        let decided = match claim {
+            Claim::Decided(decided) => decided,
             Claim::Busy => {
                 tracing::info!(telnyx_port_out_id = id, "another delivery is deciding");
                 return Err(ApiError::unavailable());
@@ -57,44 +39,20 @@ impl App {
                 .telnyx_decide_once(tx, id, pending, ip, claim == Claim::TakenOver)
                 .await
             {
-                Ok(decided) => (decided, true),
+                Ok(decided) => {
+                    self.store
+                        .put_upstream_decision(carrier, id, &decided, clock::now())
+                        .await?;
+                    decided
+                }
                 Err(e) => {
                     self.release_claim(carrier, id).await;
                     return Err(e);
                 }
             },
         };
-        let store_decision = async {
-            match fresh {
-                true => {
-                    self.store
-                        .put_upstream_decision(carrier, id, &decided, clock::now())
-                        .await
-                }
-                false => Ok(()),
-            }
-        };
-        let reject = async {
-            match (&decided.reason, decided.told) {
-                (Some(reason), false) => Some(tx.api.reject_pending(id, reason).await),
-                _ => None,
-            }
-        };
-        let (stored, rejected) = tokio::join!(store_decision, reject);
-        stored?;
-        let outcome = if decided.code.is_some() {
-            "rejected"
-        } else {
-            "accepted"
-        };
-        let record = self
-            .store
-            .record_webhook(carrier, &event.id, outcome, clock::now());
-        match rejected {
-            None => {
-                record.await?;
-            }
-            Some(Err(failure)) => {
+        if let (Some(reason), false) = (&decided.reason, decided.told) {
+            if let Err(failure) = tx.api.reject_pending(id, reason).await {
                 metrics::count(SERVICE, "TelnyxCallFailed");
                 tracing::warn!(
                     telnyx_port_out_id = id,
@@ -103,14 +61,17 @@ impl App {
                 );
                 return Err(ApiError::unavailable());
             }
-            Some(Ok(())) => {
-                metrics::count(SERVICE, "TelnyxRejected");
-                let (told, recorded) =
-                    tokio::join!(self.store.mark_upstream_told(carrier, id), record);
-                told?;
-                recorded?;
-            }
+            metrics::count(SERVICE, "TelnyxRejected");
+            self.store.mark_upstream_told(carrier, id).await?;
         }
+        let outcome = if decided.code.is_some() {
+            "rejected"
+        } else {
+            "accepted"
+        };
+        self.store
+            .record_webhook(carrier, &event.id, outcome, clock::now())
+            .await?;
         Ok(json(200, &json!({"result": outcome, "code": decided.code})))
     }
 
