@@ -62,7 +62,7 @@ impl App {
         // A resubmission racing its first request: the order it lost to is
         // looked for once more before the numbers are called busy.
         let mut raced = false;
-        let Some(mut account) = self.account_of(&request.holder, &attempt.numbers).await? else {
+        let Some(mut account) = self.account_of(&request.holder).await? else {
             self.probed(attempt, Refusal::AccountNotFound);
             return Ok(Decided::Refused(Refused::new(Refusal::AccountNotFound)));
         };
@@ -271,26 +271,19 @@ impl App {
     }
 
     /// The account check 6 reads: the request's, or that of the tenant
-    /// owning its first number (the number's item, then the tenant's
-    /// account: remembered from an earlier decision, else its pointer).
-    async fn account_of(
-        &self,
-        holder: &Holder,
-        numbers: &[PhoneNumber],
-    ) -> Result<Option<Account>, ApiError> {
-        let first = match holder {
+    /// owning its first number (remembered from an earlier decision, else
+    /// the tenant's pointer).
+    async fn account_of(&self, holder: &Holder) -> Result<Option<Account>, ApiError> {
+        let owner = match holder {
             Holder::Account(account) => {
                 return Ok(Some(Account {
                     number: account.as_str().to_owned(),
                     remembered_for: None,
                 }))
             }
-            Holder::OfFirstNumber => numbers.first(),
+            Holder::OwnerOfFirstNumber(owner) => owner,
         };
-        let Some(first) = first else {
-            return Ok(None);
-        };
-        let Some(owner) = self.store.number_owner(first).await? else {
+        let Some(owner) = owner.clone() else {
             return Ok(None);
         };
         if let Some(number) = self.accounts.get(&owner) {

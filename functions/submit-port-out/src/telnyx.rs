@@ -94,14 +94,20 @@ impl App {
             return Err(ApiError::of(Code::InvalidSignature));
         }
         let event = Event::parse(body).map_err(|e| invalid_event(e.0))?;
-        let answer = if self
-            .store
-            .webhook_seen(&tx.carrier, &event.id, clock::now())
-            .await?
-        {
-            Ok(result("duplicate"))
-        } else {
-            self.telnyx_event(tx, &event, req).await
+        let answer = match (&event.change, event.port_out_id.as_deref()) {
+            // Reads its event's record beside its own first reads.
+            (Change::Pending(pending), Some(id)) => {
+                let ip = portguard_api::source_ip(req);
+                self.telnyx_pending(tx, &event, id, pending, ip).await
+            }
+            _ if self
+                .store
+                .webhook_seen(&tx.carrier, &event.id, clock::now())
+                .await? =>
+            {
+                Ok(result("duplicate"))
+            }
+            _ => self.telnyx_event(tx, &event, req).await,
         };
         let outcome = match &answer {
             Ok(resp) => resp.status().as_u16().to_string(),
@@ -128,9 +134,6 @@ impl App {
         let ip = portguard_api::source_ip(req);
         let id = event.port_out_id.as_deref();
         let to = match (&event.change, id) {
-            (Change::Pending(pending), Some(id)) => {
-                return self.telnyx_pending(tx, event, id, pending, ip).await
-            }
             (Change::Ported, _) => OrderEvent::Completed,
             (Change::Canceled, _) => OrderEvent::Cancelled,
             (Change::Rejected, _) => OrderEvent::Rejected,

@@ -5,7 +5,7 @@ use portguard_rules::port_out::Refusal;
 use portguard_rules::LockStatus;
 use portguard_store::{clock::Day, Actor, Source};
 use portguard_validation::{
-    AccountNumber, AuthorizedName, CarrierId, OrderId, PhoneNumber, Pin, Pon,
+    AccountNumber, AuthorizedName, CarrierId, OrderId, PhoneNumber, Pin, Pon, TenantId,
 };
 
 /// A port-out request that passed checks 1–5, built by a door from its
@@ -35,17 +35,19 @@ pub(crate) struct PortOutRequest {
 pub(crate) enum Holder {
     /// The tenant with this account number (portguard's API, Bandwidth).
     Account(AccountNumber),
-    /// The tenant holding the first requested number: an upstream that
-    /// sends no account number (Telnyx, contract §16). Check 11 then says
-    /// whether every other number is on that tenant's account.
-    OfFirstNumber,
+    /// The tenant holding the first requested number, as the door read it
+    /// (`None`: no tenant holds it): an upstream that sends no account
+    /// number (Telnyx, contract §16). The door reads the owner beside its
+    /// own first reads, so the decision does not wait for it. Check 11 then
+    /// says whether every other number is on that tenant's account.
+    OwnerOfFirstNumber(Option<TenantId>),
 }
 
 impl Holder {
     pub fn account(&self) -> Option<&AccountNumber> {
         match self {
             Holder::Account(account) => Some(account),
-            Holder::OfFirstNumber => None,
+            Holder::OwnerOfFirstNumber(_) => None,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! the one decision, and a refusal told to Telnyx before the event is
 //! answered.
 
-use super::Telnyx;
+use super::{result, Telnyx};
 use crate::decision::{Attempt, Decided, Holder, PortOutRequest};
 use crate::handler::SERVICE;
 use crate::App;
@@ -10,12 +10,18 @@ use portguard_api::{json, metrics, ApiError, Response};
 use portguard_store::clock;
 use portguard_store::upstream::{Claim, UpstreamDecision};
 use portguard_store::{Actor, ActorKind, Order, Source};
-use portguard_telnyx::{Event, Pending, Reject};
-use portguard_validation::CarrierId;
+use portguard_telnyx::{Checked, Event, Pending, Reject};
+use portguard_validation::{CarrierId, TenantId};
 use serde_json::json;
 
 impl App {
     /// A `pending` port-out: decided once, a refusal told to Telnyx.
+    ///
+    /// The reads that do not depend on each other go together: the event's
+    /// record, the port-out's claim and the owner of its first number (the
+    /// decision's account). After the decision, its record and the event's
+    /// go together too, once Telnyx has acknowledged a refusal: a refusal is
+    /// stored as told only when it was.
     pub(super) async fn telnyx_pending(
         &self,
         tx: &Telnyx,
@@ -25,53 +31,106 @@ impl App {
         ip: Option<String>,
     ) -> Result<Response, ApiError> {
         let carrier = &tx.carrier;
-        let claim = self
-            .store
-            .claim_upstream_decision(carrier, id, clock::now())
-            .await?;
-        let decided = match claim {
-            Claim::Decided(decided) => decided,
+        let now = clock::now();
+        // Checks 1–5 are pure: done once, before anything is read.
+        let checked = pending.check();
+        let first = checked.as_ref().ok().and_then(|c| c.numbers.first());
+        let owner = async {
+            match first {
+                Some(first) => self.store.number_owner(first).await,
+                None => Ok(None),
+            }
+        };
+        let (seen, claim, owner) = tokio::join!(
+            self.store.webhook_seen(carrier, &event.id, now),
+            self.store.claim_upstream_decision(carrier, id, now),
+            owner,
+        );
+        let claim = claim?;
+        let claimed = matches!(claim, Claim::Claimed | Claim::TakenOver);
+        let owner = match (seen, owner) {
+            (Ok(false), Ok(owner)) => owner,
+            // This event was processed: its port-out's decision was stored
+            // then, so a claim won now only means that record has expired.
+            (Ok(true), _) if !claimed => return Ok(result("duplicate")),
+            (seen, owner) => {
+                if claimed {
+                    self.release_claim(carrier, id).await;
+                }
+                seen?;
+                owner?;
+                return Ok(result("duplicate"));
+            }
+        };
+        let (decided, fresh) = match claim {
+            Claim::Decided(decided) => (decided, false),
             Claim::Busy => {
                 tracing::info!(telnyx_port_out_id = id, "another delivery is deciding");
                 return Err(ApiError::unavailable());
             }
             Claim::Claimed | Claim::TakenOver => match self
-                .telnyx_decide_once(tx, id, pending, ip, claim == Claim::TakenOver)
+                .telnyx_decide_once(tx, id, checked, owner, ip, claim == Claim::TakenOver)
                 .await
             {
-                Ok(decided) => {
-                    self.store
-                        .put_upstream_decision(carrier, id, &decided, clock::now())
-                        .await?;
-                    decided
-                }
+                Ok(decided) => (decided, true),
                 Err(e) => {
                     self.release_claim(carrier, id).await;
                     return Err(e);
                 }
             },
         };
-        if let (Some(reason), false) = (&decided.reason, decided.told) {
-            if let Err(failure) = tx.api.reject_pending(id, reason).await {
-                metrics::count(SERVICE, "TelnyxCallFailed");
-                tracing::warn!(
-                    telnyx_port_out_id = id,
-                    failure = failure.reason(),
-                    "could not reject the port-out at Telnyx; answering 503 so Telnyx redelivers"
-                );
-                return Err(ApiError::unavailable());
-            }
-            metrics::count(SERVICE, "TelnyxRejected");
-            self.store.mark_upstream_told(carrier, id).await?;
-        }
+        let told_now = match (&decided.reason, decided.told) {
+            (Some(reason), false) => match tx.api.reject_pending(id, reason).await {
+                Ok(()) => {
+                    metrics::count(SERVICE, "TelnyxRejected");
+                    true
+                }
+                Err(failure) => {
+                    metrics::count(SERVICE, "TelnyxCallFailed");
+                    tracing::warn!(
+                        telnyx_port_out_id = id,
+                        failure = failure.reason(),
+                        "could not reject the port-out at Telnyx; answering 503 so Telnyx redelivers"
+                    );
+                    // Stored untold: the redelivery repeats only the call.
+                    if fresh {
+                        self.store
+                            .put_upstream_decision(carrier, id, &decided, clock::now())
+                            .await?;
+                    }
+                    return Err(ApiError::unavailable());
+                }
+            },
+            _ => false,
+        };
         let outcome = if decided.code.is_some() {
             "rejected"
         } else {
             "accepted"
         };
-        self.store
-            .record_webhook(carrier, &event.id, outcome, clock::now())
-            .await?;
+        let store_decision = async {
+            if fresh {
+                let decided = UpstreamDecision {
+                    told: told_now,
+                    ..decided.clone()
+                };
+                let at = clock::now();
+                self.store
+                    .put_upstream_decision(carrier, id, &decided, at)
+                    .await
+            } else if told_now {
+                self.store.mark_upstream_told(carrier, id).await
+            } else {
+                Ok(())
+            }
+        };
+        let (stored, recorded) = tokio::join!(
+            store_decision,
+            self.store
+                .record_webhook(carrier, &event.id, outcome, clock::now()),
+        );
+        stored?;
+        recorded?;
         Ok(json(200, &json!({"result": outcome, "code": decided.code})))
     }
 
@@ -92,12 +151,13 @@ impl App {
         &self,
         tx: &Telnyx,
         id: &str,
-        pending: &Pending,
+        checked: Result<Checked, Reject>,
+        owner: Option<TenantId>,
         ip: Option<String>,
         taken_over: bool,
     ) -> Result<UpstreamDecision, ApiError> {
         if taken_over {
-            if let Some(order) = self.telnyx_opened(tx, id, pending).await? {
+            if let Some(order) = self.telnyx_opened(tx, id, owner.as_ref()).await? {
                 tracing::info!(
                     telnyx_port_out_id = id,
                     port_out_id = %order.id,
@@ -111,31 +171,25 @@ impl App {
                 });
             }
         }
-        self.telnyx_decide(tx, id, pending, ip).await
+        self.telnyx_decide(tx, id, checked, owner, ip).await
     }
 
     /// The order this Telnyx port-out opened, found without its decision:
-    /// among the orders of the holder of its first number, the one of
-    /// Telnyx's carrier with `source: telnyx` and `externalId` = `id`.
+    /// among the orders of the holder of its first number (`owner`; none
+    /// when the body failed checks 1–5, so never reached an order), the one
+    /// of Telnyx's carrier with `source: telnyx` and `externalId` = `id`.
     async fn telnyx_opened(
         &self,
         tx: &Telnyx,
         id: &str,
-        pending: &Pending,
+        owner: Option<&TenantId>,
     ) -> Result<Option<Order>, ApiError> {
-        // A body that fails checks 1–5 never reached an order.
-        let Ok(checked) = pending.check() else {
-            return Ok(None);
-        };
-        let Some(first) = checked.numbers.first() else {
-            return Ok(None);
-        };
-        let Some(tenant) = self.store.number_owner(first).await? else {
+        let Some(tenant) = owner else {
             return Ok(None);
         };
         Ok(self
             .store
-            .upstream_order(&tenant, &tx.carrier, Source::Telnyx, id)
+            .upstream_order(tenant, &tx.carrier, Source::Telnyx, id)
             .await?)
     }
 
@@ -144,7 +198,8 @@ impl App {
         &self,
         tx: &Telnyx,
         id: &str,
-        pending: &Pending,
+        checked: Result<Checked, Reject>,
+        owner: Option<TenantId>,
         ip: Option<String>,
     ) -> Result<UpstreamDecision, ApiError> {
         let refused = |reject: Reject| UpstreamDecision {
@@ -153,7 +208,7 @@ impl App {
             order_id: None,
             told: false,
         };
-        let checked = match pending.check() {
+        let checked = match checked {
             Ok(checked) => checked,
             Err(reject) => {
                 metrics::count(SERVICE, "PortOutRejected");
@@ -166,7 +221,7 @@ impl App {
             }
         };
         let request = PortOutRequest {
-            holder: Holder::OfFirstNumber,
+            holder: Holder::OwnerOfFirstNumber(owner),
             pin: checked.pin,
             numbers: checked.numbers,
             pon: None,
