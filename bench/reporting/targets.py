@@ -47,8 +47,8 @@ MINIMUM = {
     ("carrier-webhook", "pending → foc_confirmed"): (
         2, "one read (the order) and one transaction", "None needed."),
     ("status-check", "scheduled run, main table (nothing due)"): (
-        2, "one Query per open status",
-        "None needed for this target; issued together, the two Queries would be one step."),
+        1, "one Query per open status, both at once",
+        "Issue the first page of each open status's Query together."),
 }
 
 # Targets retired after a run: (target kind, function) → a function of the

@@ -14,7 +14,7 @@
 //! | `set-pin` | with `account`: GetItem tenant record (the stored hash) and Query GSI2 (the tenant's numbers) together; TransactWriteItems (Update tenant record, Update pointer, Put audit). Without it, GetItem tenant pointer first |
 //! | `port-out` | BatchGetItem tenant record (by account) and the number, strongly consistent; TransactWriteItems (Update record: `lastOrderAt` and `stateVersion`, Put order, Update number, Put audit) |
 //! | `webhook` | GetItem order; TransactWriteItems (Update order, Put audit, Put dedupe) |
-//! | `status-check` | Query OpenOrders `OPEN#pending`; Query OpenOrders `OPEN#foc_confirmed` |
+//! | `status-check` | Query OpenOrders `OPEN#pending` and Query OpenOrders `OPEN#foc_confirmed` together |
 //!
 //! With `FLOOR_CONNECT_AT_INIT=1` it is the twin that opens its connection
 //! during init, as the functions do (`Store::open_connection`: one GetItem of
@@ -249,12 +249,10 @@ async fn webhook(client: &Client, table: &str, event: &Value) -> Result<(), Erro
     Ok(())
 }
 
-/// `status-check`: one Query per open status.
+/// `status-check`: one Query per open status, both at once (as the
+/// function reads the first page of each).
 async fn status_check(client: &Client, table: &str, event: &Value) -> Result<(), Error> {
-    for (status, cutoff) in [
-        ("OPEN#pending", arg(event, "pendingCutoff")),
-        ("OPEN#foc_confirmed", arg(event, "focCutoff")),
-    ] {
+    let query = |status: &str, cutoff: &str| {
         client
             .query()
             .table_name(table)
@@ -264,8 +262,13 @@ async fn status_check(client: &Client, table: &str, event: &Value) -> Result<(),
             .expression_attribute_values(":cutoff", s(cutoff))
             .limit(100)
             .send()
-            .await?;
-    }
+    };
+    let (pending, foc) = futures::join!(
+        query("OPEN#pending", arg(event, "pendingCutoff")),
+        query("OPEN#foc_confirmed", arg(event, "focCutoff")),
+    );
+    pending?;
+    foc?;
     Ok(())
 }
 

@@ -139,7 +139,11 @@ impl App {
         let loopback = portguard_api::config::allow_loopback_http()?;
         let sender = Sender::new(loopback)?;
         let (store, mailer, keys) = tokio::join!(
-            Store::connect_at_init(table, "ORDER"),
+            async {
+                let store = Store::connect(table).await;
+                store.open_connections_for_deliveries().await;
+                store
+            },
             Mailer::from_env(),
             EndpointKeys::from_env()
         );

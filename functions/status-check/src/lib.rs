@@ -137,7 +137,7 @@ impl App {
         let table = portguard_api::config::table_name()?;
         let policy = portguard_api::config::expiry_policy()?;
         let store = Store::connect(table).await;
-        store.open_connection_to_open_orders().await;
+        store.open_connections_to_open_orders().await;
         Ok(App::new(store, policy))
     }
 
@@ -199,20 +199,25 @@ impl App {
     }
 
     async fn check(&self, now: i64, stop: Instant, report: &mut Report) -> Result<(), StoreError> {
-        for status in [OrderStatus::Pending, OrderStatus::FocConfirmed] {
-            let Some(cutoff) = self.policy.cutoff(status, now) else {
-                continue;
-            };
-            let mut start = None;
+        if Instant::now() >= stop {
+            report.finished = false;
+            return Ok(());
+        }
+        let due: Vec<(OrderStatus, i64)> = [OrderStatus::Pending, OrderStatus::FocConfirmed]
+            .into_iter()
+            .filter_map(|status| Some((status, self.policy.cutoff(status, now)?)))
+            .collect();
+        // The first page of each status is read together: a run with
+        // nothing due (almost every run) is one round trip. The pages are
+        // still worked through in order, `pending` first.
+        let firsts = futures::future::join_all(due.iter().map(|&(status, cutoff)| {
+            self.store
+                .stale_orders(status, cutoff, self.page_size, None)
+        }))
+        .await;
+        for ((status, cutoff), first) in due.into_iter().zip(firsts) {
+            let mut page = first?;
             loop {
-                if Instant::now() >= stop {
-                    report.finished = false;
-                    return Ok(());
-                }
-                let page = self
-                    .store
-                    .stale_orders(status, cutoff, self.page_size, start)
-                    .await?;
                 report.read_units += page.read_units;
                 let outcomes: Vec<Option<Result<bool, StoreError>>> =
                     futures::stream::iter(page.items)
@@ -239,10 +244,17 @@ impl App {
                 if !report.finished {
                     return Ok(());
                 }
-                start = page.next;
-                if start.is_none() {
+                let Some(start) = page.next else {
                     break;
+                };
+                if Instant::now() >= stop {
+                    report.finished = false;
+                    return Ok(());
                 }
+                page = self
+                    .store
+                    .stale_orders(status, cutoff, self.page_size, Some(start))
+                    .await?;
             }
         }
         Ok(())

@@ -137,26 +137,58 @@ impl Store {
         let partition = format!("{pk_prefix}#warm-up");
         tokio::join!(
             self.open_connection(pk_prefix),
-            self.warm_up_query(schema::GSI2, "GSI2PK", &partition)
+            self.warm_up_query(Some(schema::GSI2), "GSI2PK", &partition)
         );
     }
 
-    /// [`Store::open_connection`] for the schedule, whose every request is a
-    /// Query of the `OpenOrders` index: the same Query, of a partition that
-    /// never exists (`OPEN#warm-up`), so the first run also finds that
-    /// operation's request and response machinery already used once.
-    pub async fn open_connection_to_open_orders(&self) {
-        self.warm_up_query(schema::OPEN_ORDERS, "OPENPK", "OPEN#warm-up")
-            .await;
+    /// [`Store::open_connection`] for the schedule, whose every run begins
+    /// with two Queries of the `OpenOrders` index together (one per open
+    /// status): the same two, of a partition that never exists
+    /// (`OPEN#warm-up`), so the first run finds two connections open and
+    /// that operation's request and response machinery already used once.
+    pub async fn open_connections_to_open_orders(&self) {
+        let query = || self.warm_up_query(Some(schema::OPEN_ORDERS), "OPENPK", "OPEN#warm-up");
+        tokio::join!(query(), query());
     }
 
-    /// A Query of `index` for a partition that never exists, at init.
-    async fn warm_up_query(&self, index: &str, partition_key: &str, partition: &str) {
+    /// [`Store::open_connection`] for the notifier, whose every delivery
+    /// begins with a BatchGetItem (endpoints, orders, deliveries) beside a
+    /// Query of a tenant's alert contacts: both, of items that never exist,
+    /// at once, so two connections are open and the first record finds both
+    /// operations used once.
+    pub async fn open_connections_for_deliveries(&self) {
+        let key = attr::Item::from([
+            ("PK".to_owned(), attr::s("ORDER#warm-up")),
+            ("SK".to_owned(), attr::s("WARM-UP")),
+        ]);
+        let keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+            .keys(key)
+            .projection_expression("PK")
+            .build();
+        let batch = async {
+            let keys = keys.map_err(|_| ())?;
+            self.client
+                .batch_get_item()
+                .request_items(&self.table, keys)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|_| ())
+        };
+        tokio::join!(
+            warm_up(batch),
+            self.warm_up_query(None, "PK", "TENANT#warm-up")
+        );
+    }
+
+    /// A Query of `index` (the table when `None`) for a partition that
+    /// never exists, at init.
+    async fn warm_up_query(&self, index: Option<&str>, partition_key: &str, partition: &str) {
         let query = self
             .client
             .query()
             .table_name(&self.table)
-            .index_name(index)
+            .set_index_name(index.map(str::to_owned))
             .key_condition_expression(format!("{partition_key} = :pk"))
             .expression_attribute_values(":pk", attr::s(partition))
             .limit(1)
