@@ -158,6 +158,8 @@ def doors(R):
     if A.get("email_ms"):
         out["alerts"] = {"email50": p50(A["email_ms"]), "webhook50": p50(A["webhook_ms"]),
                          "email90": pct(A["email_ms"], 0.9), "webhook90": pct(A["webhook_ms"], 0.9),
+                         "plain_email50": p50(A["plain_email_ms"]) if A.get("plain_email_ms") else None,
+                         "plain_post50": p50(A["plain_post_ms"]) if A.get("plain_post_ms") else None,
                          "n": len(A["email_ms"]), "sent": A.get("emails_sent"),
                          "received": A.get("emails_received")}
     return out

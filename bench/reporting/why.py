@@ -59,11 +59,13 @@ def why(t, M):
         row = M["by"].get(("submit-port-out", "Telnyx pending, wrong PIN (PIN_MISMATCH; then the call to Telnyx)"))
         trips = (f" {row['trips']} sequential DynamoDB round trips ({_steps(row)}) against the POST's 2:"
                  if row else "")
-        return (f"Beyond the POST's decision and the one call, a Telnyx event makes{trips} it looks up its "
-                "event id, claims the decision for the port-out, reads what the decision needs, decides, "
-                "stores the decision (beside the call), then marks the call made beside recording the event id. "
-                "Reading the first number's owner beside the claim, and storing the decision with the event "
-                "id in one transaction after the call, would take two more steps off.")
+        return (f"Beyond the POST's decision and the one call, a Telnyx event makes{trips} it reads its event "
+                "id's record, claims the decision for the port-out and reads the first number's owner together "
+                "(the claim must land before deciding, so two deliveries never both count), reads what the "
+                "decision needs, decides, tells Telnyx, then stores the decision beside recording the event id "
+                "(a refusal is stored as told only once Telnyx acknowledged it). Writing the decision inside the "
+                "decision's own transaction, its condition standing in for the claim, would take one more step "
+                "off.")
     if kind == "email":
         mail = M["by"].get(("notifier", "stream record, tenant with a confirmed alert contact (one email)"))
         hook = M["by"].get(("notifier", "stream record, tenant with an endpoint (one delivery)"))

@@ -3,10 +3,12 @@
 //! one stream record whose tenant has one endpoint (one webhook, to the
 //! loopback receiver behind TLS), in one warm notifier process,
 //! interleaved; each timed from the batch handed over to the notifier's
-//! answer, which it gives once its attempts have ended.
+//! answer, which it gives once its attempts have ended. Beside them,
+//! `floor-post` makes one plain SendEmail call to the same SES and one plain
+//! POST to the same receiver, interleaved: what each server alone costs.
 
 use crate::http::read_message;
-use crate::notify::{batch, Hooks, BATCH};
+use crate::notify::{batch, floor_posts, Hooks, BATCH};
 use crate::setup::spawn;
 use crate::{ms, Args};
 use portguard_store::contacts::AlertContact;
@@ -99,6 +101,28 @@ fn emails_received(store: &str, addresses: &[String]) -> Result<usize, String> {
         .count())
 }
 
+/// `floor-post`'s event: one plain SES v2 SendEmail (`POST
+/// /v2/email/outbound-emails`, unsigned: the local SES does not check) to
+/// an address no email of the phase uses.
+fn plain_send_email(ses_url: &str) -> Value {
+    let email = json!({
+        "FromEmailAddress": "alerts@portguard.localhost",
+        "Destination": {"ToAddresses": ["floor@example.com"]},
+        "Content": {"Simple": {
+            "Subject": {"Data": "portguard: port_out.rejected"},
+            "Body": {"Text": {"Data": "A plain call, to time the server alone."}},
+        }},
+    });
+    json!({"concurrency": 1, "posts": [{
+        "url": format!("{}/v2/email/outbound-emails", ses_url.trim_end_matches('/')),
+        "id": "floor", "body": email.to_string(),
+    }]})
+}
+
+fn acknowledged(out: &Value) -> bool {
+    out["acknowledged"].as_u64() == Some(1)
+}
+
 fn batch_ok(out: &Value) -> bool {
     out["batchItemFailures"]
         .as_array()
@@ -112,13 +136,14 @@ pub fn run(
     contacts: &Contacts,
     failures: &mut Vec<String>,
 ) -> Value {
-    let (Some(_), Some(store)) = (&a.ses_url, &a.ses_store) else {
+    let (Some(ses_url), Some(store)) = (&a.ses_url, &a.ses_store) else {
         eprintln!("[bench] alerts: no --ses-url/--ses-store, skipped");
         return Value::Null;
     };
     let rounds = rounds(a);
     eprintln!("[bench] alerts: {rounds} one-email records beside as many one-webhook records");
     let mut f = spawn(a, "notifier", env);
+    let mut floor = spawn(a, "floor-post", env);
     let n = contacts.tenants.len();
     // Warm-up: each contact's window opened, the receiver's connection made.
     for (i, tenant) in contacts.tenants.iter().enumerate() {
@@ -127,7 +152,12 @@ pub fn run(
         f.invoke(&batch(&hooks.tenants[i % BATCH..][..1]).0)
             .expect("warm-up");
     }
-    let (mut email, mut webhook) = (Vec::new(), Vec::new());
+    floor.invoke(&plain_send_email(ses_url)).expect("warm-up");
+    floor
+        .invoke(&floor_posts(hooks, &hooks.tenants[..1]).0)
+        .expect("warm-up");
+    let (mut email, mut webhook, mut plain_email, mut plain_post) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         let tenant = &contacts.tenants[round % n];
         let (d, out) = f
@@ -144,9 +174,23 @@ pub fn run(
             failures.push(format!("one webhook: {}", out.body));
         }
         webhook.push(ms(d));
+        let (d, out) = floor
+            .invoke(&plain_send_email(ses_url))
+            .unwrap_or_else(|e| panic!("{e}"));
+        if !acknowledged(&out.body) && failures.len() < 20 {
+            failures.push(format!("floor-post to the local SES: {}", out.body));
+        }
+        plain_email.push(ms(d));
+        let (ev, _) = floor_posts(hooks, &hooks.tenants[round % BATCH..][..1]);
+        let (d, out) = floor.invoke(&ev).unwrap_or_else(|e| panic!("{e}"));
+        if !acknowledged(&out.body) && failures.len() < 20 {
+            failures.push(format!("floor-post to the receiver: {}", out.body));
+        }
+        plain_post.push(ms(d));
     }
     let rss = f.peak_rss_kib();
     f.stop();
+    floor.stop();
     let sent = n + rounds;
     let received = emails_received(store, &contacts.addresses).unwrap_or_else(|e| {
         failures.push(format!("the local SES's store: {e}"));
@@ -157,6 +201,7 @@ pub fn run(
             "alert emails: {sent} sent, the local SES received {received}"
         ));
     }
-    json!({"email_ms": email, "webhook_ms": webhook, "emails_sent": sent,
+    json!({"email_ms": email, "webhook_ms": webhook, "plain_email_ms": plain_email,
+           "plain_post_ms": plain_post, "emails_sent": sent,
            "emails_received": received, "rss_kib": rss})
 }
