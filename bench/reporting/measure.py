@@ -172,7 +172,9 @@ def init_work(R):
     W = R.get("init_work") or {}
     if not W.get("argon2_prepare_ms"):
         return None
+    kib = W.get("metadata_rss_kib")
     return {"prepare50": p50(W["argon2_prepare_ms"]), "metadata50": p50(W["metadata_ms"]),
+            "metadata_mib": p50(kib) / 1024 if kib else None,
             "n": len(W["argon2_prepare_ms"])}
 
 

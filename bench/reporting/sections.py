@@ -92,7 +92,9 @@ def cold_tables(M):
         L.append(f"What set-pin's and submit-port-out's init do beyond connecting, each timed alone by `argon2-timer` "
                  f"in a fresh process ({w['n']} times, p50): Argon2's 19 MiB working block touched "
                  f"(`PinHasher::prepare`) {w['prepare50']:.1f} ms; the US phone-number metadata parsed and its "
-                 f"patterns compiled (`PhoneNumber::prepare`) {w['metadata50']:.1f} ms.\n")
+                 f"patterns compiled (`PhoneNumber::prepare`) {w['metadata50']:.1f} ms"
+                 + (f", which leaves {w['metadata_mib']:.2f} MiB more resident" if w.get("metadata_mib") else "")
+                 + ".\n")
     return L
 
 

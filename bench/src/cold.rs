@@ -119,14 +119,16 @@ pub fn run(
 /// What the init of set-pin and submit-port-out spends on its deliberate
 /// work, each timed alone in a fresh process by `argon2-timer`, `a.cold`
 /// times: Argon2's working block touched (`PinHasher::prepare`) and the US
-/// phone-number metadata parsed (`PhoneNumber::prepare`).
+/// phone-number metadata parsed (`PhoneNumber::prepare`), and the resident
+/// memory the metadata adds.
 pub fn init_work(a: &Args) -> Value {
-    let (mut prepare, mut metadata) = (Vec::new(), Vec::new());
+    let (mut prepare, mut metadata, mut metadata_kib) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..a.cold.max(3) {
         prepare.push(timer(a, "prepare"));
         metadata.push(timer(a, "metadata"));
+        metadata_kib.push(timer(a, "metadata-rss"));
     }
-    json!({"argon2_prepare_ms": prepare, "metadata_ms": metadata})
+    json!({"argon2_prepare_ms": prepare, "metadata_ms": metadata, "metadata_rss_kib": metadata_kib})
 }
 
 fn timer(a: &Args, mode: &str) -> f64 {

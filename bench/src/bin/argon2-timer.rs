@@ -11,6 +11,9 @@
 //!   US metadata and compiling its patterns, done at init). The cold phase
 //!   calls both once per round, to say what the init of set-pin and
 //!   submit-port-out spends on them.
+//! - `argon2-timer metadata-rss` prints what `PhoneNumber::prepare` adds to
+//!   a fresh process's resident memory (KiB): the metadata the functions
+//!   hold for the life of the process.
 
 use portguard_secrets::PinHasher;
 use portguard_validation::{PhoneNumber, Pin};
@@ -20,10 +23,28 @@ fn ms(t: Instant) -> String {
     format!("{:.4}", t.elapsed().as_secs_f64() * 1000.0)
 }
 
+/// This process's resident memory (`VmRSS`), KiB.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "hash".into());
     let n: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(1);
+    if mode == "metadata-rss" {
+        let before = rss_kib();
+        PhoneNumber::prepare();
+        println!("{}", rss_kib().saturating_sub(before));
+        return;
+    }
     if mode == "metadata" {
         let t = Instant::now();
         PhoneNumber::prepare();
