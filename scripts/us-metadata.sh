@@ -15,9 +15,10 @@ us = re.search(r'<territory id="US".*?</territory>', open(source).read(), re.S).
 open(target, "w").write(f"""<!-- The US territory of libphonenumber's PhoneNumberMetadata.xml, extracted
      unchanged from the `phonenumber` crate {version} by
      scripts/us-metadata.sh (Apache-2.0, Copyright (C) 2009 The
-     Libphonenumber Authors). portguard accepts US numbers only: parsing
-     against this one territory instead of the crate's whole database saves
-     about 6 MiB of memory and 80 ms on the first parse of each cold start. -->
+     Libphonenumber Authors). portguard accepts US numbers only, and
+     compiles only this territory's number patterns, ASCII-only
+     (shared/validation/src/us_rules.rs); its tests check they decide as
+     the crate's whole database. -->
 <phoneNumberMetadata>
   <territories>
     {us}

@@ -8,6 +8,7 @@ mod pin;
 mod reason;
 mod text;
 mod url;
+mod us_rules;
 
 pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
 pub use ids::{
