@@ -129,6 +129,10 @@ def doors(M):
             L.append(f"| `floor-post`: one plain SendEmail to the same local SES ({e['n']}) | "
                      f"{e['plain_email50']:.2f} | one plain POST to the same receiver | {e['plain_post50']:.2f} | "
                      f"{e['plain_email50'] / e['plain_post50']:.2f} | (none) |")
+        if e.get("sdk_email50") is not None and e.get("plain_post50") is not None:
+            L.append(f"| `floor-sdk`: one SendEmail through the SDK, signed ({e['n']}) | {e['sdk_email50']:.2f} | "
+                     f"one plain POST to the same receiver | {e['plain_post50']:.2f} | "
+                     f"{e['sdk_email50'] / e['plain_post50']:.2f} | (none) |")
     L.append("")
     if t:
         L.append("Telnyx's events alternate a wrong PIN (refused `PIN_MISMATCH`; the function then calls "

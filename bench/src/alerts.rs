@@ -5,7 +5,9 @@
 //! interleaved; each timed from the batch handed over to the notifier's
 //! answer, which it gives once its attempts have ended. Beside them,
 //! `floor-post` makes one plain SendEmail call to the same SES and one plain
-//! POST to the same receiver, interleaved: what each server alone costs.
+//! POST to the same receiver, and `floor-sdk` one SendEmail through the
+//! SDK (signed, as the notifier sends), interleaved: what each server
+//! alone costs, and what the SDK's call adds.
 
 use crate::http::read_message;
 use crate::notify::{batch, floor_posts, Hooks, BATCH};
@@ -147,6 +149,9 @@ pub fn run(
     eprintln!("[bench] alerts: {rounds} one-email records beside as many one-webhook records");
     let mut f = spawn(a, "notifier", env);
     let mut floor = spawn(a, "floor-post", env);
+    let mut sdk = spawn(a, "floor-sdk", env);
+    let sdk_email = json!({"op": "send-email", "from": "alerts@portguard.localhost",
+                           "to": "floor@example.com"});
     let n = contacts.tenants.len();
     // Warm-up: each contact's window opened, the receiver's connection made.
     for (i, tenant) in contacts.tenants.iter().enumerate() {
@@ -159,8 +164,9 @@ pub fn run(
     floor
         .invoke(&floor_posts(hooks, &hooks.tenants[..1]).0)
         .expect("warm-up");
-    let (mut email, mut webhook, mut plain_email, mut plain_post) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    sdk.invoke(&sdk_email).expect("warm-up");
+    let (mut email, mut webhook, mut plain_email, mut plain_post, mut sdk_send) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         let tenant = &contacts.tenants[round % n];
         let (d, out) = f
@@ -190,10 +196,16 @@ pub fn run(
             failures.push(format!("floor-post to the receiver: {}", out.body));
         }
         plain_post.push(ms(d));
+        let (d, out) = sdk.invoke(&sdk_email).unwrap_or_else(|e| panic!("{e}"));
+        if out.body["op"] != "send-email" && failures.len() < 20 {
+            failures.push(format!("floor-sdk's SendEmail: {}", out.body));
+        }
+        sdk_send.push(ms(d));
     }
     let rss = f.peak_rss_kib();
     f.stop();
     floor.stop();
+    sdk.stop();
     let sent = n + rounds;
     let received = emails_received(store, &contacts.addresses).unwrap_or_else(|e| {
         failures.push(format!("the local SES's store: {e}"));
@@ -205,6 +217,6 @@ pub fn run(
         ));
     }
     json!({"email_ms": email, "webhook_ms": webhook, "plain_email_ms": plain_email,
-           "plain_post_ms": plain_post, "emails_sent": sent,
+           "plain_post_ms": plain_post, "sdk_email_ms": sdk_send, "emails_sent": sent,
            "emails_received": received, "rss_kib": rss})
 }

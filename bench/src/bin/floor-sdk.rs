@@ -15,6 +15,7 @@
 //! | `port-out` | BatchGetItem tenant record (by account) and the number, strongly consistent; TransactWriteItems (Update record: `lastOrderAt` and `stateVersion`, Put order, Update number, Put audit) |
 //! | `webhook` | GetItem order; TransactWriteItems (Update order, Put audit, Put dedupe) |
 //! | `status-check` | Query OpenOrders `OPEN#pending` and Query OpenOrders `OPEN#foc_confirmed` together |
+//! | `send-email` | SES v2 SendEmail (`from`, `to`), its client built on first use |
 //!
 //! With `FLOOR_CONNECT_AT_INIT=1` it is the twin that opens its connection
 //! during init, as the functions do (`Store::open_connection`: one GetItem of
@@ -272,6 +273,40 @@ async fn status_check(client: &Client, table: &str, event: &Value) -> Result<(),
     Ok(())
 }
 
+/// The SES client, built on the first `send-email` (from the same
+/// configuration as the DynamoDB client): the other ops' floors, and the
+/// RSS floor, carry none of it.
+static SES: std::sync::OnceLock<aws_sdk_sesv2::Client> = std::sync::OnceLock::new();
+static CONFIG: std::sync::OnceLock<aws_config::SdkConfig> = std::sync::OnceLock::new();
+
+/// `send-email`: one SendEmail through the SDK, a text and an HTML part as
+/// an alert has (`to`, `from`).
+async fn send_email(event: &Value) -> Result<(), Error> {
+    use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+    let ses = SES.get_or_init(|| aws_sdk_sesv2::Client::new(CONFIG.get().expect("configured")));
+    let content = |data: &str| Content::builder().data(data).charset("UTF-8").build();
+    let email = Message::builder()
+        .subject(content("portguard: port_out.rejected")?)
+        .body(
+            Body::builder()
+                .text(content("A port-out was rejected.")?)
+                .html(content("<p>A port-out was rejected.</p>")?)
+                .build(),
+        )
+        .build();
+    ses.send_email()
+        .from_email_address(arg(event, "from"))
+        .destination(
+            Destination::builder()
+                .to_addresses(arg(event, "to"))
+                .build(),
+        )
+        .content(EmailContent::builder().simple(email).build())
+        .send()
+        .await?;
+    Ok(())
+}
+
 async fn handle(client: &Client, table: &str, event: Value) -> Result<Value, Error> {
     let op = arg(&event, "op");
     match op {
@@ -284,6 +319,7 @@ async fn handle(client: &Client, table: &str, event: Value) -> Result<Value, Err
         "port-out" => port_out(client, table, &event).await?,
         "webhook" => webhook(client, table, &event).await?,
         "status-check" => status_check(client, table, &event).await?,
+        "send-email" => send_email(&event).await?,
         other => return Err(format!("unknown op {other:?}").into()),
     }
     Ok(json!({"op": op}))
@@ -305,6 +341,7 @@ async fn main() -> Result<(), Error> {
         .load()
         .await;
     let client = Client::new(&config);
+    let _ = CONFIG.set(config);
     if std::env::var("FLOOR_CONNECT_AT_INIT").as_deref() == Ok("1") {
         let get = client
             .get_item()
