@@ -161,6 +161,7 @@ def doors(R):
                          "plain_email50": p50(A["plain_email_ms"]) if A.get("plain_email_ms") else None,
                          "plain_post50": p50(A["plain_post_ms"]) if A.get("plain_post_ms") else None,
                          "sdk_email50": p50(A["sdk_email_ms"]) if A.get("sdk_email_ms") else None,
+                         "sdk_slot50": p50(A["sdk_slot_ms"]) if A.get("sdk_slot_ms") else None,
                          "n": len(A["email_ms"]), "sent": A.get("emails_sent"),
                          "received": A.get("emails_received")}
     return out

@@ -133,6 +133,9 @@ def doors(M):
             L.append(f"| `floor-sdk`: one SendEmail through the SDK, signed ({e['n']}) | {e['sdk_email50']:.2f} | "
                      f"one plain POST to the same receiver | {e['plain_post50']:.2f} | "
                      f"{e['sdk_email50'] / e['plain_post50']:.2f} | (none) |")
+        if e.get("sdk_slot50") is not None:
+            L.append(f"| `floor-sdk`: the slot's UpdateItem through the SDK ({e['n']}) | {e['sdk_slot50']:.2f} | "
+                     f"| | | (none) |")
     L.append("")
     if t:
         L.append("Telnyx's events alternate a wrong PIN (refused `PIN_MISMATCH`; the function then calls "

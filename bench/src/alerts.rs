@@ -6,8 +6,9 @@
 //! answer, which it gives once its attempts have ended. Beside them,
 //! `floor-post` makes one plain SendEmail call to the same SES and one plain
 //! POST to the same receiver, and `floor-sdk` one SendEmail through the
-//! SDK (signed, as the notifier sends), interleaved: what each server
-//! alone costs, and what the SDK's call adds.
+//! SDK (signed, as the notifier sends) and one UpdateItem as the notifier
+//! takes a contact's hourly slot, interleaved: what each server alone
+//! costs, what the SDK's call adds, and the slot's write.
 
 use crate::http::read_message;
 use crate::notify::{batch, floor_posts, Hooks, BATCH};
@@ -164,9 +165,12 @@ pub fn run(
     floor
         .invoke(&floor_posts(hooks, &hooks.tenants[..1]).0)
         .expect("warm-up");
+    let sdk_slot = json!({"op": "slot", "key": "TENANT#bench-slot"});
     sdk.invoke(&sdk_email).expect("warm-up");
-    let (mut email, mut webhook, mut plain_email, mut plain_post, mut sdk_send) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    sdk.invoke(&sdk_slot).expect("warm-up");
+    let (mut email, mut webhook, mut plain_email, mut plain_post) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut sdk_send, mut sdk_slots) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         let tenant = &contacts.tenants[round % n];
         let (d, out) = f
@@ -201,6 +205,11 @@ pub fn run(
             failures.push(format!("floor-sdk's SendEmail: {}", out.body));
         }
         sdk_send.push(ms(d));
+        let (d, out) = sdk.invoke(&sdk_slot).unwrap_or_else(|e| panic!("{e}"));
+        if out.body["op"] != "slot" && failures.len() < 20 {
+            failures.push(format!("floor-sdk's slot: {}", out.body));
+        }
+        sdk_slots.push(ms(d));
     }
     let rss = f.peak_rss_kib();
     f.stop();
@@ -217,6 +226,7 @@ pub fn run(
         ));
     }
     json!({"email_ms": email, "webhook_ms": webhook, "plain_email_ms": plain_email,
-           "plain_post_ms": plain_post, "sdk_email_ms": sdk_send, "emails_sent": sent,
+           "plain_post_ms": plain_post, "sdk_email_ms": sdk_send,
+           "sdk_slot_ms": sdk_slots, "emails_sent": sent,
            "emails_received": received, "rss_kib": rss})
 }

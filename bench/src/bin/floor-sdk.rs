@@ -16,6 +16,7 @@
 //! | `webhook` | GetItem order; TransactWriteItems (Update order, Put audit, Put dedupe) |
 //! | `status-check` | Query OpenOrders `OPEN#pending` and Query OpenOrders `OPEN#foc_confirmed` together |
 //! | `send-email` | SES v2 SendEmail (`from`, `to`), its client built on first use |
+//! | `slot` | UpdateItem of an alert contact's window (conditional, ALL_OLD), as the notifier takes a slot |
 //!
 //! With `FLOOR_CONNECT_AT_INIT=1` it is the twin that opens its connection
 //! during init, as the functions do (`Store::open_connection`: one GetItem of
@@ -273,6 +274,27 @@ async fn status_check(client: &Client, table: &str, event: &Value) -> Result<(),
     Ok(())
 }
 
+/// `slot`: an alert contact's hourly slot taken, as the notifier takes it
+/// before an email: one conditional UpdateItem of the contact's window,
+/// ALL_OLD (`key`: the item's partition key, created on the first call).
+async fn slot(client: &Client, table: &str, event: &Value) -> Result<(), Error> {
+    client
+        .update_item()
+        .table_name(table)
+        .set_key(Some(key(arg(event, "key").to_owned(), "ALERTCONTACT#slot")))
+        .update_expression(
+            "SET windowCount = if_not_exists(windowCount, :zero) + :one REMOVE leftOut",
+        )
+        .condition_expression("attribute_not_exists(windowCount) OR windowCount < :max")
+        .expression_attribute_values(":zero", Av::N("0".into()))
+        .expression_attribute_values(":one", Av::N("1".into()))
+        .expression_attribute_values(":max", Av::N("1000000".into()))
+        .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+        .send()
+        .await?;
+    Ok(())
+}
+
 /// The SES client, built on the first `send-email` (from the same
 /// configuration as the DynamoDB client): the other ops' floors, and the
 /// RSS floor, carry none of it.
@@ -320,6 +342,7 @@ async fn handle(client: &Client, table: &str, event: Value) -> Result<Value, Err
         "webhook" => webhook(client, table, &event).await?,
         "status-check" => status_check(client, table, &event).await?,
         "send-email" => send_email(&event).await?,
+        "slot" => slot(client, table, &event).await?,
         other => return Err(format!("unknown op {other:?}").into()),
     }
     Ok(json!({"op": op}))
