@@ -18,11 +18,11 @@ def why(t, M):
                     "first time (the GetItem made at init warms only its own). One GetItem is a millisecond or "
                     "two here; the rest is first use of code paths.")
         if f == "status-check":
-            return ("Its request is two Queries of the OpenOrders index; init already makes the same Query "
-                    "(of `OPEN#warm-up`, a partition that never exists), so the connection and the Query path "
-                    "are used once before it. What remains is under a millisecond on a 2-3 ms request: the "
-                    "first run's own code paths (the report, the schedule's event parsing, the second Query's "
-                    "partition); not traced further.")
+            return ("Its request is two Queries of the OpenOrders index, issued together; init already runs "
+                    "the same two reads (`pending` and `foc_confirmed` orders older than 1970, so none), so both "
+                    "connections are open and that read's path has run once. What remains is under a "
+                    "millisecond on a 2 ms request: the first run's own code paths (the EventBridge event, "
+                    "the report, the log line); not traced further.")
         if f == "notifier":
             return ("The first delivery opens the HTTPS connection to the tenant's endpoint (TCP, TLS "
                     "handshake, certificate verification against the native roots loaded on first use); "

@@ -476,8 +476,7 @@ async fn dynamodb_dies_mid_burst_and_comes_back() {
     let _ = (answer, request);
 }
 
-/// Init opens the DynamoDB connection (`Store::open_connection`, and the
-/// notifier's `Store::open_connections_for_deliveries`), best
+/// Init opens the DynamoDB connection (`Store::open_connection`), best
 /// effort: against an endpoint that refuses, and one that accepts and never
 /// answers, it returns within its 1 s bound and the cold start goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -493,14 +492,6 @@ async fn opening_the_connection_at_init_never_fails_a_cold_start() {
         assert!(
             started.elapsed() < Duration::from_millis(1_500),
             "{url}: {:?}",
-            started.elapsed()
-        );
-        // The notifier's pair (BatchGetItem beside a Query), bounded alike.
-        let started = Instant::now();
-        store.open_connections_for_deliveries().await;
-        assert!(
-            started.elapsed() < Duration::from_millis(1_500),
-            "{url}, the notifier's warm-up: {:?}",
             started.elapsed()
         );
     }

@@ -139,11 +139,7 @@ impl App {
         let loopback = portguard_api::config::allow_loopback_http()?;
         let sender = Sender::new(loopback)?;
         let (store, mailer, keys) = tokio::join!(
-            async {
-                let store = Store::connect(table).await;
-                store.open_connections_for_deliveries().await;
-                store
-            },
+            Store::connect_at_init(table, "ORDER"),
             Mailer::from_env(),
             EndpointKeys::from_env()
         );

@@ -39,12 +39,6 @@ use portguard_validation::{AuditId, OrderId};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 
-/// Records whose webhook reads go together (a BatchGetItem of their
-/// endpoints and deliveries, 50 keys): a batch of Lambda's default 100 reads
-/// in four requests at once, and the first back starts its deliveries while
-/// the others are still being read (measured by `make bench`).
-const READ_SLICE: usize = 25;
-
 mod emails;
 
 /// One delivery of the batch, and the record it comes from.
@@ -184,19 +178,12 @@ impl App {
     async fn deliver_batch(&self, audits: &[(usize, AuditEvent)]) -> Failures {
         let now = clock::now();
         let (sink, planned) = mpsc::unbounded();
-        // The webhooks' reads in slices, all at once: a slice's deliveries
-        // start as soon as its own reads are back, not after the batch's.
-        let webhooks = futures::future::join_all(
-            audits
-                .chunks(READ_SLICE)
-                .map(|slice| self.webhooks(slice, now, sink.clone())),
-        );
         let (webhooks, emails, mut failures) = futures::join!(
-            webhooks,
+            self.webhooks(audits, now, sink.clone()),
             self.emails(audits, sink),
             self.attempt_all(planned),
         );
-        failures.extend(webhooks.into_iter().flatten());
+        failures.extend(webhooks);
         failures.extend(emails);
         failures
     }

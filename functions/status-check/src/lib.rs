@@ -137,7 +137,7 @@ impl App {
         let table = portguard_api::config::table_name()?;
         let policy = portguard_api::config::expiry_policy()?;
         let store = Store::connect(table).await;
-        store.open_connection_to_open_orders().await;
+        store.open_connections_to_open_orders().await;
         Ok(App::new(store, policy))
     }
 

@@ -141,46 +141,17 @@ impl Store {
         );
     }
 
-    /// [`Store::open_connection`] for the schedule: its own read, once
-    /// ([`Store::stale_orders`] of `pending` orders older than 1970, so
-    /// none), so the first run finds the connection open and that read's
+    /// [`Store::open_connection`] for the schedule: its run's own reads,
+    /// once, both at once as every run makes them ([`Store::stale_orders`]
+    /// of `pending` and of `foc_confirmed` orders older than 1970, so
+    /// none): the first run finds two connections open and that read's
     /// whole path (the cutoff's formatting, the page and its capacity) used
-    /// once. One connection: the run's second Query, issued beside the
-    /// first, opens another, which a second warm-up would only move into
-    /// the cold start (measured by `make bench`).
-    pub async fn open_connection_to_open_orders(&self) {
-        let read = self.stale_orders(portguard_rules::OrderStatus::Pending, 0, 1, None);
-        warm_up(async { read.await.map(|_| ()) }).await;
-    }
-
-    /// [`Store::open_connection`] for the notifier, whose every delivery
-    /// begins with a BatchGetItem (endpoints, orders, deliveries) beside a
-    /// Query of a tenant's alert contacts: both, of items that never exist,
-    /// at once, so two connections are open and the first record finds both
-    /// operations used once.
-    pub async fn open_connections_for_deliveries(&self) {
-        let key = attr::Item::from([
-            ("PK".to_owned(), attr::s("ORDER#warm-up")),
-            ("SK".to_owned(), attr::s("WARM-UP")),
-        ]);
-        let keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-            .keys(key)
-            .projection_expression("PK")
-            .build();
-        let batch = async {
-            let keys = keys.map_err(|_| ())?;
-            self.client
-                .batch_get_item()
-                .request_items(&self.table, keys)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|_| ())
-        };
-        tokio::join!(
-            warm_up(batch),
-            self.warm_up_query(None, "PK", "TENANT#warm-up")
-        );
+    /// once. With one connection at init, the first run's second read
+    /// opened the other and measured slower (`make bench`).
+    pub async fn open_connections_to_open_orders(&self) {
+        use portguard_rules::OrderStatus::{FocConfirmed, Pending};
+        let read = |status| async move { self.stale_orders(status, 0, 1, None).await.map(|_| ()) };
+        tokio::join!(warm_up(read(Pending)), warm_up(read(FocConfirmed)));
     }
 
     /// A Query of `index` (the table when `None`) for a partition that
