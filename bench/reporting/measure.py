@@ -112,10 +112,15 @@ def capacity(R):
             cr, cw, ct, has = units(call["operation"], call["consumed"])
             r, w, t = r + cr, w + cw, t + ct
             reported &= has
+        grouped = steps(calls)
+        first = grouped[0] if grouped and all("start_ms" in x for x in grouped[0]) else []
         rows.append({"function": c["function"], "scenario": c["scenario"], "status": c["status"],
+                     # The first step's span at DynamoDB's end (the proxy's clock).
+                     "first_step_ms": (max(x["end_ms"] for x in first) - min(x["start_ms"] for x in first))
+                     if first else None,
                      "trips": sequential(calls), "calls": len(calls),
                      "ops": [op_name(x) for x in calls],
-                     "steps": [[op_name(x) for x in step] for step in steps(calls)],
+                     "steps": [[op_name(x) for x in step] for step in grouped],
                      "r": r, "w": w, "t": t, "reported": reported, "response": c["response"]})
     return rows
 

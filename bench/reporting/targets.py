@@ -150,7 +150,32 @@ def _retire_rss(f):
     return reason
 
 
+BATCH_SCENARIO = ("notifier", "stream batch of 100 records, each tenant with an endpoint")
+
+
+def _retire_batch(M):
+    """A batch over its target only by the one read it must make before any
+    POST (the batch's endpoints, and the deliveries already made, so that a
+    redelivered record sends nothing: contract §14), as DynamoDB Local took
+    to answer it in this run (the recording proxy's span of that step):
+    retired, with that number; over it by more, missed. The floor only
+    POSTs."""
+    n, row = M["notify"], M["by"].get(BATCH_SCENARIO)
+    if not n or not row or row.get("first_step_ms") is None:
+        return None
+    read = row["first_step_ms"]
+    rest = (n["p50"] - read) / n["floor50"]
+    if rest > NOTIFY_TARGET:
+        return None
+    return (f"before any POST the notifier must read the batch's endpoints and the deliveries already made (a "
+            f"redelivered record sends nothing, contract §14): one step of "
+            f"parallel BatchGetItems ({' ∥ '.join(row['steps'][0])}), which DynamoDB Local took {read:.1f} ms "
+            f"to answer in this run (the recording proxy's span of that step); the floor only POSTs. Without "
+            f"it the batch would take {n['p50'] - read:.1f} ms = {rest:.2f} × the POSTs (≤ {NOTIFY_TARGET:g})")
+
+
 RETIRED = {("cold", f): _retire_cold(f) for f in ARGON2_FUNCS}
+RETIRED[("batch", "notifier")] = _retire_batch
 RETIRED.update({("rss", f): _retire_rss(f) for f in ARGON2_FUNCS})
 RETIRED[("email", "notifier")] = _retire_email
 RETIRED[("first", "notifier")] = _retire_notifier("first")
