@@ -137,7 +137,7 @@ impl Store {
         let partition = format!("{pk_prefix}#warm-up");
         tokio::join!(
             self.open_connection(pk_prefix),
-            self.warm_up_query(Some(schema::GSI2), "GSI2PK", &partition)
+            self.warm_up_query(schema::GSI2, "GSI2PK", &partition)
         );
     }
 
@@ -154,14 +154,13 @@ impl Store {
         tokio::join!(warm_up(read(Pending)), warm_up(read(FocConfirmed)));
     }
 
-    /// A Query of `index` (the table when `None`) for a partition that
-    /// never exists, at init.
-    async fn warm_up_query(&self, index: Option<&str>, partition_key: &str, partition: &str) {
+    /// A Query of `index` for a partition that never exists, at init.
+    async fn warm_up_query(&self, index: &str, partition_key: &str, partition: &str) {
         let query = self
             .client
             .query()
             .table_name(&self.table)
-            .set_index_name(index.map(str::to_owned))
+            .index_name(index)
             .key_condition_expression(format!("{partition_key} = :pk"))
             .expression_attribute_values(":pk", attr::s(partition))
             .limit(1)

@@ -9,9 +9,9 @@ use crate::App;
 use portguard_api::{json, metrics, ApiError, Response};
 use portguard_store::clock;
 use portguard_store::upstream::{Claim, UpstreamDecision};
-use portguard_store::{Actor, ActorKind, Order, Source};
+use portguard_store::{Actor, ActorKind, Source};
 use portguard_telnyx::{Checked, Event, Pending, Reject};
-use portguard_validation::{CarrierId, TenantId};
+use portguard_validation::{CarrierId, OrderId, TenantId};
 use serde_json::json;
 
 impl App {
@@ -69,7 +69,7 @@ impl App {
                 return Err(ApiError::unavailable());
             }
             Claim::Claimed | Claim::TakenOver => match self
-                .telnyx_decide_once(tx, id, checked, owner, ip, claim == Claim::TakenOver)
+                .telnyx_decide(tx, id, checked, owner, ip, claim == Claim::TakenOver)
                 .await
             {
                 Ok(decided) => (decided, true),
@@ -142,12 +142,15 @@ impl App {
         }
     }
 
-    /// The decision of a claim: a claim taken over from a delivery that
-    /// died may find the order that delivery opened before it could store
-    /// its decision. That order is the decision (accepted): deciding again
-    /// would find its own numbers busy and reject Telnyx's port-out as
-    /// `PORT_OUT_IN_PROGRESS`.
-    async fn telnyx_decide_once(
+    /// Checks 1–5 on the event, then the one decision.
+    ///
+    /// A claim taken over from a delivery that died may find the order that
+    /// delivery opened before it could store its decision (an order of
+    /// Telnyx's carrier among the first number's owner's, with `source:
+    /// telnyx` and `externalId` = `id`). That order is the decision
+    /// (accepted): deciding again would find its own numbers busy and
+    /// reject Telnyx's port-out as `PORT_OUT_IN_PROGRESS`.
+    async fn telnyx_decide(
         &self,
         tx: &Telnyx,
         id: &str,
@@ -156,52 +159,20 @@ impl App {
         ip: Option<String>,
         taken_over: bool,
     ) -> Result<UpstreamDecision, ApiError> {
-        if taken_over {
-            if let Some(order) = self.telnyx_opened(tx, id, owner.as_ref()).await? {
+        if let (true, Some(tenant)) = (taken_over, &owner) {
+            let opened = self
+                .store
+                .upstream_order(tenant, &tx.carrier, Source::Telnyx, id)
+                .await?;
+            if let Some(order) = opened {
                 tracing::info!(
                     telnyx_port_out_id = id,
                     port_out_id = %order.id,
                     "a delivery that died had opened the order: accepted, nothing decided again"
                 );
-                return Ok(UpstreamDecision {
-                    code: None,
-                    reason: None,
-                    order_id: Some(order.id),
-                    told: false,
-                });
+                return Ok(accepted(order.id));
             }
         }
-        self.telnyx_decide(tx, id, checked, owner, ip).await
-    }
-
-    /// The order this Telnyx port-out opened, found without its decision:
-    /// among the orders of the holder of its first number (`owner`; none
-    /// when the body failed checks 1–5, so never reached an order), the one
-    /// of Telnyx's carrier with `source: telnyx` and `externalId` = `id`.
-    async fn telnyx_opened(
-        &self,
-        tx: &Telnyx,
-        id: &str,
-        owner: Option<&TenantId>,
-    ) -> Result<Option<Order>, ApiError> {
-        let Some(tenant) = owner else {
-            return Ok(None);
-        };
-        Ok(self
-            .store
-            .upstream_order(tenant, &tx.carrier, Source::Telnyx, id)
-            .await?)
-    }
-
-    /// Checks 1–5 on the event, then the one decision.
-    async fn telnyx_decide(
-        &self,
-        tx: &Telnyx,
-        id: &str,
-        checked: Result<Checked, Reject>,
-        owner: Option<TenantId>,
-        ip: Option<String>,
-    ) -> Result<UpstreamDecision, ApiError> {
         let refused = |reject: Reject| UpstreamDecision {
             code: Some(reject.code.to_owned()),
             reason: Some(reject.reason()),
@@ -241,21 +212,21 @@ impl App {
             numbers: request.numbers.clone(),
         };
         Ok(match self.decide(&attempt, &request, None).await? {
-            Decided::Accepted(accepted) => UpstreamDecision {
-                code: None,
-                reason: None,
-                order_id: Some(accepted.id),
-                told: false,
-            },
+            Decided::Accepted(order) => accepted(order.id),
             // Not asked for (`resubmission_is_accepted` is off); an open
             // order answering is an accepted port-out all the same.
-            Decided::Resubmitted(order_id) => UpstreamDecision {
-                code: None,
-                reason: None,
-                order_id: Some(order_id),
-                told: false,
-            },
+            Decided::Resubmitted(order_id) => accepted(order_id),
             Decided::Refused(r) => refused(Reject::refusal(r.refusal)),
         })
+    }
+}
+
+/// An accepted port-out's decision: the order it opened.
+fn accepted(order_id: OrderId) -> UpstreamDecision {
+    UpstreamDecision {
+        code: None,
+        reason: None,
+        order_id: Some(order_id),
+        told: false,
     }
 }
